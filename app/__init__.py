@@ -1,0 +1,1 @@
+"""Threadloom: a local-first desktop chat app where the thread is the product."""

@@ -1,0 +1,34 @@
+"""Domain errors. Each message is one line a user can act on; none ever carries a secret."""
+
+
+class ThreadloomError(Exception):
+    """Base for errors the app reports to the user as they are."""
+
+
+class NotFound(ThreadloomError):
+    pass
+
+
+class EmptyMessage(ThreadloomError):
+    def __init__(self) -> None:
+        super().__init__("the message is empty: type something to send")
+
+
+class ModelUnavailable(ThreadloomError):
+    """No usable model file: missing, corrupt, truncated or of the wrong kind."""
+
+
+class WorkerDied(ThreadloomError):
+    """The model worker process ended while it was serving a request."""
+
+
+class GenerationFailed(ThreadloomError):
+    """The worker reported an error for one request; the worker itself is still usable."""
+
+
+class Busy(ThreadloomError):
+    """The thread already has a reply streaming."""
+
+
+class SetupError(ThreadloomError):
+    """The machine or data directory cannot be used (not writable, no space, missing tool)."""

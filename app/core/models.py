@@ -1,0 +1,127 @@
+"""Domain values that cross every boundary: repositories return them, services pass them, the GUI shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageStatus(StrEnum):
+    STREAMING = "streaming"      # a reply being written right now
+    COMPLETE = "complete"
+    INTERRUPTED = "interrupted"  # stopped by the user, a dead worker or a killed process; partial text kept
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    pinned: bool = False
+    archived: bool = False
+    model: str | None = None
+    system_prompt: str | None = None
+    current_leaf_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the model's cache instead of being processed again
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    ttft_s: float = 0.0        # request sent to first generated token
+    tokens_per_s: float = 0.0  # generation speed after the first token
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    thread_id: int
+    parent_id: int | None
+    role: Role
+    content: str
+    status: MessageStatus
+    created_at: datetime
+    model: str | None = None
+    error: str | None = None
+    usage: Usage | None = None
+    timings: Timings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    """One message as the model sees it."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    temperature: float = 0.7
+    top_p: float = 0.9
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    turns: tuple[ChatTurn, ...]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+
+
+# Stream events: what a backend yields while it answers one request.
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    usage: Usage
+    timings: Timings
+    finish_reason: str  # "stop", "length" or "cancelled"
+
+
+StreamEvent = TokenEvent | DoneEvent
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A model from the catalog (models/catalog.toml), installed or not."""
+
+    name: str
+    file: str
+    sha256: str
+    size_bytes: int
+    license: str
+    context_length: int
+    quantization: str
+    source: str
+    sampling: SamplingParams
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledModel:
+    spec: ModelSpec
+    path: str
+    installed: bool

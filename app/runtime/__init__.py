@@ -1,0 +1,1 @@
+"""Model runtimes: the llama.cpp worker process and its client."""

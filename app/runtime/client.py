@@ -1,0 +1,209 @@
+"""The parent side of the model worker: starts the process, loads the model, streams replies, notices deaths.
+
+`LocalWorker` implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
+thread in the GUI); `cancel` may be called from any other thread while it streams.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
+from app.core.models import DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.runtime.protocol import (
+    decode,
+    encode,
+    sampling_to_wire,
+    timings_from_wire,
+    turns_to_wire,
+    usage_from_wire,
+)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    model_path: Path
+    model_name: str
+    n_ctx: int = 4096
+    n_threads: int = 1        # generation: 2 threads stall badly on 2-core machines (see ARCHITECTURE.md)
+    n_threads_batch: int = 2  # prompt processing does gain from more
+    log_path: Path | None = None
+
+
+class LocalWorker:
+    name = "local"
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._process: subprocess.Popen[str] | None = None
+        self._generate_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._ids = count(1)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process and self._process.poll() is None else None
+
+    def start(self) -> None:
+        """Start the worker and load the model, if not running already. Raises ModelUnavailable."""
+        with self._generate_lock:
+            self._ensure_started()
+
+    def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
+        with self._generate_lock:
+            self._ensure_started()
+            request_id = next(self._ids)
+            self._send(
+                {
+                    "op": "generate",
+                    "id": request_id,
+                    "messages": turns_to_wire(request.turns),
+                    "sampling": sampling_to_wire(request.sampling),
+                }
+            )
+            finished = False
+            try:
+                while True:
+                    event = self._read_event()
+                    kind = event["event"]
+                    if kind == "token":
+                        yield TokenEvent(event["text"])
+                    elif kind == "done":
+                        finished = True
+                        yield DoneEvent(
+                            usage=usage_from_wire(event["usage"]),
+                            timings=timings_from_wire(event["timings"]),
+                            finish_reason=event["finish_reason"],
+                        )
+                        return
+                    elif kind == "error":
+                        finished = True
+                        raise GenerationFailed(event["message"])
+            finally:
+                if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
+                    self._drain_after_cancel()
+
+    def cancel(self) -> None:
+        """Ask the worker to stop the reply in progress; safe from any thread, a no-op when idle."""
+        if self.pid is not None:
+            try:
+                self._send({"op": "cancel"})
+            except WorkerDied:
+                pass
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            with self._write_lock:
+                process.stdin.write(encode({"op": "shutdown"}))
+                process.stdin.flush()
+            process.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+
+    # Internals
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        path = self.config.model_path
+        if not path.is_file():
+            raise ModelUnavailable(
+                f"model file {path} is missing: run `threadloom models pull {self.config.model_name}`"
+            )
+        log = open(self.config.log_path, "a") if self.config.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "app.runtime.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+            )
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self._expect("ready")
+        request_id = next(self._ids)
+        self._send(
+            {
+                "op": "load",
+                "id": request_id,
+                "path": str(path),
+                "n_ctx": self.config.n_ctx,
+                "n_threads": self.config.n_threads,
+                "n_threads_batch": self.config.n_threads_batch,
+            }
+        )
+        try:
+            event = self._read_event()
+        except WorkerDied as exc:
+            raise ModelUnavailable(
+                f"model file {path} crashed the model worker while loading; it may be corrupt or not a model "
+                f"llama.cpp supports: fetch it again or choose another model"
+            ) from exc
+        if event["event"] == "error":
+            self.shutdown()
+            raise ModelUnavailable(
+                f"cannot load model file {path}: {event['message']}; it may be corrupt or truncated: "
+                f"fetch it again with `threadloom models pull {self.config.model_name}`"
+            )
+
+    def _expect(self, kind: str) -> dict[str, Any]:
+        event = self._read_event()
+        if event["event"] != kind:
+            raise WorkerDied(f"the model worker said {event!r} where {kind!r} was expected")
+        return event
+
+    def _send(self, message: dict[str, Any]) -> None:
+        process = self._process
+        if process is None:
+            raise WorkerDied("the model worker is not running")
+        try:
+            with self._write_lock:
+                process.stdin.write(encode(message))
+                process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise self._died() from exc
+
+    def _read_event(self) -> dict[str, Any]:
+        process = self._process
+        if process is None:
+            raise WorkerDied("the model worker is not running")
+        line = process.stdout.readline()
+        if not line:
+            raise self._died()
+        return decode(line)
+
+    def _died(self) -> WorkerDied:
+        process, self._process = self._process, None
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+        return WorkerDied(
+            f"the model worker stopped unexpectedly (exit code {code}); the next message starts a new one"
+        )
+
+    def _drain_after_cancel(self) -> None:
+        try:
+            self._send({"op": "cancel"})
+            while self._read_event()["event"] not in ("done", "error"):
+                pass
+        except WorkerDied:
+            pass

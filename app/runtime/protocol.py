@@ -1,0 +1,48 @@
+"""The model worker's wire protocol: one JSON object per line over the worker's stdin (requests) and stdout (events).
+
+Requests (parent → worker), each with an integer `id` unless noted:
+    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch"}
+        → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message"}
+    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}}
+        → {"event": "token", "id", "text"}* then
+          {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
+           "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
+          | {"event": "error", "id", "message"}
+    {"op": "cancel"}     (no id, no reply) the generation in progress ends within a token with finish_reason "cancelled"
+    {"op": "shutdown"}   (no id, no reply) the worker exits
+
+The worker starts by printing {"event": "ready", "pid"}. It exits on its own when its stdin closes, so a parent that
+dies (even by SIGKILL) never leaves a worker holding the model. Everything llama.cpp prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from app.core.models import ChatTurn, SamplingParams, Timings, Usage
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False) + "\n"
+
+
+def decode(line: str) -> dict[str, Any]:
+    return json.loads(line)
+
+
+def turns_to_wire(turns: tuple[ChatTurn, ...]) -> list[dict[str, str]]:
+    return [{"role": str(turn.role), "content": turn.content} for turn in turns]
+
+
+def sampling_to_wire(sampling: SamplingParams) -> dict[str, Any]:
+    return asdict(sampling)
+
+
+def usage_from_wire(data: dict[str, int]) -> Usage:
+    return Usage(data["prompt_tokens"], data["completion_tokens"], data.get("cached_tokens", 0))
+
+
+def timings_from_wire(data: dict[str, float]) -> Timings:
+    return Timings(data["ttft_s"], data["tokens_per_s"])
