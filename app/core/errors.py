@@ -32,3 +32,8 @@ class Busy(ThreadloomError):
 
 class SetupError(ThreadloomError):
     """The machine or data directory cannot be used (not writable, no space, missing tool)."""
+
+
+class StorageFull(ThreadloomError):
+    def __init__(self) -> None:
+        super().__init__("the disk is full: free some space and try again; everything saved before is intact")

@@ -104,6 +104,24 @@ class DoneEvent:
 StreamEvent = TokenEvent | DoneEvent
 
 
+# Chat events: what ChatService yields for one turn, around the backend's stream.
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStarted:
+    user_message: Message
+    reply: Message  # empty, status STREAMING
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFinished:
+    reply: Message  # as stored: final text, status, usage, timings, error
+    finish_reason: str  # "stop", "length", "cancelled" or "error"
+
+
+ChatEvent = ReplyStarted | TokenEvent | ReplyFinished
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A model from the catalog (models/catalog.toml), installed or not."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -40,8 +40,10 @@ class WorkerConfig:
 class LocalWorker:
     name = "local"
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig, *, preflight: Callable[[], None] | None = None) -> None:
+        """`preflight` runs before each start and raises ModelUnavailable for a file not worth handing to llama.cpp."""
         self.config = config
+        self._preflight = preflight
         self._process: subprocess.Popen[str] | None = None
         self._generate_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -117,6 +119,8 @@ class LocalWorker:
         if self._process is not None and self._process.poll() is None:
             return
         path = self.config.model_path
+        if self._preflight is not None:
+            self._preflight()
         if not path.is_file():
             raise ModelUnavailable(
                 f"model file {path} is missing: run `threadloom models pull {self.config.model_name}`"

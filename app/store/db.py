@@ -19,7 +19,7 @@ import peewee
 import sqlite_vec
 from playhouse.apsw_ext import APSWDatabase
 
-from app.core.errors import NotFound, SetupError
+from app.core.errors import NotFound, SetupError, StorageFull
 from app.core.models import Message, MessageStatus, Role, Thread, Timings, Usage
 from app.store.migrations import migrate
 from app.store.schema import BoundModels, MessageRow, ThreadRow, bind_models
@@ -84,8 +84,11 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[None]:
         """One write transaction, taking SQLite's write lock up front (BEGIN IMMEDIATE)."""
-        with self._write_lock, self.db.atomic("IMMEDIATE"):
-            yield
+        try:
+            with self._write_lock, self.db.atomic("IMMEDIATE"):
+                yield
+        except apsw.FullError as exc:
+            raise StorageFull() from exc
 
     # Threads
 

@@ -1,0 +1,1 @@
+"""Where things live on this machine: data directories, settings, logging."""

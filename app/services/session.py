@@ -1,0 +1,52 @@
+"""The composition root shared by the CLI and the window: one data directory's store, settings, models and chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.platform.paths import data_dir as resolve_data_dir
+from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.settings import Settings, load_settings
+from app.runtime.client import LocalWorker, WorkerConfig
+from app.services.chat import ChatService
+from app.services.models import ModelService, check_model_file
+from app.store import Store, open_store
+
+
+@dataclass
+class Session:
+    data_dir: Path
+    models_dir: Path
+    settings: Settings
+    store: Store
+    models: ModelService
+    worker: LocalWorker
+    chat: ChatService
+
+    def close(self) -> None:
+        self.worker.shutdown()
+        self.store.close()
+
+
+def open_session(data_dir: str | Path | None = None, models_dir: str | Path | None = None) -> Session:
+    data = resolve_data_dir(data_dir)
+    models_path = resolve_models_dir(data, models_dir)
+    store = open_store(data)
+    settings = load_settings(data)
+    models = ModelService(models_path)
+    spec = models.spec(settings.default_model)
+    model_path = models.path_of(spec)
+    worker = LocalWorker(
+        WorkerConfig(
+            model_path=model_path,
+            model_name=spec.name,
+            n_ctx=min(settings.n_ctx, spec.context_length),
+            n_threads=settings.n_threads,
+            n_threads_batch=settings.n_threads_batch,
+            log_path=data / "worker.log",
+        ),
+        preflight=lambda: check_model_file(spec, model_path),
+    )
+    chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling)
+    return Session(data, models_path, settings, store, models, worker, chat)
