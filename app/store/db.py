@@ -55,6 +55,11 @@ def open_database(path: Path) -> APSWDatabase:
     return db
 
 
+def _is_disk_full(exc: BaseException) -> bool:
+    """peewee re-raises apsw's FullError as an OperationalError; look through to the original."""
+    return isinstance(exc, apsw.FullError) or isinstance(exc.__context__, apsw.FullError)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,8 +92,10 @@ class Store:
         try:
             with self._write_lock, self.db.atomic("IMMEDIATE"):
                 yield
-        except apsw.FullError as exc:
-            raise StorageFull() from exc
+        except (apsw.FullError, peewee.OperationalError) as exc:
+            if _is_disk_full(exc):
+                raise StorageFull() from exc
+            raise
 
     # Threads
 
