@@ -1,0 +1,124 @@
+"""The `threadloom` command as a subprocess, on the real starter model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.core.models import MessageStatus
+from app.store import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def threadloom(data_dir: Path, models_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_chat_continues_a_thread_and_show_prints_both_turns(data_dir: Path, models_dir: Path):
+    first = threadloom(data_dir, models_dir, "chat", "--new", "--json", "My name is Ada. Say hi.")
+    assert first.returncode == 0, first.stderr
+    turn1 = json.loads(first.stdout)
+    assert {"thread_id", "message_id", "reply", "usage", "timings"} <= turn1.keys()
+    assert turn1["reply"].strip()
+    assert turn1["usage"]["prompt_tokens"] > 0 and turn1["usage"]["completion_tokens"] > 0
+    assert turn1["timings"]["ttft_s"] > 0 and turn1["timings"]["tokens_per_s"] > 0
+
+    second = threadloom(data_dir, models_dir, "chat", "--thread", str(turn1["thread_id"]), "--json", "What is my name?")
+    assert second.returncode == 0, second.stderr
+    turn2 = json.loads(second.stdout)
+    assert turn2["thread_id"] == turn1["thread_id"]
+    # The second prompt holds the whole first turn (prompt and reply) before the new question.
+    first_turn_tokens = turn1["usage"]["prompt_tokens"] + turn1["usage"]["completion_tokens"]
+    assert turn2["usage"]["prompt_tokens"] > first_turn_tokens
+
+    shown = threadloom(data_dir, models_dir, "threads", "show", str(turn1["thread_id"]), "--json")
+    assert shown.returncode == 0, shown.stderr
+    thread = json.loads(shown.stdout)
+    messages = thread["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[0]["content"] == "My name is Ada. Say hi."
+    assert messages[1]["content"] == turn1["reply"]
+    assert messages[2]["parent_id"] == messages[1]["id"]
+    assert all({"id", "parent_id", "role", "content", "status", "created_at"} <= m.keys() for m in messages)
+    assert all(m["status"] == "complete" for m in messages)
+
+    listed = json.loads(threadloom(data_dir, models_dir, "threads", "list", "--json").stdout)
+    assert [t["id"] for t in listed] == [turn1["thread_id"]]
+    assert listed[0]["title"] == "My name is Ada. Say hi."
+
+
+def test_plain_chat_streams_text_to_stdout(data_dir: Path, models_dir: Path):
+    result = threadloom(data_dir, models_dir, "chat", "Name a colour.")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("threads", "show", "999"), "no thread with id 999"),
+        (("chat", "--thread", "999", "hello"), "no thread with id 999"),
+        (("chat", "   "), "empty"),
+        (("models", "pull", "no-such-model"), "no model named"),
+    ],
+)
+def test_errors_exit_non_zero_with_one_line_on_stderr(data_dir: Path, models_dir: Path, args, message):
+    result = threadloom(data_dir, models_dir, *args)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("threadloom: error:") and message in lines[0]
+
+
+def test_models_list_json_says_the_starter_is_installed(data_dir: Path, models_dir: Path):
+    result = threadloom(data_dir, models_dir, "models", "list", "--json")
+    assert result.returncode == 0
+    starter = json.loads(result.stdout)[0]
+    assert starter["name"] == "smollm2-135m-instruct" and starter["installed"] is True
+
+
+def test_a_chat_killed_mid_stream_leaves_an_intact_database_and_an_interrupted_reply(data_dir: Path, models_dir: Path):
+    earlier = threadloom(data_dir, models_dir, "chat", "--json", "Say one word.")
+    thread_id = json.loads(earlier.stdout)["thread_id"]
+    chat = subprocess.Popen(
+        [
+            sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir),
+            "chat", "--thread", str(thread_id), "Write a very long story about a dragon and a library.",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.set_blocking(chat.stdout.fileno(), False)
+    streamed = b""
+    deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
+    while len(streamed) < 200 and time.monotonic() < deadline and chat.poll() is None:
+        streamed += chat.stdout.read() or b""
+        time.sleep(0.05)
+    assert len(streamed) >= 200, "the reply did not stream"
+    time.sleep(0.5)  # let at least one batch reach the database
+    chat.send_signal(signal.SIGKILL)
+    chat.wait()
+
+    store = open_store(data_dir)
+    try:
+        assert store.integrity_check() == "ok"
+        messages = store.messages(thread_id)
+        assert [m.status for m in messages[:2]] == [MessageStatus.COMPLETE, MessageStatus.COMPLETE]
+        assert messages[1].content == json.loads(earlier.stdout)["reply"]
+        interrupted = messages[-1]
+        assert interrupted.status == MessageStatus.INTERRUPTED
+        assert interrupted.content and streamed.decode(errors="ignore").startswith(interrupted.content[:50])
+    finally:
+        store.close()
