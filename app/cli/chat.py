@@ -1,0 +1,65 @@
+"""`threadloom chat`: send a message, stream the reply."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.cli.output import print_json
+from app.core.models import MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
+from app.services.session import Session
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    chat = commands.add_parser("chat", help="send a message and stream the reply to stdout")
+    target = chat.add_mutually_exclusive_group()
+    target.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
+    target.add_argument("--new", action="store_true", help="start a new thread (the default)")
+    chat.add_argument("--json", action="store_true", help="print one JSON object when the reply is done")
+    chat.add_argument("message", help="the message to send")
+    chat.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    thread_id = args.thread if args.thread is not None else session.chat.new_thread().id
+    started: ReplyStarted | None = None
+    finished: ReplyFinished | None = None
+    for event in session.chat.send(thread_id, args.message):
+        if isinstance(event, ReplyStarted):
+            started = event
+        elif isinstance(event, TokenEvent) and not args.json:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, ReplyFinished):
+            finished = event
+    assert started is not None and finished is not None
+    reply = finished.reply
+    if args.json:
+        usage = reply.usage
+        timings = reply.timings
+        print_json(
+            {
+                "thread_id": thread_id,
+                "message_id": reply.id,
+                "user_message_id": started.user_message.id,
+                "reply": reply.content,
+                "status": str(reply.status),
+                "finish_reason": finished.finish_reason,
+                "error": reply.error,
+                "usage": {
+                    "prompt_tokens": usage.prompt_tokens if usage else 0,
+                    "completion_tokens": usage.completion_tokens if usage else 0,
+                    "cached_tokens": usage.cached_tokens if usage else 0,
+                },
+                "timings": {
+                    "ttft_s": timings.ttft_s if timings else None,
+                    "tokens_per_s": timings.tokens_per_s if timings else None,
+                },
+            }
+        )
+    else:
+        print()
+    if reply.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED):
+        print(f"threadloom: error: {reply.error}", file=sys.stderr)
+        return 1
+    return 0

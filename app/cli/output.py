@@ -1,0 +1,52 @@
+"""JSON shapes printed by the CLI. They are a public interface: add fields, never rename or remove them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from app.core.models import Message, Thread
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def thread_json(thread: Thread) -> dict[str, Any]:
+    return {
+        "id": thread.id,
+        "title": thread.title,
+        "created_at": _iso(thread.created_at),
+        "updated_at": _iso(thread.updated_at),
+        "pinned": thread.pinned,
+        "archived": thread.archived,
+        "model": thread.model,
+        "current_leaf_id": thread.current_leaf_id,
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": message.id,
+        "parent_id": message.parent_id,
+        "role": str(message.role),
+        "content": message.content,
+        "status": str(message.status),
+        "created_at": _iso(message.created_at),
+        "model": message.model,
+        "error": message.error,
+    }
+    if message.usage is not None:
+        data["usage"] = {
+            "prompt_tokens": message.usage.prompt_tokens,
+            "completion_tokens": message.usage.completion_tokens,
+            "cached_tokens": message.usage.cached_tokens,
+        }
+    if message.timings is not None:
+        data["timings"] = {"ttft_s": message.timings.ttft_s, "tokens_per_s": message.timings.tokens_per_s}
+    return data
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
