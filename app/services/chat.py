@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from app.core.errors import EmptyMessage, GenerationFailed, ModelUnavailable, WorkerDied
+from app.core.errors import EmptyMessage, GenerationFailed, ModelUnavailable, NotFound, WorkerDied
 from app.core.models import (
     ChatEvent,
     ChatTurn,
@@ -63,14 +63,38 @@ class ChatService:
         return self.store.create_thread(title, model=self.model_name)
 
     def send(self, thread_id: int, text: str) -> Iterator[ChatEvent]:
+        """Add a user message at the end of the thread's current branch and stream the reply to it."""
         if not text.strip():
             raise EmptyMessage()
         thread = self.store.get_thread(thread_id)
         if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
             self.store.rename_thread(thread_id, title_from(text))
         user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
+        yield from self._reply_to(thread, user)
+
+    def edit(self, message_id: int, text: str) -> Iterator[ChatEvent]:
+        """"Actually, I meant…": the edited text becomes a sibling of the user message, on a new branch that gets
+        its own reply. The old message and everything under it are kept."""
+        if not text.strip():
+            raise EmptyMessage()
+        original = self.store.get_message(message_id)
+        if original.role != Role.USER:
+            raise NotFound(f"message {message_id} is not a user message; only your own messages can be edited")
+        thread = self.store.get_thread(original.thread_id)
+        user = self.store.add_message(thread.id, parent_id=original.parent_id, role=Role.USER, content=text)
+        yield from self._reply_to(thread, user)
+
+    def regenerate(self, message_id: int) -> Iterator[ChatEvent]:
+        """A new reply to the same user message, as a sibling of the assistant reply `message_id`."""
+        original = self.store.get_message(message_id)
+        if original.role != Role.ASSISTANT or original.parent_id is None:
+            raise NotFound(f"message {message_id} is not an assistant reply")
+        thread = self.store.get_thread(original.thread_id)
+        yield from self._reply_to(thread, self.store.get_message(original.parent_id))
+
+    def _reply_to(self, thread: Thread, user: Message) -> Iterator[ChatEvent]:
         reply = self.store.add_message(
-            thread_id,
+            thread.id,
             parent_id=user.id,
             role=Role.ASSISTANT,
             content="",
