@@ -1,0 +1,260 @@
+"""The centre of the window: the open thread's current branch, one card per message, replies as Markdown."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QTextBlockFormat, QTextCursor, QTextFormat
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.models import Message, MessageStatus, Role
+from app.gui import theme
+
+READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
+FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
+STREAMING_CARET = " ▍"
+
+
+def reply_details(message: Message) -> list[str]:
+    """The facts shown after "Assistant": model, time to first token, speed, how much came from the cache."""
+    details = [message.model] if message.model else []
+    if message.status == MessageStatus.STREAMING:
+        return [*details, "writing…"]
+    timings, usage = message.timings, message.usage
+    if timings is not None and timings.tokens_per_s > 0:
+        details += [f"{timings.ttft_s:.2f} s to first token", f"{timings.tokens_per_s:.1f} tok/s"]
+    if usage is not None and usage.prompt_tokens and usage.cached_tokens:
+        details.append(f"{100 * usage.cached_tokens // usage.prompt_tokens}% of prompt from cache")
+    return details
+
+
+def status_banner(message: Message) -> tuple[str, str] | None:
+    """(kind, text) for a reply that did not complete, or None."""
+    if message.status == MessageStatus.INTERRUPTED:
+        return "warning", f"Interrupted: {message.error or 'the reply stopped early'}"
+    if message.status == MessageStatus.ERROR:
+        return "error", f"Error: {message.error or 'the model could not answer'}"
+    return None
+
+
+class MessageBody(QTextBrowser):
+    """Read-only rich text that is exactly as tall as its content, so the page scrolls rather than each message."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBody")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setOpenExternalLinks(True)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+
+    def show_markdown(self, text: str) -> None:
+        self.setMarkdown(text)
+        self._style_code_blocks()
+
+    def show_plain(self, text: str) -> None:
+        self.setPlainText(text)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.height())
+
+    def _fit_height(self, size) -> None:
+        self.setFixedHeight(math.ceil(size.height()) + 2 * self.frameWidth() + 2)
+
+    def _style_code_blocks(self) -> None:
+        """Fenced code gets a tinted background and wraps instead of running off the edge."""
+        background = QColor(theme.current().code)
+        block = self.document().begin()
+        cursor = QTextCursor(self.document())
+        while block.isValid():
+            if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
+                code = QTextBlockFormat()
+                code.setBackground(background)
+                code.setNonBreakableLines(False)
+                code.setLeftMargin(6)
+                code.setRightMargin(6)
+                cursor.setPosition(block.position())
+                cursor.mergeBlockFormat(code)
+            block = block.next()
+
+
+class MessageCard(QFrame):
+    """One message: a quiet header (who, model, timing), the text, and a banner when it did not complete."""
+
+    def __init__(self, message: Message, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageCard")
+        self._header = QLabel()
+        self._header.setObjectName("messageHeader")
+        self._header.setTextFormat(Qt.TextFormat.RichText)
+        self._body = MessageBody()
+        self._banner = QLabel()
+        self._banner.setObjectName("banner")
+        self._banner.setWordWrap(True)
+        self._banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._banner.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 10, 0, 10)
+        layout.setSpacing(6)
+        layout.addWidget(self._header)
+        layout.addWidget(self._body)
+        layout.addWidget(self._banner)
+        self.message = message
+        self.show_message(message)
+
+    def show_message(self, message: Message, *, live_text: str | None = None) -> None:
+        """Show `message`; while it streams, `live_text` (what has arrived so far) replaces its stored content."""
+        self.message = message
+        mine = message.role == Role.USER
+        who = "You" if mine else "Assistant"
+        details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
+        muted = theme.current().muted
+        meta = "".join(f" · {html.escape(part)}" for part in details)
+        self._header.setText(f"<b>{who}</b><span style='color:{muted}'>{meta}</span>")
+        self.setAccessibleName(f"Message from {'you' if mine else 'the assistant'}")
+        text = live_text if live_text is not None else message.content
+        if mine:
+            self._body.show_plain(text)
+        else:
+            streaming = message.status == MessageStatus.STREAMING
+            self._body.show_markdown(text + STREAMING_CARET if streaming else text)
+        self._body.setAccessibleName(f"{who} wrote")
+        banner = status_banner(message)
+        self._banner.setVisible(banner is not None)
+        if banner is not None:
+            kind, text = banner
+            self._banner.setProperty("kind", kind)
+            self._banner.setText(text)
+            self._banner.style().unpolish(self._banner)
+            self._banner.style().polish(self._banner)
+
+    def body_text(self) -> str:
+        """The text as shown, without the streaming caret."""
+        return self._body.toPlainText().removesuffix(STREAMING_CARET.strip()).rstrip()
+
+    def banner_text(self) -> str:
+        return self._banner.text() if self._banner.isVisibleTo(self) else ""
+
+
+class ConversationView(QScrollArea):
+    """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("conversation")
+        self.setAccessibleName("Conversation")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page = QWidget()
+        page.setObjectName("conversationColumn")
+        row = QHBoxLayout(page)
+        row.setContentsMargins(24, 8, 24, 16)
+        self._column = QWidget()
+        self._column.setObjectName("conversationColumn")
+        self._column.setMaximumWidth(READABLE_WIDTH_PX)
+        self._cards_layout = QVBoxLayout(self._column)
+        self._cards_layout.setContentsMargins(0, 0, 0, 0)
+        self._cards_layout.setSpacing(4)
+        self._empty = QLabel()
+        self._empty.setObjectName("emptyState")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._cards_layout.addWidget(self._empty)
+        self._cards_layout.addStretch(1)
+        row.addStretch(0)
+        row.addWidget(self._column, 1)
+        row.addStretch(0)
+        self.setWidget(page)
+        self._cards: dict[int, MessageCard] = {}
+        self._follow_bottom = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._remember_position)
+        bar.rangeChanged.connect(self._keep_following)
+        self.show_empty()
+
+    # What to show
+
+    def show_empty(self, text: str | None = None) -> None:
+        self._clear_cards()
+        self._empty.setText(
+            text
+            or "<p style='font-size:16px'><b>Start a conversation</b></p>"
+            "<p>Type below and press Enter. Replies come from a model on this computer;<br>"
+            "nothing you write leaves it.</p>"
+        )
+        self._empty.show()
+
+    def show_messages(self, messages: Sequence[Message], *, live_texts: dict[int, str] | None = None) -> None:
+        """Replace the cards with `messages`; `live_texts` gives the text so far of replies still streaming."""
+        if not messages:
+            self.show_empty()
+            return
+        self._clear_cards()
+        for message in messages:
+            self.add_message(message, live_text=(live_texts or {}).get(message.id))
+        self.scroll_to_bottom()
+
+    def add_message(self, message: Message, *, live_text: str | None = None) -> None:
+        self._empty.hide()
+        card = MessageCard(message, self._column)
+        if live_text is not None:
+            card.show_message(message, live_text=live_text)
+        self._cards[message.id] = card
+        self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
+
+    def update_live_text(self, message: Message, text: str) -> None:
+        card = self._cards.get(message.id)
+        if card is not None:
+            card.show_message(message, live_text=text)
+
+    def update_message(self, message: Message) -> None:
+        card = self._cards.get(message.id)
+        if card is not None:
+            card.show_message(message)
+
+    def has_message(self, message_id: int) -> bool:
+        return message_id in self._cards
+
+    def cards(self) -> list[MessageCard]:
+        return list(self._cards.values())
+
+    def scroll_to_bottom(self) -> None:
+        self._follow_bottom = True
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    # Following the bottom
+
+    def _remember_position(self, value: int) -> None:
+        self._follow_bottom = value >= self.verticalScrollBar().maximum() - FOLLOW_SLACK_PX
+
+    def _keep_following(self, _minimum: int, maximum: int) -> None:
+        if self._follow_bottom:
+            self.verticalScrollBar().setValue(maximum)
+
+    def _clear_cards(self) -> None:
+        for card in self._cards.values():
+            card.hide()
+            card.deleteLater()
+        self._cards.clear()

@@ -1,0 +1,52 @@
+"""Start the desktop app: one QApplication, the main window, and qasync's loop as the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+
+import qasync
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
+
+from app.core.errors import ThreadloomError
+from app.gui import theme
+from app.gui.main_window import MainWindow
+from app.services.session import Session
+
+
+def _application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName("Threadloom")
+    app.setApplicationName("Threadloom")
+    app.setApplicationDisplayName("Threadloom")
+    app.setStyle(QStyleFactory.create("Fusion"))  # the same, palette-driven look on every platform
+    app.setPalette(theme.palette_for(theme.current()))
+    app.styleHints().colorSchemeChanged.connect(lambda _scheme: app.setPalette(theme.palette_for(theme.current())))
+    return app
+
+
+async def _until_closed(window: MainWindow) -> None:
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    window.show()
+    await closed
+
+
+def run_gui(session: Session | Callable[[], Session]) -> int:
+    """Show the window until it is closed; return the process exit code.
+
+    Accepts an open Session or a factory for one, so a setup error (unwritable data folder, ...) is shown in a
+    dialog rather than lost on a terminal the user never sees.
+    """
+    app = _application()
+    if callable(session):
+        try:
+            session = session()
+        except ThreadloomError as exc:
+            QMessageBox.critical(None, "Threadloom cannot start", str(exc))
+            return 1
+    window = MainWindow(session)
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when the window's session is shut down, not before
+    qasync.run(_until_closed(window))
+    return 0

@@ -1,0 +1,528 @@
+"""The main window: thread list, conversation, composer and status bar over one Session.
+
+Every store or model call runs on a TaskRunner pool; results come back on the GUI thread and only then touch widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import ThreadloomError
+from app.core.models import Message, MessageStatus, ReplyFinished, ReplyStarted, Role, Thread, TokenEvent
+from app.gui import theme
+from app.gui.composer import Composer
+from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
+from app.gui.starter_card import StarterModelCard
+from app.gui.tasks import Report, TaskRunner
+from app.gui.thread_list import ThreadList
+from app.services.session import Session
+
+TEXT_INTERVAL_S = 0.04  # streamed text reaches the view at most this often: smooth, yet cheap to lay out
+PROGRESS_INTERVAL_S = 0.1
+HINT_RESET_MS = 4000
+NEW_THREAD_LABEL = "New thread"
+
+
+@dataclass
+class LiveReply:
+    """The one reply being written. Fields other than `stop_requested` are only touched on the GUI thread."""
+
+    sent_from_thread_id: int | None  # the thread open when the user pressed Send (None: a new thread)
+    started: ReplyStarted | None = None
+    text: str = ""
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.started.reply.thread_id if self.started else self.sent_from_thread_id
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, ThreadloomError):
+        return str(error)
+    return f"something went wrong ({type(error).__name__}: {error}); the app keeps working"
+
+
+def reply_status_line(model: str, reply: Message) -> str:
+    """For the status bar, e.g. "smollm2-135m-instruct · 46.2 tok/s · TTFT 0.13 s"."""
+    parts = [model]
+    if reply.timings is not None and reply.timings.tokens_per_s > 0:
+        parts += [f"{reply.timings.tokens_per_s:.1f} tok/s", f"TTFT {reply.timings.ttft_s:.2f} s"]
+    return " · ".join(parts)
+
+
+class MainWindow(QMainWindow):
+    """`settings` holds window state (geometry, splitter, last thread); by default an INI file in the data dir.
+
+    The window owns the session from here on: closing it stops any reply and closes the session.
+    """
+
+    closed = Signal()  # GUI thread: the window has closed and the session is shut down
+
+    def __init__(self, session: Session, *, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self._session = session
+        self._settings = settings or QSettings(
+            str(session.data_dir / "window.ini"), QSettings.Format.IniFormat
+        )
+        self._queries = TaskRunner(self, name="queries")  # in order: a stale listing never lands after a fresh one
+        self._replies = TaskRunner(self, name="replies")
+        self._downloads = TaskRunner(self, name="downloads")
+        self._open_thread_id: int | None = None
+        self._view_request = 0
+        self._live: LiveReply | None = None
+        self._last_reply: Message | None = None
+        self._thread_to_restore = int(self._settings.value("session/lastThread", 0) or 0) or None
+        self._is_closed = False
+
+        self.setWindowTitle("Threadloom")
+        self.setObjectName("mainWindow")
+        self._build()
+        self._add_actions()
+        self.apply_theme()
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self.apply_theme)
+        self._restore_layout()
+        self._show_model_state()
+        self.refresh_threads()
+
+    # Layout
+
+    def _build(self) -> None:
+        sidebar = QWidget()
+        sidebar.setObjectName("sidebar")
+        new_button = QPushButton("+  New thread")
+        new_button.setObjectName("newThreadButton")
+        new_button.setAccessibleName("New thread")
+        new_button.setToolTip("Start a new thread (Ctrl+N)")
+        new_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        new_button.clicked.connect(self.new_thread)
+        self.thread_list = ThreadList()
+        self.thread_list.thread_chosen.connect(self.open_thread)
+        self.thread_list.rename_requested.connect(self.rename_thread)
+        self.thread_list.delete_requested.connect(self.confirm_delete_thread)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(10, 10, 6, 10)
+        side.setSpacing(10)
+        side.addWidget(new_button)
+        side.addWidget(self.thread_list, 1)
+
+        centre = QWidget()
+        centre.setObjectName("centre")
+        self.title_label = QLabel(NEW_THREAD_LABEL)
+        self.title_label.setObjectName("threadTitle")
+        self.title_label.setAccessibleName("Thread title")
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_chip = QLabel(f"● {self._session.chat.model_name} · local")
+        self.model_chip.setObjectName("modelChip")
+        self.model_chip.setAccessibleName("Model")
+        self.model_chip.setToolTip("Replies come from this model, running on this computer")
+        header = QHBoxLayout()
+        header.setContentsMargins(24, 12, 24, 10)
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.model_chip)
+        rule = QFrame()
+        rule.setObjectName("headerRule")
+        rule.setFixedHeight(1)
+
+        spec = self._session.models.spec(self._session.settings.default_model)
+        self.starter_card = StarterModelCard(spec)
+        self.starter_card.download_requested.connect(self.download_starter_model)
+        self.conversation = ConversationView()
+
+        self.composer = Composer(send_key=self._session.settings.send_key)
+        self.composer.submitted.connect(self.send_message)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.send_button.clicked.connect(self._send_or_stop)
+        self.composer_hint = QLabel(self.composer.send_hint())
+        self.composer_hint.setObjectName("composerHint")
+        self.composer_hint.setAccessibleName("Composer hint")
+        self._hint_timer = QTimer(self, singleShot=True, interval=HINT_RESET_MS)
+        self._hint_timer.timeout.connect(lambda: self.composer_hint.setText(self.composer.send_hint()))
+        entry = QHBoxLayout()
+        entry.setSpacing(8)
+        entry.addWidget(self.composer, 1)
+        entry.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        column = QVBoxLayout()
+        column.setSpacing(10)
+        column.addWidget(self.starter_card)
+        column.addWidget(self.conversation, 1)
+        column.addLayout(entry)
+        column.addWidget(self.composer_hint)
+        column_box = QWidget()
+        column_box.setObjectName("composerArea")
+        column_box.setLayout(column)
+        column_box.setMaximumWidth(READABLE_WIDTH_PX + 48)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 12)
+        body.addStretch(0)
+        body.addWidget(column_box, 1)
+        body.addStretch(0)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addLayout(header)
+        centre_layout.addWidget(rule)
+        centre_layout.addLayout(body, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(sidebar)
+        self.splitter.addWidget(centre)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.setCentralWidget(self.splitter)
+
+        self.status_model = QLabel()
+        self.status_model.setObjectName("statusModel")
+        self.status_model.setAccessibleName("Model status")
+        self.status_note = QLabel()
+        self.status_note.setObjectName("statusNote")
+        self.status_note.setAccessibleName("Status message")
+        self.statusBar().addWidget(self.status_model)
+        self.statusBar().addWidget(self.status_note, 1)
+        self.statusBar().setSizeGripEnabled(False)
+
+    def _add_actions(self) -> None:
+        for text, keys, handler in (
+            ("New thread", QKeySequence.StandardKey.New, self.new_thread),
+            ("Stop reply", QKeySequence(Qt.Key.Key_Escape), self.stop_reply),
+            ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
+            ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(keys)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+        delete = QAction("Delete thread", self.thread_list)
+        delete.setShortcut(QKeySequence.StandardKey.Delete)
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.triggered.connect(self._delete_current_thread)
+        self.thread_list.addAction(delete)
+
+    def apply_theme(self) -> None:
+        colours = theme.current()
+        self.setStyleSheet(theme.style_sheet(colours))
+        if self._open_thread_id is not None and self._live is None:
+            self.open_thread(self._open_thread_id)  # headers carry colours: draw them again
+
+    def _restore_layout(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+            self.resize(1180, 760)
+        splitter = self._settings.value("window/splitter")
+        if not (isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)):
+            self.splitter.setSizes([270, 910])
+
+    # Threads
+
+    def refresh_threads(self) -> None:
+        self._queries.run(self._session.store.list_threads, on_result=self._show_threads, on_error=self._report)
+
+    def _show_threads(self, threads: list[Thread]) -> None:
+        self.thread_list.show_threads(threads, selected_id=self._open_thread_id, now=datetime.now().astimezone())
+        by_id = {thread.id: thread for thread in threads}
+        if self._thread_to_restore is not None:
+            restore, self._thread_to_restore = self._thread_to_restore, None
+            if restore in by_id and self._open_thread_id is None:
+                self.open_thread(restore)
+                return
+        if self._open_thread_id in by_id:
+            self._show_title(by_id[self._open_thread_id].title)
+        elif self._open_thread_id is not None and not self._live_in(self._open_thread_id):
+            self.open_thread(None)  # deleted, here or by another process
+
+    def new_thread(self) -> None:
+        """Start a draft: the thread is created when its first message is sent, so no empty threads pile up."""
+        self.open_thread(None)
+        self.composer.setFocus()
+
+    def open_thread(self, thread_id: int | None) -> None:
+        self._open_thread_id = thread_id
+        self._view_request += 1
+        self.thread_list.select_thread(thread_id)
+        self._settings.setValue("session/lastThread", thread_id or 0)
+        if thread_id is None:
+            self._show_title(NEW_THREAD_LABEL)
+            self.conversation.show_empty()
+            return
+        self._show_title(self.thread_list.title_of(thread_id) or "")
+        request, store = self._view_request, self._session.store
+        self._queries.run(
+            lambda: store.current_path(thread_id),
+            on_result=lambda messages: self._show_thread(request, messages),
+            on_error=self._report,
+        )
+
+    def _show_thread(self, request: int, messages: list[Message]) -> None:
+        if request != self._view_request:
+            return  # the user has opened something else since
+        live = self._live
+        live_texts = {}
+        if live is not None and live.started is not None and live.thread_id == self._open_thread_id:
+            live_texts[live.started.reply.id] = live.text
+            if not any(message.id == live.started.reply.id for message in messages):  # read before it began
+                messages = [*messages, live.started.user_message, live.started.reply]
+        self.conversation.show_messages(messages, live_texts=live_texts)
+
+    def rename_thread(self, thread_id: int, title: str) -> None:
+        store = self._session.store
+        self._queries.run(
+            lambda: store.rename_thread(thread_id, title),
+            on_result=lambda _thread: self.refresh_threads(),
+            on_error=self._report,
+        )
+
+    def confirm_delete_thread(self, thread_id: int) -> None:
+        if self._live_in(thread_id):
+            self._say("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
+            return
+        title = self.thread_list.title_of(thread_id) or "this thread"
+        answer = QMessageBox.question(
+            self,
+            "Delete thread",
+            f"Delete “{title}” and all its messages? This cannot be undone.",
+            QMessageBox.StandardButton.Delete | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Delete:
+            return
+        if self._open_thread_id == thread_id:
+            self.open_thread(None)
+        store = self._session.store
+        self._queries.run(
+            lambda: store.delete_thread(thread_id), on_result=lambda _: self.refresh_threads(), on_error=self._report
+        )
+
+    def _delete_current_thread(self) -> None:
+        item = self.thread_list.currentItem()
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) is not None:
+            self.confirm_delete_thread(item.data(Qt.ItemDataRole.UserRole))
+
+    def _show_title(self, title: str) -> None:
+        self.title_label.setText(title)
+        self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
+
+    # Sending and streaming
+
+    @property
+    def is_streaming(self) -> bool:
+        return self._live is not None
+
+    @property
+    def is_loading(self) -> bool:
+        """A thread listing or a thread's messages are still on their way."""
+        return self._queries.busy
+
+    def _send_or_stop(self) -> None:
+        if self._live is None:
+            self.send_message()
+        else:
+            self.stop_reply()
+
+    def send_message(self) -> None:
+        if self._live is not None:
+            self._hint("A reply is still being written: press Esc to stop it first.")
+            return
+        text = self.composer.toPlainText()
+        if not text.strip():
+            self._hint("Type a message first.")
+            return
+        self.composer.clear()
+        live = LiveReply(sent_from_thread_id=self._open_thread_id)
+        self._live = live
+        self._set_streaming(True)
+        self._say("")
+        chat = self._session.chat
+
+        def stream(report: Report) -> ReplyFinished:
+            thread_id = live.sent_from_thread_id or chat.new_thread().id
+            pending: list[str] = []
+            last_report = time.monotonic()
+            stop_repeated = False
+            finished = None
+            for event in chat.send(thread_id, text):
+                if isinstance(event, TokenEvent):
+                    if live.stop_requested.is_set() and not stop_repeated:
+                        chat.stop()  # a stop sent before the worker began this reply is not seen by it: say it again
+                        stop_repeated = True
+                    pending.append(event.text)
+                    if time.monotonic() - last_report >= TEXT_INTERVAL_S:
+                        report(TokenEvent("".join(pending)))
+                        pending.clear()
+                        last_report = time.monotonic()
+                elif isinstance(event, ReplyStarted):
+                    report(event)
+                elif isinstance(event, ReplyFinished):
+                    finished = event
+            if pending:
+                report(TokenEvent("".join(pending)))
+            return finished
+
+        self._replies.run_reporting(
+            stream,
+            on_progress=lambda event: self._on_stream_event(live, event),
+            on_result=lambda finished: self._on_reply_finished(live, finished),
+            on_error=lambda error: self._on_reply_failed(live, text, error),
+        )
+
+    def _on_stream_event(self, live: LiveReply, event: ReplyStarted | TokenEvent) -> None:
+        if isinstance(event, ReplyStarted):
+            live.started = event
+            if self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
+                if self._open_thread_id is None:  # the draft became a thread; its title arrives with the listing
+                    self._open_thread_id = event.reply.thread_id
+                    self._settings.setValue("session/lastThread", self._open_thread_id)
+                self.conversation.add_message(event.user_message)
+                self.conversation.add_message(event.reply, live_text="")
+                self.conversation.scroll_to_bottom()
+            self._say("Starting the model…" if self._session.worker.pid is None else "")
+            self.refresh_threads()
+        else:
+            live.text += event.text
+            self._say("")
+            if live.started is not None and self._open_thread_id == live.thread_id:
+                self.conversation.update_live_text(live.started.reply, live.text)
+
+    def _on_reply_finished(self, live: LiveReply, finished: ReplyFinished) -> None:
+        self._live = None
+        self._set_streaming(False)
+        reply = finished.reply
+        self._last_reply = reply
+        if self._open_thread_id == reply.thread_id:
+            self.conversation.update_message(reply)
+        if reply.timings is not None and reply.timings.tokens_per_s > 0:
+            self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
+        if reply.status == MessageStatus.COMPLETE:
+            self._say("")
+        elif reply.error == "stopped":
+            self._say("Stopped. The reply so far is kept.")
+        else:
+            self._say(f"The reply did not finish: {reply.error}", error=True)
+        self.refresh_threads()
+
+    def _on_reply_failed(self, live: LiveReply, text: str, error: BaseException) -> None:
+        self._live = None
+        self._set_streaming(False)
+        self._say(f"Could not send: {describe(error)}", error=True)
+        if live.started is None and not self.composer.toPlainText():
+            self.composer.setPlainText(text)  # nothing was stored: give the user their words back
+        elif live.thread_id is not None and self._open_thread_id == live.thread_id:
+            self.open_thread(live.thread_id)  # show what the store holds now
+        self.refresh_threads()
+
+    def stop_reply(self) -> None:
+        """Stop the streaming reply (Esc); what was written so far is kept and marked interrupted."""
+        live = self._live
+        if live is None:
+            return
+        live.stop_requested.set()
+        self._session.chat.stop()
+        self._say("Stopping…")
+
+    def copy_last_reply(self) -> None:
+        cards = [card for card in self.conversation.cards() if card.message.role == Role.ASSISTANT]
+        if cards:
+            QGuiApplication.clipboard().setText(cards[-1].body_text())
+            self._say("Copied the last reply.")
+
+    def _set_streaming(self, streaming: bool) -> None:
+        self.send_button.setText("■  Stop   Esc" if streaming else "Send")
+        self.send_button.setAccessibleName("Stop" if streaming else "Send")
+        self.send_button.setToolTip("Stop the reply (Esc)" if streaming else self.composer.send_hint())
+        self.send_button.setProperty("streaming", streaming)
+        self.send_button.style().unpolish(self.send_button)
+        self.send_button.style().polish(self.send_button)
+
+    def _live_in(self, thread_id: int) -> bool:
+        return self._live is not None and self._live.thread_id == thread_id
+
+    # The starter model
+
+    def _show_model_state(self) -> None:
+        installed = self._session.models.is_installed(self._session.settings.default_model)
+        self.starter_card.setVisible(not installed)
+        model = self._session.chat.model_name
+        self.status_model.setText(model if installed else f"{model} · not installed")
+
+    def download_starter_model(self) -> None:
+        self.starter_card.set_running()
+        models, name = self._session.models, self._session.settings.default_model
+
+        def pull(report: Report):
+            last = {"at": 0.0, "phase": ""}
+
+            def progress(done: int, total: int, phase: str) -> None:
+                now = time.monotonic()
+                if phase != last["phase"] or done >= total or now - last["at"] >= PROGRESS_INTERVAL_S:
+                    last.update(at=now, phase=phase)
+                    report((done, total, phase))
+
+            return models.pull(name, progress=progress)
+
+        self._downloads.run_reporting(
+            pull,
+            on_progress=lambda values: self.starter_card.set_progress(*values),
+            on_result=lambda _path: self._on_model_installed(),
+            on_error=lambda error: self.starter_card.set_failed(describe(error)),
+        )
+
+    def _on_model_installed(self) -> None:
+        self._show_model_state()
+        self._say("The starter model is ready. Ask anything.")
+        self.composer.setFocus()
+
+    # Messages to the user
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status_note.setText(text)
+        self.status_note.setObjectName("statusError" if error else "statusNote")
+        self.status_note.style().unpolish(self.status_note)
+        self.status_note.style().polish(self.status_note)
+
+    def _report(self, error: BaseException) -> None:
+        self._say(describe(error), error=True)
+
+    def _hint(self, text: str) -> None:
+        self.composer_hint.setText(text)
+        self._hint_timer.start()
+
+    # Closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._is_closed:
+            self._is_closed = True
+            self._settings.setValue("window/geometry", self.saveGeometry())
+            self._settings.setValue("window/splitter", self.splitter.saveState())
+            self._settings.setValue("session/lastThread", self._open_thread_id or 0)
+            self._settings.sync()
+            self.stop_reply()
+            self._queries.shutdown()
+            self._replies.shutdown()
+            self._downloads.shutdown(timeout_s=0)  # a download has no cancel; its thread ends with the process
+            self._session.close()
+            self.closed.emit()
+        event.accept()

@@ -1,0 +1,130 @@
+"""Colours and the style sheet: a calm light and dark look that follows the system's colour scheme."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+
+@dataclass(frozen=True)
+class Colours:
+    sidebar: str
+    surface: str
+    text: str
+    muted: str
+    border: str
+    accent: str
+    accent_text: str
+    accent_soft: str
+    code: str
+    warning_bg: str
+    warning_text: str
+    error_bg: str
+    error_text: str
+
+
+LIGHT = Colours(
+    sidebar="#f3f4f6", surface="#ffffff", text="#1f2328", muted="#6b7280", border="#e3e5e8",
+    accent="#2563eb", accent_text="#ffffff", accent_soft="#dbe7fd", code="#f1f3f5",
+    warning_bg="#fdf3d7", warning_text="#8a5a00", error_bg="#fde4e4", error_text="#9b1c1c",
+)  # fmt: skip
+DARK = Colours(
+    sidebar="#26282c", surface="#1d1e21", text="#e6e7e9", muted="#9ba1aa", border="#383b41",
+    accent="#5b8def", accent_text="#ffffff", accent_soft="#2c3a55", code="#2a2c31",
+    warning_bg="#3a3016", warning_text="#f3cf6b", error_bg="#3d1f1f", error_text="#f5a3a3",
+)  # fmt: skip
+
+
+def is_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme()
+    if scheme != Qt.ColorScheme.Unknown:
+        return scheme == Qt.ColorScheme.Dark
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def current() -> Colours:
+    return DARK if is_dark() else LIGHT
+
+
+def palette_for(colours: Colours) -> QPalette:
+    """A matching palette, so menus, dialogs and scroll bars agree with the style sheet."""
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for roles, value in (
+        ((role.Window, role.Button, role.AlternateBase, role.ToolTipBase), colours.sidebar),
+        ((role.Base,), colours.surface),
+        ((role.WindowText, role.Text, role.ButtonText, role.ToolTipText), colours.text),
+        ((role.PlaceholderText,), colours.muted),
+        ((role.Highlight,), colours.accent),
+        ((role.HighlightedText,), colours.accent_text),
+        ((role.Link,), colours.accent),
+        ((role.Mid, role.Midlight), colours.border),
+    ):
+        for each in roles:
+            palette.setColor(each, QColor(value))
+    return palette
+
+
+def style_sheet(c: Colours) -> str:
+    return f"""
+QMainWindow, QStatusBar {{ background: {c.sidebar}; color: {c.text}; }}
+QStatusBar {{ border-top: 1px solid {c.border}; }}
+QStatusBar QLabel {{ color: {c.muted}; padding: 2px 6px; }}
+QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
+
+#sidebar {{ background: {c.sidebar}; }}
+#newThreadButton {{
+    background: {c.accent}; color: {c.accent_text}; border: none; border-radius: 7px;
+    padding: 7px 12px; font-weight: 600;
+}}
+#newThreadButton:hover {{ background: {QColor(c.accent).lighter(110).name()}; }}
+#threadList {{ background: transparent; border: none; outline: none; color: {c.text}; }}
+#threadList::item {{ border-radius: 6px; padding: 4px 8px; margin: 0 2px; }}
+#threadList::item:hover {{ background: {c.border}; }}
+#threadList::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
+
+#centre, #conversation, #conversationColumn {{ background: {c.surface}; }}
+#conversation {{ border: none; }}
+#threadTitle {{ color: {c.text}; font-size: 16px; font-weight: 600; }}
+#modelChip {{
+    color: {c.muted}; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+}}
+#headerRule {{ background: {c.border}; }}
+#messageHeader {{ color: {c.muted}; }}
+#messageBody {{ background: transparent; border: none; color: {c.text}; selection-background-color: {c.accent}; }}
+#banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; padding: 6px 10px; }}
+#banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; padding: 6px 10px; }}
+#emptyState {{ color: {c.muted}; }}
+
+#starterCard {{ background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 10px; }}
+#starterTitle {{ font-size: 15px; font-weight: 600; color: {c.text}; }}
+#starterDetail {{ color: {c.muted}; }}
+#starterError {{ color: {c.error_text}; }}
+QProgressBar {{
+    border: 1px solid {c.border}; border-radius: 5px; background: {c.surface}; color: {c.text};
+    text-align: center; min-height: 14px;
+}}
+QProgressBar::chunk {{ background: {c.accent}; border-radius: 4px; }}
+
+#composerArea {{ background: {c.surface}; }}
+#composer {{
+    background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; border-radius: 10px; padding: 6px 8px;
+}}
+#composer:focus {{ border: 1px solid {c.accent}; }}
+#composerHint {{ color: {c.muted}; }}
+#sendButton, #starterButton {{
+    background: {c.accent}; color: {c.accent_text}; border: none; border-radius: 8px; padding: 8px 16px;
+    font-weight: 600;
+}}
+#sendButton:disabled {{ background: {c.border}; color: {c.muted}; }}
+#sendButton[streaming="true"] {{ background: {c.text}; color: {c.surface}; }}
+
+QSplitter::handle {{ background: {c.border}; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 2px; }}
+QScrollBar::handle:vertical {{ background: {c.border}; border-radius: 4px; min-height: 30px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
+"""

@@ -1,0 +1,54 @@
+"""Window fixtures on top of tests/conftest.py (models_dir, data_dir, session): offscreen Qt and real sessions."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from app.services.session import Session, open_session  # noqa: E402
+
+REPLY_TIMEOUT_MS = 120_000  # generous for slow 2-core machines; tests never assert wall times
+
+
+def limit_reply(session: Session, *, max_tokens: int, seed: int = 1) -> None:
+    """A fixed seed keeps the small model's replies repeatable; max_tokens bounds how long a test waits."""
+    session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=max_tokens, seed=seed)
+
+
+@pytest.fixture
+def open_sessions():
+    """Opens extra sessions (a reopened data folder, an empty models folder) and closes them all at teardown."""
+    sessions: list[Session] = []
+
+    def opener(data_dir: Path, models_dir: Path) -> Session:
+        session = open_session(data_dir, models_dir)
+        sessions.append(session)
+        return session
+
+    yield opener
+    for session in sessions:
+        session.close()  # the window closed it already in most tests; closing again is harmless
+
+
+@pytest.fixture
+def show_window(qtbot):
+    """Shows a MainWindow over a session, focused on its composer, once its first thread listing has landed."""
+    from app.gui.main_window import MainWindow
+
+    def shower(session: Session) -> MainWindow:
+        window = MainWindow(session)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        window.composer.setFocus()
+        qtbot.waitUntil(lambda: not window.is_loading)
+        return window
+
+    return shower

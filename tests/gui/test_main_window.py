@@ -1,0 +1,168 @@
+"""The window driven like a user would: real widgets, real store, the real small model, offscreen."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.models import MessageStatus, Role
+from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+
+pytestmark = pytest.mark.slow
+
+
+def type_and_send(qtbot, window, text: str) -> None:
+    qtbot.keyClicks(window.composer, text)
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+
+def last_card(window):
+    cards = window.conversation.cards()
+    return cards[-1] if cards else None
+
+
+def wait_until_streaming_text(qtbot, window, *, at_least: int = 1) -> str:
+    """Wait for reply text on screen while the reply is still being written; return what was seen."""
+    seen = {}
+
+    def streaming_text_shown() -> bool:
+        card = last_card(window)
+        if not window.is_streaming or card is None or card.message.role != Role.ASSISTANT:
+            return False
+        seen["text"] = card.body_text()
+        return len(seen["text"]) >= at_least
+
+    qtbot.waitUntil(streaming_text_shown, timeout=REPLY_TIMEOUT_MS)
+    return seen["text"]
+
+
+def wait_until_idle(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: not window.is_streaming and not window.is_loading, timeout=REPLY_TIMEOUT_MS)
+
+
+def test_send_with_enter_streams_the_reply_into_the_view(qtbot, session, show_window):
+    limit_reply(session, max_tokens=96)
+    window = show_window(session)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # Ctrl+N: a new draft thread
+    assert window.title_label.text() == "New thread"
+
+    type_and_send(qtbot, window, "Write a short poem about the sea.")
+    assert window.composer.toPlainText() == ""
+    assert window.send_button.text().endswith("Esc")  # Send became Stop
+
+    partial = wait_until_streaming_text(qtbot, window)
+    wait_until_idle(qtbot, window)
+
+    [thread] = session.store.list_threads()
+    user, reply = session.store.current_path(thread.id)
+    assert (user.role, user.content) == (Role.USER, "Write a short poem about the sea.")
+    assert reply.status == MessageStatus.COMPLETE and reply.content.strip()
+    assert len(partial) < len(last_card(window).body_text())  # the view grew while the reply was written
+    assert [card.message.id for card in window.conversation.cards()] == [user.id, reply.id]
+    assert reply.content.split()[0].strip("*#_`") in last_card(window).body_text()
+    assert "tok/s" in window.status_model.text() and "TTFT" in window.status_model.text()
+    assert session.chat.model_name in window.status_model.text()
+    assert window.send_button.text() == "Send"
+    assert window.thread_list.thread_ids() == [thread.id]
+    assert window.title_label.text() == thread.title == "Write a short poem about the sea."
+
+
+def test_escape_stops_a_long_reply_and_the_next_message_still_works(qtbot, session, show_window):
+    limit_reply(session, max_tokens=2000)
+    window = show_window(session)
+    type_and_send(qtbot, window, "Tell me a very long story about a dragon, a knight and a village, in many chapters.")
+    wait_until_streaming_text(qtbot, window, at_least=40)
+
+    qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
+    wait_until_idle(qtbot, window)
+
+    [thread] = session.store.list_threads()
+    _user, reply = session.store.current_path(thread.id)
+    assert reply.status == MessageStatus.INTERRUPTED
+    assert reply.error == "stopped"
+    assert len(reply.content) >= 40
+    assert reply.usage is not None and reply.usage.completion_tokens < 2000
+    assert last_card(window).banner_text() == "Interrupted: stopped"
+    assert "Stopped" in window.status_note.text()
+
+    limit_reply(session, max_tokens=24)
+    type_and_send(qtbot, window, "Now say hello.")
+    wait_until_idle(qtbot, window)
+    path = session.store.current_path(thread.id)
+    assert [m.role for m in path] == [Role.USER, Role.ASSISTANT] * 2
+    assert path[-1].status == MessageStatus.COMPLETE and path[-1].content.strip()
+    assert last_card(window).banner_text() == ""
+
+
+def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, models_dir, open_sessions, show_window):
+    first = open_sessions(data_dir, models_dir)
+    limit_reply(first, max_tokens=24)
+    window = show_window(first)
+    type_and_send(qtbot, window, "What is the capital of France?")
+    wait_until_idle(qtbot, window)
+    [thread] = first.store.list_threads()
+    stored = [(m.role, m.content) for m in first.store.current_path(thread.id)]
+    window.close()
+    assert first.worker.pid is None  # closing the window shut the session down
+
+    second = open_sessions(data_dir, models_dir)
+    reopened = show_window(second)
+    qtbot.waitUntil(lambda: len(reopened.conversation.cards()) == 2 and not reopened.is_loading)
+    assert reopened.thread_list.thread_ids() == [thread.id]
+    assert reopened.title_label.text() == thread.title
+    shown = [(card.message.role, card.message.content) for card in reopened.conversation.cards()]
+    assert shown == stored
+    assert reopened.conversation.cards()[0].body_text() == "What is the capital of France?"
+
+
+def test_an_empty_message_is_refused(qtbot, session, show_window):
+    window = show_window(session)
+    qtbot.keyClicks(window.composer, "   ")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # a newline, not a send
+    qtbot.keyClicks(window.composer, "  ")
+    assert window.composer.toPlainText() == "   \n  "
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+    assert not window.is_streaming
+    assert window.composer_hint.text() == "Type a message first."
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(200)
+    assert not window.is_streaming
+    assert session.store.list_threads() == []
+    assert window.conversation.cards() == []
+
+
+def test_ctrl_enter_mode_sends_only_with_ctrl(qtbot, session, show_window):
+    session.settings = session.settings.with_changes(send_key="ctrl+enter")
+    limit_reply(session, max_tokens=16)
+    window = show_window(session)
+    qtbot.keyClicks(window.composer, "Hello")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    qtbot.keyClicks(window.composer, "there")
+    assert window.composer.toPlainText() == "Hello\nthere" and not window.is_streaming
+    assert "Ctrl+Enter" in window.composer_hint.text()
+
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_until_idle(qtbot, window)
+    [thread] = session.store.list_threads()
+    assert session.store.current_path(thread.id)[0].content == "Hello\nthere"
+
+
+def test_missing_model_shows_the_starter_card_and_errors_in_place(qtbot, tmp_path, open_sessions, show_window):
+    empty_models = tmp_path / "no-models"
+    empty_models.mkdir()
+    session = open_sessions(tmp_path / "data", empty_models)
+    window = show_window(session)
+
+    assert window.starter_card.isVisible()
+    assert "Get the starter model (98 MB)" in window.starter_card.findChild(type(window.title_label), "starterTitle").text()
+    assert "not installed" in window.status_model.text()
+
+    type_and_send(qtbot, window, "Hello?")  # without a model the reply fails, said in place; the window keeps working
+    wait_until_idle(qtbot, window)
+    [thread] = session.store.list_threads()
+    _user, reply = session.store.current_path(thread.id)
+    assert reply.status == MessageStatus.ERROR and "missing" in reply.error
+    assert last_card(window).banner_text().startswith("Error: model file")
+    assert "did not finish" in window.status_note.text()
+    assert not window.is_streaming and window.send_button.isEnabled()
