@@ -37,3 +37,7 @@ class SetupError(ThreadloomError):
 class StorageFull(ThreadloomError):
     def __init__(self) -> None:
         super().__init__("the disk is full: free some space and try again; everything saved before is intact")
+
+
+class InvalidInput(ThreadloomError):
+    """A value the user gave breaks a documented limit or format; the message says which and why."""

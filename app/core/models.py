@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+
+MetaValue = str | float | int | bool | date
 
 
 class Role(StrEnum):
@@ -31,6 +33,51 @@ class Thread:
     model: str | None = None
     system_prompt: str | None = None
     current_leaf_id: int | None = None
+    title_source: str = "provisional"  # "provisional" (from the first message), "generated" (by the model), "user"
+    deleted_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, MetaValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilter:
+    """Which threads a list shows. `where` pairs must all match; archived threads only when asked for."""
+
+    tag: str | None = None
+    where: tuple[tuple[str, MetaValue], ...] = ()
+    include_archived: bool = False
+    archived_only: bool = False
+    deleted_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SavedView:
+    id: int
+    name: str
+    filter: ThreadFilter
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    """Older turns of a thread folded into one text, so the thread fits the model's window."""
+
+    id: int
+    thread_id: int
+    up_to_message_id: int
+    content: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    thread_id: int
+    thread_title: str
+    message_id: int
+    role: Role
+    snippet: str  # the hit in context, matches wrapped in [ ]
+    score: float  # fused reciprocal-rank score, higher is better
+    created_at: datetime
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,3 +57,12 @@ class ChatBackend(Protocol):
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]: ...
     def cancel(self) -> None: ...
 
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors on the device. One interface for message search and attachment retrieval."""
+
+    model_id: str  # stored next to each vector, so vectors from different models are never compared
+    dimensions: int
+
+    def embed(self, texts: list[str]) -> list[list[float]]: ...

@@ -7,20 +7,35 @@ SQLite's busy timeout instead.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import apsw
 import peewee
 import sqlite_vec
+from peewee import SQL
 from playhouse.apsw_ext import APSWDatabase
 
-from app.core.errors import NotFound, SetupError, StorageFull
-from app.core.models import Message, MessageStatus, Role, Thread, Timings, Usage
+from app.core import metadata
+from app.core.errors import InvalidInput, NotFound, SetupError, StorageFull
+from app.core.models import (
+    Message,
+    MessageStatus,
+    MetaValue,
+    Role,
+    SavedView,
+    Thread,
+    ThreadSummary,
+    ThreadFilter,
+    Timings,
+    Usage,
+)
 from app.store.migrations import migrate
 from app.store.schema import BoundModels, MessageRow, ThreadRow, bind_models
 
@@ -99,47 +114,238 @@ class Store:
 
     # Threads
 
-    def create_thread(self, title: str, *, model: str | None = None, system_prompt: str | None = None) -> Thread:
-        now = _iso(self._clock())
+    def create_thread(
+        self,
+        title: str,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        title_source: str = "provisional",
+        created_at: datetime | None = None,
+    ) -> Thread:
+        now = _iso(created_at or self._clock())
         with self.writing():
             row = self._rows.Thread.create(
-                title=title, created_at=now, updated_at=now, model=model, system_prompt=system_prompt
+                title=title,
+                created_at=now,
+                updated_at=now,
+                model=model,
+                system_prompt=system_prompt,
+                title_source=title_source,
             )
-        return _thread(row)
+        return self.get_thread(row.id)
 
-    def get_thread(self, thread_id: int) -> Thread:
-        row = self._rows.Thread.get_or_none(
-            (self._rows.Thread.id == thread_id) & self._rows.Thread.deleted_at.is_null()
-        )
+    def get_thread(self, thread_id: int, *, include_deleted: bool = False) -> Thread:
+        T = self._rows.Thread
+        condition = T.id == thread_id
+        if not include_deleted:
+            condition &= T.deleted_at.is_null()
+        row = T.get_or_none(condition)
         if row is None:
             raise NotFound(f"no thread with id {thread_id}")
-        return _thread(row)
+        return self._with_labels([_thread(row)])[0]
 
-    def list_threads(self) -> list[Thread]:
-        """Live threads, pinned first, then most recently active first."""
+    def list_threads(self, filter: ThreadFilter | None = None) -> list[Thread]:
+        """Threads matching `filter` (default: live, unarchived), pinned first, then most recently active."""
+        filter = filter or ThreadFilter()
+        clauses, params = [], []
+        clauses.append("deleted_at IS NOT NULL" if filter.deleted_only else "deleted_at IS NULL")
+        if filter.archived_only:
+            clauses.append("archived = 1")
+        elif not filter.include_archived and not filter.deleted_only:
+            clauses.append("archived = 0")
+        if filter.tag:
+            clauses.append(
+                "id IN (SELECT thread_id FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id WHERE tag.name = ?)"
+            )
+            params.append(filter.tag)
+        for key, value in filter.where:
+            kind, text = metadata.encode(value)
+            clauses.append("id IN (SELECT thread_id FROM thread_meta WHERE key = ? AND type = ? AND value = ?)")
+            params += [key, kind, text]
         T = self._rows.Thread
-        query = T.select().where(T.deleted_at.is_null()).order_by(T.pinned.desc(), T.updated_at.desc(), T.id.desc())
-        return [_thread(row) for row in query]
+        query = (
+            T.select()
+            .where(SQL(" AND ".join(clauses), params))
+            .order_by(T.pinned.desc(), T.updated_at.desc(), T.id.desc())
+        )
+        return self._with_labels([_thread(row) for row in query])
 
-    def rename_thread(self, thread_id: int, title: str) -> Thread:
-        T = self._rows.Thread
-        with self.writing():
-            self.get_thread(thread_id)
-            T.update(title=title).where(T.id == thread_id).execute()
-        return self.get_thread(thread_id)
+    def rename_thread(self, thread_id: int, title: str, *, source: str = "user") -> Thread:
+        if not title.strip():
+            raise InvalidInput("a thread title cannot be empty")
+        return self._update_thread(thread_id, title=title.strip(), title_source=source)
+
+    def set_pinned(self, thread_id: int, pinned: bool) -> Thread:
+        return self._update_thread(thread_id, pinned=pinned)
+
+    def set_archived(self, thread_id: int, archived: bool) -> Thread:
+        return self._update_thread(thread_id, archived=archived)
+
+    def set_system_prompt(self, thread_id: int, system_prompt: str | None) -> Thread:
+        return self._update_thread(thread_id, system_prompt=system_prompt or None)
 
     def delete_thread(self, thread_id: int) -> None:
-        """Remove a thread and everything in it (messages cascade)."""
+        """Soft delete: hidden everywhere and out of search until restored or purged."""
+        self._update_thread(thread_id, deleted_at=_iso(self._clock()))
+
+    def restore_thread(self, thread_id: int) -> Thread:
         T = self._rows.Thread
         with self.writing():
-            self.get_thread(thread_id)
-            T.update(current_leaf_id=None).where(T.id == thread_id).execute()
-            T.delete().where(T.id == thread_id).execute()
+            if not T.update(deleted_at=None).where(T.id == thread_id).execute():
+                raise NotFound(f"no thread with id {thread_id}")
+        return self.get_thread(thread_id)
+
+    def purge_deleted(self, *, deleted_before: datetime | None = None) -> list[int]:
+        """Remove soft-deleted threads for good (messages and everything else cascade); returns their ids."""
+        T = self._rows.Thread
+        condition = T.deleted_at.is_null(False)
+        if deleted_before is not None:
+            condition &= T.deleted_at < _iso(deleted_before)
+        with self.writing():
+            ids = [row.id for row in T.select(T.id).where(condition)]
+            if ids:
+                self.db.execute_sql(
+                    f"DELETE FROM message_vec WHERE message_id IN (SELECT id FROM message WHERE thread_id IN "
+                    f"({','.join('?' * len(ids))}))",
+                    ids,
+                )
+                T.update(current_leaf_id=None).where(T.id.in_(ids)).execute()
+                T.delete().where(T.id.in_(ids)).execute()
+        return ids
 
     def set_current_leaf(self, thread_id: int, message_id: int) -> None:
         T = self._rows.Thread
         with self.writing():
             T.update(current_leaf_id=message_id).where(T.id == thread_id).execute()
+
+    def _update_thread(self, thread_id: int, **fields) -> Thread:
+        T = self._rows.Thread
+        with self.writing():
+            self.get_thread(thread_id)
+            T.update(**fields).where(T.id == thread_id).execute()
+        return self.get_thread(thread_id, include_deleted=True)
+
+    # Tags, metadata and saved views
+
+    def add_tags(self, thread_id: int, tags: list[str]) -> Thread:
+        names = [tag.strip() for tag in tags if tag.strip()]
+        with self.writing():
+            self.get_thread(thread_id)
+            for name in names:
+                if len(name) > metadata.MAX_KEY_LENGTH:
+                    raise InvalidInput(f"tag {name[:20]!r}… is longer than {metadata.MAX_KEY_LENGTH} characters")
+                self.db.execute_sql("INSERT OR IGNORE INTO tag (name) VALUES (?)", (name,))
+                self.db.execute_sql(
+                    "INSERT OR IGNORE INTO thread_tag (thread_id, tag_id) SELECT ?, id FROM tag WHERE name = ?",
+                    (thread_id, name),
+                )
+        return self.get_thread(thread_id)
+
+    def remove_tags(self, thread_id: int, tags: list[str]) -> Thread:
+        with self.writing():
+            for name in tags:
+                self.db.execute_sql(
+                    "DELETE FROM thread_tag WHERE thread_id = ? AND tag_id = (SELECT id FROM tag WHERE name = ?)",
+                    (thread_id, name),
+                )
+        return self.get_thread(thread_id)
+
+    def all_tags(self) -> list[str]:
+        """Tags in use by live threads, alphabetically."""
+        rows = self.db.execute_sql(
+            """SELECT DISTINCT tag.name FROM tag JOIN thread_tag ON thread_tag.tag_id = tag.id
+               JOIN thread ON thread.id = thread_tag.thread_id WHERE thread.deleted_at IS NULL
+               ORDER BY tag.name COLLATE NOCASE"""
+        )
+        return [row[0] for row in rows]
+
+    def set_metadata(self, thread_id: int, pairs: dict[str, MetaValue]) -> Thread:
+        """Add or replace typed key-value pairs, within the limits of `app.core.metadata`."""
+        for key, value in pairs.items():
+            metadata.validate(key, value)
+        with self.writing():
+            existing = set(self.get_thread(thread_id).metadata)
+            if len(existing | set(pairs)) > metadata.MAX_PAIRS:
+                raise InvalidInput(f"a thread holds at most {metadata.MAX_PAIRS} metadata pairs")
+            for key, value in pairs.items():
+                kind, text = metadata.encode(value)
+                self.db.execute_sql(
+                    "INSERT OR REPLACE INTO thread_meta (thread_id, key, type, value) VALUES (?, ?, ?, ?)",
+                    (thread_id, key, kind, text),
+                )
+        return self.get_thread(thread_id)
+
+    def remove_metadata(self, thread_id: int, keys: list[str]) -> Thread:
+        with self.writing():
+            for key in keys:
+                self.db.execute_sql("DELETE FROM thread_meta WHERE thread_id = ? AND key = ?", (thread_id, key))
+        return self.get_thread(thread_id)
+
+    def save_view(self, name: str, filter: ThreadFilter) -> SavedView:
+        if not name.strip():
+            raise InvalidInput("a saved view needs a name")
+        encoded = json.dumps(
+            {
+                "tag": filter.tag,
+                "where": [[key, *metadata.encode(value)] for key, value in filter.where],
+                "include_archived": filter.include_archived,
+                "archived_only": filter.archived_only,
+            }
+        )
+        with self.writing():
+            self.db.execute_sql(
+                "INSERT INTO saved_view (name, filter, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET filter = excluded.filter",
+                (name.strip(), encoded, _iso(self._clock())),
+            )
+        return next(view for view in self.saved_views() if view.name == name.strip())
+
+    def saved_views(self) -> list[SavedView]:
+        views = []
+        for view_id, name, encoded in self.db.execute_sql("SELECT id, name, filter FROM saved_view ORDER BY name"):
+            raw = json.loads(encoded)
+            views.append(
+                SavedView(
+                    view_id,
+                    name,
+                    ThreadFilter(
+                        tag=raw["tag"],
+                        where=tuple((key, metadata.decode(kind, text)) for key, kind, text in raw["where"]),
+                        include_archived=raw["include_archived"],
+                        archived_only=raw["archived_only"],
+                    ),
+                )
+            )
+        return views
+
+    def delete_view(self, view_id: int) -> None:
+        with self.writing():
+            self.db.execute_sql("DELETE FROM saved_view WHERE id = ?", (view_id,))
+
+    def _with_labels(self, threads: list[Thread]) -> list[Thread]:
+        """Fill in each thread's tags and metadata (two queries for the whole list)."""
+        if not threads:
+            return threads
+        wanted = {thread.id for thread in threads}
+        tags: dict[int, list[str]] = {}
+        meta: dict[int, dict[str, MetaValue]] = {}
+        scope = "" if len(threads) > 500 else f"WHERE thread_id IN ({','.join(str(i) for i in wanted)})"
+        for thread_id, name in self.db.execute_sql(
+            f"SELECT thread_id, tag.name FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id {scope} "
+            "ORDER BY tag.name COLLATE NOCASE"
+        ):
+            if thread_id in wanted:
+                tags.setdefault(thread_id, []).append(name)
+        for thread_id, key, kind, text in self.db.execute_sql(
+            f"SELECT thread_id, key, type, value FROM thread_meta {scope} ORDER BY key"
+        ):
+            if thread_id in wanted:
+                meta.setdefault(thread_id, {})[key] = metadata.decode(kind, text)
+        return [
+            replace(thread, tags=tuple(tags.get(thread.id, ())), metadata=meta.get(thread.id, {}))
+            for thread in threads
+        ]
 
     # Messages
 
@@ -242,6 +448,118 @@ class Store:
         leaf = self.get_thread(thread_id).current_leaf_id
         return [] if leaf is None else self.path_to(leaf)
 
+    def children(self, message_id: int | None, thread_id: int) -> list[Message]:
+        M = self._rows.Message
+        parent = M.parent_id.is_null() if message_id is None else M.parent_id == message_id
+        return self._with_usage(list(M.select().where(parent & (M.thread_id == thread_id)).order_by(M.id)))
+
+    def siblings(self, message_id: int) -> list[Message]:
+        """The message and its alternatives (edits, regenerations) under the same parent, oldest first."""
+        message = self.get_message(message_id)
+        return self.children(message.parent_id, message.thread_id)
+
+    def show_branch(self, message_id: int) -> list[Message]:
+        """Make the branch through `message_id` the thread's current one, down to its newest leaf; return the path."""
+        message = self.get_message(message_id)
+        leaf_id = self.db.execute_sql(
+            """WITH RECURSIVE below(id, depth) AS (
+                   SELECT ?, 0
+                   UNION ALL
+                   SELECT (SELECT max(id) FROM message WHERE parent_id = below.id), depth + 1 FROM below
+                   WHERE EXISTS (SELECT 1 FROM message WHERE parent_id = below.id)
+               ) SELECT id FROM below ORDER BY depth DESC LIMIT 1""",
+            (message_id,),
+        ).fetchone()[0]
+        self.set_current_leaf(message.thread_id, leaf_id)
+        return self.path_to(leaf_id)
+
+    def fork(self, message_id: int, *, title: str | None = None) -> Thread:
+        """A new thread holding a copy (by value) of the path from the root to `message_id`."""
+        path = self.path_to(message_id)
+        source = self.get_thread(path[0].thread_id)
+        M = self._rows.Message
+        with self.writing():
+            thread = self.create_thread(
+                title or f"{source.title} (fork)", model=source.model, system_prompt=source.system_prompt,
+                title_source="user" if title else source.title_source,
+            )  # fmt: skip
+            parent_id = None
+            for message in path:
+                row = M.create(
+                    thread_id=thread.id,
+                    parent_id=parent_id,
+                    role=str(message.role),
+                    content=message.content,
+                    status=str(message.status),
+                    model=message.model,
+                    error=message.error,
+                    created_at=_iso(message.created_at),
+                    updated_at=_iso(message.created_at),
+                )
+                parent_id = row.id
+            self.set_current_leaf(thread.id, parent_id)
+            if source.tags:
+                self.add_tags(thread.id, list(source.tags))
+            if source.metadata:
+                self.set_metadata(thread.id, source.metadata)
+        return self.get_thread(thread.id)
+
+    # Summaries of older turns
+
+    def add_summary(self, thread_id: int, *, up_to_message_id: int, content: str) -> ThreadSummary:
+        now = _iso(self._clock())
+        with self.writing():
+            cursor = self.db.execute_sql(
+                "INSERT INTO thread_summary (thread_id, up_to_message_id, content, created_at) VALUES (?, ?, ?, ?)",
+                (thread_id, up_to_message_id, content, now),
+            )
+            summary_id = cursor.connection.last_insert_rowid()
+        return ThreadSummary(summary_id, thread_id, up_to_message_id, content, _parse(now))
+
+    def summaries(self, thread_id: int) -> list[ThreadSummary]:
+        """Summaries in force (not undone), oldest first."""
+        rows = self.db.execute_sql(
+            "SELECT id, thread_id, up_to_message_id, content, created_at FROM thread_summary "
+            "WHERE thread_id = ? AND undone_at IS NULL ORDER BY id",
+            (thread_id,),
+        )
+        return [ThreadSummary(r[0], r[1], r[2], r[3], _parse(r[4])) for r in rows]
+
+    def edit_summary(self, summary_id: int, content: str) -> None:
+        if not content.strip():
+            raise InvalidInput("a summary cannot be empty; undo it instead")
+        with self.writing():
+            self.db.execute_sql("UPDATE thread_summary SET content = ? WHERE id = ?", (content, summary_id))
+
+    def undo_summary(self, summary_id: int) -> None:
+        """The thread's prompt goes back to the original messages (which were never removed)."""
+        with self.writing():
+            self.db.execute_sql(
+                "UPDATE thread_summary SET undone_at = ? WHERE id = ?", (_iso(self._clock()), summary_id)
+            )
+
+    # Message embeddings, for meaning search
+
+    def store_embeddings(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
+        """(message_id, float32 vector bytes) pairs made by embedding model `model`; replaces earlier vectors."""
+        with self.writing():
+            for message_id, vector in rows:
+                self.db.execute_sql("DELETE FROM message_vec WHERE message_id = ?", (message_id,))
+                self.db.execute_sql(
+                    "INSERT INTO message_vec (message_id, embedding, model) VALUES (?, ?, ?)",
+                    (message_id, vector, model),
+                )
+
+    def messages_to_embed(self, *, model: str, limit: int = 256) -> list[Message]:
+        """Finished, non-empty messages that have no vector from `model` yet."""
+        M = self._rows.Message
+        rows = M.select().where(
+            (M.status != str(MessageStatus.STREAMING))
+            & (M.content != "")
+            & SQL("id NOT IN (SELECT message_id FROM message_vec WHERE model = ?)", [model])
+        ).order_by(M.id).limit(limit)
+        return [_message(row) for row in rows]
+
     def recover_interrupted(self) -> int:
         """Mark replies left 'streaming' by a process that is gone (killed, crashed) as interrupted.
 
@@ -276,6 +594,8 @@ class Store:
 
 def _thread(row: ThreadRow) -> Thread:
     return Thread(
+        title_source=row.title_source,
+        deleted_at=_parse(row.deleted_at) if row.deleted_at else None,
         id=row.id,
         title=row.title,
         created_at=_parse(row.created_at),

@@ -85,6 +85,49 @@ MIGRATIONS: list[tuple[str, Step]] = [
             END""",
         ),
     ),
+    (
+        "0002_organising_threads",
+        _sql(
+            # 'provisional' until the model names the thread, 'generated' after, 'user' once the user renames it.
+            "ALTER TABLE thread ADD COLUMN title_source TEXT NOT NULL DEFAULT 'provisional'",
+            "CREATE INDEX thread_listing ON thread(deleted_at, archived, pinned, updated_at)",
+            "CREATE TABLE tag (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE)",
+            """CREATE TABLE thread_tag (
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                tag_id INTEGER NOT NULL REFERENCES tag(id) ON DELETE CASCADE,
+                PRIMARY KEY (thread_id, tag_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX thread_tag_tag ON thread_tag(tag_id)",
+            """CREATE TABLE thread_meta (
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                key TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN ('string', 'number', 'bool', 'date')),
+                value TEXT NOT NULL,
+                PRIMARY KEY (thread_id, key)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX thread_meta_lookup ON thread_meta(key, value)",
+            """CREATE TABLE saved_view (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                filter TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            # Older turns folded into a summary so a long thread fits the model's window. The originals stay.
+            """CREATE TABLE thread_summary (
+                id INTEGER PRIMARY KEY,
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                up_to_message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                content TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                undone_at TEXT
+            )""",
+            "CREATE INDEX thread_summary_thread ON thread_summary(thread_id)",
+            # Message embeddings for meaning search; `model` says which embedding model made each vector.
+            """CREATE VIRTUAL TABLE message_vec USING vec0(
+                message_id INTEGER PRIMARY KEY, embedding float[384] distance_metric=cosine, model TEXT
+            )""",
+        ),
+    ),
 ]
 
 

@@ -26,6 +26,7 @@ class ThreadRow(_Row):
     model = peewee.TextField(null=True)
     system_prompt = peewee.TextField(null=True)
     current_leaf_id = peewee.IntegerField(null=True)
+    title_source = peewee.TextField(default="provisional")
 
     class Meta:
         table_name = "thread"

@@ -84,13 +84,19 @@ def test_streamed_reply_is_appended_then_finished_with_usage(store):
     assert done.timings == Timings(0.25, 40.0)
 
 
-def test_deleting_a_thread_removes_its_messages(store):
+def test_delete_is_soft_until_purged(store):
     thread = store.create_thread("doomed")
     store.add_message(thread.id, parent_id=None, role=Role.USER, content="bye")
     store.delete_thread(thread.id)
     with pytest.raises(NotFound):
         store.get_thread(thread.id)
+    assert store.list_threads() == []
+    assert store.restore_thread(thread.id).title == "doomed"  # undo
+    store.delete_thread(thread.id)
+    assert store.purge_deleted() == [thread.id]
     assert store.db.execute_sql("SELECT count(*) FROM message").fetchone()[0] == 0
+    with pytest.raises(NotFound):
+        store.restore_thread(thread.id)
 
 
 def test_a_reply_left_streaming_by_a_dead_process_is_marked_interrupted(data_dir: Path):
