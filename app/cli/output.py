@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from app.core.models import Message, Thread
+from app.core.models import Message, MetaValue, Thread
 
 
 def _iso(moment: datetime) -> str:
@@ -23,7 +23,14 @@ def thread_json(thread: Thread) -> dict[str, Any]:
         "archived": thread.archived,
         "model": thread.model,
         "current_leaf_id": thread.current_leaf_id,
+        "tags": list(thread.tags),
+        "metadata": {key: meta_json(value) for key, value in thread.metadata.items()},
     }
+
+
+def meta_json(value: MetaValue) -> Any:
+    """Metadata values as JSON: dates become ISO strings; strings, numbers and booleans stay as they are."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def message_json(message: Message) -> dict[str, Any]:

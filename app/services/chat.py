@@ -62,6 +62,10 @@ class ChatService:
     def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
         return self.store.create_thread(title, model=self.model_name)
 
+    def delete_thread(self, thread_id: int) -> None:
+        """Soft-delete a thread (restorable until purged) and drop what was cached for it."""
+        self.store.delete_thread(thread_id)
+
     def send(self, thread_id: int, text: str) -> Iterator[ChatEvent]:
         """Add a user message at the end of the thread's current branch and stream the reply to it."""
         if not text.strip():

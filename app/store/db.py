@@ -560,6 +560,56 @@ class Store:
         ).order_by(M.id).limit(limit)
         return [_message(row) for row in rows]
 
+    # Search over messages (the fusion and snippets live in app.services.search)
+
+    def keyword_ranking(self, match: str, *, limit: int = 50, tag: str | None = None) -> list[int]:
+        """Message ids matching an FTS5 expression, best BM25 first; deleted threads never, archived ones too."""
+        tag_clause, params = self._search_scope(tag)
+        rows = self.db.execute_sql(
+            f"""SELECT message.id FROM message_fts
+                JOIN message ON message.id = message_fts.rowid
+                JOIN thread ON thread.id = message.thread_id
+                WHERE message_fts MATCH ? AND thread.deleted_at IS NULL {tag_clause}
+                ORDER BY bm25(message_fts) LIMIT ?""",
+            (match, *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    def vector_ranking(self, vector: bytes, *, model: str, limit: int = 50, tag: str | None = None) -> list[int]:
+        """Message ids nearest to `vector` among vectors made by `model`, nearest first."""
+        tag_clause, params = self._search_scope(tag)
+        rows = self.db.execute_sql(
+            f"""WITH nearest AS (
+                    SELECT message_id, distance FROM message_vec
+                    WHERE embedding MATCH ? AND k = ? AND model = ?
+                )
+                SELECT nearest.message_id FROM nearest
+                JOIN message ON message.id = nearest.message_id
+                JOIN thread ON thread.id = message.thread_id
+                WHERE thread.deleted_at IS NULL {tag_clause}
+                ORDER BY nearest.distance LIMIT ?""",
+            (vector, limit * 4, model, *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    def messages_with_threads(self, message_ids: list[int]) -> dict[int, tuple[Message, Thread]]:
+        M = self._rows.Message
+        messages = {row.id: _message(row) for row in M.select().where(M.id.in_(message_ids))}
+        T = self._rows.Thread
+        thread_ids = {message.thread_id for message in messages.values()}
+        threads = {row.id: _thread(row) for row in T.select().where(T.id.in_(thread_ids))}
+        return {mid: (message, threads[message.thread_id]) for mid, message in messages.items()}
+
+    @staticmethod
+    def _search_scope(tag: str | None) -> tuple[str, tuple]:
+        if not tag:
+            return "", ()
+        return (
+            "AND thread.id IN (SELECT thread_id FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id "
+            "WHERE tag.name = ?)",
+            (tag,),
+        )
+
     def recover_interrupted(self) -> int:
         """Mark replies left 'streaming' by a process that is gone (killed, crashed) as interrupted.
 

@@ -1,0 +1,68 @@
+"""One search over all threads: keyword (FTS5, phrases and prefixes) and meaning (message embeddings), fused."""
+
+from __future__ import annotations
+
+import struct
+
+from app.core.models import SearchHit
+from app.core.ports import Embedder
+from app.core.search import fts_query, query_terms, reciprocal_rank_fusion, snippet
+from app.store import Store
+
+CANDIDATES = 50  # per ranking, before fusion
+
+
+def pack_vector(vector: list[float]) -> bytes:
+    return struct.pack(f"{len(vector)}f", *vector)
+
+
+class SearchService:
+    """Keyword search always works; with an embedder, meaning search joins it by reciprocal rank fusion."""
+
+    def __init__(self, store: Store, embedder: Embedder | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def search(self, query: str, *, tag: str | None = None, limit: int = 20) -> list[SearchHit]:
+        rankings = []
+        match = fts_query(query)
+        if match:
+            rankings.append(self.store.keyword_ranking(match, limit=CANDIDATES, tag=tag))
+        if self.embedder is not None and query.strip():
+            self.index_pending()
+            vector = pack_vector(self.embedder.embed([query])[0])
+            rankings.append(
+                self.store.vector_ranking(vector, model=self.embedder.model_id, limit=CANDIDATES, tag=tag)
+            )
+        fused = reciprocal_rank_fusion(*rankings)[:limit]
+        found = self.store.messages_with_threads([message_id for message_id, _ in fused])
+        terms = query_terms(query)
+        hits = []
+        for message_id, score in fused:
+            message, thread = found[message_id]
+            hits.append(
+                SearchHit(
+                    thread_id=thread.id,
+                    thread_title=thread.title,
+                    message_id=message.id,
+                    role=message.role,
+                    snippet=snippet(message.content, terms),
+                    score=score,
+                    created_at=message.created_at,
+                    archived=thread.archived,
+                )
+            )
+        return hits
+
+    def index_pending(self, batch: int = 64) -> int:
+        """Embed messages that have no vector from the current embedding model yet; returns how many."""
+        if self.embedder is None:
+            return 0
+        done = 0
+        while pending := self.store.messages_to_embed(model=self.embedder.model_id, limit=batch):
+            vectors = self.embedder.embed([message.content for message in pending])
+            self.store.store_embeddings(
+                [(m.id, pack_vector(v)) for m, v in zip(pending, vectors, strict=True)], model=self.embedder.model_id
+            )
+            done += len(pending)
+        return done
