@@ -70,10 +70,11 @@ class MessageBody(QTextBrowser):
 
     def show_markdown(self, text: str) -> None:
         self.setMarkdown(text)
-        self._style_code_blocks()
+        self._style_blocks()
 
     def show_plain(self, text: str) -> None:
         self.setPlainText(text)
+        self._style_blocks()
 
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.height())
@@ -81,20 +82,30 @@ class MessageBody(QTextBrowser):
     def _fit_height(self, size) -> None:
         self.setFixedHeight(math.ceil(size.height()) + 2 * self.frameWidth() + 2)
 
-    def _style_code_blocks(self) -> None:
-        """Fenced code gets a tinted background and wraps instead of running off the edge."""
+    def _style_blocks(self) -> None:
+        """Prose gets airy line spacing; fenced code a tinted, padded background, wrapping instead of running off."""
         background = QColor(theme.current().code)
-        block = self.document().begin()
         cursor = QTextCursor(self.document())
+        block = self.document().begin()
+        previous_was_code = False
         while block.isValid():
-            if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
-                code = QTextBlockFormat()
-                code.setBackground(background)
-                code.setNonBreakableLines(False)
-                code.setLeftMargin(6)
-                code.setRightMargin(6)
-                cursor.setPosition(block.position())
-                cursor.mergeBlockFormat(code)
+            is_code = block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence)
+            next_is_code = block.next().isValid() and block.next().blockFormat().hasProperty(
+                QTextFormat.Property.BlockCodeFence
+            )
+            form = QTextBlockFormat()
+            if is_code:
+                form.setBackground(background)
+                form.setNonBreakableLines(False)
+                form.setLeftMargin(0)
+                form.setTextIndent(10)
+                form.setTopMargin(0 if previous_was_code else 8)
+                form.setBottomMargin(0 if next_is_code else 8)  # margins fall outside the tint: none inside a block
+            else:
+                form.setLineHeight(135, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+            cursor.setPosition(block.position())
+            cursor.mergeBlockFormat(form)
+            previous_was_code = is_code
             block = block.next()
 
 
@@ -111,6 +122,7 @@ class MessageCard(QFrame):
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
+        self._banner.setContentsMargins(10, 6, 10, 6)
         self._banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._banner.hide()
         layout = QVBoxLayout(self)
@@ -128,9 +140,9 @@ class MessageCard(QFrame):
         mine = message.role == Role.USER
         who = "You" if mine else "Assistant"
         details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
-        muted = theme.current().muted
+        colours = theme.current()
         meta = "".join(f" · {html.escape(part)}" for part in details)
-        self._header.setText(f"<b>{who}</b><span style='color:{muted}'>{meta}</span>")
+        self._header.setText(f"<b style='color:{colours.text}'>{who}</b>{meta}")
         self.setAccessibleName(f"Message from {'you' if mine else 'the assistant'}")
         text = live_text if live_text is not None else message.content
         if mine:
@@ -139,6 +151,7 @@ class MessageCard(QFrame):
             streaming = message.status == MessageStatus.STREAMING
             self._body.show_markdown(text + STREAMING_CARET if streaming else text)
         self._body.setAccessibleName(f"{who} wrote")
+        self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
         banner = status_banner(message)
         self._banner.setVisible(banner is not None)
         if banner is not None:

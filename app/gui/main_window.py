@@ -55,6 +55,31 @@ class LiveReply:
         return self.started.reply.thread_id if self.started else self.sent_from_thread_id
 
 
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit; the whole text is in the tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full_text = ""
+        self.setMinimumWidth(40)
+
+    def set_full_text(self, text: str) -> None:
+        self._full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full_text
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width() - 12  # the style sheet's padding
+        self.setText(self.fontMetrics().elidedText(self._full_text, Qt.TextElideMode.ElideRight, max(width, 0)))
+
+
 def describe(error: BaseException) -> str:
     if isinstance(error, ThreadloomError):
         return str(error)
@@ -154,6 +179,7 @@ class MainWindow(QMainWindow):
         self.send_button.setAccessibleName("Send")
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.send_button.clicked.connect(self._send_or_stop)
+        self.send_button.setMinimumWidth(110)  # as wide as "Stop  Esc", so the composer does not jump
         self.composer_hint = QLabel(self.composer.send_hint())
         self.composer_hint.setObjectName("composerHint")
         self.composer_hint.setAccessibleName("Composer hint")
@@ -198,7 +224,7 @@ class MainWindow(QMainWindow):
         self.status_model = QLabel()
         self.status_model.setObjectName("statusModel")
         self.status_model.setAccessibleName("Model status")
-        self.status_note = QLabel()
+        self.status_note = ElidedLabel()
         self.status_note.setObjectName("statusNote")
         self.status_note.setAccessibleName("Status message")
         self.statusBar().addWidget(self.status_model)
@@ -301,14 +327,13 @@ class MainWindow(QMainWindow):
             self._say("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
             return
         title = self.thread_list.title_of(thread_id) or "this thread"
-        answer = QMessageBox.question(
-            self,
-            "Delete thread",
-            f"Delete “{title}” and all its messages? This cannot be undone.",
-            QMessageBox.StandardButton.Delete | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Delete:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete thread", f"Delete “{title}”?", parent=self)
+        box.setInformativeText("All its messages are deleted too. This cannot be undone.")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        box.setAccessibleName("Confirm deleting the thread")
+        box.exec()
+        if box.clickedButton() is not delete:
             return
         if self._open_thread_id == thread_id:
             self.open_thread(None)
@@ -498,7 +523,7 @@ class MainWindow(QMainWindow):
     # Messages to the user
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.status_note.setText(text)
+        self.status_note.set_full_text(text)
         self.status_note.setObjectName("statusError" if error else "statusNote")
         self.status_note.style().unpolish(self.status_note)
         self.status_note.style().polish(self.status_note)

