@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from app.core.errors import ThreadloomError
 
-COMMAND_MODULES = ("app.cli.chat", "app.cli.threads", "app.cli.models")
+COMMAND_MODULES = ("app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("threadloom: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`threadloom … | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(args: argparse.Namespace) -> int:

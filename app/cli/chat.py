@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from app.cli.output import print_json
+from app.core.errors import InvalidInput
 from app.core.models import MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
 from app.services.session import Session
 
@@ -16,15 +17,34 @@ def register(commands: argparse._SubParsersAction) -> None:
     target.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
     target.add_argument("--new", action="store_true", help="start a new thread (the default)")
     chat.add_argument("--json", action="store_true", help="print one JSON object when the reply is done")
-    chat.add_argument("message", help="the message to send")
+    rerun = chat.add_mutually_exclusive_group()
+    rerun.add_argument("--edit", type=int, metavar="MESSAGE_ID", help="replace your message (a new branch)")
+    rerun.add_argument("--regenerate", type=int, metavar="MESSAGE_ID", help="a new reply beside this one")
+    chat.add_argument("message", nargs="?", help="the message to send (not with --regenerate)")
     chat.set_defaults(handler=run)
 
 
+def _events(args: argparse.Namespace, session: Session):
+    """The turn the arguments ask for, and its thread id."""
+    chat = session.chat
+    if args.edit is not None or args.regenerate is not None:
+        message = session.store.get_message(args.edit if args.edit is not None else args.regenerate)
+        if args.thread is not None and args.thread != message.thread_id:
+            raise InvalidInput(f"message {message.id} belongs to thread {message.thread_id}, not {args.thread}")
+        if args.regenerate is not None:
+            return message.thread_id, chat.regenerate(message.id)
+        return message.thread_id, chat.edit(message.id, args.message or "")
+    if args.message is None:
+        raise InvalidInput("give the message to send")
+    thread_id = args.thread if args.thread is not None else chat.new_thread().id
+    return thread_id, chat.send(thread_id, args.message)
+
+
 def run(args: argparse.Namespace, session: Session) -> int:
-    thread_id = args.thread if args.thread is not None else session.chat.new_thread().id
+    thread_id, events = _events(args, session)
     started: ReplyStarted | None = None
     finished: ReplyFinished | None = None
-    for event in session.chat.send(thread_id, args.message):
+    for event in events:
         if isinstance(event, ReplyStarted):
             started = event
         elif isinstance(event, TokenEvent) and not args.json:

@@ -11,6 +11,7 @@ from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.services.chat import ChatService
 from app.services.models import ModelService, check_model_file
+from app.services.search import SearchService
 from app.store import Store, open_store
 
 
@@ -23,6 +24,7 @@ class Session:
     models: ModelService
     worker: LocalWorker
     chat: ChatService
+    search: SearchService
 
     def close(self) -> None:
         self.worker.shutdown()
@@ -49,4 +51,5 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         preflight=lambda: check_model_file(spec, model_path),
     )
     chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling)
-    return Session(data, models_path, settings, store, models, worker, chat)
+    search = SearchService(store)
+    return Session(data, models_path, settings, store, models, worker, chat, search)
