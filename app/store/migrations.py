@@ -128,6 +128,38 @@ MIGRATIONS: list[tuple[str, Step]] = [
             )""",
         ),
     ),
+    (
+        "0003_privacy_providers_ledger",
+        _sql(
+            # May this thread's content go to a hosted model? Default: never.
+            """ALTER TABLE thread ADD COLUMN privacy_rule TEXT NOT NULL DEFAULT 'local-only'
+                CHECK (privacy_rule IN ('local-only', 'ask', 'allowed'))""",
+            # Hosted OpenAI-compatible endpoints. Their API keys live in the OS keyring, never in this file.
+            """CREATE TABLE provider (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                base_url TEXT NOT NULL,
+                model TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            # The privacy ledger: one row per hosted request, written before it is sent. Plain ids, no foreign
+            # keys: the record that content left the machine outlives the thread it came from.
+            """CREATE TABLE hosted_call (
+                id INTEGER PRIMARY KEY,
+                thread_id INTEGER NOT NULL,
+                message_id INTEGER,
+                provider TEXT NOT NULL,
+                base_url TEXT NOT NULL,
+                model TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                tokens_estimated INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX hosted_call_thread ON hosted_call(thread_id, id)",
+        ),
+    ),
 ]
 
 
