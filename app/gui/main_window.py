@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._last_reply: Message | None = None
         self._thread_to_restore = int(self._settings.value("session/lastThread", 0) or 0) or None
         self._is_closed = False
+        self._splitter_restored = False
 
         self.setWindowTitle("Threadloom")
         self.setObjectName("mainWindow")
@@ -259,9 +260,16 @@ class MainWindow(QMainWindow):
         geometry = self._settings.value("window/geometry")
         if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
             self.resize(1180, 760)
-        splitter = self._settings.value("window/splitter")
-        if not (isinstance(splitter, QByteArray) and self.splitter.restoreState(splitter)):
-            self.splitter.setSizes([270, 910])
+
+    def showEvent(self, event) -> None:
+        """Splitter sizes are restored once the window has its real size; earlier, Qt rescales them."""
+        super().showEvent(event)
+        if self._splitter_restored:
+            return
+        self._splitter_restored = True
+        state = self._settings.value("window/splitter")
+        if not (isinstance(state, QByteArray) and self.splitter.restoreState(state)):
+            self.splitter.setSizes([270, max(400, self.splitter.width() - 270)])
 
     # Threads
 

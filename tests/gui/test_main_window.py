@@ -106,6 +106,7 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     wait_until_idle(qtbot, window)
     [thread] = first.store.list_threads()
     stored = [(m.role, m.content) for m in first.store.current_path(thread.id)]
+    window.splitter.setSizes([222, window.splitter.width() - 222])  # small: the offscreen screen is 800 px wide
     window.close()
     assert first.worker.pid is None  # closing the window shut the session down
 
@@ -117,6 +118,26 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     shown = [(card.message.role, card.message.content) for card in reopened.conversation.cards()]
     assert shown == stored
     assert reopened.conversation.cards()[0].body_text() == "What is the capital of France?"
+    assert reopened.splitter.sizes()[0] == 222  # window state came back from the data folder's window.ini
+    assert (data_dir / "window.ini").is_file()
+
+
+def test_the_view_follows_a_streaming_reply_unless_the_user_scrolled_up(qtbot, session, show_window):
+    limit_reply(session, max_tokens=1000)
+    window = show_window(session)
+    window.resize(760, 420)
+    bar = window.conversation.verticalScrollBar()
+    type_and_send(qtbot, window, "Tell me a very long story about a dragon, a knight and a village, in many chapters.")
+    qtbot.waitUntil(lambda: window.is_streaming and bar.maximum() > 0, timeout=REPLY_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bar.maximum() > 200, timeout=REPLY_TIMEOUT_MS)
+    assert bar.value() == bar.maximum()  # following the bottom
+
+    bar.setValue(0)  # the user scrolls up to read
+    grown_from = bar.maximum()
+    qtbot.waitUntil(lambda: bar.maximum() > grown_from + 50 or not window.is_streaming, timeout=REPLY_TIMEOUT_MS)
+    assert bar.value() == 0  # left where the user put it
+    window.stop_reply()
+    wait_until_idle(qtbot, window)
 
 
 def test_an_empty_message_is_refused(qtbot, session, show_window):
