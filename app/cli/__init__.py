@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from app.core.errors import ThreadloomError
 
-COMMAND_MODULES = ("app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search")
+COMMAND_MODULES = ("app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer")
 
 
 def build_parser() -> argparse.ArgumentParser:

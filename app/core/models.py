@@ -183,6 +183,8 @@ class ModelSpec:
     source: str
     sampling: SamplingParams
     description: str = ""
+    kind: str = "chat"   # "chat" or "embedding"
+    dimensions: int = 0  # an embedding model's vector size
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +192,38 @@ class InstalledModel:
     spec: ModelSpec
     path: str
     installed: bool
+
+
+# Threads coming in from an export file (ours, ChatGPT's, Open WebUI's): keys are the file's own ids.
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedMessage:
+    key: str
+    parent_key: str | None
+    role: Role
+    content: str
+    created_at: datetime
+    status: MessageStatus = MessageStatus.COMPLETE
+    model: str | None = None
+    error: str | None = None
+    usage: Usage | None = None
+    timings: Timings | None = None
+    backend: str = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedThread:
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    messages: tuple[ImportedMessage, ...]  # parents before children
+    current_key: str | None = None
+    title_source: str = "user"
+    pinned: bool = False
+    archived: bool = False
+    model: str | None = None
+    system_prompt: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, MetaValue] = field(default_factory=dict)
+    summaries: tuple[tuple[str, str, datetime], ...] = ()  # (up_to_key, content, created_at)

@@ -25,6 +25,7 @@ from playhouse.apsw_ext import APSWDatabase
 from app.core import metadata
 from app.core.errors import InvalidInput, NotFound, SetupError, StorageFull
 from app.core.models import (
+    ImportedThread,
     Message,
     MessageStatus,
     MetaValue,
@@ -503,6 +504,60 @@ class Store:
             if source.metadata:
                 self.set_metadata(thread.id, source.metadata)
         return self.get_thread(thread.id)
+
+    def insert_thread(self, imported: ImportedThread) -> Thread:
+        """Store a whole thread from an export in one transaction: all of it or nothing."""
+        M, T, U = self._rows.Message, self._rows.Thread, self._rows.UsageEvent
+        with self.writing():
+            row = T.create(
+                title=imported.title,
+                title_source=imported.title_source,
+                created_at=_iso(imported.created_at),
+                updated_at=_iso(imported.updated_at),
+                pinned=imported.pinned,
+                archived=imported.archived,
+                model=imported.model,
+                system_prompt=imported.system_prompt,
+            )
+            ids: dict[str, int] = {}
+            for message in imported.messages:
+                created = _iso(message.created_at)
+                message_row = M.create(
+                    thread_id=row.id,
+                    parent_id=ids[message.parent_key] if message.parent_key is not None else None,
+                    role=str(message.role),
+                    content=message.content,
+                    status=str(message.status),
+                    model=message.model,
+                    error=message.error,
+                    created_at=created,
+                    updated_at=created,
+                )
+                ids[message.key] = message_row.id
+                if message.usage is not None:
+                    U.create(
+                        message_id=message_row.id,
+                        backend=message.backend,
+                        model=message.model,
+                        prompt_tokens=message.usage.prompt_tokens,
+                        completion_tokens=message.usage.completion_tokens,
+                        cached_tokens=message.usage.cached_tokens,
+                        ttft_s=message.timings.ttft_s if message.timings else None,
+                        tokens_per_s=message.timings.tokens_per_s if message.timings else None,
+                        created_at=created,
+                    )
+            if imported.current_key is not None:
+                T.update(current_leaf_id=ids[imported.current_key]).where(T.id == row.id).execute()
+            if imported.tags:
+                self.add_tags(row.id, list(imported.tags))
+            if imported.metadata:
+                self.set_metadata(row.id, imported.metadata)
+            for up_to_key, content, created_at in imported.summaries:
+                self.db.execute_sql(
+                    "INSERT INTO thread_summary (thread_id, up_to_message_id, content, created_at) VALUES (?, ?, ?, ?)",
+                    (row.id, ids[up_to_key], content, _iso(created_at)),
+                )
+        return self.get_thread(row.id)
 
     # Summaries of older turns
 
