@@ -35,6 +35,7 @@ class WorkerConfig:
     n_threads: int = 1        # generation: 2 threads stall badly on 2-core machines (see ARCHITECTURE.md)
     n_threads_batch: int = 2  # prompt processing does gain from more
     log_path: Path | None = None
+    embedding: bool = False   # load an embedding model and serve `embed` instead of `generate`
 
 
 class LocalWorker:
@@ -91,6 +92,17 @@ class LocalWorker:
             finally:
                 if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
                     self._drain_after_cancel()
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors for `texts`, one per text, in one round trip (the worker batches them)."""
+        with self._generate_lock:
+            self._ensure_started()
+            request_id = next(self._ids)
+            self._send({"op": "embed", "id": request_id, "texts": texts})
+            event = self._read_event()
+            if event["event"] == "error":
+                raise GenerationFailed(event["message"])
+            return event["vectors"]
 
     def cancel(self) -> None:
         """Ask the worker to stop the reply in progress; safe from any thread, a no-op when idle."""
@@ -149,6 +161,7 @@ class LocalWorker:
                 "n_ctx": self.config.n_ctx,
                 "n_threads": self.config.n_threads,
                 "n_threads_batch": self.config.n_threads_batch,
+                "embedding": self.config.embedding,
             }
         )
         try:

@@ -8,6 +8,12 @@ Requests (parent → worker), each with an integer `id` unless noted:
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message"}
+    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true}
+        loads an embedding model instead (no chat template needed)
+        → {"event": "loaded", "id", "n_ctx", "n_embd"} | {"event": "error", "id", "message"}
+    {"op": "embed", "id", "texts": [str]}   (after an embedding load) texts longer than the window are truncated
+        → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "seconds"}
+          | {"event": "error", "id", "message"}
     {"op": "cancel"}     (no id, no reply) the generation in progress ends within a token with finish_reason "cancelled"
     {"op": "shutdown"}   (no id, no reply) the worker exits
 

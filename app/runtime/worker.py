@@ -44,6 +44,8 @@ class Worker:
                 self._load(request)
             elif op == "generate":
                 self._generate(request)
+            elif op == "embed":
+                self._embed(request)
             else:
                 self.send({"event": "error", "id": request_id, "message": f"unknown op {op!r}"})
         except Exception as exc:  # report and stay usable: one bad request must not end the worker
@@ -54,6 +56,9 @@ class Worker:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._llm = None
+        if request.get("embedding"):
+            self._load_embedding(request)
+            return
         llm = Llama(
             model_path=request["path"],
             n_ctx=request["n_ctx"],
@@ -72,6 +77,31 @@ class Worker:
         )
         self._llm = llm
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "chat_template": True})
+
+    def _load_embedding(self, request: dict[str, Any]) -> None:
+        from llama_cpp import Llama
+
+        llm = Llama(
+            model_path=request["path"],
+            embedding=True,
+            n_ctx=request["n_ctx"],
+            n_batch=request["n_ctx"],  # a text must fit one batch: embedding models attend both ways
+            n_ubatch=request["n_ctx"],
+            n_threads=request["n_threads"],
+            n_threads_batch=request["n_threads_batch"],
+            verbose=False,
+        )
+        self._llm = llm
+        self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "n_embd": llm.n_embd()})
+
+    def _embed(self, request: dict[str, Any]) -> None:
+        if self._llm is None:
+            raise RuntimeError("no model loaded")
+        started = time.perf_counter()
+        vectors = self._llm.embed(request["texts"], normalize=True, truncate=True)
+        self.send(
+            {"event": "embeddings", "id": request["id"], "vectors": vectors, "seconds": time.perf_counter() - started}
+        )
 
     def _tokenize(self, messages: list[dict[str, str]]) -> list[int]:
         rendered = self._formatter(messages=messages)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.embedder import WorkerEmbedder
 from app.services.chat import ChatService
+from app.services.embedding import open_embedder
 from app.services.models import ModelService, check_model_file
 from app.services.search import SearchService
 from app.store import Store, open_store
@@ -25,9 +27,12 @@ class Session:
     worker: LocalWorker
     chat: ChatService
     search: SearchService
+    embedder: WorkerEmbedder | None = field(default=None)  # on-device embeddings; its worker starts on first use
 
     def close(self) -> None:
         self.worker.shutdown()
+        if self.embedder is not None:
+            self.embedder.shutdown()
         self.store.close()
 
 
@@ -52,4 +57,5 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     )
     chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling)
     search = SearchService(store)
-    return Session(data, models_path, settings, store, models, worker, chat, search)
+    embedder = open_embedder(models, settings, log_path=data / "embedder.log")
+    return Session(data, models_path, settings, store, models, worker, chat, search, embedder=embedder)

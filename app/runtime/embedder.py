@@ -1,0 +1,31 @@
+"""On-device embeddings through a second model worker process that holds the embedding GGUF.
+
+A worker of its own (rather than the chat worker) so ingest can embed while a reply streams, and so a crash in
+either never takes the other's model with it. Implements `app.core.ports.Embedder`.
+"""
+
+from __future__ import annotations
+
+from app.runtime.client import LocalWorker
+
+# Texts per round trip: big enough to keep llama.cpp's batches full, small enough to keep progress and cancel lively.
+BATCH_TEXTS = 64
+
+
+class WorkerEmbedder:
+    def __init__(self, worker: LocalWorker, *, model_id: str, dimensions: int) -> None:
+        if not worker.config.embedding:
+            raise ValueError("WorkerEmbedder needs a worker configured with embedding=True")
+        self.worker = worker
+        self.model_id = model_id
+        self.dimensions = dimensions
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors, one per text; texts longer than the model's window are cut at its end."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), BATCH_TEXTS):
+            vectors.extend(self.worker.embed(texts[start : start + BATCH_TEXTS]))
+        return vectors
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()

@@ -1,0 +1,40 @@
+"""Wiring for the on-device embedder: which catalog model, which worker settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.errors import NotFound
+from app.core.models import ModelSpec
+from app.platform.settings import Settings
+from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.embedder import WorkerEmbedder
+from app.services.models import ModelService, check_model_file
+
+
+def embedding_spec(models: ModelService) -> ModelSpec:
+    """The catalog's first embedding model (the starter is all-MiniLM-L6-v2)."""
+    for spec in models.catalog:
+        if spec.kind == "embedding":
+            return spec
+    raise NotFound("the model catalog has no embedding model")
+
+
+def open_embedder(models: ModelService, settings: Settings, *, log_path: Path | None = None) -> WorkerEmbedder:
+    """An embedder whose worker starts on first use; a missing model says which `models pull` fetches it."""
+    spec = embedding_spec(models)
+    path = models.path_of(spec)
+    threads = settings.n_threads_batch  # embedding is all prompt processing, which gains from more threads
+    worker = LocalWorker(
+        WorkerConfig(
+            model_path=path,
+            model_name=spec.name,
+            n_ctx=spec.context_length,
+            n_threads=threads,
+            n_threads_batch=threads,
+            log_path=log_path,
+            embedding=True,
+        ),
+        preflight=lambda: check_model_file(spec, path),
+    )
+    return WorkerEmbedder(worker, model_id=spec.name, dimensions=spec.dimensions)
