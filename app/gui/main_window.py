@@ -1,13 +1,12 @@
 """The main window: thread list, conversation, composer and status bar over one Session.
 
-Every store or model call runs on a TaskRunner pool; results come back on the GUI thread and only then touch widgets.
+Every store or model call runs on a TaskRunner's background thread; results come back on the GUI thread and only then touch widgets.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -435,8 +434,9 @@ class MainWindow(QMainWindow):
             self._say("Starting the model…" if self._session.worker.pid is None else "")
             self.refresh_threads()
         else:
+            if not live.text and not live.stop_requested.is_set():
+                self._say("")  # the model has started: "Starting the model…" is over
             live.text += event.text
-            self._say("")
             if live.started is not None and self._open_thread_id == live.thread_id:
                 self.conversation.update_live_text(live.started.reply, live.text)
 
