@@ -166,7 +166,14 @@ class ReplyFinished:
     finish_reason: str  # "stop", "length", "cancelled" or "error"
 
 
-ChatEvent = ReplyStarted | TokenEvent | ReplyFinished
+@dataclass(frozen=True, slots=True)
+class ThreadRetitled:
+    """The model named the thread after its first exchange."""
+
+    thread: Thread
+
+
+ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled
 
 
 @dataclass(frozen=True, slots=True)

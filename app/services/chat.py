@@ -18,6 +18,7 @@ from app.core.models import (
     Role,
     SamplingParams,
     Thread,
+    ThreadRetitled,
     TokenEvent,
 )
 from app.core.ports import ChatBackend
@@ -25,6 +26,22 @@ from app.store import Store
 
 NEW_THREAD_TITLE = "New thread"
 TITLE_LENGTH = 60
+
+
+TITLE_SYSTEM_PROMPT = "You are a helpful assistant that writes concise titles."
+TITLE_WORDS = 8
+
+
+def clean_title(text: str) -> str:
+    """The model's title as a plain one-liner: first line, no quotes or label, the part before a subtitle, no
+    trailing punctuation, at most a few words."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    line = line.removeprefix("Title:").removeprefix("title:").strip().strip("\"'“”‘’*#` ")
+    head, colon, _ = line.partition(":")
+    if colon and len(head.split()) >= 2:
+        line = head
+    words = line.rstrip(".!?:;,").split()[:TITLE_WORDS]
+    return title_from(" ".join(words).strip("\"'“”‘’*#` "))
 
 
 def title_from(text: str) -> str:
@@ -72,7 +89,7 @@ class ChatService:
             raise EmptyMessage()
         thread = self.store.get_thread(thread_id)
         if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
-            self.store.rename_thread(thread_id, title_from(text))
+            self.store.rename_thread(thread_id, title_from(text), source="provisional")
         user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
         yield from self._reply_to(thread, user)
 
@@ -106,7 +123,32 @@ class ChatService:
             model=self.model_name,
         )
         yield ReplyStarted(user_message=user, reply=reply)
-        yield from self._stream(thread, reply)
+        finished = None
+        for event in self._stream(thread, reply):
+            finished = event if isinstance(event, ReplyFinished) else finished
+            yield event
+        if finished.reply.status == MessageStatus.COMPLETE and self.store.get_thread(thread.id).title_source == "provisional":
+            retitled = self._name_thread(thread.id)
+            if retitled is not None:
+                yield ThreadRetitled(retitled)
+
+    def _name_thread(self, thread_id: int) -> Thread | None:
+        """Ask the model for a short title for the thread's first request; keep the provisional one if it cannot.
+        (Only the request, not the reply: small models title a request well and a transcript badly.)"""
+        first_message = self.store.current_path(thread_id)[0].content[:1000]
+        request = GenerationRequest(
+            turns=(
+                ChatTurn(Role.SYSTEM, TITLE_SYSTEM_PROMPT),
+                ChatTurn(Role.USER, f'Write a short title for this request: "{first_message}"'),
+            ),
+            sampling=SamplingParams(temperature=0.2, max_tokens=16, repeat_penalty=self.sampling.repeat_penalty),
+        )
+        try:
+            text = "".join(e.text for e in self.backend.generate(request) if isinstance(e, TokenEvent))
+        except (WorkerDied, GenerationFailed, ModelUnavailable):
+            return None
+        title = clean_title(text)
+        return self.store.rename_thread(thread_id, title, source="generated") if title else None
 
     def stop(self) -> None:
         self.backend.cancel()
