@@ -25,7 +25,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ThreadloomError
-from app.core.models import Message, MessageStatus, ReplyFinished, ReplyStarted, Role, Thread, TokenEvent
+from app.core.models import (
+    ChatEvent,
+    Message,
+    MessageStatus,
+    ReplyFinished,
+    ReplyStarted,
+    Role,
+    Thread,
+    ThreadRetitled,
+    TokenEvent,
+)
 from app.gui import theme
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
@@ -113,7 +123,6 @@ class MainWindow(QMainWindow):
         self._open_thread_id: int | None = None
         self._view_request = 0
         self._live: LiveReply | None = None
-        self._last_reply: Message | None = None
         self._thread_to_restore = int(self._settings.value("session/lastThread", 0) or 0) or None
         self._is_closed = False
         self._splitter_restored = False
@@ -369,6 +378,11 @@ class MainWindow(QMainWindow):
         """A thread listing or a thread's messages are still on their way."""
         return self._queries.busy
 
+    @property
+    def is_settled(self) -> bool:
+        """Nothing in flight: no reply, no thread naming after one, no listing."""
+        return not self._replies.busy and not self._queries.busy
+
     def _send_or_stop(self) -> None:
         if self._live is None:
             self.send_message()
@@ -390,12 +404,12 @@ class MainWindow(QMainWindow):
         self._say("")
         chat = self._session.chat
 
-        def stream(report: Report) -> ReplyFinished:
+        def stream(report: Report) -> None:
+            """Runs on the replies thread; reports ReplyStarted, coalesced TokenEvents, ReplyFinished, ThreadRetitled."""
             thread_id = live.sent_from_thread_id or chat.new_thread().id
             pending: list[str] = []
             last_report = time.monotonic()
             stop_repeated = False
-            finished = None
             for event in chat.send(thread_id, text):
                 if isinstance(event, TokenEvent):
                     if live.stop_requested.is_set() and not stop_repeated:
@@ -406,45 +420,48 @@ class MainWindow(QMainWindow):
                         report(TokenEvent("".join(pending)))
                         pending.clear()
                         last_report = time.monotonic()
-                elif isinstance(event, ReplyStarted):
+                else:
+                    if pending:
+                        report(TokenEvent("".join(pending)))
+                        pending.clear()
                     report(event)
-                elif isinstance(event, ReplyFinished):
-                    finished = event
-            if pending:
-                report(TokenEvent("".join(pending)))
-            return finished
 
         self._replies.run_reporting(
             stream,
             on_progress=lambda event: self._on_stream_event(live, event),
-            on_result=lambda finished: self._on_reply_finished(live, finished),
             on_error=lambda error: self._on_reply_failed(live, text, error),
         )
 
-    def _on_stream_event(self, live: LiveReply, event: ReplyStarted | TokenEvent) -> None:
+    def _on_stream_event(self, live: LiveReply, event: ChatEvent) -> None:
         if isinstance(event, ReplyStarted):
-            live.started = event
-            if self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
-                if self._open_thread_id is None:  # the draft became a thread; its title arrives with the listing
-                    self._open_thread_id = event.reply.thread_id
-                    self._settings.setValue("session/lastThread", self._open_thread_id)
-                self.conversation.add_message(event.user_message)
-                self.conversation.add_message(event.reply, live_text="")
-                self.conversation.scroll_to_bottom()
-            self._say("Starting the model…" if self._session.worker.pid is None else "")
-            self.refresh_threads()
-        else:
+            self._on_reply_started(live, event)
+        elif isinstance(event, TokenEvent):
             if not live.text and not live.stop_requested.is_set():
                 self._say("")  # the model has started: "Starting the model…" is over
             live.text += event.text
             if live.started is not None and self._open_thread_id == live.thread_id:
                 self.conversation.update_live_text(live.started.reply, live.text)
+        elif isinstance(event, ReplyFinished):
+            self._on_reply_finished(live, event)
+        elif isinstance(event, ThreadRetitled):
+            self.refresh_threads()
+
+    def _on_reply_started(self, live: LiveReply, event: ReplyStarted) -> None:
+        live.started = event
+        if self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
+            if self._open_thread_id is None:  # the draft became a thread; its title arrives with the listing
+                self._open_thread_id = event.reply.thread_id
+                self._settings.setValue("session/lastThread", self._open_thread_id)
+            self.conversation.add_message(event.user_message)
+            self.conversation.add_message(event.reply, live_text="")
+            self.conversation.scroll_to_bottom()
+        self._say("Starting the model…" if self._session.worker.pid is None else "")
+        self.refresh_threads()
 
     def _on_reply_finished(self, live: LiveReply, finished: ReplyFinished) -> None:
-        self._live = None
-        self._set_streaming(False)
+        """The reply is stored. The service may still be naming the thread; a next message queues behind that."""
+        self._end_live(live)
         reply = finished.reply
-        self._last_reply = reply
         if self._open_thread_id == reply.thread_id:
             self.conversation.update_message(reply)
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
@@ -458,14 +475,18 @@ class MainWindow(QMainWindow):
         self.refresh_threads()
 
     def _on_reply_failed(self, live: LiveReply, text: str, error: BaseException) -> None:
-        self._live = None
-        self._set_streaming(False)
+        self._end_live(live)
         self._say(f"Could not send: {describe(error)}", error=True)
         if live.started is None and not self.composer.toPlainText():
             self.composer.setPlainText(text)  # nothing was stored: give the user their words back
         elif live.thread_id is not None and self._open_thread_id == live.thread_id:
             self.open_thread(live.thread_id)  # show what the store holds now
         self.refresh_threads()
+
+    def _end_live(self, live: LiveReply) -> None:
+        if self._live is live:  # not a newer reply the user has sent since
+            self._live = None
+            self._set_streaming(False)
 
     def stop_reply(self) -> None:
         """Stop the streaming reply (Esc); what was written so far is kept and marked interrupted."""
