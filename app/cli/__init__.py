@@ -16,7 +16,10 @@ from collections.abc import Sequence
 
 from app.core.errors import ThreadloomError
 
-COMMAND_MODULES = ("app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer")
+COMMAND_MODULES = (
+    "app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer",
+    "app.cli.providers", "app.cli.routing",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

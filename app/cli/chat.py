@@ -20,6 +20,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     rerun = chat.add_mutually_exclusive_group()
     rerun.add_argument("--edit", type=int, metavar="MESSAGE_ID", help="replace your message (a new branch)")
     rerun.add_argument("--regenerate", type=int, metavar="MESSAGE_ID", help="a new reply beside this one")
+    chat.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="answer this turn with MODEL: a local model's name or PROVIDER/MODEL (hosted, where the thread allows); "
+        "with --regenerate this is an upgrade",
+    )
+    chat.add_argument(
+        "--allow-hosted", action="store_true", help="yes for this turn, on a thread that asks before using a hosted model"
+    )
     chat.add_argument("message", nargs="?", help="the message to send (not with --regenerate)")
     chat.set_defaults(handler=run)
 
@@ -32,12 +41,12 @@ def _events(args: argparse.Namespace, session: Session):
         if args.thread is not None and args.thread != message.thread_id:
             raise InvalidInput(f"message {message.id} belongs to thread {message.thread_id}, not {args.thread}")
         if args.regenerate is not None:
-            return message.thread_id, chat.regenerate(message.id)
+            return message.thread_id, chat.regenerate(message.id, model=args.model, allow_hosted=args.allow_hosted)
         return message.thread_id, chat.edit(message.id, args.message or "")
     if args.message is None:
         raise InvalidInput("give the message to send")
     thread_id = args.thread if args.thread is not None else chat.new_thread().id
-    return thread_id, chat.send(thread_id, args.message)
+    return thread_id, chat.send(thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
@@ -66,6 +75,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 "status": str(reply.status),
                 "finish_reason": finished.finish_reason,
                 "error": reply.error,
+                "model": reply.model,
                 "usage": {
                     "prompt_tokens": usage.prompt_tokens if usage else 0,
                     "completion_tokens": usage.completion_tokens if usage else 0,

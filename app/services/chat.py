@@ -5,7 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from app.core.errors import EmptyMessage, GenerationFailed, ModelUnavailable, NotFound, WorkerDied
+from app.core.errors import (
+    ConsentRequired,
+    EmptyMessage,
+    GenerationFailed,
+    HostedError,
+    ModelUnavailable,
+    NotFound,
+    OfflineMode,
+    PromptTooLong,
+    WorkerDied,
+)
 from app.core.models import (
     ChatEvent,
     ChatTurn,
@@ -17,11 +27,14 @@ from app.core.models import (
     ReplyStarted,
     Role,
     SamplingParams,
+    StreamEvent,
     Thread,
     ThreadRetitled,
     TokenEvent,
 )
 from app.core.ports import ChatBackend
+from app.core.routing import RouteReason
+from app.services.routing import Route, Router
 from app.store import Store
 
 NEW_THREAD_TITLE = "New thread"
@@ -68,9 +81,14 @@ class ChatService:
         sampling: SamplingParams,
         flush_interval_s: float = 0.2,
         monotonic: Callable[[], float] = time.monotonic,
+        router: Router | None = None,
     ) -> None:
+        """With a `router`, each turn runs where it routes (the thread's model, a fallback, an upgrade) and
+        `backend` is only the default model's worker; without one, every turn uses `backend`."""
         self.store = store
         self.backend = backend
+        self.router = router
+        self._active_backend: ChatBackend = backend  # the one streaming now, for `stop`
         self.model_name = model_name
         self.sampling = sampling
         self._flush_interval_s = flush_interval_s
@@ -83,15 +101,22 @@ class ChatService:
         """Soft-delete a thread (restorable until purged) and drop what was cached for it."""
         self.store.delete_thread(thread_id)
 
-    def send(self, thread_id: int, text: str) -> Iterator[ChatEvent]:
-        """Add a user message at the end of the thread's current branch and stream the reply to it."""
+    def send(
+        self, thread_id: int, text: str, *, model: str | None = None, allow_hosted: bool = False
+    ) -> Iterator[ChatEvent]:
+        """Add a user message at the end of the thread's current branch and stream the reply to it.
+
+        `model` answers this turn instead of the thread's own; `allow_hosted` is the user's yes for this turn on a
+        thread that asks before its content leaves the machine. A hosted model the thread does not allow raises
+        ConsentRequired (or OfflineMode) before anything is written."""
         if not text.strip():
             raise EmptyMessage()
         thread = self.store.get_thread(thread_id)
+        route = self._route(thread, model, allow_hosted, RouteReason.THREAD)
         if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
             self.store.rename_thread(thread_id, title_from(text), source="provisional")
         user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
-        yield from self._reply_to(thread, user)
+        yield from self._reply_to(thread, user, route)
 
     def edit(self, message_id: int, text: str) -> Iterator[ChatEvent]:
         """"Actually, I meant…": the edited text becomes a sibling of the user message, on a new branch that gets
@@ -105,26 +130,36 @@ class ChatService:
         user = self.store.add_message(thread.id, parent_id=original.parent_id, role=Role.USER, content=text)
         yield from self._reply_to(thread, user)
 
-    def regenerate(self, message_id: int) -> Iterator[ChatEvent]:
-        """A new reply to the same user message, as a sibling of the assistant reply `message_id`."""
+    def regenerate(
+        self, message_id: int, *, model: str | None = None, allow_hosted: bool = False
+    ) -> Iterator[ChatEvent]:
+        """A new reply to the same user message, as a sibling of the assistant reply `message_id`.
+
+        With `model` this is an upgrade ("ask a stronger model"): that model answers, on the new branch only."""
         original = self.store.get_message(message_id)
         if original.role != Role.ASSISTANT or original.parent_id is None:
             raise NotFound(f"message {message_id} is not an assistant reply")
         thread = self.store.get_thread(original.thread_id)
-        yield from self._reply_to(thread, self.store.get_message(original.parent_id))
+        route = self._route(thread, model, allow_hosted, RouteReason.UPGRADE if model else RouteReason.THREAD)
+        yield from self._reply_to(thread, self.store.get_message(original.parent_id), route)
 
-    def _reply_to(self, thread: Thread, user: Message) -> Iterator[ChatEvent]:
+    def _route(self, thread: Thread, model: str | None, allow_hosted: bool, reason: RouteReason) -> Route | None:
+        if self.router is None:
+            return None
+        return self.router.route(thread, model=model, consent=allow_hosted, reason=reason)
+
+    def _reply_to(self, thread: Thread, user: Message, route: Route | None = None) -> Iterator[ChatEvent]:
         reply = self.store.add_message(
             thread.id,
             parent_id=user.id,
             role=Role.ASSISTANT,
             content="",
             status=MessageStatus.STREAMING,
-            model=self.model_name,
+            model=route.model if route else self.model_name,
         )
         yield ReplyStarted(user_message=user, reply=reply)
         finished = None
-        for event in self._stream(thread, reply):
+        for event in self._stream(thread, reply, route):
             finished = event if isinstance(event, ReplyFinished) else finished
             yield event
         if finished.reply.status == MessageStatus.COMPLETE and self.store.get_thread(thread.id).title_source == "provisional":
@@ -151,7 +186,7 @@ class ChatService:
         return self.store.rename_thread(thread_id, title, source="generated") if title else None
 
     def stop(self) -> None:
-        self.backend.cancel()
+        self._active_backend.cancel()
 
     def build_request(self, thread: Thread, reply: Message) -> GenerationRequest:
         """The prompt for `reply`: the system prompt, then the branch above it, oldest first (append-only)."""
@@ -163,7 +198,41 @@ class ChatService:
                 turns.append(ChatTurn(message.role, message.content))
         return GenerationRequest(turns=tuple(turns), sampling=self.sampling)
 
-    def _stream(self, thread: Thread, reply: Message) -> Iterator[ChatEvent]:
+    def _events(
+        self, thread: Thread, reply: Message, route: Route | None, used: list[Route]
+    ) -> Iterator[StreamEvent]:
+        """The stream for `reply`. A local model that cannot serve before its first token (missing, fails to load,
+        its worker died twice, the prompt outgrows its window) hands the turn to the fallback the router allows;
+        `used` ends with the route that actually answered."""
+        request = self.build_request(thread, reply)
+        if self.router is None or route is None:
+            self._active_backend = self.backend
+            yield from self.backend.generate(request)
+            return
+        while True:
+            used.append(route)
+            self._active_backend = self.router.backend_for(route, thread_id=thread.id, message_id=reply.id)
+            started = False
+            try:
+                for event in self._active_backend.generate(request):
+                    started = True
+                    yield event
+                self.router.note_served(route)
+                return
+            except (ModelUnavailable, PromptTooLong, WorkerDied) as exc:
+                self.router.note_failure(route, exc)
+                if started or route.hosted:
+                    raise
+                route = self.router.recover(thread, route, exc)
+                if route.model != used[-1].model:
+                    self.router.record_model(reply.id, route.model)
+
+    def _stream(self, thread: Thread, reply: Message, route: Route | None = None) -> Iterator[ChatEvent]:
+        used: list[Route] = []
+
+        def backend_name() -> str:
+            return used[-1].backend_name if used else "local"
+
         pending: list[str] = []
         last_flush = self._monotonic()
         finished: ReplyFinished | None = None
@@ -174,7 +243,7 @@ class ChatService:
                 pending.clear()
 
         try:
-            for event in self.backend.generate(self.build_request(thread, reply)):
+            for event in self._events(thread, reply, route, used):
                 if isinstance(event, TokenEvent):
                     pending.append(event.text)
                     if self._monotonic() - last_flush >= self._flush_interval_s:
@@ -190,9 +259,10 @@ class ChatService:
                         usage=event.usage,
                         timings=event.timings,
                         error="stopped" if cancelled else None,
+                        backend=backend_name(),
                     )
                     finished = ReplyFinished(stored, event.finish_reason)
-        except (WorkerDied, GenerationFailed, ModelUnavailable) as exc:
+        except (WorkerDied, GenerationFailed, ModelUnavailable, HostedError, ConsentRequired, OfflineMode) as exc:
             flush()
             died = isinstance(exc, WorkerDied)
             stored = self.store.finish_message(
@@ -201,7 +271,7 @@ class ChatService:
             finished = ReplyFinished(stored, "error")
         finally:
             if finished is None:  # the consumer stopped iterating (or a store write failed): keep what we have
-                self.backend.cancel()
+                self._active_backend.cancel()
                 try:
                     flush()
                     self.store.finish_message(reply.id, status=MessageStatus.INTERRUPTED, error="stopped")

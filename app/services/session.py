@@ -5,16 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.models import ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.services.chat import ChatService
 from app.services.embedding import open_embedder
 from app.services.models import ModelService, check_model_file
+from app.services.providers import ProviderService
+from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
 from app.store import Store, open_store
+from app.store.routing import RoutingStore
 
 
 @dataclass
@@ -28,8 +33,13 @@ class Session:
     chat: ChatService
     search: SearchService
     embedder: WorkerEmbedder | None = field(default=None)  # on-device embeddings; its worker starts on first use
+    routing: RoutingStore | None = None  # privacy rules, providers and the ledger
+    providers: ProviderService | None = None
+    router: Router | None = None
 
     def close(self) -> None:
+        if self.router is not None:
+            self.router.shutdown()  # the worker of whichever local model ran last
         self.worker.shutdown()
         if self.embedder is not None:
             self.embedder.shutdown()
@@ -41,21 +51,38 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     models_path = resolve_models_dir(data, models_dir)
     store = open_store(data)
     settings = load_settings(data)
-    models = ModelService(models_path)
+    models = ModelService(models_path, offline=lambda: load_settings(data).offline)
     spec = models.spec(settings.default_model)
-    model_path = models.path_of(spec)
-    worker = LocalWorker(
-        WorkerConfig(
-            model_path=model_path,
-            model_name=spec.name,
-            n_ctx=min(settings.n_ctx, spec.context_length),
-            n_threads=settings.n_threads,
-            n_threads_batch=settings.n_threads_batch,
-            log_path=data / "worker.log",
-        ),
-        preflight=lambda: check_model_file(spec, model_path),
+
+    def make_worker(spec: ModelSpec) -> LocalWorker:
+        model_path = models.path_of(spec)
+        return LocalWorker(
+            WorkerConfig(
+                model_path=model_path,
+                model_name=spec.name,
+                n_ctx=min(settings.n_ctx, spec.context_length),
+                n_threads=settings.n_threads,
+                n_threads_batch=settings.n_threads_batch,
+                log_path=data / "worker.log",
+            ),
+            preflight=lambda: check_model_file(spec, model_path),
+        )
+
+    worker = make_worker(spec)
+    routing = RoutingStore(store)
+    providers = ProviderService(routing, KeyringSecrets(scope=str(data)))
+    router = Router(
+        rows=routing,
+        models=models,
+        providers=providers,
+        workers=LocalWorkers(make_worker, worker),
+        settings=lambda: load_settings(data),
+        default_model=spec.name,
     )
-    chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling)
+    chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling, router=router)
     search = SearchService(store)
     embedder = open_embedder(models, settings, log_path=data / "embedder.log")
-    return Session(data, models_path, settings, store, models, worker, chat, search, embedder=embedder)
+    return Session(
+        data, models_path, settings, store, models, worker, chat, search, embedder=embedder,
+        routing=routing, providers=providers, router=router,
+    )  # fmt: skip
