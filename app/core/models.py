@@ -131,6 +131,7 @@ class SamplingParams:
 class GenerationRequest:
     turns: tuple[ChatTurn, ...]
     sampling: SamplingParams = field(default_factory=SamplingParams)
+    cache_key: str | None = None  # whose saved model states may serve this prompt (one per thread); None: none
 
 
 # Stream events: what a backend yields while it answers one request.

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 SEND_KEYS = ("enter", "ctrl+enter")
+KV_CACHE_ENV = "THREADLOOM_KV_CACHE"  # "off" turns saved model states off, whatever the settings say
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,14 @@ class Settings:
     n_ctx: int = 8192                 # capped by the model's own context length
     n_threads: int = 1
     n_threads_batch: int = max(1, min(4, os.cpu_count() or 1))
+    kv_cache: bool = True             # save each thread's model state on disk, so it resumes without a long wait
+    kv_cache_budget_mb: int = 2048    # disk space for those states; the least recently used go first
     offline: bool = False             # blocks every hosted call and every download
     fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
+
+    @property
+    def kv_cache_enabled(self) -> bool:
+        return self.kv_cache and os.environ.get(KV_CACHE_ENV, "").strip().lower() not in ("off", "0", "false", "no")
 
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
 from app.core.models import DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
     decode,
     encode,
@@ -36,6 +37,8 @@ class WorkerConfig:
     n_threads_batch: int = 2  # prompt processing does gain from more
     log_path: Path | None = None
     embedding: bool = False   # load an embedding model and serve `embed` instead of `generate`
+    kv_cache_dir: Path | None = None  # where model states are saved per cache key; None: reuse in memory only
+    kv_cache_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
 
 class LocalWorker:
@@ -69,6 +72,7 @@ class LocalWorker:
                     "id": request_id,
                     "messages": turns_to_wire(request.turns),
                     "sampling": sampling_to_wire(request.sampling),
+                    "cache_key": request.cache_key,
                 }
             )
             finished = False
@@ -109,6 +113,20 @@ class LocalWorker:
         if self.pid is not None:
             try:
                 self._send({"op": "cancel"})
+            except WorkerDied:
+                pass
+
+    def forget_cached(self, cache_key: str) -> None:
+        """Delete the saved model states of `cache_key` (a deleted thread's). Safe from any thread.
+
+        The running worker is told too, so a state it is about to save for that key is deleted after it.
+        """
+        if self.config.kv_cache_dir is None:
+            return
+        StateFiles(self.config.kv_cache_dir).forget(cache_key)
+        if self.pid is not None:
+            try:
+                self._send({"op": "forget", "cache_key": cache_key})
             except WorkerDied:
                 pass
 
@@ -162,6 +180,11 @@ class LocalWorker:
                 "n_threads": self.config.n_threads,
                 "n_threads_batch": self.config.n_threads_batch,
                 "embedding": self.config.embedding,
+                "kv_cache": (
+                    {"dir": str(self.config.kv_cache_dir), "budget_bytes": self.config.kv_cache_budget_bytes}
+                    if self.config.kv_cache_dir is not None
+                    else None
+                ),
             }
         )
         try:

@@ -1,13 +1,17 @@
 """The model worker's wire protocol: one JSON object per line over the worker's stdin (requests) and stdout (events).
 
 Requests (parent → worker), each with an integer `id` unless noted:
-    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch"}
+    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "kv_cache": {"dir", "budget_bytes"} | null}
         → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message"}
-    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}}
+        With `kv_cache`, model states are saved to and restored from that directory (`app.runtime.kvcache`), all of
+        them within `budget_bytes`; null (or absent) keeps reuse in memory only.
+    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null}
         → {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message"}
+        `cached_tokens` of the prompt were reused (from the warm context or a saved state of `cache_key`), not
+        processed again. After `done` the worker saves the state for `cache_key` before it reads the next request.
     {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true}
         loads an embedding model instead (no chat template needed)
         → {"event": "loaded", "id", "n_ctx", "n_embd"} | {"event": "error", "id", "message"}
@@ -15,7 +19,9 @@ Requests (parent → worker), each with an integer `id` unless noted:
         → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "seconds"}
           | {"event": "error", "id", "message"}
     {"op": "cancel"}     (no id, no reply) the generation in progress ends within a token with finish_reason "cancelled"
-    {"op": "shutdown"}   (no id, no reply) the worker exits
+    {"op": "forget", "cache_key"}   (no id, no reply) deletes the saved states of `cache_key`, after earlier requests
+    {"op": "shutdown"}   (no id, no reply) the worker stops the reply in progress, finishes the request in hand (and its
+                         state save; a few seconds at most), drops queued ones and exits. So does an end of stdin.
 
 The worker starts by printing {"event": "ready", "pid"}. It exits on its own when its stdin closes, so a parent that
 dies (even by SIGKILL) never leaves a worker holding the model. Everything llama.cpp prints goes to stderr.

@@ -2,22 +2,43 @@
 
 Run as `python -m app.runtime.worker`. One request runs at a time; a reader thread watches stdin so a cancel
 arrives while tokens are being generated, and an end of stdin (the parent is gone) ends the process at once.
+
+KV-cache reuse: llama-cpp-python's `generate` already reuses the longest common token prefix with what the context
+holds (`Llama._input_ids`). On top of that, after each reply the worker makes the context hold exactly the tokens
+the thread's next prompt starts with (the conversation including the reply as it will be rendered next time) and,
+when the load request enabled it, saves that state to disk under the request's `cache_key` (`app.runtime.kvcache`).
+Before a generate, a saved state of that key that shares a longer prefix with the prompt than the warm context
+does is loaded, so a thread switch or a restart costs a file read instead of a full prefill.
 """
 
 from __future__ import annotations
 
 import codecs
+import ctypes
 import os
 import queue
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
+from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
 from app.runtime.protocol import decode, encode
 
 # Tokens kept free at the end of the window so a reply always has room to start.
 MIN_REPLY_TOKENS = 16
+# A saved state is worth writing, and reading back, only when it spares at least this many prompt tokens.
+MIN_STATE_TOKENS = 32
+# After a reply, at most this many tokens are decoded to line the context up with the next prompt (the reply's
+# end-of-turn marker, and any stretch where the reply's text tokenizes differently from how it was sampled).
+MAX_SETTLE_TOKENS = 256
+# After a shutdown (or the parent's death) the request in hand may finish, up to this long.
+EXIT_GRACE_S = 4.0
+
+
+def log(message: str) -> None:
+    print(f"worker: {message}", file=sys.stderr, flush=True)
 
 
 class Worker:
@@ -27,6 +48,9 @@ class Worker:
         self._cancel = threading.Event()
         self._llm = None
         self._formatter = None
+        self._history_formatter = None  # renders a conversation that ends with a reply, without a generation prompt
+        self._kv_root: Path | None = None
+        self._states: StateFiles | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -44,6 +68,8 @@ class Worker:
                 self._load(request)
             elif op == "generate":
                 self._generate(request)
+            elif op == "forget":
+                self._forget(request)
             elif op == "embed":
                 self._embed(request)
             else:
@@ -56,9 +82,20 @@ class Worker:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._llm = None
+        self._states = None
         if request.get("embedding"):
             self._load_embedding(request)
             return
+        kv_cache = request.get("kv_cache")
+        self._kv_root = Path(kv_cache["dir"]) if kv_cache else None
+        model_sha: list[str] = []
+        hashing = None
+        if self._kv_root is not None:  # hash the model file while llama.cpp loads it (once per file: memoised)
+            memo = self._kv_root / "model-hashes.json"
+            hashing = threading.Thread(
+                target=lambda: model_sha.append(file_sha256(Path(request["path"]), memo)), daemon=True
+            )
+            hashing.start()
         llm = Llama(
             model_path=request["path"],
             n_ctx=request["n_ctx"],
@@ -69,12 +106,22 @@ class Worker:
         template = llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError("the model has no chat template")
-        self._formatter = Jinja2ChatFormatter(
-            template=template,
-            eos_token=llm._model.token_get_text(llm.token_eos()),
-            bos_token=llm._model.token_get_text(llm.token_bos()),
-            add_generation_prompt=True,
+        eos = llm._model.token_get_text(llm.token_eos())
+        bos = llm._model.token_get_text(llm.token_bos())
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+        self._history_formatter = Jinja2ChatFormatter(
+            template=template, eos_token=eos, bos_token=bos, add_generation_prompt=False
         )
+        if hashing is not None:
+            hashing.join()
+            if model_sha:
+                self._states = StateFiles(
+                    self._kv_root,
+                    namespace=namespace_for(self._identity(llm, model_sha[0])),
+                    budget_bytes=int(kv_cache["budget_bytes"]),
+                )
+            else:
+                log("cannot hash the model file; saved KV-cache states are off")
         self._llm = llm
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "chat_template": True})
 
@@ -103,11 +150,29 @@ class Worker:
             {"event": "embeddings", "id": request["id"], "vectors": vectors, "seconds": time.perf_counter() - started}
         )
 
-    def _tokenize(self, messages: list[dict[str, str]]) -> list[int]:
-        rendered = self._formatter(messages=messages)
+    @staticmethod
+    def _identity(llm, model_sha256: str) -> dict[str, Any]:
+        """Everything a saved state's validity depends on besides its tokens."""
+        import llama_cpp
+
+        params = llm.context_params
+        return {
+            "model_sha256": model_sha256,
+            "n_ctx": llm.n_ctx(),
+            "type_k": int(params.type_k),
+            "type_v": int(params.type_v),
+            "n_seq_max": int(params.n_seq_max),
+            "swa_full": bool(getattr(params, "swa_full", False)),
+            "llama_cpp": llama_cpp.__version__,
+        }
+
+    def _tokenize(self, messages: list[dict[str, str]], formatter=None) -> list[int]:
+        rendered = (formatter or self._formatter)(messages=messages)
         return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
 
-    def _fit_to_window(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[list[int], int]:
+    def _fit_to_window(
+        self, messages: list[dict[str, str]], max_tokens: int
+    ) -> tuple[list[int], int, list[dict[str, str]]]:
         """Drop the oldest turns (never the system prompt or the latest message) until prompt and reply fit."""
         n_ctx = self._llm.n_ctx()
         messages = list(messages)
@@ -123,7 +188,7 @@ class Worker:
             raise ValueError(
                 f"the message is too long for the model's window ({len(tokens)} tokens, window {n_ctx})"
             )
-        return tokens, min(max_tokens, room)
+        return tokens, min(max_tokens, room), messages
 
     def _generate(self, request: dict[str, Any]) -> None:
         import llama_cpp
@@ -135,13 +200,22 @@ class Worker:
         sampling = request["sampling"]
         started = time.perf_counter()
         self._cancel.clear()
-        tokens, max_tokens = self._fit_to_window(request["messages"], sampling["max_tokens"])
+        tokens, max_tokens, messages = self._fit_to_window(request["messages"], sampling["max_tokens"])
+        cache_key = request.get("cache_key")
+        if cache_key and self._states is not None:
+            try:
+                self._restore(cache_key, tokens)
+            except Exception as exc:  # noqa: BLE001 - fall back to a normal prefill
+                log(f"cannot restore the KV-cache state for {cache_key}: {type(exc).__name__}: {exc}")
+                llm._ctx.kv_cache_clear()
+                llm.reset()
         cached = min(llm.longest_token_prefix(llm._input_ids.tolist(), tokens), len(tokens) - 1)
         if sampling.get("seed") is not None:
             llm.set_seed(sampling["seed"])
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
+        reply: list[str] = []
         first_token_at = None
         finish_reason = "length"
         for token in llm.generate(
@@ -165,11 +239,13 @@ class Worker:
             generated.append(token)
             text = decoder.decode(piece)
             if text:
+                reply.append(text)
                 self.send({"event": "token", "id": request_id, "text": text})
             if len(generated) >= max_tokens:
                 break
         tail = decoder.decode(b"", final=True)
         if tail:
+            reply.append(tail)
             self.send({"event": "token", "id": request_id, "text": tail})
         finished = time.perf_counter()
         decode_time = finished - first_token_at if first_token_at else 0.0
@@ -189,6 +265,106 @@ class Worker:
                 },
             }
         )
+        # The reply is out; what follows is off the critical path (the next request waits in the queue meanwhile).
+        # It must not raise: the client has finished with this request and would read an error as the next one's.
+        try:
+            if cache_key:  # a thread's turn (not a one-off such as a title): line up for its next turn, and save
+                self._settle(messages + [{"role": "assistant", "content": "".join(reply)}])
+                if self._states is not None:
+                    self._save(cache_key)
+        except Exception as exc:  # noqa: BLE001 - forget the context rather than trust it
+            log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
+            llm._ctx.kv_cache_clear()
+            llm.reset()
+
+    # KV-cache states
+
+    def _settle(self, conversation: list[dict[str, str]]) -> None:
+        """Make the context hold exactly the tokens the next prompt of this conversation will start with.
+
+        The context holds the prompt and the sampled reply, less its last token; the next prompt renders the reply
+        as text, ends it with the template's end-of-turn marker, and may tokenize it differently. Cut the context
+        back to the common prefix and decode the rest, so the next turn only processes the new message.
+        """
+        llm = self._llm
+        try:
+            target = self._tokenize(conversation, self._history_formatter)
+        except Exception as exc:  # noqa: BLE001 - a template that cannot render this: keep the context as it is
+            log(f"cannot render the conversation to settle the cache: {exc}")
+            return
+        target = target[: llm.n_ctx() - 1]
+        keep = common_prefix(llm._input_ids.tolist(), target)
+        if len(target) - keep > MAX_SETTLE_TOKENS:
+            target = target[:keep]
+        if keep < llm.n_tokens:
+            llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+            llm.n_tokens = keep
+        if len(target) > keep and keep > 0:
+            llm.eval(target[keep:])
+
+    def _save(self, cache_key: str) -> None:
+        """Write the context's state for `cache_key` (a failure to write only costs speed later)."""
+        import llama_cpp
+
+        llm = self._llm
+        if llm.n_tokens < MIN_STATE_TOKENS:
+            return
+        started = time.perf_counter()
+        ctx = llm._ctx.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        if not 0 < written <= size:
+            log(f"cannot copy the KV-cache state ({written} of {size} bytes)")
+            return
+        try:
+            path = self._states.write(cache_key, llm._input_ids.tolist(), memoryview(buffer)[:written])
+        except OSError as exc:
+            log(f"cannot save the KV-cache state for {cache_key}: {exc}")
+            return
+        log(
+            f"saved {llm.n_tokens} tokens for {cache_key} ({written / 1e6:.1f} MB) in "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms" + ("" if path else " — over the budget, not kept")
+        )
+
+    def _restore(self, cache_key: str, tokens: list[int]) -> None:
+        """Load the saved state of `cache_key` that best matches `tokens`, if it beats what the context holds."""
+        import llama_cpp
+
+        llm = self._llm
+        warm = common_prefix(llm._input_ids.tolist(), tokens)
+        match = self._states.best_match(cache_key, tokens)
+        if match is None or match[1] < MIN_STATE_TOKENS or match[1] <= warm + MIN_STATE_TOKENS:
+            return
+        state, shared = match
+        started = time.perf_counter()
+        payload = self._states.read(state)
+        if payload is None:
+            log(f"discarded a damaged KV-cache state for {cache_key}: {state.path.name}")
+            return
+        llm._ctx.kv_cache_clear()
+        llm.reset()
+        buffer = (ctypes.c_uint8 * payload.nbytes).from_buffer(payload)
+        loaded = llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, payload.nbytes, 0)
+        del buffer
+        if loaded != payload.nbytes:
+            llm._ctx.kv_cache_clear()
+            llm.reset()
+            self._states.discard(state.path)
+            log(f"llama.cpp refused the KV-cache state {state.path.name} for {cache_key}; discarded it")
+            return
+        n = len(state.tokens)
+        llm.input_ids[:n] = state.tokens
+        llm.n_tokens = n
+        llm._requires_eval = True  # the logits are not restored: generate() replays a token when it needs them
+        log(
+            f"restored {n} tokens for {cache_key} ({shared} match the prompt) in "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        )
+
+    def _forget(self, request: dict[str, Any]) -> None:
+        if self._kv_root is not None:
+            StateFiles(self._kv_root).forget(request["cache_key"])
 
 
 def _protocol_stdout() -> TextIO:
@@ -201,7 +377,8 @@ def _protocol_stdout() -> TextIO:
 
 def main() -> None:
     worker = Worker(_protocol_stdout())
-    requests: queue.Queue[dict[str, Any]] = queue.Queue()
+    requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    stopping = threading.Event()
 
     def read_stdin() -> None:
         for line in sys.stdin:
@@ -211,15 +388,28 @@ def main() -> None:
             if message.get("op") == "cancel":
                 worker.request_cancel()
             elif message.get("op") == "shutdown":
-                os._exit(0)
+                break
             else:
                 requests.put(message)
-        os._exit(0)  # stdin closed: the parent is gone
+        # Shutdown, or stdin closed (the parent is gone): stop the reply in progress, let the request in hand finish
+        # (it may be saving a KV-cache state), skip queued ones, and exit; at the latest after EXIT_GRACE_S.
+        stopping.set()
+        worker.request_cancel()
+        requests.put(None)
+        timer = threading.Timer(EXIT_GRACE_S, os._exit, args=(0,))
+        timer.daemon = True
+        timer.start()
 
     threading.Thread(target=read_stdin, name="stdin-reader", daemon=True).start()
     worker.send({"event": "ready", "pid": os.getpid()})
     while True:
-        worker.handle(requests.get())
+        request = requests.get()
+        if stopping.is_set() or request is None:
+            os._exit(0)
+        try:
+            worker.handle(request)
+        except OSError:  # stdout is gone with the parent
+            os._exit(0)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,11 @@ def clean_title(text: str) -> str:
     return title_from(" ".join(words).strip("\"'“”‘’*#` "))
 
 
+def thread_cache_key(thread_id: int) -> str:
+    """The key under which the model worker keeps and saves a thread's model state (see app.runtime.kvcache)."""
+    return f"thread-{thread_id}"
+
+
 def title_from(text: str) -> str:
     """A provisional title: the first line of the first message, cut at a word."""
     line = " ".join(text.strip().split())
@@ -81,6 +86,7 @@ class ChatService:
         sampling: SamplingParams,
         flush_interval_s: float = 0.2,
         monotonic: Callable[[], float] = time.monotonic,
+        forget_cached: Callable[[str], None] | None = None,
         router: Router | None = None,
     ) -> None:
         """With a `router`, each turn runs where it routes (the thread's model, a fallback, an upgrade) and
@@ -93,6 +99,7 @@ class ChatService:
         self.sampling = sampling
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
+        self._forget_cached = forget_cached  # deletes the saved model states of a cache key
 
     def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
         return self.store.create_thread(title, model=self.model_name)
@@ -100,6 +107,8 @@ class ChatService:
     def delete_thread(self, thread_id: int) -> None:
         """Soft-delete a thread (restorable until purged) and drop what was cached for it."""
         self.store.delete_thread(thread_id)
+        if self._forget_cached is not None:
+            self._forget_cached(thread_cache_key(thread_id))
 
     def send(
         self, thread_id: int, text: str, *, model: str | None = None, allow_hosted: bool = False
@@ -196,7 +205,7 @@ class ChatService:
         for message in self.store.path_to(reply.parent_id):
             if message.content and message.role in (Role.USER, Role.ASSISTANT):
                 turns.append(ChatTurn(message.role, message.content))
-        return GenerationRequest(turns=tuple(turns), sampling=self.sampling)
+        return GenerationRequest(turns=tuple(turns), sampling=self.sampling, cache_key=thread_cache_key(thread.id))
 
     def _events(
         self, thread: Thread, reply: Message, route: Route | None, used: list[Route]

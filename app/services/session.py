@@ -64,6 +64,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 n_threads=settings.n_threads,
                 n_threads_batch=settings.n_threads_batch,
                 log_path=data / "worker.log",
+                kv_cache_dir=data / "kv-cache" if settings.kv_cache_enabled else None,
+                kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
@@ -79,7 +81,9 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         settings=lambda: load_settings(data),
         default_model=spec.name,
     )
-    chat = ChatService(store, worker, model_name=spec.name, sampling=spec.sampling, router=router)
+    chat = ChatService(
+        store, worker, model_name=spec.name, sampling=spec.sampling, router=router, forget_cached=worker.forget_cached
+    )
     search = SearchService(store)
     embedder = open_embedder(models, settings, log_path=data / "embedder.log")
     return Session(
