@@ -22,6 +22,7 @@ class Settings:
     kv_cache_budget_mb: int = 2048    # disk space for those states; the least recently used go first
     offline: bool = False             # blocks every hosted call and every download
     fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
+    attachment_max_mb: int = 200      # larger files are refused with a message saying so
 
     @property
     def kv_cache_enabled(self) -> bool:

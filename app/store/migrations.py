@@ -160,6 +160,103 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "CREATE INDEX hosted_call_thread ON hosted_call(thread_id, id)",
         ),
     ),
+    (
+        "0004_attachments_and_retrieval",
+        _sql(
+            # One row per distinct file content: the copy in the data directory is named by its sha256, so the
+            # same file attached twice is stored once. `status` is the ingest's resume point.
+            """CREATE TABLE document (
+                id INTEGER PRIMARY KEY,
+                sha256 TEXT NOT NULL UNIQUE,
+                stored_path TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                pages INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'embedding', 'ready', 'needs_password', 'error')),
+                error TEXT,
+                summary TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX document_status ON document(status)",
+            # A folder watched for changes, for one thread or (thread_id NULL) for all of them.
+            """CREATE TABLE knowledge_folder (
+                id INTEGER PRIMARY KEY,
+                path TEXT NOT NULL,
+                thread_id INTEGER REFERENCES thread(id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE UNIQUE INDEX knowledge_folder_unique ON knowledge_folder(path, ifnull(thread_id, 0))",
+            # A document as a thread or a folder knows it, under its file name.
+            """CREATE TABLE attachment (
+                id INTEGER PRIMARY KEY,
+                thread_id INTEGER REFERENCES thread(id) ON DELETE CASCADE,
+                folder_id INTEGER REFERENCES knowledge_folder(id) ON DELETE CASCADE,
+                document_id INTEGER NOT NULL REFERENCES document(id),
+                file_name TEXT NOT NULL,
+                source_path TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE UNIQUE INDEX attachment_in_thread ON attachment(thread_id, document_id)
+                WHERE folder_id IS NULL""",
+            "CREATE UNIQUE INDEX attachment_in_folder ON attachment(folder_id, source_path) WHERE folder_id IS NOT NULL",
+            "CREATE INDEX attachment_document ON attachment(document_id)",
+            # Pieces of a document's text, with the page and the character span they came from (for citations).
+            """CREATE TABLE chunk (
+                id INTEGER PRIMARY KEY,
+                document_id INTEGER NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+                ordinal INTEGER NOT NULL,
+                page INTEGER NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                text TEXT NOT NULL
+            )""",
+            "CREATE INDEX chunk_document ON chunk(document_id, ordinal)",
+            """CREATE VIRTUAL TABLE chunk_fts USING fts5(
+                text, content='chunk', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+            )""",
+            """CREATE TRIGGER chunk_fts_insert AFTER INSERT ON chunk BEGIN
+                INSERT INTO chunk_fts(rowid, text) VALUES (new.id, new.text);
+            END""",
+            """CREATE TRIGGER chunk_fts_delete AFTER DELETE ON chunk BEGIN
+                INSERT INTO chunk_fts(chunk_fts, rowid, text) VALUES ('delete', old.id, old.text);
+                DELETE FROM chunk_vec WHERE chunk_id = old.id;
+            END""",
+            # `model` names the embedding model that made each vector: a new model re-embeds, never mixes.
+            """CREATE VIRTUAL TABLE chunk_vec USING vec0(
+                chunk_id INTEGER PRIMARY KEY, embedding float[384] distance_metric=cosine, model TEXT
+            )""",
+            # The passages retrieved for a user message, numbered as its prompt shows them: stored so later turns
+            # render the same prompt again (append-only, so the model's cache stays valid).
+            """CREATE TABLE message_passage (
+                message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                chunk_id INTEGER,
+                document_id INTEGER REFERENCES document(id) ON DELETE SET NULL,
+                file_name TEXT NOT NULL,
+                page INTEGER NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                PRIMARY KEY (message_id, number)
+            ) WITHOUT ROWID""",
+            # The passages a reply cited, as shown to the user (verified or not).
+            """CREATE TABLE citation (
+                id INTEGER PRIMARY KEY,
+                message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                number INTEGER NOT NULL,
+                document_id INTEGER REFERENCES document(id) ON DELETE SET NULL,
+                file_name TEXT NOT NULL,
+                page INTEGER NOT NULL,
+                start INTEGER NOT NULL,
+                "end" INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                verified INTEGER NOT NULL
+            )""",
+            "CREATE INDEX citation_message ON citation(message_id, number)",
+        ),
+    ),
 ]
 
 

@@ -1,0 +1,107 @@
+"""Attachments and what retrieval makes of them: documents, chunks, passages, citations, ingest progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DocumentStatus(StrEnum):
+    PENDING = "pending"            # stored, not read yet (or an ingest stopped before reading it)
+    EMBEDDING = "embedding"        # chunks stored, vectors still missing for some
+    READY = "ready"
+    NEEDS_PASSWORD = "needs_password"
+    ERROR = "error"                # `error` says why, in one line that names the file
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One stored file, kept once per content (sha256) however many threads attach it."""
+
+    id: int
+    sha256: str
+    stored_path: str
+    kind: str          # "pdf", "text", "markdown", "rst", "code", "html", "docx", "csv"
+    size_bytes: int
+    pages: int
+    status: DocumentStatus
+    error: str | None
+    summary: str | None
+    chunk_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A document as a thread (or a knowledge folder) knows it: under the name the user gave it."""
+
+    id: int
+    thread_id: int | None   # None: attached to every thread (a global knowledge folder)
+    file_name: str
+    source_path: str | None
+    folder_id: int | None
+    document: Document
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeFolder:
+    id: int
+    path: str
+    thread_id: int | None  # None: every thread sees it
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkText:
+    """A piece of a document's text as the chunker cut it; `start`/`end` index the page's (or file's) text."""
+
+    page: int   # 1-based; 1 for files without pages
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk, with where it came from, ready to go into a prompt or a citation."""
+
+    chunk_id: int
+    document_id: int
+    file_name: str
+    page: int
+    start: int
+    end: int
+    text: str
+    score: float  # fused reciprocal-rank score, higher is better
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A passage the reply used. `verified` only when its text was found again at that place in the stored file."""
+
+    number: int       # [n] as the reply writes it
+    file_name: str
+    page: int
+    start: int
+    end: int
+    text: str
+    verified: bool
+    document_id: int
+    stored_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where a background ingest is; the GUI shows it as a bar, the CLI as a line."""
+
+    file_name: str
+    files_done: int
+    files_total: int
+    pages_done: int
+    pages_total: int
+    chunks_done: int
+    chunks_total: int
+    eta_s: float | None
+    phase: str  # "reading", "embedding", "summarising", "done"

@@ -1,0 +1,181 @@
+"""Read an attached file into text, page by page, or say in one line why it cannot be read.
+
+Every error names the file (by the name the user knows) and what to do. Text offsets are into the strings returned
+here, and `page_texts` returns exactly the same strings again, so a citation can be checked against the source.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.errors import ThreadloomError
+
+KINDS = {
+    ".pdf": "pdf",
+    ".txt": "text", ".text": "text", ".log": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".rst": "rst",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".docx": "docx",
+    ".csv": "csv", ".tsv": "csv",
+}  # fmt: skip
+CODE_SUFFIXES = {
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".go", ".rs", ".rb",
+    ".php", ".swift", ".kt", ".scala", ".sh", ".bash", ".zsh", ".sql", ".r", ".m", ".lua", ".pl", ".toml", ".yaml",
+    ".yml", ".json", ".ini", ".cfg", ".xml", ".css", ".tex", ".el", ".hs", ".ml", ".dart", ".vue",
+}
+# Share of control characters (other than line breaks and tabs) above which extracted text is mojibake: fonts whose
+# glyphs have no Unicode mapping give strings like "3HQČåQt\x03SURVW".
+GARBLED_SHARE = 0.05
+
+
+class UnreadableFile(ThreadloomError):
+    """The file cannot be turned into text; the message says why and what to do."""
+
+
+class PasswordNeeded(UnreadableFile):
+    def __init__(self, name: str, *, wrong: bool) -> None:
+        self.wrong = wrong
+        if wrong:
+            super().__init__(f"{name}: wrong password; try again with the right one")
+        else:
+            super().__init__(f"{name} is encrypted: give its password to read it")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    kind: str
+    pages: list[str]  # page 1 is pages[0]; a file without pages is one page
+
+
+def kind_of(path: Path) -> str | None:
+    """The kind of file by its name, or None when attachments do not support it."""
+    suffix = path.suffix.lower()
+    if suffix in KINDS:
+        return KINDS[suffix]
+    if suffix in CODE_SUFFIXES:
+        return "code"
+    return None
+
+
+def extract(path: Path, *, kind: str, name: str, password: str | None = None) -> Extracted:
+    """The text of `path` (a stored copy) as pages. Raises UnreadableFile (or PasswordNeeded) naming `name`."""
+    pages = page_texts(path, kind=kind, name=name, password=password)
+    if not any(any(ch.isalnum() for ch in page) for page in pages):
+        if kind == "pdf":
+            raise UnreadableFile(f"{name}: no text found (scanned?); run it through OCR and attach the result")
+        raise UnreadableFile(f"{name} has no text to read")
+    text = "".join(pages)
+    visible = sum(1 for ch in text if not ch.isspace())
+    control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and not ch.isspace())
+    if visible and control / visible > GARBLED_SHARE:
+        raise UnreadableFile(
+            f"{name}: its text could not be decoded (fonts without a Unicode map); export it again from its source"
+        )
+    return Extracted(kind, pages)
+
+
+def page_texts(path: Path, *, kind: str, name: str, password: str | None = None) -> list[str]:
+    if path.stat().st_size == 0:
+        raise UnreadableFile(f"{name} is empty (0 bytes); attach the file again from its source")
+    if kind == "pdf":
+        return _pdf_pages(path, name, password)
+    if kind == "docx":
+        return [_docx_text(path, name)]
+    text = decode_text(path.read_bytes(), name)
+    if kind == "html":
+        return [html_to_text(text)]
+    if kind == "csv":
+        return [_csv_text(text, name, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")]
+    return [text.replace("\r\n", "\n")]
+
+
+def _pdf_pages(path: Path, name: str, password: str | None) -> list[str]:
+    import pymupdf
+
+    try:
+        document = pymupdf.open(path)
+    except pymupdf.EmptyFileError as exc:
+        raise UnreadableFile(f"{name} is empty (0 bytes); attach the file again from its source") from exc
+    except (pymupdf.FileDataError, RuntimeError) as exc:
+        raise UnreadableFile(f"{name} is damaged or not a PDF (it cannot be opened); attach an intact copy") from exc
+    with document:
+        if document.needs_pass:
+            if password is None:
+                raise PasswordNeeded(name, wrong=False)
+            if not document.authenticate(password):
+                raise PasswordNeeded(name, wrong=True)
+        if document.page_count == 0:
+            raise UnreadableFile(f"{name} is damaged: no page can be read; attach an intact copy")
+        try:
+            return [page.get_text() for page in document]
+        except (RuntimeError, ValueError) as exc:
+            raise UnreadableFile(f"{name} is damaged ({exc}); attach an intact copy") from exc
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM) first, then the encoding charset-normalizer finds; binary data is refused."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableFile(f"{name} is a binary file, not text; attach it under its real type")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise UnreadableFile(f"{name} is a binary file or its text encoding cannot be recognised; save it as UTF-8")
+    return str(best)
+
+
+_TAGS_DROPPED = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BLOCK_TAGS = re.compile(r"<\s*/?\s*(p|div|br|li|tr|h[1-6]|section|article|blockquote|pre|table)\b[^>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(markup: str) -> str:
+    """Readable text of an HTML page: scripts and styles dropped, blocks on their own lines."""
+    text = _TAGS_DROPPED.sub(" ", markup)
+    text = _BLOCK_TAGS.sub("\n", text)
+    text = html.unescape(_ANY_TAG.sub("", text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _docx_text(path: Path, name: str) -> str:
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise UnreadableFile(f"{name} is damaged or not a Word document; attach an intact .docx") from exc
+    parts = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return "\n\n".join(part for part in parts if part.strip()) + "\n"
+
+
+def _csv_text(text: str, name: str, *, delimiter: str) -> str:
+    """One line per row, `header: value` pairs, so a chunk of rows still says what each value means."""
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise UnreadableFile(f"{name} is not valid CSV ({exc}); check its format") from exc
+    if not rows:
+        return ""
+    header, body = rows[0], rows[1:]
+    if not body:
+        return delimiter.join(header) + "\n"
+    lines = ["; ".join(f"{key}: {value}" for key, value in zip(header, row, strict=False)) for row in body]
+    return "\n".join(lines) + "\n"

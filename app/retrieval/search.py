@@ -1,0 +1,93 @@
+"""Hybrid search over chunks: sqlite-vec KNN ∪ FTS5 BM25, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterable
+
+from app.core.documents import Passage
+from app.core.errors import ThreadloomError
+from app.core.ports import Embedder
+from app.store.documents import DocumentStore
+
+RRF_K = 60         # the usual constant: damps the head of each ranking so one list cannot dominate
+CANDIDATES = 100   # per ranking, before fusion
+MODES = ("hybrid", "bm25", "vector")
+
+# Words that match nearly every chunk; dropping them keeps FTS5 OR-queries fast and BM25 focused.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves""".split()
+)
+_WORD = re.compile(r"\w+")
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 OR-query of the text's distinct content words, each quoted (so no word is read as syntax)."""
+    words = dict.fromkeys(word for word in (w.lower() for w in _WORD.findall(text)) if word not in STOPWORDS)
+    if not words:
+        words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+    return " OR ".join(f'"{word}"' for word in words) or None
+
+
+def fuse(rankings: Iterable[list[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each id scores Σ 1/(k + rank) over the rankings it appears in; best first."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def vector_bytes(vector: list[float]) -> bytes:
+    return array("f", vector).tobytes()
+
+
+class Retriever:
+    """Finds the chunks that answer a query, within a set of documents."""
+
+    def __init__(self, documents: DocumentStore, embedder: Embedder | None) -> None:
+        self.documents = documents
+        self.embedder = embedder
+
+    def rank(
+        self, query: str, *, document_ids: list[int] | None, limit: int, mode: str = "hybrid"
+    ) -> list[tuple[int, float]]:
+        """(chunk id, score) pairs, best first. Without a working embedder, hybrid falls back to BM25 alone."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; one of {', '.join(MODES)}")
+        rankings: list[list[int]] = []
+        depth = max(limit, CANDIDATES)
+        if mode in ("hybrid", "bm25"):
+            match = fts_query(query)
+            if match:
+                rankings.append(self.documents.keyword_ranking(match, document_ids=document_ids, limit=depth))
+        if mode in ("hybrid", "vector") and self.embedder is not None:
+            try:
+                vector = self.embedder.embed([query])[0]
+            except ThreadloomError:
+                if mode == "vector":
+                    raise
+            else:
+                rankings.append(
+                    self.documents.vector_ranking(
+                        vector_bytes(vector), model=self.embedder.model_id, document_ids=document_ids, limit=depth
+                    )
+                )
+        return fuse(rankings)[:limit]
+
+    def search(
+        self, query: str, *, document_ids: list[int] | None, names: dict[int, str], limit: int = 5
+    ) -> list[Passage]:
+        ranked = self.rank(query, document_ids=document_ids, limit=limit)
+        found = self.documents.passages([chunk_id for chunk_id, _ in ranked], names=names)
+        return [
+            Passage(p.chunk_id, p.document_id, p.file_name, p.page, p.start, p.end, p.text, score)
+            for chunk_id, score in ranked
+            if (p := found.get(chunk_id)) is not None
+        ]

@@ -1,0 +1,358 @@
+"""Attachments, documents, chunks, their vectors and citations, over the Store's database.
+
+Kept apart from `app.store.db` so the thread store stays readable; writes go through the same `Store.writing()`
+transaction and lock. Every method returns `app.core.documents` values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.documents import (
+    Attachment,
+    ChunkText,
+    Citation,
+    Document,
+    DocumentStatus,
+    KnowledgeFolder,
+    Passage,
+)
+from app.core.errors import NotFound
+from app.store.db import Store, _iso, _parse
+
+_DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
+    document.pages, document.status, document.error, document.summary,
+    (SELECT count(*) FROM chunk WHERE chunk.document_id = document.id), document.created_at"""
+_ATTACHMENT_COLUMNS = "attachment.id, attachment.thread_id, attachment.file_name, attachment.source_path, " \
+    "attachment.folder_id, attachment.created_at"
+BATCH_ROWS = 200  # rows per INSERT statement: SQLite limits the variables of one statement
+
+
+def _document(row: tuple) -> Document:
+    return Document(
+        id=row[0], sha256=row[1], stored_path=row[2], kind=row[3], size_bytes=row[4], pages=row[5],
+        status=DocumentStatus(row[6]), error=row[7], summary=row[8], chunk_count=row[9], created_at=_parse(row[10]),
+    )  # fmt: skip
+
+
+def _in(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+class DocumentStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        return list(self.db.execute_sql(sql, tuple(params)))
+
+    def _now(self) -> str:
+        return _iso(self.store._clock())
+
+    # Documents
+
+    def document(self, document_id: int) -> Document:
+        rows = self._rows(f"SELECT {_DOCUMENT_COLUMNS} FROM document WHERE id = ?", (document_id,))
+        if not rows:
+            raise NotFound(f"no document with id {document_id}")
+        return _document(rows[0])
+
+    def document_by_sha(self, sha256: str) -> Document | None:
+        rows = self._rows(f"SELECT {_DOCUMENT_COLUMNS} FROM document WHERE sha256 = ?", (sha256,))
+        return _document(rows[0]) if rows else None
+
+    def add_document(self, *, sha256: str, stored_path: str, kind: str, size_bytes: int) -> Document:
+        """The document for this content, created if new (the same file attached twice is stored once)."""
+        now = self._now()
+        with self.store.writing():
+            self.db.execute_sql(
+                """INSERT INTO document (sha256, stored_path, kind, size_bytes, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING""",
+                (sha256, stored_path, kind, size_bytes, now, now),
+            )
+        return self.document_by_sha(sha256)
+
+    def set_status(
+        self, document_id: int, status: DocumentStatus, *, error: str | None = None, pages: int | None = None
+    ) -> None:
+        with self.store.writing():
+            self.db.execute_sql(
+                "UPDATE document SET status = ?, error = ?, pages = coalesce(?, pages), updated_at = ? WHERE id = ?",
+                (str(status), error, pages, self._now(), document_id),
+            )
+
+    def set_summary(self, document_id: int, summary: str) -> None:
+        with self.store.writing():
+            self.db.execute_sql(
+                "UPDATE document SET summary = ?, updated_at = ? WHERE id = ?", (summary, self._now(), document_id)
+            )
+
+    def unfinished_documents(self) -> list[Document]:
+        """Documents an ingest has not finished (it was cancelled, or the app quit or crashed), oldest first."""
+        return [
+            _document(row)
+            for row in self._rows(
+                f"SELECT {_DOCUMENT_COLUMNS} FROM document WHERE status IN ('pending', 'embedding') ORDER BY id"
+            )
+        ]
+
+    def documents_missing_vectors(self, model: str) -> list[Document]:
+        """Ready documents with chunks that have no vector from `model` (the embedding model changed)."""
+        rows = self._rows(
+            f"""SELECT {_DOCUMENT_COLUMNS} FROM document WHERE status = 'ready' AND EXISTS (
+                    SELECT 1 FROM chunk WHERE chunk.document_id = document.id
+                    AND chunk.id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?)) ORDER BY id""",
+            (model,),
+        )
+        return [_document(row) for row in rows]
+
+    # Chunks and vectors
+
+    def replace_chunks(self, document_id: int, chunks: list[ChunkText], *, pages: int) -> None:
+        """Store a document's chunks (dropping any from an earlier, interrupted read) and mark it for embedding."""
+        with self.store.writing():
+            self.db.execute_sql("DELETE FROM chunk WHERE document_id = ?", (document_id,))
+            for offset in range(0, len(chunks), BATCH_ROWS):
+                batch = chunks[offset : offset + BATCH_ROWS]
+                values: list[Any] = []
+                for ordinal, chunk in enumerate(batch, offset):
+                    values += [document_id, ordinal, chunk.page, chunk.start, chunk.end, chunk.text]
+                self.db.execute_sql(
+                    'INSERT INTO chunk (document_id, ordinal, page, start, "end", text) VALUES '
+                    + ",".join(["(?, ?, ?, ?, ?, ?)"] * len(batch)),
+                    values,
+                )
+            self.db.execute_sql(
+                "UPDATE document SET status = 'embedding', error = NULL, pages = ?, updated_at = ? WHERE id = ?",
+                (pages, self._now(), document_id),
+            )
+
+    def chunks(self, document_id: int) -> list[tuple[int, ChunkText]]:
+        rows = self._rows(
+            'SELECT id, page, start, "end", text FROM chunk WHERE document_id = ? ORDER BY ordinal', (document_id,)
+        )
+        return [(row[0], ChunkText(row[1], row[2], row[3], row[4])) for row in rows]
+
+    def chunks_to_embed(self, document_id: int, *, model: str, limit: int) -> list[tuple[int, str]]:
+        rows = self._rows(
+            """SELECT id, text FROM chunk WHERE document_id = ?
+               AND id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?) ORDER BY ordinal LIMIT ?""",
+            (document_id, model, limit),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def count_chunks_to_embed(self, document_id: int, *, model: str) -> int:
+        return self._rows(
+            """SELECT count(*) FROM chunk WHERE document_id = ?
+               AND id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?)""",
+            (document_id, model),
+        )[0][0]
+
+    def store_chunk_vectors(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
+        """(chunk id, float32 bytes) pairs from embedding model `model`, committed together."""
+        with self.store.writing():
+            for chunk_id, vector in rows:
+                self.db.execute_sql("DELETE FROM chunk_vec WHERE chunk_id = ?", (chunk_id,))
+                self.db.execute_sql(
+                    "INSERT INTO chunk_vec (chunk_id, embedding, model) VALUES (?, ?, ?)", (chunk_id, vector, model)
+                )
+
+    def keyword_ranking(self, match: str, *, document_ids: list[int] | None, limit: int) -> list[int]:
+        """Chunk ids matching an FTS5 expression, best BM25 first, within `document_ids` (None: all)."""
+        scope, params = self._scope(document_ids)
+        rows = self._rows(
+            f"""SELECT chunk_fts.rowid FROM chunk_fts JOIN chunk ON chunk.id = chunk_fts.rowid
+                WHERE chunk_fts MATCH ? {scope} ORDER BY bm25(chunk_fts) LIMIT ?""",
+            (match, *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    def vector_ranking(self, vector: bytes, *, model: str, document_ids: list[int] | None, limit: int) -> list[int]:
+        """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within `document_ids`."""
+        scope, params = self._scope(document_ids)
+        k = limit if document_ids is None else limit * 8  # KNN runs before the scope filter: ask for more
+        rows = self._rows(
+            f"""WITH nearest AS (
+                    SELECT chunk_id, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ? AND model = ?
+                )
+                SELECT nearest.chunk_id FROM nearest JOIN chunk ON chunk.id = nearest.chunk_id
+                WHERE 1 {scope} ORDER BY nearest.distance LIMIT ?""",
+            (vector, k, model, *params, limit),
+        )
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def _scope(document_ids: list[int] | None) -> tuple[str, list[int]]:
+        if document_ids is None:
+            return "", []
+        return f"AND chunk.document_id IN ({_in(document_ids) or 'NULL'})", list(document_ids)
+
+    def passages(self, chunk_ids: list[int], *, names: dict[int, str]) -> dict[int, Passage]:
+        """Chunks by id as passages named by `names` (document id → the file name the thread knows)."""
+        if not chunk_ids:
+            return {}
+        rows = self._rows(
+            f'SELECT id, document_id, page, start, "end", text FROM chunk WHERE id IN ({_in(chunk_ids)})', chunk_ids
+        )
+        return {
+            row[0]: Passage(row[0], row[1], names.get(row[1], ""), row[2], row[3], row[4], row[5], 0.0)
+            for row in rows
+        }
+
+    def passages_of(self, document_id: int, *, name: str) -> list[Passage]:
+        """Every chunk of a document in order, for a document small enough to go into a prompt whole."""
+        return [
+            Passage(chunk_id, document_id, name, c.page, c.start, c.end, c.text, 0.0)
+            for chunk_id, c in self.chunks(document_id)
+        ]
+
+    def message_passages(self, message_id: int) -> list[Passage] | None:
+        """The passages stored for a user message, in prompt order; None if retrieval never ran for it."""
+        rows = self._rows(
+            """SELECT chunk_id, document_id, file_name, page, start, "end", text FROM message_passage
+               WHERE message_id = ? ORDER BY number""",
+            (message_id,),
+        )
+        if not rows:
+            return None
+        return [Passage(row[0], row[1], row[2], row[3], row[4], row[5], row[6], 0.0) for row in rows if row[0]]
+
+    def save_message_passages(self, message_id: int, passages: list[Passage]) -> None:
+        """Keep what went with a user message; an empty list is kept too (number 0), so it is not searched again."""
+        with self.store.writing():
+            if not passages:
+                self.db.execute_sql(
+                    """INSERT OR IGNORE INTO message_passage (message_id, number, chunk_id, document_id, file_name,
+                       page, start, "end", text) VALUES (?, 0, NULL, NULL, '', 0, 0, 0, '')""",
+                    (message_id,),
+                )
+            for number, p in enumerate(passages, 1):
+                self.db.execute_sql(
+                    """INSERT OR REPLACE INTO message_passage (message_id, number, chunk_id, document_id, file_name,
+                       page, start, "end", text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (message_id, number, p.chunk_id, p.document_id, p.file_name, p.page, p.start, p.end, p.text),
+                )
+
+    # Attachments and knowledge folders
+
+    def name_of(self, document_id: int) -> str:
+        """The file name a thread knows a document by (its first attachment), else its stored file's name."""
+        rows = self._rows("SELECT file_name FROM attachment WHERE document_id = ? ORDER BY id LIMIT 1", (document_id,))
+        return rows[0][0] if rows else self.document(document_id).stored_path.rsplit("/", 1)[-1]
+
+    def _attachment(self, row: tuple) -> Attachment:
+        document_id = row[6]
+        return Attachment(
+            id=row[0], thread_id=row[1], file_name=row[2], source_path=row[3], folder_id=row[4],
+            created_at=_parse(row[5]), document=self.document(document_id),
+        )  # fmt: skip
+
+    def attach(
+        self,
+        *,
+        thread_id: int | None,
+        document_id: int,
+        file_name: str,
+        source_path: str | None,
+        folder_id: int | None = None,
+    ) -> Attachment:
+        """Link a document to a thread (once) or to a folder's file (replacing that file's earlier content)."""
+        now = self._now()
+        with self.store.writing():
+            if folder_id is None:
+                existing = self._rows(
+                    "SELECT id FROM attachment WHERE thread_id = ? AND document_id = ? AND folder_id IS NULL",
+                    (thread_id, document_id),
+                )
+            else:
+                existing = self._rows(
+                    "SELECT id FROM attachment WHERE folder_id = ? AND source_path = ?", (folder_id, source_path)
+                )
+            if existing:
+                self.db.execute_sql(
+                    "UPDATE attachment SET document_id = ?, file_name = ? WHERE id = ?",
+                    (document_id, file_name, existing[0][0]),
+                )
+                attachment_id = existing[0][0]
+            else:
+                attachment_id = self._rows(
+                    """INSERT INTO attachment (thread_id, folder_id, document_id, file_name, source_path, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
+                    (thread_id, folder_id, document_id, file_name, source_path, now),
+                )[0][0]
+        return self.attachment(attachment_id)
+
+    def attachment(self, attachment_id: int) -> Attachment:
+        rows = self._rows(
+            f"SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment WHERE id = ?", (attachment_id,)
+        )
+        if not rows:
+            raise NotFound(f"no attachment with id {attachment_id}")
+        return self._attachment(rows[0])
+
+    def attachments(self, thread_id: int) -> list[Attachment]:
+        """What a thread can draw on: its own files, its folders' files, and the folders shared by all threads."""
+        rows = self._rows(
+            f"""SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment
+                LEFT JOIN knowledge_folder ON knowledge_folder.id = attachment.folder_id
+                WHERE (attachment.folder_id IS NULL AND attachment.thread_id = ?)
+                   OR (attachment.folder_id IS NOT NULL
+                       AND (knowledge_folder.thread_id = ? OR knowledge_folder.thread_id IS NULL))
+                ORDER BY attachment.id""",
+            (thread_id, thread_id),
+        )
+        return [self._attachment(row) for row in rows]
+
+    def folder_attachments(self, folder_id: int) -> list[Attachment]:
+        rows = self._rows(
+            f"SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment WHERE folder_id = ?", (folder_id,)
+        )
+        return [self._attachment(row) for row in rows]
+
+    def remove_attachment(self, attachment_id: int) -> None:
+        with self.store.writing():
+            self.db.execute_sql("DELETE FROM attachment WHERE id = ?", (attachment_id,))
+
+    def add_folder(self, path: str, *, thread_id: int | None) -> KnowledgeFolder:
+        now = self._now()
+        with self.store.writing():
+            self.db.execute_sql(
+                """INSERT INTO knowledge_folder (path, thread_id, created_at) VALUES (?, ?, ?)
+                   ON CONFLICT DO NOTHING""",
+                (path, thread_id, now),
+            )
+        rows = self._rows(
+            "SELECT id, path, thread_id, created_at FROM knowledge_folder WHERE path = ? AND thread_id IS ?",
+            (path, thread_id),
+        )
+        return KnowledgeFolder(rows[0][0], rows[0][1], rows[0][2], _parse(rows[0][3]))
+
+    def folders(self) -> list[KnowledgeFolder]:
+        rows = self._rows("SELECT id, path, thread_id, created_at FROM knowledge_folder ORDER BY id")
+        return [KnowledgeFolder(row[0], row[1], row[2], _parse(row[3])) for row in rows]
+
+    # Citations of a reply
+
+    def save_citations(self, message_id: int, citations: list[Citation]) -> None:
+        with self.store.writing():
+            for citation in citations:
+                self.db.execute_sql(
+                    """INSERT INTO citation (message_id, number, document_id, file_name, page, start, "end", text,
+                       verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (message_id, citation.number, citation.document_id, citation.file_name, citation.page,
+                     citation.start, citation.end, citation.text, int(citation.verified)),
+                )  # fmt: skip
+
+    def citations(self, message_id: int) -> list[Citation]:
+        rows = self._rows(
+            """SELECT citation.number, citation.file_name, citation.page, citation.start, citation."end",
+                      citation.text, citation.verified, citation.document_id, document.stored_path
+               FROM citation LEFT JOIN document ON document.id = citation.document_id
+               WHERE citation.message_id = ? ORDER BY citation.number""",
+            (message_id,),
+        )
+        return [
+            Citation(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8] or "")
+            for row in rows
+        ]
