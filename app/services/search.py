@@ -29,7 +29,6 @@ class SearchService:
         if match:
             rankings.append(self.store.keyword_ranking(match, limit=CANDIDATES, tag=tag))
         if self.embedder is not None and query.strip():
-            self.index_pending()
             vector = pack_vector(self.embedder.embed([query])[0])
             rankings.append(
                 self.store.vector_ranking(vector, model=self.embedder.model_id, limit=CANDIDATES, tag=tag)
@@ -55,7 +54,10 @@ class SearchService:
         return hits
 
     def index_pending(self, batch: int = 64) -> int:
-        """Embed messages that have no vector from the current embedding model yet; returns how many."""
+        """Embed messages that have no vector from the current embedding model yet; returns how many.
+
+        Searching never waits for this: callers run it in the background after a reply (the window) or before a
+        search (the CLI)."""
         if self.embedder is None:
             return 0
         done = 0

@@ -12,7 +12,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +40,9 @@ from app.store.migrations import migrate
 from app.store.schema import BoundModels, MessageRow, ThreadRow, bind_models
 
 Clock = Callable[[], datetime]
+
+
+RERANK_CANDIDATES = 200  # binary-KNN candidates re-ranked exactly; recall stays close to exact KNN
 
 
 def utc_now() -> datetime:
@@ -144,7 +146,7 @@ class Store:
         row = T.get_or_none(condition)
         if row is None:
             raise NotFound(f"no thread with id {thread_id}")
-        return self._with_labels([_thread(row)])[0]
+        return self._labelled([row])[0]
 
     def list_threads(self, filter: ThreadFilter | None = None) -> list[Thread]:
         """Threads matching `filter` (default: live, unarchived), pinned first, then most recently active."""
@@ -170,7 +172,7 @@ class Store:
             .where(SQL(" AND ".join(clauses), params))
             .order_by(T.pinned.desc(), T.updated_at.desc(), T.id.desc())
         )
-        return self._with_labels([_thread(row) for row in query])
+        return self._labelled(query.namedtuples())
 
     def rename_thread(self, thread_id: int, title: str, *, source: str = "user") -> Thread:
         if not title.strip():
@@ -206,11 +208,12 @@ class Store:
         with self.writing():
             ids = [row.id for row in T.select(T.id).where(condition)]
             if ids:
-                self.db.execute_sql(
-                    f"DELETE FROM message_vec WHERE message_id IN (SELECT id FROM message WHERE thread_id IN "
-                    f"({','.join('?' * len(ids))}))",
-                    ids,
-                )
+                for table in ("message_vec", "message_bits"):
+                    self.db.execute_sql(
+                        f"DELETE FROM {table} WHERE message_id IN (SELECT id FROM message WHERE thread_id IN "
+                        f"({','.join('?' * len(ids))}))",
+                        ids,
+                    )
                 T.update(current_leaf_id=None).where(T.id.in_(ids)).execute()
                 T.delete().where(T.id.in_(ids)).execute()
         return ids
@@ -324,14 +327,15 @@ class Store:
         with self.writing():
             self.db.execute_sql("DELETE FROM saved_view WHERE id = ?", (view_id,))
 
-    def _with_labels(self, threads: list[Thread]) -> list[Thread]:
-        """Fill in each thread's tags and metadata (two queries for the whole list)."""
-        if not threads:
-            return threads
-        wanted = {thread.id for thread in threads}
+    def _labelled(self, rows) -> list[Thread]:
+        """Thread values with their tags and metadata (two queries for the whole list)."""
+        rows = list(rows)
+        if not rows:
+            return []
+        wanted = {row.id for row in rows}
         tags: dict[int, list[str]] = {}
         meta: dict[int, dict[str, MetaValue]] = {}
-        scope = "" if len(threads) > 500 else f"WHERE thread_id IN ({','.join(str(i) for i in wanted)})"
+        scope = "" if len(rows) > 500 else f"WHERE thread_id IN ({','.join(str(i) for i in wanted)})"
         for thread_id, name in self.db.execute_sql(
             f"SELECT thread_id, tag.name FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id {scope} "
             "ORDER BY tag.name COLLATE NOCASE"
@@ -343,10 +347,7 @@ class Store:
         ):
             if thread_id in wanted:
                 meta.setdefault(thread_id, {})[key] = metadata.decode(kind, text)
-        return [
-            replace(thread, tags=tuple(tags.get(thread.id, ())), metadata=meta.get(thread.id, {}))
-            for thread in threads
-        ]
+        return [_thread(row, tags.get(row.id, ()), meta.get(row.id, {})) for row in rows]
 
     # Messages
 
@@ -599,21 +600,26 @@ class Store:
         """(message_id, float32 vector bytes) pairs made by embedding model `model`; replaces earlier vectors."""
         with self.writing():
             for message_id, vector in rows:
-                self.db.execute_sql("DELETE FROM message_vec WHERE message_id = ?", (message_id,))
-                self.db.execute_sql(
-                    "INSERT INTO message_vec (message_id, embedding, model) VALUES (?, ?, ?)",
-                    (message_id, vector, model),
-                )
+                for table, value in (("message_vec", "?"), ("message_bits", "vec_quantize_binary(?)")):
+                    self.db.execute_sql(f"DELETE FROM {table} WHERE message_id = ?", (message_id,))
+                    self.db.execute_sql(
+                        f"INSERT INTO {table} (message_id, embedding, model) VALUES (?, {value}, ?)",
+                        (message_id, vector, model),
+                    )
 
     def messages_to_embed(self, *, model: str, limit: int = 256) -> list[Message]:
         """Finished, non-empty messages that have no vector from `model` yet."""
+        ids = [
+            row[0]
+            for row in self.db.execute_sql(
+                """SELECT id FROM message WHERE status != 'streaming' AND content != ''
+                   AND NOT EXISTS (SELECT 1 FROM message_vec v WHERE v.message_id = message.id AND v.model = ?)
+                   ORDER BY id LIMIT ?""",
+                (model, limit),
+            )
+        ]
         M = self._rows.Message
-        rows = M.select().where(
-            (M.status != str(MessageStatus.STREAMING))
-            & (M.content != "")
-            & SQL("id NOT IN (SELECT message_id FROM message_vec WHERE model = ?)", [model])
-        ).order_by(M.id).limit(limit)
-        return [_message(row) for row in rows]
+        return [_message(row) for row in M.select().where(M.id.in_(ids)).order_by(M.id)] if ids else []
 
     # Search over messages (the fusion and snippets live in app.services.search)
 
@@ -631,19 +637,22 @@ class Store:
         return [row[0] for row in rows]
 
     def vector_ranking(self, vector: bytes, *, model: str, limit: int = 50, tag: str | None = None) -> list[int]:
-        """Message ids nearest to `vector` among vectors made by `model`, nearest first."""
+        """Message ids nearest to `vector` among vectors made by `model`, nearest first.
+
+        Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
         tag_clause, params = self._search_scope(tag)
         rows = self.db.execute_sql(
-            f"""WITH nearest AS (
-                    SELECT message_id, distance FROM message_vec
-                    WHERE embedding MATCH ? AND k = ? AND model = ?
+            f"""WITH candidates AS (
+                    SELECT message_id FROM message_bits
+                    WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
                 )
-                SELECT nearest.message_id FROM nearest
-                JOIN message ON message.id = nearest.message_id
+                SELECT message_vec.message_id FROM candidates
+                JOIN message_vec ON message_vec.message_id = candidates.message_id
+                JOIN message ON message.id = candidates.message_id
                 JOIN thread ON thread.id = message.thread_id
                 WHERE thread.deleted_at IS NULL {tag_clause}
-                ORDER BY nearest.distance LIMIT ?""",
-            (vector, limit * 4, model, *params, limit),
+                ORDER BY vec_distance_cosine(message_vec.embedding, ?) LIMIT ?""",
+            (vector, max(RERANK_CANDIDATES, limit * 4), model, *params, vector, limit),
         )
         return [row[0] for row in rows]
 
@@ -652,7 +661,7 @@ class Store:
         messages = {row.id: _message(row) for row in M.select().where(M.id.in_(message_ids))}
         T = self._rows.Thread
         thread_ids = {message.thread_id for message in messages.values()}
-        threads = {row.id: _thread(row) for row in T.select().where(T.id.in_(thread_ids))}
+        threads = {row.id: _thread(row) for row in T.select().where(T.id.in_(thread_ids)).namedtuples()}
         return {mid: (message, threads[message.thread_id]) for mid, message in messages.items()}
 
     @staticmethod
@@ -697,8 +706,10 @@ class Store:
         return [_message(row, usage.get(row.id)) for row in rows]
 
 
-def _thread(row: ThreadRow) -> Thread:
+def _thread(row: ThreadRow, tags=(), meta: dict[str, MetaValue] | None = None) -> Thread:
     return Thread(
+        tags=tuple(tags),
+        metadata=meta or {},
         title_source=row.title_source,
         deleted_at=_parse(row.deleted_at) if row.deleted_at else None,
         id=row.id,

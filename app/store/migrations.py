@@ -257,6 +257,18 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "CREATE INDEX citation_message ON citation(message_id, number)",
         ),
     ),
+    (
+        "0005_message_vector_prefilter",
+        _sql(
+            # Binary-quantised copies of message vectors: a hamming KNN over these picks candidates in a few ms at
+            # 100k messages, then the float vectors in message_vec re-rank them exactly.
+            """CREATE VIRTUAL TABLE message_bits USING vec0(
+                message_id INTEGER PRIMARY KEY, embedding bit[384], model TEXT PARTITION KEY
+            )""",
+            """INSERT INTO message_bits (message_id, embedding, model)
+               SELECT message_id, vec_quantize_binary(embedding), model FROM message_vec""",
+        ),
+    ),
 ]
 
 

@@ -126,3 +126,37 @@ def test_query_parsing_and_fusion():
     assert fts_query("  ") is None
     fused = [item for item, _ in reciprocal_rank_fusion(["a", "b", "c"], ["c", "a"])]
     assert fused[:2] == ["a", "c"]
+
+
+class TinyEmbedder:
+    """A real Embedder over a fixed 384-dim basis: word 'alpha' points one way, 'omega' another. Enough to check
+    the vector half of search end to end on sqlite-vec; the real model is tested with retrieval."""
+
+    model_id = "tiny-basis"
+    dimensions = 384
+
+    def embed(self, texts):
+        vectors = []
+        for text in texts:
+            vector = [0.0] * self.dimensions
+            for index, word in enumerate(("alpha", "omega", "gamma")):
+                vector[index * 100] = float(text.lower().count(word)) + 0.01
+            vectors.append(vector)
+        return vectors
+
+
+def test_hybrid_search_finds_by_vector_what_keywords_miss_and_skips_deleted(store):
+    near = store.create_thread("near")
+    far = store.create_thread("far")
+    gone = store.create_thread("gone")
+    _exchange(store, near.id, "alpha alpha alpha", "more alpha")
+    _exchange(store, far.id, "omega omega", "omega")
+    _exchange(store, gone.id, "alpha alpha alpha alpha", "alpha")
+    store.delete_thread(gone.id)
+    search = SearchService(store, TinyEmbedder())
+    assert search.index_pending() == 6
+    assert search.index_pending() == 0  # nothing left to embed
+
+    hits = search.search("alphas")  # no keyword match: "alphas" is not a word in any message
+    assert hits and hits[0].thread_id == near.id
+    assert gone.id not in {hit.thread_id for hit in hits}
