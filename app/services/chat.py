@@ -100,6 +100,9 @@ class ChatService:
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
         self._forget_cached = forget_cached  # deletes the saved model states of a cache key
+        # How a user message reads in the prompt; the attachment service sets it to put the retrieved passages
+        # with the message. It must give the same text for a message every time (the prompt stays append-only).
+        self.user_prompt: Callable[[Thread, Message], str] | None = None
 
     def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
         return self.store.create_thread(title, model=self.model_name)
@@ -204,7 +207,10 @@ class ChatService:
             turns.append(ChatTurn(Role.SYSTEM, thread.system_prompt))
         for message in self.store.path_to(reply.parent_id):
             if message.content and message.role in (Role.USER, Role.ASSISTANT):
-                turns.append(ChatTurn(message.role, message.content))
+                content = message.content
+                if message.role == Role.USER and self.user_prompt is not None:
+                    content = self.user_prompt(thread, message)
+                turns.append(ChatTurn(message.role, content))
         return GenerationRequest(turns=tuple(turns), sampling=self.sampling, cache_key=thread_cache_key(thread.id))
 
     def _events(
@@ -220,9 +226,9 @@ class ChatService:
             return
         while True:
             used.append(route)
-            self._active_backend = self.router.backend_for(route, thread_id=thread.id, message_id=reply.id)
             started = False
             try:
+                self._active_backend = self.router.backend_for(route, thread_id=thread.id, message_id=reply.id)
                 for event in self._active_backend.generate(request):
                     started = True
                     yield event
