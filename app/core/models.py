@@ -174,7 +174,14 @@ class ThreadRetitled:
     thread: Thread
 
 
-ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled
+@dataclass(frozen=True, slots=True)
+class ThreadCompacted:
+    """Older turns were folded into a summary so the thread fits the model's window (the originals are kept)."""
+
+    summary: ThreadSummary
+
+
+ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadCompacted
 
 
 @dataclass(frozen=True, slots=True)

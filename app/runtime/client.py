@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
-from app.core.models import DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.core.models import ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
     decode,
@@ -107,6 +107,17 @@ class LocalWorker:
             if event["event"] == "error":
                 raise GenerationFailed(event["message"])
             return event["vectors"]
+
+    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> tuple[int, int]:
+        """(prompt tokens, window size): `turns` rendered with the model's chat template and tokenizer."""
+        with self._generate_lock:
+            self._ensure_started()
+            request_id = next(self._ids)
+            self._send({"op": "count", "id": request_id, "messages": turns_to_wire(turns)})
+            event = self._read_event()
+            if event["event"] == "error":
+                raise GenerationFailed(event["message"])
+            return event["tokens"], event["n_ctx"]
 
     def cancel(self) -> None:
         """Ask the worker to stop the reply in progress; safe from any thread, a no-op when idle."""

@@ -18,6 +18,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
     {"op": "embed", "id", "texts": [str]}   (after an embedding load) texts longer than the window are truncated
         → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "seconds"}
           | {"event": "error", "id", "message"}
+    {"op": "count", "id", "messages": [{"role", "content"}]}
+        → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
     {"op": "cancel"}     (no id, no reply) the generation in progress ends within a token with finish_reason "cancelled"
     {"op": "forget", "cache_key"}   (no id, no reply) deletes the saved states of `cache_key`, after earlier requests
     {"op": "shutdown"}   (no id, no reply) the worker stops the reply in progress, finishes the request in hand (and its

@@ -72,6 +72,9 @@ class Worker:
                 self._forget(request)
             elif op == "embed":
                 self._embed(request)
+            elif op == "count":
+                tokens = self._tokenize(request["messages"])
+                self.send({"event": "count", "id": request_id, "tokens": len(tokens), "n_ctx": self._llm.n_ctx()})
             else:
                 self.send({"event": "error", "id": request_id, "message": f"unknown op {op!r}"})
         except Exception as exc:  # report and stay usable: one bad request must not end the worker

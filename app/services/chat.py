@@ -29,7 +29,9 @@ from app.core.models import (
     SamplingParams,
     StreamEvent,
     Thread,
+    ThreadCompacted,
     ThreadRetitled,
+    ThreadSummary,
     TokenEvent,
 )
 from app.core.ports import ChatBackend
@@ -43,6 +45,17 @@ TITLE_LENGTH = 60
 
 TITLE_SYSTEM_PROMPT = "You are a helpful assistant that writes concise titles."
 TITLE_WORDS = 8
+
+
+SUMMARY_PREFIX = "Summary of the earlier conversation: "
+COMPACTION_PROMPT = (
+    "Summarize the conversation below in one short paragraph. Keep names, numbers, dates, decisions and open "
+    "questions."
+)
+KEEP_RECENT_MESSAGES = 4  # the newest turns always go to the model verbatim
+SUMMARY_MAX_TOKENS = 256
+FOLDED_MESSAGE_CHARS = 2000
+MAX_FOLDS_PER_TURN = 4
 
 
 def clean_title(text: str) -> str:
@@ -170,6 +183,12 @@ class ChatService:
             model=route.model if route else self.model_name,
         )
         yield ReplyStarted(user_message=user, reply=reply)
+        try:
+            summary = self._compact_if_needed(thread, reply, route)
+        except (WorkerDied, GenerationFailed, ModelUnavailable):
+            summary = None  # the reply's own attempt below reports the failure
+        if summary is not None:
+            yield ThreadCompacted(summary)
         finished = None
         for event in self._stream(thread, reply, route):
             finished = event if isinstance(event, ReplyFinished) else finished
@@ -201,17 +220,76 @@ class ChatService:
         self._active_backend.cancel()
 
     def build_request(self, thread: Thread, reply: Message) -> GenerationRequest:
-        """The prompt for `reply`: the system prompt, then the branch above it, oldest first (append-only)."""
+        """The prompt for `reply`, append-only: the system prompt, the summary of folded turns if any, then the
+        branch above the reply, oldest first."""
         turns = []
         if thread.system_prompt:
             turns.append(ChatTurn(Role.SYSTEM, thread.system_prompt))
-        for message in self.store.path_to(reply.parent_id):
+        summary, path = self._summarised_path(thread.id, reply.parent_id)
+        if summary is not None:
+            turns.append(ChatTurn(Role.SYSTEM, SUMMARY_PREFIX + summary.content))
+        for message in path:
             if message.content and message.role in (Role.USER, Role.ASSISTANT):
                 content = message.content
                 if message.role == Role.USER and self.user_prompt is not None:
                     content = self.user_prompt(thread, message)
                 turns.append(ChatTurn(message.role, content))
         return GenerationRequest(turns=tuple(turns), sampling=self.sampling, cache_key=thread_cache_key(thread.id))
+
+    def _summarised_path(self, thread_id: int, leaf_id: int) -> tuple[ThreadSummary | None, list[Message]]:
+        """The newest summary in force on the branch to `leaf_id`, and the messages after the turns it folds."""
+        path = self.store.path_to(leaf_id)
+        by_last_message = {s.up_to_message_id: s for s in self.store.summaries(thread_id)}
+        summary, start = None, 0
+        for index, message in enumerate(path):
+            if message.id in by_last_message:
+                summary, start = by_last_message[message.id], index + 1
+        return summary, path[start:]
+
+    def _compact_if_needed(self, thread: Thread, reply: Message, route: Route | None) -> ThreadSummary | None:
+        """Fold older turns into a summary until the prompt and the reply fit the local model's window.
+
+        The user is never stopped by a full window: the newest turns stay verbatim, the folded ones stay stored
+        and searchable, and the summary can be edited or undone."""
+        count_tokens = getattr(self.backend, "count_tokens", None)
+        if count_tokens is None or (route is not None and route.hosted):
+            return None
+        summary = None
+        for _ in range(MAX_FOLDS_PER_TURN):
+            tokens, window = count_tokens(self.build_request(thread, reply).turns)
+            if tokens + self.sampling.max_tokens <= window:
+                break
+            folded = self._fold_older_turns(thread, reply, window)
+            if folded is None:  # nothing left to fold: the worker keeps the newest turns that fit
+                break
+            summary = folded
+        return summary
+
+    def _fold_older_turns(self, thread: Thread, reply: Message, window: int) -> ThreadSummary | None:
+        previous, unsummarised = self._summarised_path(thread.id, reply.parent_id)
+        foldable = unsummarised[:-KEEP_RECENT_MESSAGES]
+        if not foldable:
+            return None
+        budget_chars = max(1000, (window - SUMMARY_MAX_TOKENS - 200) * 3)  # ~3 characters a token, with room
+        transcript = [f"Summary so far: {previous.content}"] if previous else []
+        folded: list[Message] = []
+        for message in foldable:
+            line = f"{message.role}: {message.content[:FOLDED_MESSAGE_CHARS]}"
+            if folded and sum(len(t) for t in transcript) + len(line) > budget_chars:
+                break
+            transcript.append(line)
+            folded.append(message)
+        request = GenerationRequest(
+            turns=(ChatTurn(Role.USER, COMPACTION_PROMPT + "\n\n".join(transcript)),),
+            sampling=SamplingParams(
+                temperature=0.2, max_tokens=SUMMARY_MAX_TOKENS, repeat_penalty=self.sampling.repeat_penalty
+            ),
+        )
+        events = list(self.backend.generate(request))
+        text = "".join(e.text for e in events if isinstance(e, TokenEvent)).strip()
+        if not text or (isinstance(events[-1], DoneEvent) and events[-1].finish_reason == "cancelled"):
+            return None
+        return self.store.add_summary(thread.id, up_to_message_id=folded[-1].id, content=text)
 
     def _events(
         self, thread: Thread, reply: Message, route: Route | None, used: list[Route]
