@@ -18,7 +18,7 @@ from app.core.errors import ThreadloomError
 
 COMMAND_MODULES = (
     "app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer",
-    "app.cli.providers", "app.cli.routing",
+    "app.cli.providers", "app.cli.routing", "app.cli.attach",
 )  # fmt: skip
 
 

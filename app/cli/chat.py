@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.cli.attach import citation_json
 from app.cli.output import print_json
 from app.core.errors import InvalidInput
 from app.core.models import MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                     "ttft_s": timings.ttft_s if timings else None,
                     "tokens_per_s": timings.tokens_per_s if timings else None,
                 },
+                "citations": [citation_json(c) for c in session.attachments.citations(reply)],
             }
         )
     else:

@@ -129,10 +129,13 @@ def decode_text(data: bytes, name: str) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise UnreadableFile(f"{name} is a binary file or its text encoding cannot be recognised; save it as UTF-8")
-    return str(best)
+    best = matches[0]
+    # Western European text decodes equally cleanly as several code pages; Windows-1252 is by far the likeliest.
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    return str(next((m for m in tied if m.encoding == "cp1252"), best))
 
 
 _TAGS_DROPPED = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)

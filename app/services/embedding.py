@@ -24,7 +24,9 @@ def open_embedder(models: ModelService, settings: Settings, *, log_path: Path | 
     """An embedder whose worker starts on first use; a missing model says which `models pull` fetches it."""
     spec = embedding_spec(models)
     path = models.path_of(spec)
-    threads = settings.n_threads_batch  # embedding is all prompt processing, which gains from more threads
+    # Measured on a busy 2-core machine: 1 thread embedded 3x faster than 2, whose spin-waits stall when another
+    # process holds a core (as with generation, see ARCHITECTURE.md). The generation setting fits.
+    threads = settings.n_threads
     worker = LocalWorker(
         WorkerConfig(
             model_path=path,

@@ -12,6 +12,7 @@ from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
+from app.services.attachments import AttachmentService
 from app.services.chat import ChatService
 from app.services.embedding import open_embedder
 from app.services.models import ModelService, check_model_file
@@ -36,6 +37,7 @@ class Session:
     routing: RoutingStore | None = None  # privacy rules, providers and the ledger
     providers: ProviderService | None = None
     router: Router | None = None
+    attachments: AttachmentService | None = None  # files and knowledge folders; retrieval for each turn
 
     def close(self) -> None:
         if self.router is not None:
@@ -86,7 +88,12 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     )
     search = SearchService(store)
     embedder = open_embedder(models, settings, log_path=data / "embedder.log")
+    attachments = AttachmentService(
+        store, files_dir=data / "attachments", embedder=embedder, summariser=worker,
+        max_bytes=settings.attachment_max_mb * 1024 * 1024,
+    )  # fmt: skip
+    chat.user_prompt = attachments.prompt_for
     return Session(
         data, models_path, settings, store, models, worker, chat, search, embedder=embedder,
-        routing=routing, providers=providers, router=router,
+        routing=routing, providers=providers, router=router, attachments=attachments,
     )  # fmt: skip

@@ -1,0 +1,195 @@
+"""Retrieval benchmark on a BEIR-layout data set (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv).
+
+    python tests/benchmarks/retrieval.py --data ../shared/data/beir-scifact --split train
+
+Prints nDCG@10 and recall@100 for BM25 alone, vectors alone and hybrid (RRF), all through the app's own ingest
+(files attached to a thread, read, chunked, embedded by the embedding worker) and search; ingest throughput against
+raw llama-cpp-python embedding of the same chunks with the same GGUF and threads (ratio); p50/p95 query latency at
+the corpus size and at 100k chunks (synthetic chunks added to the same database). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from app.platform.settings import Settings  # noqa: E402
+from app.retrieval.search import Retriever, vector_bytes  # noqa: E402
+from app.services.attachments import AttachmentService  # noqa: E402
+from app.services.embedding import embedding_spec, open_embedder  # noqa: E402
+from app.services.models import ModelService  # noqa: E402
+from app.store import open_store  # noqa: E402
+
+THROUGHPUT_DOCS = 300  # documents ingested first, timed, and embedded again raw for the throughput ratio
+LATENCY_QUERIES = 200
+SYNTHETIC_TOTAL = 100_000
+
+
+def load_beir(folder: Path, split: str):
+    corpus = {d["_id"]: d for d in map(json.loads, open(folder / "corpus.jsonl", encoding="utf-8"))}
+    queries = {q["_id"]: q["text"] for q in map(json.loads, open(folder / "queries.jsonl", encoding="utf-8"))}
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    return corpus, {q: queries[q] for q in qrels}, qrels
+
+
+def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(gain / math.log2(i + 2) for i, gain in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 100) -> float:
+    hits = {doc for doc in ranked[:k] if relevant.get(doc, 0) > 0}
+    return len(hits) / sum(1 for gain in relevant.values() if gain > 0)
+
+
+def doc_ranking(retriever: Retriever, query: str, mode: str, doc_of_chunk: dict[int, str]) -> list[str]:
+    """Chunks ranked, then each document at its best chunk's place."""
+    ranked: list[str] = []
+    seen = set()
+    for chunk_id, _ in retriever.rank(query, document_ids=None, limit=400, mode=mode):
+        doc = doc_of_chunk.get(chunk_id)
+        if doc is not None and doc not in seen:
+            seen.add(doc)
+            ranked.append(doc)
+    return ranked
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--split", required=True)
+    parser.add_argument("--models-dir", type=Path, default=REPO / "models")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads, the same for app and baseline")
+    args = parser.parse_args()
+
+    corpus, queries, qrels = load_beir(args.data, args.split)
+    print(f"{args.data.name}: {len(corpus)} documents, {len(queries)} {args.split} queries", flush=True)
+    settings = Settings(n_threads=args.threads)
+    models = ModelService(args.models_dir)
+    embedder = open_embedder(models, settings)
+    scratch = Path(tempfile.mkdtemp(prefix="retrieval-bench-"))
+    store = open_store(scratch / "data")
+    service = AttachmentService(store, files_dir=scratch / "data" / "files", embedder=embedder)
+    thread = store.create_thread("benchmark")
+    files_dir = scratch / "corpus"
+    files_dir.mkdir()
+    paths = []
+    for doc_id, doc in corpus.items():
+        path = files_dir / f"{doc_id}.txt"
+        path.write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+        paths.append(path)
+    embedder.embed(["warm up"])  # start the worker outside the timings
+
+    # 1. Ingest throughput: the app's ingest of the first documents vs raw llama-cpp-python on the same chunks.
+    started = time.perf_counter()
+    service.attach(thread.id, paths[:THROUGHPUT_DOCS], summarise=False)
+    ingest_s = time.perf_counter() - started
+    sample_texts = [text for (text,) in store.db.execute_sql("SELECT text FROM chunk ORDER BY id")]
+    from llama_cpp import Llama
+
+    spec = embedding_spec(models)
+    raw = Llama(
+        model_path=str(models.path_of(spec)), embedding=True, n_ctx=spec.context_length, n_batch=spec.context_length,
+        n_ubatch=spec.context_length, n_threads=args.threads, n_threads_batch=args.threads, verbose=False,
+    )  # fmt: skip
+    started = time.perf_counter()
+    for offset in range(0, len(sample_texts), 64):
+        raw.embed(sample_texts[offset : offset + 64], normalize=True)
+    raw_s = time.perf_counter() - started
+    del raw
+    print(
+        f"ingest {len(sample_texts)} chunks: app {len(sample_texts) / ingest_s:.1f} chunks/s "
+        f"(read+chunk+embed+store), raw embed {len(sample_texts) / raw_s:.1f} chunks/s, ratio {raw_s / ingest_s:.3f}",
+        flush=True,
+    )
+
+    # 2. The rest of the corpus, then quality.
+    started = time.perf_counter()
+    service.attach(thread.id, paths[THROUGHPUT_DOCS:], summarise=False)
+    print(f"ingested the whole corpus in {time.perf_counter() - started + ingest_s:.0f}s", flush=True)
+    doc_of_chunk = {
+        chunk_id: Path(name).stem
+        for chunk_id, name in store.db.execute_sql(
+            "SELECT chunk.id, attachment.file_name FROM chunk JOIN attachment ON attachment.document_id = chunk.document_id"
+        )
+    }
+    chunk_count = len(doc_of_chunk)
+    retriever = Retriever(service.documents, embedder)
+    results = {}
+    for mode in ("bm25", "vector", "hybrid"):
+        ndcgs, recalls = [], []
+        for query_id, text in queries.items():
+            ranked = doc_ranking(retriever, text, mode, doc_of_chunk)
+            ndcgs.append(ndcg_at(ranked, qrels[query_id]))
+            recalls.append(recall_at(ranked, qrels[query_id]))
+        results[mode] = (statistics.mean(ndcgs), statistics.mean(recalls))
+        print(f"{mode:7s} nDCG@10 {results[mode][0]:.4f}  recall@100 {results[mode][1]:.4f}", flush=True)
+
+    # 3. Latency of one hybrid search (query embedding included), at the corpus size and at 100k chunks.
+    sample = random.Random(7).sample(list(queries.values()), min(LATENCY_QUERIES, len(queries)))
+
+    def latencies() -> list[float]:
+        timings = []
+        for text in sample:
+            started = time.perf_counter()
+            retriever.rank(text, document_ids=None, limit=10)
+            timings.append((time.perf_counter() - started) * 1000)
+        return timings
+
+    at_corpus = latencies()
+    words = " ".join(d["text"] for d in list(corpus.values())[:2000]).split()
+    rng = random.Random(11)
+    extra = SYNTHETIC_TOTAL - chunk_count
+    document = service.documents.add_document(sha256="synthetic", stored_path="", kind="text", size_bytes=0)
+    for offset in range(0, extra, 2000):
+        rows = []
+        for i in range(offset, min(extra, offset + 2000)):
+            vector = [rng.gauss(0, 1) for _ in range(embedder.dimensions)]
+            norm = math.sqrt(sum(x * x for x in vector))
+            text = " ".join(rng.choices(words, k=60))
+            rows.append((i, text, vector_bytes([x / norm for x in vector])))
+        with store.writing():
+            for i, text, blob in rows:
+                chunk_id = store.db.execute_sql(
+                    'INSERT INTO chunk (document_id, ordinal, page, start, "end", text) VALUES (?, ?, 1, 0, ?, ?) '
+                    "RETURNING id",
+                    (document.id, i, len(text), text),
+                ).fetchone()[0]
+                store.db.execute_sql(
+                    "INSERT INTO chunk_vec (chunk_id, embedding, model) VALUES (?, ?, ?)",
+                    (chunk_id, blob, embedder.model_id),
+                )
+    at_100k = latencies()
+    print(
+        f"hybrid query latency: {chunk_count} chunks p50 {percentile(at_corpus, .5):.1f} ms "
+        f"p95 {percentile(at_corpus, .95):.1f} ms; {SYNTHETIC_TOTAL} chunks p50 {percentile(at_100k, .5):.1f} ms "
+        f"p95 {percentile(at_100k, .95):.1f} ms",
+        flush=True,
+    )
+    embedder.shutdown()
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
