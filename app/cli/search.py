@@ -18,6 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    session.search.index_pending()  # messages written since the last search get their vectors first
     hits = session.search.search(args.query, tag=args.tag, limit=args.limit)
     if args.json:
         print_json(

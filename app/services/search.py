@@ -10,6 +10,9 @@ from app.core.search import fts_query, query_terms, reciprocal_rank_fusion, snip
 from app.store import Store
 
 CANDIDATES = 50  # per ranking, before fusion
+# Vector hits farther than this (cosine distance; 1 - similarity) are noise, not meaning: all-MiniLM-L6-v2 puts
+# unrelated sentences at a similarity of about 0 to 0.2.
+MAX_VECTOR_DISTANCE = 0.7
 
 
 def pack_vector(vector: list[float]) -> bytes:
@@ -31,7 +34,9 @@ class SearchService:
         if self.embedder is not None and query.strip():
             vector = pack_vector(self.embedder.embed([query])[0])
             rankings.append(
-                self.store.vector_ranking(vector, model=self.embedder.model_id, limit=CANDIDATES, tag=tag)
+                self.store.vector_ranking(
+                    vector, model=self.embedder.model_id, limit=CANDIDATES, tag=tag, max_distance=MAX_VECTOR_DISTANCE
+                )
             )
         fused = reciprocal_rank_fusion(*rankings)[:limit]
         found = self.store.messages_with_threads([message_id for message_id, _ in fused])

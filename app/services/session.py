@@ -86,8 +86,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     chat = ChatService(
         store, worker, model_name=spec.name, sampling=spec.sampling, router=router, forget_cached=worker.forget_cached
     )
-    search = SearchService(store)
     embedder = open_embedder(models, settings, log_path=data / "embedder.log")
+    search = SearchService(store, embedder)
     attachments = AttachmentService(
         store, files_dir=data / "attachments", embedder=embedder, summariser=worker,
         max_bytes=settings.attachment_max_mb * 1024 * 1024,

@@ -636,8 +636,10 @@ class Store:
         )
         return [row[0] for row in rows]
 
-    def vector_ranking(self, vector: bytes, *, model: str, limit: int = 50, tag: str | None = None) -> list[int]:
-        """Message ids nearest to `vector` among vectors made by `model`, nearest first.
+    def vector_ranking(
+        self, vector: bytes, *, model: str, limit: int = 50, tag: str | None = None, max_distance: float = 2.0
+    ) -> list[int]:
+        """Message ids within cosine `max_distance` of `vector` among vectors made by `model`, nearest first.
 
         Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
         tag_clause, params = self._search_scope(tag)
@@ -645,14 +647,16 @@ class Store:
             f"""WITH candidates AS (
                     SELECT message_id FROM message_bits
                     WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
+                ), ranked AS (
+                    SELECT message_vec.message_id, vec_distance_cosine(message_vec.embedding, ?) AS distance
+                    FROM candidates JOIN message_vec ON message_vec.message_id = candidates.message_id
                 )
-                SELECT message_vec.message_id FROM candidates
-                JOIN message_vec ON message_vec.message_id = candidates.message_id
-                JOIN message ON message.id = candidates.message_id
+                SELECT ranked.message_id FROM ranked
+                JOIN message ON message.id = ranked.message_id
                 JOIN thread ON thread.id = message.thread_id
-                WHERE thread.deleted_at IS NULL {tag_clause}
-                ORDER BY vec_distance_cosine(message_vec.embedding, ?) LIMIT ?""",
-            (vector, max(RERANK_CANDIDATES, limit * 4), model, *params, vector, limit),
+                WHERE thread.deleted_at IS NULL AND ranked.distance <= ? {tag_clause}
+                ORDER BY ranked.distance LIMIT ?""",
+            (vector, max(RERANK_CANDIDATES, limit * 4), model, vector, max_distance, *params, limit),
         )
         return [row[0] for row in rows]
 
