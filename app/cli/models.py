@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "remove":
         spec = service.remove(args.name)
-        _report(args, service, spec, default_name, f"removed {spec.name}")
+        if settings.default_model == spec.name:  # new threads go back to the catalog's default
+            save_settings(folder, settings.with_changes(default_model=None))
+            default_name = service.spec(None).name
+        _report(args, service, spec, default_name, f"removed {spec.name}; new threads use {default_name}")
         return 0
     if args.action == "default":
         spec = service.require_installed(args.name)
