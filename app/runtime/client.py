@@ -52,6 +52,8 @@ class LocalWorker:
         self._generate_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._ids = count(1)
+        self._current_id: int | None = None  # the generation in progress, for cancel from other threads
+        self._cancelled_id: int | None = None
 
     @property
     def pid(self) -> int | None:
@@ -64,8 +66,8 @@ class LocalWorker:
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         with self._generate_lock:
+            request_id = self._current_id = next(self._ids)
             self._ensure_started()
-            request_id = next(self._ids)
             self._send(
                 {
                     "op": "generate",
@@ -75,6 +77,8 @@ class LocalWorker:
                     "cache_key": request.cache_key,
                 }
             )
+            if self._cancelled_id == request_id:  # stopped while the worker was starting
+                self._send({"op": "cancel", "id": request_id})
             finished = False
             try:
                 while True:
@@ -94,6 +98,7 @@ class LocalWorker:
                         finished = True
                         raise GenerationFailed(event["message"])
             finally:
+                self._current_id = None
                 if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
                     self._drain_after_cancel()
 
@@ -120,10 +125,14 @@ class LocalWorker:
             return event["tokens"], event["n_ctx"]
 
     def cancel(self) -> None:
-        """Ask the worker to stop the reply in progress; safe from any thread, a no-op when idle."""
+        """Stop the reply in progress, even one whose worker is still starting; safe from any thread."""
+        request_id = self._current_id
+        if request_id is None:
+            return
+        self._cancelled_id = request_id
         if self.pid is not None:
             try:
-                self._send({"op": "cancel"})
+                self._send({"op": "cancel", "id": request_id})
             except WorkerDied:
                 pass
 

@@ -20,7 +20,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
           | {"event": "error", "id", "message"}
     {"op": "count", "id", "messages": [{"role", "content"}]}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
-    {"op": "cancel"}     (no id, no reply) the generation in progress ends within a token with finish_reason "cancelled"
+    {"op": "cancel", "id"?} (no reply) generation `id` ends within a token with finish_reason "cancelled", even if
+                         the cancel arrives before the generate request is read; without an id, the one running now
     {"op": "forget", "cache_key"}   (no id, no reply) deletes the saved states of `cache_key`, after earlier requests
     {"op": "shutdown"}   (no id, no reply) the worker stops the reply in progress, finishes the request in hand (and its
                          state save; a few seconds at most), drops queued ones and exits. So does an end of stdin.

@@ -46,6 +46,8 @@ class Worker:
         self._out = out
         self._out_lock = threading.Lock()
         self._cancel = threading.Event()
+        self._cancelled_ids: set[int] = set()  # cancels that may arrive before their generate is read
+        self._running_id: int | None = None
         self._llm = None
         self._formatter = None
         self._history_formatter = None  # renders a conversation that ends with a reply, without a generation prompt
@@ -57,7 +59,12 @@ class Worker:
             self._out.write(encode(message))
             self._out.flush()
 
-    def request_cancel(self) -> None:
+    def request_cancel(self, request_id: int | None = None) -> None:
+        """Stop generation `request_id` (whether running or still queued), or whatever runs now if None."""
+        if request_id is not None:
+            self._cancelled_ids.add(request_id)
+            if request_id != self._running_id:
+                return
         self._cancel.set()
 
     def handle(self, request: dict[str, Any]) -> None:
@@ -202,7 +209,10 @@ class Worker:
         request_id = request["id"]
         sampling = request["sampling"]
         started = time.perf_counter()
+        self._running_id = request_id  # order matters against request_cancel on the reader thread
         self._cancel.clear()
+        if request_id in self._cancelled_ids:
+            self._cancel.set()
         tokens, max_tokens, messages = self._fit_to_window(request["messages"], sampling["max_tokens"])
         cache_key = request.get("cache_key")
         if cache_key and self._states is not None:
@@ -389,7 +399,7 @@ def main() -> None:
                 continue
             message = decode(line)
             if message.get("op") == "cancel":
-                worker.request_cancel()
+                worker.request_cancel(message.get("id"))
             elif message.get("op") == "shutdown":
                 break
             else:

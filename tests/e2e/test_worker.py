@@ -199,3 +199,18 @@ def test_a_worker_killed_mid_stream_raises_workerdied_and_the_next_request_start
     with pytest.raises(WorkerDied):
         list(stream)
     assert isinstance(list(worker.generate(_request("hi", max_tokens=4)))[-1], DoneEvent)
+
+
+def test_a_stop_pressed_while_the_worker_is_still_starting_is_not_lost(worker):
+    import threading
+
+    results = []
+    runner = threading.Thread(target=lambda: results.extend(worker.generate(_request(STORY, max_tokens=400))))
+    runner.start()
+    while worker.pid is None and runner.is_alive():  # the worker is starting: stop now, before any token
+        worker.cancel()
+        time.sleep(0.001)
+    worker.cancel()
+    runner.join(timeout=120)
+    assert isinstance(results[-1], DoneEvent) and results[-1].finish_reason == "cancelled"
+    assert results[-1].usage.completion_tokens <= 3
