@@ -6,25 +6,29 @@ import html
 import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QTextBlockFormat, QTextCursor, QTextFormat
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QTextBlockFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.models import Message, MessageStatus, Role
 from app.gui import theme
+from app.gui.branch_switcher import BranchPosition, BranchSwitcher
 
 READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
 STREAMING_CARET = " ▍"
+HIGHLIGHT_MS = 1800  # how long a message opened from a search hit stays tinted
 
 
 def reply_details(message: Message) -> list[str]:
@@ -110,14 +114,51 @@ class MessageBody(QTextBrowser):
 
 
 class MessageCard(QFrame):
-    """One message: a quiet header (who, model, timing), the text, and a banner when it did not complete."""
+    """One message: a quiet header (who, model, timing, ‹ k / n ›, actions), the text, and a banner when it did not
+    complete.
 
-    def __init__(self, message: Message, parent: QWidget | None = None) -> None:
+    Signals (GUI thread) carry message ids; the window decides what they do: `edit_requested` (a user message),
+    `regenerate_requested` (a reply), `branch_chosen` (the sibling to show), `fork_requested`.
+    """
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+    branch_chosen = Signal(int)
+    fork_requested = Signal(int)
+
+    def __init__(
+        self, message: Message, parent: QWidget | None = None, *, position: BranchPosition | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("messageCard")
+        self.message = message
         self._header = QLabel()
         self._header.setObjectName("messageHeader")
         self._header.setTextFormat(Qt.TextFormat.RichText)
+        self.branch_switcher: BranchSwitcher | None = None
+        header_row = QHBoxLayout()
+        header_row.setContentsMargins(0, 0, 0, 0)
+        header_row.setSpacing(4)
+        header_row.addWidget(self._header, 1)
+        if position is not None:
+            self.branch_switcher = BranchSwitcher(position)
+            self.branch_switcher.branch_chosen.connect(self.branch_chosen)
+            header_row.addWidget(self.branch_switcher)
+        mine = message.role == Role.USER
+        self.action_button = self._action(
+            "Edit" if mine else "Regenerate",
+            "Edit this message; the original stays as another version" if mine
+            else "Write another reply; this one stays as another version",
+            self._request_edit_or_regenerate,
+        )  # fmt: skip
+        self.more_button = self._action("⋯", "More actions", None)
+        self.more_button.setAccessibleName("More actions for this message")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_button.setMenu(self._menu())
+        header_row.addWidget(self.action_button)
+        header_row.addWidget(self.more_button)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
         self._body = MessageBody()
         self._banner = QLabel()
         self._banner.setObjectName("banner")
@@ -126,9 +167,9 @@ class MessageCard(QFrame):
         self._banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._banner.hide()
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 10, 0, 10)
+        layout.setContentsMargins(8, 8, 8, 8)  # room for the tint of a highlighted message
         layout.setSpacing(6)
-        layout.addWidget(self._header)
+        layout.addLayout(header_row)
         layout.addWidget(self._body)
         layout.addWidget(self._banner)
         self.message = message
@@ -152,6 +193,9 @@ class MessageCard(QFrame):
             self._body.show_markdown(text + STREAMING_CARET if streaming else text)
         self._body.setAccessibleName(f"{who} wrote")
         self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
+        settled = message.status != MessageStatus.STREAMING
+        self.action_button.setVisible(settled)
+        self.more_button.setVisible(settled)
         banner = status_banner(message)
         self._banner.setVisible(banner is not None)
         if banner is not None:
@@ -165,12 +209,58 @@ class MessageCard(QFrame):
         """The text as shown, without the streaming caret."""
         return self._body.toPlainText().removesuffix(STREAMING_CARET.strip()).rstrip()
 
+    def set_highlighted(self, highlighted: bool) -> None:
+        self.setProperty("highlight", highlighted)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def _action(self, text: str, tip: str, handler) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName("messageAction")
+        button.setText(text)
+        button.setAccessibleName(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        if handler is not None:
+            button.clicked.connect(handler)
+        return button
+
+    def _menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setAccessibleName("Message actions")
+        mine = self.message.role == Role.USER
+        menu.addAction("Edit…" if mine else "Regenerate", self._request_edit_or_regenerate)
+        menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(self.message.content))
+        menu.addSeparator()
+        menu.addAction("Fork to a new thread from here", lambda: self.fork_requested.emit(self.message.id))
+        return menu
+
+    def _show_menu(self, position: QPoint) -> None:
+        if self.message.status != MessageStatus.STREAMING:
+            self.more_button.menu().exec(self.mapToGlobal(position))
+
+    def _request_edit_or_regenerate(self) -> None:
+        if self.message.role == Role.USER:
+            self.edit_requested.emit(self.message.id)
+        else:
+            self.regenerate_requested.emit(self.message.id)
+
     def banner_text(self) -> str:
         return self._banner.text() if self._banner.isVisibleTo(self) else ""
 
 
 class ConversationView(QScrollArea):
-    """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up."""
+    """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up.
+
+    Relays the cards' requests (GUI thread, message ids): `edit_requested`, `regenerate_requested`, `branch_chosen`,
+    `fork_requested`.
+    """
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+    branch_chosen = Signal(int)
+    fork_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,23 +308,71 @@ class ConversationView(QScrollArea):
         )
         self._empty.show()
 
-    def show_messages(self, messages: Sequence[Message], *, live_texts: dict[int, str] | None = None) -> None:
-        """Replace the cards with `messages`; `live_texts` gives the text so far of replies still streaming."""
+    def show_messages(
+        self,
+        messages: Sequence[Message],
+        *,
+        live_texts: dict[int, str] | None = None,
+        positions: dict[int, BranchPosition] | None = None,
+        focus_message_id: int | None = None,
+        highlight: bool = False,
+    ) -> None:
+        """Replace the cards with `messages`; `live_texts` gives the text so far of replies still streaming,
+        `positions` the ‹ k / n › of forked messages. Shows the bottom, or `focus_message_id` (tinted if
+        `highlight`)."""
         if not messages:
             self.show_empty()
             return
         self._clear_cards()
         for message in messages:
-            self.add_message(message, live_text=(live_texts or {}).get(message.id))
-        self.scroll_to_bottom()
+            self.add_message(
+                message, live_text=(live_texts or {}).get(message.id), position=(positions or {}).get(message.id)
+            )
+        if focus_message_id in self._cards:
+            self.scroll_to_message(focus_message_id, highlight=highlight)
+        else:
+            self.scroll_to_bottom()
 
-    def add_message(self, message: Message, *, live_text: str | None = None) -> None:
+    def add_message(
+        self, message: Message, *, live_text: str | None = None, position: BranchPosition | None = None
+    ) -> None:
         self._empty.hide()
-        card = MessageCard(message, self._column)
+        card = MessageCard(message, self._column, position=position)
         if live_text is not None:
             card.show_message(message, live_text=live_text)
+        for signal, relay in (
+            (card.edit_requested, self.edit_requested),
+            (card.regenerate_requested, self.regenerate_requested),
+            (card.branch_chosen, self.branch_chosen),
+            (card.fork_requested, self.fork_requested),
+        ):
+            signal.connect(relay)
         self._cards[message.id] = card
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
+
+    def card_for(self, message_id: int) -> MessageCard | None:
+        return self._cards.get(message_id)
+
+    def scroll_to_message(self, message_id: int, *, highlight: bool = False) -> None:
+        """Bring the message to the top of the view once the cards are laid out; stop following the bottom."""
+        card = self._cards.get(message_id)
+        if card is None:
+            return
+        self._follow_bottom = False
+        if highlight:
+            card.set_highlighted(True)
+            QTimer.singleShot(HIGHLIGHT_MS, lambda: self._unhighlight(message_id, card))
+
+        def scroll() -> None:
+            if self._cards.get(message_id) is card:
+                self._column.layout().activate()
+                self.verticalScrollBar().setValue(card.mapTo(self.widget(), QPoint(0, 0)).y() - 8)
+
+        QTimer.singleShot(0, scroll)
+
+    def _unhighlight(self, message_id: int, card: MessageCard) -> None:
+        if self._cards.get(message_id) is card:
+            card.set_highlighted(False)
 
     def update_live_text(self, message: Message, text: str) -> None:
         card = self._cards.get(message.id)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -37,11 +38,14 @@ from app.core.models import (
     TokenEvent,
 )
 from app.gui import theme
+from app.gui.branch_switcher import ThreadPage, load_page
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
+from app.gui.notice_bar import NoticeBar
 from app.gui.starter_card import StarterModelCard
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_list import ThreadList
+from app.services.chat import ChatService
 from app.services.session import Session
 
 TEXT_INTERVAL_S = 0.04  # streamed text reaches the view at most this often: smooth, yet cheap to lay out
@@ -55,6 +59,8 @@ class LiveReply:
     """The one reply being written. Fields other than `stop_requested` are only touched on the GUI thread."""
 
     sent_from_thread_id: int | None  # the thread open when the user pressed Send (None: a new thread)
+    new_branch: bool = False  # an edit or a regeneration: the view reloads the thread's new branch when it starts
+    edit_of: int | None = None  # the user message being edited, to offer the edit again if nothing was stored
     started: ReplyStarted | None = None
     text: str = ""
     stop_requested: threading.Event = field(default_factory=threading.Event)
@@ -120,7 +126,10 @@ class MainWindow(QMainWindow):
         self._queries = TaskRunner(self, name="queries")  # in order: a stale listing never lands after a fresh one
         self._replies = TaskRunner(self, name="replies")
         self._downloads = TaskRunner(self, name="downloads")
+        self._indexing = TaskRunner(self, name="indexing")  # embeds new messages for search; never delays a listing
         self._open_thread_id: int | None = None
+        self._editing_message_id: int | None = None  # the user message the composer is editing
+        self._draft_before_edit = ""
         self._view_request = 0
         self._live: LiveReply | None = None
         self._thread_to_restore = int(self._settings.value("session/lastThread", 0) or 0) or None
@@ -180,6 +189,13 @@ class MainWindow(QMainWindow):
         self.starter_card = StarterModelCard(spec)
         self.starter_card.download_requested.connect(self.download_starter_model)
         self.conversation = ConversationView()
+        self.conversation.edit_requested.connect(self.start_editing)
+        self.conversation.regenerate_requested.connect(self.regenerate)
+        self.conversation.branch_chosen.connect(self.show_branch)
+        self.conversation.fork_requested.connect(self.fork_from)
+        self.editing_bar = NoticeBar("Editing a message")
+        self.editing_bar.action_triggered.connect(self.cancel_editing)
+        self.editing_bar.dismissed.connect(self.cancel_editing)
 
         self.composer = Composer(send_key=self._session.settings.send_key)
         self.composer.submitted.connect(self.send_message)
@@ -203,6 +219,7 @@ class MainWindow(QMainWindow):
         column.setSpacing(10)
         column.addWidget(self.starter_card)
         column.addWidget(self.conversation, 1)
+        column.addWidget(self.editing_bar)
         column.addLayout(entry)
         column.addWidget(self.composer_hint)
         column_box = QWidget()
@@ -243,7 +260,8 @@ class MainWindow(QMainWindow):
     def _add_actions(self) -> None:
         for text, keys, handler in (
             ("New thread", QKeySequence.StandardKey.New, self.new_thread),
-            ("Stop reply", QKeySequence(Qt.Key.Key_Escape), self.stop_reply),
+            ("Stop reply or cancel editing", QKeySequence(Qt.Key.Key_Escape), self._escape),
+            ("Edit last message", QKeySequence("Ctrl+Up"), self.edit_last_message),
             ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
         ):
@@ -302,7 +320,11 @@ class MainWindow(QMainWindow):
         self.open_thread(None)
         self.composer.setFocus()
 
-    def open_thread(self, thread_id: int | None) -> None:
+    def open_thread(self, thread_id: int | None, *, at_message_id: int | None = None, highlight: bool = False) -> None:
+        """Show a thread (None: a new draft). With `at_message_id`, first switch to the branch through that message
+        and show it there (tinted if `highlight`, as for a search hit)."""
+        if thread_id != self._open_thread_id:
+            self.cancel_editing()
         self._open_thread_id = thread_id
         self._view_request += 1
         self.thread_list.select_thread(thread_id)
@@ -314,21 +336,30 @@ class MainWindow(QMainWindow):
         self._show_title(self.thread_list.title_of(thread_id) or "")
         request, store = self._view_request, self._session.store
         self._queries.run(
-            lambda: store.current_path(thread_id),
-            on_result=lambda messages: self._show_thread(request, messages),
+            lambda: load_page(store, thread_id, show_message_id=at_message_id),
+            on_result=lambda page: self._show_thread(request, page, focus_message_id=at_message_id, highlight=highlight),
             on_error=self._report,
         )
 
-    def _show_thread(self, request: int, messages: list[Message]) -> None:
+    def _show_thread(
+        self, request: int, page: ThreadPage, *, focus_message_id: int | None = None, highlight: bool = False
+    ) -> None:
         if request != self._view_request:
             return  # the user has opened something else since
+        messages = page.messages
         live = self._live
         live_texts = {}
         if live is not None and live.started is not None and live.thread_id == self._open_thread_id:
             live_texts[live.started.reply.id] = live.text
             if not any(message.id == live.started.reply.id for message in messages):  # read before it began
                 messages = [*messages, live.started.user_message, live.started.reply]
-        self.conversation.show_messages(messages, live_texts=live_texts)
+        self.conversation.show_messages(
+            messages,
+            live_texts=live_texts,
+            positions=page.positions,
+            focus_message_id=focus_message_id,
+            highlight=highlight,
+        )
 
     def rename_thread(self, thread_id: int, title: str) -> None:
         store = self._session.store
@@ -398,7 +429,30 @@ class MainWindow(QMainWindow):
             self._hint("Type a message first.")
             return
         self.composer.clear()
-        live = LiveReply(sent_from_thread_id=self._open_thread_id)
+        edit_of = self._editing_message_id
+        if edit_of is None:
+            self._start_reply(lambda chat, thread_id: chat.send(thread_id, text), text=text)
+            return
+        self.cancel_editing()  # gives back the draft the user had before choosing Edit
+        self._start_reply(lambda chat, _thread_id: chat.edit(edit_of, text), text=text, new_branch=True, edit_of=edit_of)
+
+    def regenerate(self, message_id: int) -> None:
+        """Write another reply in place of `message_id`; the old one stays as a sibling (‹ k / n ›)."""
+        if self._live is not None:
+            self._hint("A reply is still being written: press Esc to stop it first.")
+            return
+        self._start_reply(lambda chat, _thread_id: chat.regenerate(message_id), text="", new_branch=True)
+
+    def _start_reply(
+        self,
+        begin: Callable[[ChatService, int], Iterator[ChatEvent]],
+        *,
+        text: str,
+        new_branch: bool = False,
+        edit_of: int | None = None,
+    ) -> None:
+        """Stream the reply that `begin(chat, thread_id)` starts (a send, an edit, a regeneration) into the view."""
+        live = LiveReply(sent_from_thread_id=self._open_thread_id, new_branch=new_branch, edit_of=edit_of)
         self._live = live
         self._set_streaming(True)
         self._say("")
@@ -410,7 +464,7 @@ class MainWindow(QMainWindow):
             pending: list[str] = []
             last_report = time.monotonic()
             stop_repeated = False
-            for event in chat.send(thread_id, text):
+            for event in begin(chat, thread_id):
                 if isinstance(event, TokenEvent):
                     if live.stop_requested.is_set() and not stop_repeated:
                         chat.stop()  # a stop sent before the worker began this reply is not seen by it: say it again
@@ -448,7 +502,9 @@ class MainWindow(QMainWindow):
 
     def _on_reply_started(self, live: LiveReply, event: ReplyStarted) -> None:
         live.started = event
-        if self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
+        if live.new_branch and self._open_thread_id == live.thread_id:
+            self.open_thread(live.thread_id)  # the new branch replaces the one shown, arrows and all
+        elif self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
             if self._open_thread_id is None:  # the draft became a thread; its title arrives with the listing
                 self._open_thread_id = event.reply.thread_id
                 self._settings.setValue("session/lastThread", self._open_thread_id)
@@ -466,6 +522,7 @@ class MainWindow(QMainWindow):
             self.conversation.update_message(reply)
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
+        self._indexing.run(self._session.search.index_pending, on_error=self._report)
         if reply.status == MessageStatus.COMPLETE:
             self._say("")
         elif reply.error == "stopped":
@@ -477,7 +534,9 @@ class MainWindow(QMainWindow):
     def _on_reply_failed(self, live: LiveReply, text: str, error: BaseException) -> None:
         self._end_live(live)
         self._say(f"Could not send: {describe(error)}", error=True)
-        if live.started is None and not self.composer.toPlainText():
+        if live.started is None and live.edit_of is not None:
+            self._begin_editing(live.edit_of, text)
+        elif live.started is None and not self.composer.toPlainText():
             self.composer.setPlainText(text)  # nothing was stored: give the user their words back
         elif live.thread_id is not None and self._open_thread_id == live.thread_id:
             self.open_thread(live.thread_id)  # show what the store holds now
@@ -487,6 +546,71 @@ class MainWindow(QMainWindow):
         if self._live is live:  # not a newer reply the user has sent since
             self._live = None
             self._set_streaming(False)
+
+    # Corrections and branches
+
+    def start_editing(self, message_id: int) -> None:
+        """Put a user message into the composer; sending it makes a new branch (the original is kept)."""
+        card = self.conversation.card_for(message_id)
+        if card is not None:
+            self._begin_editing(message_id, card.message.content)
+
+    def edit_last_message(self) -> None:
+        """Ctrl+↑: edit the last message the user wrote on the branch shown."""
+        mine = [card for card in self.conversation.cards() if card.message.role == Role.USER]
+        if mine:
+            self.start_editing(mine[-1].message.id)
+
+    def _begin_editing(self, message_id: int, text: str) -> None:
+        if self._live is not None:
+            self._hint("A reply is still being written: press Esc to stop it first.")
+            return
+        if self._editing_message_id is None:
+            self._draft_before_edit = self.composer.toPlainText()
+        self._editing_message_id = message_id
+        self.composer.setPlainText(text)
+        self.composer.moveCursor(QTextCursor.MoveOperation.End)
+        self.composer.setFocus()
+        self.editing_bar.show_notice(
+            "Editing your message. Sending it starts a new version; the original is kept.", "Cancel  Esc"
+        )
+
+    def cancel_editing(self) -> None:
+        """Leave editing and give back what the composer held before."""
+        if self._editing_message_id is None:
+            return
+        self._editing_message_id = None
+        self.editing_bar.hide_notice()
+        self.composer.setPlainText(self._draft_before_edit)
+        self._draft_before_edit = ""
+
+    @property
+    def editing_message_id(self) -> int | None:
+        return self._editing_message_id
+
+    def show_branch(self, message_id: int) -> None:
+        """‹ / ›: show the branch through `message_id`; the store remembers it as the thread's current branch."""
+        if self._live_in(self._open_thread_id):
+            self._hint("Wait for the reply to finish (or press Esc) before switching versions.")
+            return
+        self.open_thread(self._open_thread_id, at_message_id=message_id)
+
+    def fork_from(self, message_id: int) -> None:
+        """Start a new thread holding a copy of the branch up to `message_id`, and open it."""
+        store = self._session.store
+
+        def forked(thread: Thread) -> None:
+            self._say(f"Forked into “{thread.title}”.")
+            self.open_thread(thread.id)
+            self.refresh_threads()
+
+        self._queries.run(lambda: store.fork(message_id), on_result=forked, on_error=self._report)
+
+    def _escape(self) -> None:
+        if self._live is not None:
+            self.stop_reply()
+        else:
+            self.cancel_editing()
 
     def stop_reply(self) -> None:
         """Stop the streaming reply (Esc); what was written so far is kept and marked interrupted."""
@@ -576,6 +700,7 @@ class MainWindow(QMainWindow):
             self.stop_reply()
             self._queries.shutdown()
             self._replies.shutdown()
+            self._indexing.shutdown()
             self._downloads.shutdown(timeout_s=0)  # a download has no cancel; its thread ends with the process
             self._session.close()
             self.closed.emit()

@@ -94,6 +94,17 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 }}
 #headerRule {{ background: {c.border}; }}
 #messageHeader {{ color: {c.muted}; }}
+#messageCard {{ border-radius: 8px; }}
+#messageCard[highlight="true"] {{ background: {c.accent_soft}; }}
+#messageAction, #branchArrow {{
+    color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 6px;
+}}
+#messageAction:hover, #branchArrow:hover, #messageAction:focus, #branchArrow:focus {{
+    background: {c.border}; color: {c.text};
+}}
+#messageAction::menu-indicator {{ image: none; width: 0; }}
+#branchArrow:disabled {{ color: {c.border}; }}
+#branchLabel {{ color: {c.muted}; }}
 #messageBody {{
     background: transparent; border: none; color: {c.text}; font-size: 14px; selection-background-color: {c.accent};
 }}
