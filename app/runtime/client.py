@@ -15,10 +15,11 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
+from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied
 from app.core.models import ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
+    ERROR_PROMPT_TOO_LONG,
     decode,
     encode,
     sampling_to_wire,
@@ -96,6 +97,8 @@ class LocalWorker:
                         return
                     elif kind == "error":
                         finished = True
+                        if event.get("kind") == ERROR_PROMPT_TOO_LONG:
+                            raise PromptTooLong(event["message"])
                         raise GenerationFailed(event["message"])
             finally:
                 self._current_id = None

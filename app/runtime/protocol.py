@@ -9,7 +9,7 @@ Requests (parent → worker), each with an integer `id` unless noted:
         → {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
-          | {"event": "error", "id", "message"}
+          | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
         `cached_tokens` of the prompt were reused (from the warm context or a saved state of `cache_key`), not
         processed again. After `done` the worker saves the state for `cache_key` before it reads the next request.
     {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true}
@@ -37,6 +37,10 @@ from dataclasses import asdict
 from typing import Any
 
 from app.core.models import ChatTurn, SamplingParams, Timings, Usage
+
+
+# The `kind` of an error event whose prompt does not fit the model's window even after trimming old turns.
+ERROR_PROMPT_TOO_LONG = "prompt_too_long"
 
 
 def encode(message: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
-from app.runtime.protocol import decode, encode
+from app.runtime.protocol import ERROR_PROMPT_TOO_LONG, decode, encode
 
 # Tokens kept free at the end of the window so a reply always has room to start.
 MIN_REPLY_TOKENS = 16
@@ -35,6 +35,12 @@ MIN_STATE_TOKENS = 32
 MAX_SETTLE_TOKENS = 256
 # After a shutdown (or the parent's death) the request in hand may finish, up to this long.
 EXIT_GRACE_S = 4.0
+
+
+class WindowTooSmall(ValueError):
+    """The prompt does not fit even with the oldest turns left out; the router may hand the turn to a bigger model."""
+
+    kind = ERROR_PROMPT_TOO_LONG
 
 
 def log(message: str) -> None:
@@ -85,7 +91,14 @@ class Worker:
             else:
                 self.send({"event": "error", "id": request_id, "message": f"unknown op {op!r}"})
         except Exception as exc:  # report and stay usable: one bad request must not end the worker
-            self.send({"event": "error", "id": request_id, "message": f"{type(exc).__name__}: {exc}"})
+            self.send(
+                {
+                    "event": "error",
+                    "id": request_id,
+                    "message": f"{type(exc).__name__}: {exc}",
+                    "kind": getattr(exc, "kind", None),
+                }
+            )
 
     def _load(self, request: dict[str, Any]) -> None:
         from llama_cpp import Llama
@@ -195,7 +208,7 @@ class Worker:
             tokens = self._tokenize(messages)
         room = n_ctx - len(tokens)
         if room < MIN_REPLY_TOKENS:
-            raise ValueError(
+            raise WindowTooSmall(
                 f"the message is too long for the model's window ({len(tokens)} tokens, window {n_ctx})"
             )
         return tokens, min(max_tokens, room), messages
@@ -313,7 +326,9 @@ class Worker:
             llm._ctx.kv_cache_seq_rm(-1, keep, -1)
             llm.n_tokens = keep
         if len(target) > keep and keep > 0:
+            t0 = time.perf_counter()
             llm.eval(target[keep:])
+            log(f"settle: n_tokens={llm.n_tokens} keep={keep} target={len(target)} {time.perf_counter()-t0:.3f}s")
 
     def _save(self, cache_key: str) -> None:
         """Write the context's state for `cache_key` (a failure to write only costs speed later)."""

@@ -202,3 +202,23 @@ def test_offline_blocks_hosted_calls_and_downloads(routed: Session, hosted, data
     finally:
         server.close()
     assert hosted.connections == 0 and routed.routing.ledger() == []
+
+
+def test_a_prompt_larger_than_the_local_window_goes_to_the_fallback(
+    data_dir: Path, models_dir: Path, hosted, memory_keyring, api_key: str
+):
+    from app.platform.settings import Settings
+    from app.services.session import open_session
+
+    data_dir.mkdir(parents=True)
+    save_settings(data_dir, Settings(n_ctx=256))  # a tiny local window; the stand-in has 2048
+    session = open_session(data_dir, models_dir)
+    try:
+        session.providers.add("stand-in", base_url=hosted.url, model="smollm2", api_key=api_key)
+        session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=16, seed=1)
+        thread_id = _thread(session, PrivacyRule.ALLOWED)
+        reply = _finish(session.chat.send(thread_id, "Summarise this. " + "The sea is calm today. " * 60)).reply
+        assert reply.status == MessageStatus.COMPLETE and reply.model == HOSTED
+        assert [call.reason for call in session.routing.ledger(thread_id)] == [RouteReason.FALLBACK]
+    finally:
+        session.close()
