@@ -104,8 +104,10 @@ def app_runs(session, prompts: list[str]) -> list[tuple[float, float, int]]:
     return results
 
 
-def gui_worst_stall(session, prompt: str) -> tuple[float, int]:
-    """Largest gap (ms) between 5 ms timer ticks on the GUI thread while the window streams one reply."""
+def gui_worst_stall(session, prompt: str) -> tuple[float, int, int]:
+    """Largest gap (ms) between 5 ms timer ticks on the GUI thread while the window streams one reply.
+
+    Returns (worst gap, ticks, characters streamed into the view)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
@@ -115,6 +117,8 @@ def gui_worst_stall(session, prompt: str) -> tuple[float, int]:
     app = QApplication.instance() or QApplication([])
     window = MainWindow(session)
     window.show()
+    while not window.is_settled:
+        app.processEvents()
     gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -128,17 +132,17 @@ def gui_worst_stall(session, prompt: str) -> tuple[float, int]:
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(tick)
-    while app.hasPendingEvents() if hasattr(app, "hasPendingEvents") else False:
-        app.processEvents()
-    window.send_message(prompt)
+    window.composer.setPlainText(prompt)
+    window.send_message()
     last[0] = clock.nsecsElapsed()
     timer.start()
-    while window.is_streaming():
+    while window.is_streaming:
         app.processEvents()
         time.sleep(0.001)
     timer.stop()
+    streamed = len(session.store.current_path(session.store.list_threads()[0].id)[-1].content)
     window.close()
-    return max(gaps), len(gaps)
+    return max(gaps), len(gaps), streamed
 
 
 def main() -> None:
@@ -169,9 +173,10 @@ def main() -> None:
         print(f"{'app':8}{med(app, 0):>10.3f}{med(app, 1):>10.1f}{med(app, 2):>10.0f}")
         print(f"ratio app/raw: throughput {med(app, 1) / med(raw, 1):.3f}, TTFT {med(app, 0) / med(raw, 0):.2f}")
         if not args.no_gui:
-            stall, ticks = gui_worst_stall(session, PROMPTS[0])
-            print(f"GUI: worst gap between 5 ms ticks while streaming {stall:.1f} ms ({ticks} ticks)")
-        session.close()
+            stall, ticks, streamed = gui_worst_stall(session, PROMPTS[0])
+            print(f"GUI: worst gap between 5 ms ticks while streaming {stall:.1f} ms ({ticks} ticks, {streamed} chars)")
+        else:
+            session.close()
 
 
 if __name__ == "__main__":
