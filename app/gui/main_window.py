@@ -43,6 +43,7 @@ from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.notice_bar import NoticeBar
 from app.gui.starter_card import StarterModelCard
+from app.gui.model_manager import ModelManagerDialog
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_list import ThreadList
 from app.services.chat import ChatService
@@ -264,6 +265,7 @@ class MainWindow(QMainWindow):
             ("Edit last message", QKeySequence("Ctrl+Up"), self.edit_last_message),
             ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
+            ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
         ):
             action = QAction(text, self)
             action.setShortcut(keys)
@@ -275,6 +277,11 @@ class MainWindow(QMainWindow):
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self._delete_current_thread)
         self.thread_list.addAction(delete)
+        models = QPushButton("Models…", self)
+        models.setFlat(True)
+        models.setToolTip("Local models, hosted providers and the offline switch (Ctrl+Shift+M)")
+        models.clicked.connect(self.open_model_manager)
+        self.statusBar().addPermanentWidget(models)
 
     def apply_theme(self) -> None:
         colours = theme.current()
@@ -645,6 +652,13 @@ class MainWindow(QMainWindow):
         self.starter_card.setVisible(not installed)
         model = self._session.chat.model_name
         self.status_model.setText(model if installed else f"{model} · not installed")
+
+    def open_model_manager(self) -> ModelManagerDialog:
+        """The model manager, modal; the model state is shown again when it closes."""
+        dialog = ModelManagerDialog(self._session, self)
+        dialog.finished.connect(lambda _result: self._show_model_state())
+        dialog.open()
+        return dialog
 
     def download_starter_model(self) -> None:
         self.starter_card.set_running()
