@@ -106,7 +106,7 @@ class Router:
                 return self.fallback(
                     thread, consent, WorkerDied(f"the worker of {ref.name} died {CRASHES_BEFORE_FALLBACK} times in a row")
                 )
-            except (ConsentRequired, OfflineMode, NotFound):
+            except (ConsentRequired, OfflineMode, NotFound, WorkerDied):
                 pass  # nowhere else to go: try the local model again with a fresh worker
         return Route(model=ref.name, reason=reason, consent=consent)
 
@@ -139,7 +139,10 @@ class Router:
 
     def fallback(self, thread: Thread, consent: bool, problem: Exception) -> Route:
         """The hosted route that stands in for a local model that cannot serve, or a ConsentRequired/OfflineMode
-        that says both what went wrong locally and why no hosted model was asked."""
+        that says both what went wrong locally and why no hosted model was asked. With no provider set up at all,
+        the local problem is raised as it is: there was never a fallback to speak of."""
+        if self._settings().fallback_provider is None and not self._providers.list():
+            raise problem
         try:
             self.permit(thread, consent)
             provider = self._fallback_provider()
