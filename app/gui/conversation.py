@@ -29,6 +29,7 @@ READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readab
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
 STREAMING_CARET = " ▍"
 HIGHLIGHT_MS = 1800  # how long a message opened from a search hit stays tinted
+ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes; keep the target in view meanwhile
 
 
 def reply_details(message: Message) -> list[str]:
@@ -291,6 +292,9 @@ class ConversationView(QScrollArea):
         self.setWidget(page)
         self._cards: dict[int, MessageCard] = {}
         self._follow_bottom = True
+        self._anchor: MessageCard | None = None  # a message kept at the top while the cards settle their heights
+        self._anchor_timer = QTimer(self, singleShot=True, interval=ANCHOR_MS)
+        self._anchor_timer.timeout.connect(self._drop_anchor)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._remember_position)
         bar.rangeChanged.connect(self._keep_following)
@@ -362,13 +366,16 @@ class ConversationView(QScrollArea):
         if highlight:
             card.set_highlighted(True)
             QTimer.singleShot(HIGHLIGHT_MS, lambda: self._unhighlight(message_id, card))
+        self._anchor = card
+        self._anchor_timer.start()
+        self._scroll_to_anchor()
 
-        def scroll() -> None:
-            if self._cards.get(message_id) is card:
-                self._column.layout().activate()
-                self.verticalScrollBar().setValue(card.mapTo(self.widget(), QPoint(0, 0)).y() - 8)
+    def _scroll_to_anchor(self) -> None:
+        if self._anchor is not None:
+            self.verticalScrollBar().setValue(self._anchor.mapTo(self.widget(), QPoint(0, 0)).y() - 8)
 
-        QTimer.singleShot(0, scroll)
+    def _drop_anchor(self) -> None:
+        self._anchor = None
 
     def _unhighlight(self, message_id: int, card: MessageCard) -> None:
         if self._cards.get(message_id) is card:
@@ -391,6 +398,7 @@ class ConversationView(QScrollArea):
         return list(self._cards.values())
 
     def scroll_to_bottom(self) -> None:
+        self._drop_anchor()
         self._follow_bottom = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
@@ -401,10 +409,13 @@ class ConversationView(QScrollArea):
         self._follow_bottom = value >= self.verticalScrollBar().maximum() - FOLLOW_SLACK_PX
 
     def _keep_following(self, _minimum: int, maximum: int) -> None:
-        if self._follow_bottom:
+        if self._anchor is not None:
+            self._scroll_to_anchor()
+        elif self._follow_bottom:
             self.verticalScrollBar().setValue(maximum)
 
     def _clear_cards(self) -> None:
+        self._drop_anchor()
         for card in self._cards.values():
             card.hide()
             card.deleteLater()

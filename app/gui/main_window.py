@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.errors import ThreadloomError
+from app.core.errors import ModelUnavailable, ThreadloomError
 from app.core.models import (
     ChatEvent,
     Message,
@@ -45,7 +44,7 @@ from app.gui.notice_bar import NoticeBar
 from app.gui.starter_card import StarterModelCard
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.tasks import Report, TaskRunner
-from app.gui.thread_list import ThreadList
+from app.gui.sidebar import Sidebar
 from app.services.chat import ChatService
 from app.services.session import Session
 
@@ -150,23 +149,16 @@ class MainWindow(QMainWindow):
     # Layout
 
     def _build(self) -> None:
-        sidebar = QWidget()
-        sidebar.setObjectName("sidebar")
-        new_button = QPushButton("+  New thread")
-        new_button.setObjectName("newThreadButton")
-        new_button.setAccessibleName("New thread")
-        new_button.setToolTip("Start a new thread (Ctrl+N)")
-        new_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        new_button.clicked.connect(self.new_thread)
-        self.thread_list = ThreadList()
+        sidebar = self.sidebar = Sidebar(self._session, runner=self._queries, report=self._report)
+        sidebar.new_thread_requested.connect(self.new_thread)
+        sidebar.threads_loaded.connect(self._show_threads)
+        sidebar.hit_chosen.connect(lambda thread_id, message_id: self.open_thread(thread_id, at_message_id=message_id, highlight=True))
+        sidebar.thread_restored.connect(self.open_thread)
+        sidebar.note.connect(self._say)
+        self.thread_list = sidebar.thread_list
         self.thread_list.thread_chosen.connect(self.open_thread)
         self.thread_list.rename_requested.connect(self.rename_thread)
-        self.thread_list.delete_requested.connect(self.confirm_delete_thread)
-        side = QVBoxLayout(sidebar)
-        side.setContentsMargins(10, 10, 6, 10)
-        side.setSpacing(10)
-        side.addWidget(new_button)
-        side.addWidget(self.thread_list, 1)
+        self.thread_list.delete_requested.connect(self.delete_thread)
 
         centre = QWidget()
         centre.setObjectName("centre")
@@ -195,6 +187,7 @@ class MainWindow(QMainWindow):
         self.conversation.branch_chosen.connect(self.show_branch)
         self.conversation.fork_requested.connect(self.fork_from)
         self.editing_bar = NoticeBar("Editing a message")
+        self.editing_bar.setObjectName("editingBar")
         self.editing_bar.action_triggered.connect(self.cancel_editing)
         self.editing_bar.dismissed.connect(self.cancel_editing)
 
@@ -266,6 +259,7 @@ class MainWindow(QMainWindow):
             ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
+            ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
         ):
             action = QAction(text, self)
             action.setShortcut(keys)
@@ -307,7 +301,7 @@ class MainWindow(QMainWindow):
     # Threads
 
     def refresh_threads(self) -> None:
-        self._queries.run(self._session.store.list_threads, on_result=self._show_threads, on_error=self._report)
+        self.sidebar.refresh()  # through the filter chips; lands in _show_threads
 
     def _show_threads(self, threads: list[Thread]) -> None:
         self.thread_list.show_threads(threads, selected_id=self._open_thread_id, now=datetime.now().astimezone())
@@ -319,8 +313,8 @@ class MainWindow(QMainWindow):
                 return
         if self._open_thread_id in by_id:
             self._show_title(by_id[self._open_thread_id].title)
-        elif self._open_thread_id is not None and not self._live_in(self._open_thread_id):
-            self.open_thread(None)  # deleted, here or by another process
+        elif self._open_thread_id is not None and not self._live_in(self._open_thread_id) and not self.sidebar.is_filtered:
+            self.open_thread(None)  # deleted, here or by another process (a filter only hides it from the list)
 
     def new_thread(self) -> None:
         """Start a draft: the thread is created when its first message is sent, so no empty threads pile up."""
@@ -376,30 +370,19 @@ class MainWindow(QMainWindow):
             on_error=self._report,
         )
 
-    def confirm_delete_thread(self, thread_id: int) -> None:
+    def delete_thread(self, thread_id: int) -> None:
+        """Delete at once, with Undo in the sidebar's banner (a soft delete: nothing is lost until purged)."""
         if self._live_in(thread_id):
             self._say("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
             return
-        title = self.thread_list.title_of(thread_id) or "this thread"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete thread", f"Delete “{title}”?", parent=self)
-        box.setInformativeText("All its messages are deleted too. This cannot be undone.")
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
-        box.setAccessibleName("Confirm deleting the thread")
-        box.exec()
-        if box.clickedButton() is not delete:
-            return
         if self._open_thread_id == thread_id:
             self.open_thread(None)
-        store = self._session.store
-        self._queries.run(
-            lambda: store.delete_thread(thread_id), on_result=lambda _: self.refresh_threads(), on_error=self._report
-        )
+        self.sidebar.delete_thread(thread_id)
 
     def _delete_current_thread(self) -> None:
         item = self.thread_list.currentItem()
         if item is not None and item.data(Qt.ItemDataRole.UserRole) is not None:
-            self.confirm_delete_thread(item.data(Qt.ItemDataRole.UserRole))
+            self.delete_thread(item.data(Qt.ItemDataRole.UserRole))
 
     def _show_title(self, title: str) -> None:
         self.title_label.setText(title)
@@ -529,7 +512,7 @@ class MainWindow(QMainWindow):
             self.conversation.update_message(reply)
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
-        self._indexing.run(self._session.search.index_pending, on_error=self._report)
+        self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
         if reply.status == MessageStatus.COMPLETE:
             self._say("")
         elif reply.error == "stopped":
@@ -697,6 +680,11 @@ class MainWindow(QMainWindow):
 
     def _report(self, error: BaseException) -> None:
         self._say(describe(error), error=True)
+
+    def _indexing_failed(self, error: BaseException) -> None:
+        """Without the embedding model, search is by keyword only; the search box says so, not every reply."""
+        if not isinstance(error, ModelUnavailable):
+            self._report(error)
 
     def _hint(self, text: str) -> None:
         self.composer_hint.setText(text)

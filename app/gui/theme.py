@@ -68,6 +68,12 @@ def palette_for(colours: Colours) -> QPalette:
     return palette
 
 
+def _on_inverse(accent: str, surface: str) -> str:
+    """The accent, made readable on a toast drawn in the text colour (dark in light mode, light in dark mode)."""
+    colour = QColor(accent)
+    return (colour.darker(125) if QColor(surface).lightness() < 128 else colour.lighter(140)).name()
+
+
 def style_sheet(c: Colours) -> str:
     return f"""
 QMainWindow, QStatusBar {{ background: {c.sidebar}; color: {c.text}; }}
@@ -85,6 +91,33 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #threadList::item {{ border-radius: 6px; padding: 4px 8px; margin: 0 2px; }}
 #threadList::item:hover {{ background: {c.border}; }}
 #threadList::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
+#searchBox {{
+    background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; border-radius: 7px; padding: 5px 8px;
+}}
+#searchBox:focus {{ border: 1px solid {c.accent}; }}
+#filterChip, #viewsButton {{
+    background: transparent; color: {c.muted}; border: 1px solid {c.border}; border-radius: 10px;
+    padding: 1px 9px; min-height: 18px;
+}}
+#filterChip:hover, #viewsButton:hover, #filterChip:focus, #viewsButton:focus {{ color: {c.text}; border-color: {c.muted}; }}
+#filterChip:checked {{ background: {c.accent_soft}; color: {c.text}; border-color: {c.accent}; }}
+#viewsButton::menu-indicator {{ image: none; width: 0; }}
+#searchResults {{ background: transparent; border: none; outline: none; }}
+#searchResults::item {{ border-radius: 6px; margin: 0 2px; }}
+#searchResults::item:hover {{ background: {c.border}; }}
+#searchResults::item:selected {{ background: {c.accent_soft}; }}
+#noticeBar, #undoBar {{ background: {c.text}; border-radius: 8px; }}
+#noticeBar QLabel, #undoBar QLabel {{ color: {c.surface}; }}
+#noticeAction {{
+    background: transparent; color: {_on_inverse(c.accent, c.surface)}; border: none; font-weight: 600;
+    padding: 3px 8px;
+}}
+#noticeAction:hover, #noticeAction:focus {{ text-decoration: underline; }}
+#noticeClose {{ color: {c.surface}; background: transparent; border: none; padding: 2px 6px; }}
+#editingBar {{ background: {c.accent_soft}; border-radius: 8px; }}
+#editingBar QLabel {{ color: {c.text}; }}
+#editingBar #noticeAction {{ color: {c.accent}; }}
+#editingBar #noticeClose {{ color: {c.muted}; }}
 
 #centre, #conversation, #conversationColumn {{ background: {c.surface}; }}
 #conversation {{ border: none; }}

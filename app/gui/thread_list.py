@@ -1,4 +1,5 @@
-"""The sidebar's thread list: threads grouped by when they were last active, with rename and delete."""
+"""The sidebar's thread list: threads grouped by when they were last active, with rename, pin, archive, tags and
+delete in its context menu."""
 
 from __future__ import annotations
 
@@ -48,13 +49,19 @@ class ThreadList(QListWidget):
 
     thread_chosen = Signal(int)  # the user selected a thread
     rename_requested = Signal(int, str)  # thread id, new title (already stripped, never empty)
-    delete_requested = Signal(int)  # the user asked to delete (the window confirms)
+    delete_requested = Signal(int)  # the user asked to delete (the window offers Undo)
+    pin_requested = Signal(int, bool)  # thread id, pinned
+    archive_requested = Signal(int, bool)  # thread id, archived
+    tags_requested = Signal(int)  # the user wants to edit the thread's tags
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("threadList")
         self.setAccessibleName("Threads")
-        self.setAccessibleDescription("Your conversations, most recently active first. Right-click to rename or delete.")
+        self.setAccessibleDescription(
+            "Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, "
+            "archive or delete."
+        )
         self.setUniformItemSizes(False)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -64,6 +71,7 @@ class ThreadList(QListWidget):
         self.currentItemChanged.connect(self._on_current_changed)
         self.itemChanged.connect(self._on_item_edited)
         self._titles: dict[int, str] = {}
+        self._threads: dict[int, Thread] = {}
 
     def show_threads(self, threads: Sequence[Thread], *, selected_id: int | None, now: datetime) -> None:
         """Replace the list, keeping `selected_id` selected without announcing it as a new choice."""
@@ -71,13 +79,17 @@ class ThreadList(QListWidget):
         try:
             self.clear()
             self._titles = {thread.id: thread.title for thread in threads}
+            self._threads = {thread.id: thread for thread in threads}
             for label, members in group_threads(threads, now=now):
                 self.addItem(self._heading(label, first=self.count() == 0))
                 for thread in members:
                     item = QListWidgetItem(thread.title)
                     item.setData(THREAD_ID_ROLE, thread.id)
                     item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-                    item.setToolTip(f"{thread.title}\nLast active {thread.updated_at.astimezone():%d %b %Y, %H:%M}")
+                    tags = f"\nTags: {', '.join(thread.tags)}" if thread.tags else ""
+                    item.setToolTip(
+                        f"{thread.title}\nLast active {thread.updated_at.astimezone():%d %b %Y, %H:%M}{tags}"
+                    )
                     item.setSizeHint(QSize(0, 30))
                     self.addItem(item)
                     if thread.id == selected_id:
@@ -148,9 +160,23 @@ class ThreadList(QListWidget):
         if item is None or item.data(THREAD_ID_ROLE) is None:
             return
         thread_id = item.data(THREAD_ID_ROLE)
+        self.menu_for(thread_id).exec(self.viewport().mapToGlobal(position))
+
+    def menu_for(self, thread_id: int) -> QMenu:
+        """The thread's actions; each emits a signal for the window, none touches the store."""
+        thread = self._threads[thread_id]
         menu = QMenu(self)
         menu.setAccessibleName("Thread actions")
         menu.addAction("Rename", lambda: self.start_rename(thread_id))
+        menu.addAction("Unpin" if thread.pinned else "Pin", lambda: self.pin_requested.emit(thread_id, not thread.pinned))
+        menu.addAction("Tags…", lambda: self.tags_requested.emit(thread_id))
+        menu.addAction(
+            "Unarchive" if thread.archived else "Archive",
+            lambda: self.archive_requested.emit(thread_id, not thread.archived),
+        )
         menu.addSeparator()
-        menu.addAction("Delete…", lambda: self.delete_requested.emit(thread_id))
-        menu.exec(self.viewport().mapToGlobal(position))
+        menu.addAction("Delete", lambda: self.delete_requested.emit(thread_id))
+        return menu
+
+    def thread(self, thread_id: int) -> Thread | None:
+        return self._threads.get(thread_id)

@@ -1,13 +1,13 @@
-"""The sidebar: time groups, rename in place, delete after confirmation. Real store, no model needed."""
+"""The sidebar: time groups, rename in place, delete with Undo, tag chips, views, search. Real store and search."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.core.models import Thread
+from app.core.models import Role, Thread
 from app.gui.thread_list import group_threads
 
 
@@ -36,7 +36,7 @@ def test_threads_are_grouped_by_last_activity_in_local_time():
     ]
 
 
-def test_rename_in_place_and_delete_after_confirming(qtbot, session, show_window):
+def test_rename_in_place_and_delete_with_undo(qtbot, session, show_window):
     first = session.store.create_thread("First")
     second = session.store.create_thread("Second")
     window = show_window(session)
@@ -55,22 +55,99 @@ def test_rename_in_place_and_delete_after_confirming(qtbot, session, show_window
 
     qtbot.mouseClick(listing.viewport(), Qt.MouseButton.LeftButton, pos=listing.visualItemRect(listing.item(1)).center())
     qtbot.waitUntil(lambda: window.title_label.text() == "Second" and not window.is_loading)
-    questions = []
-
-    def answer(button_text: str) -> None:
-        box = QApplication.activeModalWidget()
-        questions.append(box.text())
-        next(b for b in box.buttons() if b.text() == button_text).click()
-
-    QTimer.singleShot(100, lambda: answer("Cancel"))
-    qtbot.keyClick(listing, Qt.Key.Key_Delete)  # exec() returns once the dialog is answered
-    assert listing.thread_ids() == [second.id, first.id]
-    window.activateWindow()  # the dialog took activation and focus; the Delete shortcut belongs to the list
     listing.setFocus()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window and listing.hasFocus())
-    QTimer.singleShot(100, lambda: answer("Delete"))
-    qtbot.keyClick(listing, Qt.Key.Key_Delete)
+    qtbot.keyClick(listing, Qt.Key.Key_Delete)  # no question asked: the banner offers Undo
     qtbot.waitUntil(lambda: listing.thread_ids() == [first.id] and not window.is_loading)
-    assert questions == ["Delete “Second”?"] * 2
     assert [t.id for t in session.store.list_threads()] == [first.id]
     assert window.title_label.text() == "New thread"  # the open thread went away with it
+    banner = window.sidebar.undo_bar
+    assert banner.isVisible() and banner.label.text() == "Deleted “Second”."
+
+    qtbot.mouseClick(banner.action_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: listing.thread_ids() == [second.id, first.id] and not window.is_loading)
+    assert not banner.isVisible()
+    assert session.store.get_thread(second.id).deleted_at is None
+    qtbot.waitUntil(lambda: window.title_label.text() == "Second")  # undo brings back the thread that was open
+
+
+def test_tag_chips_filter_the_list_and_a_filter_saves_as_a_view(qtbot, session, show_window):
+    work = session.store.create_thread("Work notes")
+    trip = session.store.create_thread("Trip plan")
+    old = session.store.create_thread("Old idea")
+    session.store.add_tags(work.id, ["work"])
+    session.store.set_archived(old.id, True)
+    window = show_window(session)
+    sidebar = window.sidebar
+    assert window.thread_list.thread_ids() == [trip.id, work.id]  # archived threads are hidden by default
+
+    sidebar.set_tags(trip.id, ["travel", "lisbon"])  # what "Tags…" does with the dialog's text
+    qtbot.waitUntil(lambda: sidebar.filters.tag_chip("travel") is not None and not window.is_loading)
+    qtbot.mouseClick(sidebar.filters.tag_chip("travel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [trip.id] and not window.is_loading)
+    assert sidebar.filters.tag_chip("travel").isChecked()
+
+    sidebar.save_view_as("Holidays")
+    qtbot.waitUntil(lambda: not window.is_loading)
+    [view] = session.store.saved_views()
+    assert (view.name, view.filter.tag) == ("Holidays", "travel")
+
+    qtbot.mouseClick(sidebar.filters.tag_chip("travel"), Qt.MouseButton.LeftButton)  # a second click clears it
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [trip.id, work.id] and not window.is_loading)
+    qtbot.mouseClick(sidebar.filters.archived_chip, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [old.id] and not window.is_loading)
+    qtbot.mouseClick(sidebar.filters.archived_chip, Qt.MouseButton.LeftButton)
+    sidebar.filters.apply_view(view)  # what choosing it under Views ▾ does
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [trip.id] and not window.is_loading)
+
+    sidebar.set_pinned(work.id, True)
+    sidebar.set_archived(trip.id, True)
+    sidebar.filters.set_tag(None)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [work.id] and not window.is_loading)
+    assert window.thread_list.item(0).text() == "PINNED"
+    assert session.store.get_thread(trip.id).archived and session.store.get_thread(work.id).pinned
+
+
+def test_a_search_hit_opens_the_thread_at_that_message_on_its_branch(qtbot, session, show_window):
+    """The hit is on a branch that is not the thread's current one: opening it switches branch and scrolls there."""
+    store = session.store
+    thread = store.create_thread("Garden")
+    parent = None
+    for turn in range(12):  # long enough to scroll
+        user = store.add_message(thread.id, parent_id=parent, role=Role.USER, content=f"Question {turn} about plants")
+        parent = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="Water them. " * 40).id
+        if turn == 2:
+            branch_point = user
+    hidden = store.add_message(thread.id, parent_id=branch_point.parent_id, role=Role.USER, content="What about tulips?")
+    answer = store.add_message(thread.id, parent_id=hidden.id, role=Role.ASSISTANT, content="Plant tulip bulbs in autumn.")
+    below = answer.id
+    for turn in range(6):  # the branch goes on below the hit
+        user = store.add_message(thread.id, parent_id=below, role=Role.USER, content=f"And bulbs {turn}?")
+        below = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="Keep them dry. " * 40).id
+    store.show_branch(parent)  # the long branch is the current one
+    other = store.create_thread("Something else")
+    window = show_window(session)
+    window.resize(900, 600)
+    window.open_thread(other.id)
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # Ctrl+F: the search box
+    assert window.sidebar.search_box.hasFocus()
+    qtbot.keyClicks(window.sidebar.search_box, "tulip")
+    qtbot.waitUntil(lambda: window.sidebar.is_searching and bool(window.sidebar.results.hits()), timeout=60_000)
+    hits = window.sidebar.results.hits()
+    assert (thread.id, answer.id) in hits
+    row = hits.index((thread.id, answer.id))
+    assert "<b>tulip" in window.sidebar.results.itemWidget(window.sidebar.results.item(row)).text()
+
+    qtbot.keyClick(window.sidebar.search_box, Qt.Key.Key_Down)  # into the results, then Enter on the hit
+    window.sidebar.results.setCurrentRow(row)
+    qtbot.keyClick(window.sidebar.results, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.conversation.card_for(answer.id) is not None and not window.is_loading)
+    assert window.title_label.text() == "Garden"
+    assert store.get_thread(thread.id).current_leaf_id == below  # now on the tulip branch, to its end; remembered
+    card = window.conversation.card_for(answer.id)
+    assert card.property("highlight") is True
+    assert window.conversation.card_for(hidden.id).branch_switcher.text() == "‹ 2 / 2 ›"
+    bar = window.conversation.verticalScrollBar()
+    qtbot.waitUntil(lambda: 0 < bar.value() < bar.maximum())  # scrolled to the message, not left at the bottom
+    viewport_top = card.mapTo(window.conversation.viewport(), card.rect().topLeft()).y()
+    assert 0 <= viewport_top < window.conversation.viewport().height() // 2

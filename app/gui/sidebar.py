@@ -1,0 +1,236 @@
+"""The left column: New thread, search, filter chips, the thread list (or search hits) and the Undo banner.
+
+It organises threads itself (pin, archive, tags, views, delete and undo), always through the window's TaskRunner:
+the store is called on the runner's thread and widgets change only on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from app.core.errors import ModelUnavailable
+from app.core.models import SearchHit, Thread, ThreadFilter
+from app.gui.notice_bar import NoticeBar
+from app.gui.search_panel import SearchBox, SearchResults
+from app.gui.tasks import TaskRunner
+from app.gui.thread_filters import FilterBar
+from app.gui.thread_list import ThreadList
+from app.services.search import SearchService
+from app.services.session import Session
+
+UNDO_MS = 10_000  # how long "Deleted … Undo" stays; the thread stays restorable (CLI) until purged
+
+
+def parse_tags(text: str) -> list[str]:
+    """"work, #q3 , acme" → ["work", "q3", "acme"]: commas separate, a leading # is decoration, no duplicates."""
+    tags = [part.strip().lstrip("#").strip() for part in text.split(",")]
+    return list(dict.fromkeys(tag for tag in tags if tag))
+
+
+class Sidebar(QWidget):
+    """Signals (GUI thread): `new_thread_requested`; `threads_loaded(list[Thread])` after each listing (the window
+    shows them and keeps its selection); `hit_chosen(thread_id, message_id)`; `thread_restored(thread_id)` after an
+    Undo; `note(text)` for the status bar."""
+
+    new_thread_requested = Signal()
+    threads_loaded = Signal(list)
+    hit_chosen = Signal(int, int)
+    thread_restored = Signal(int)
+    note = Signal(str)
+
+    def __init__(
+        self, session: Session, *, runner: TaskRunner, report: Callable[[BaseException], None], parent=None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self._session = session
+        self._runner = runner
+        self._report = report
+        self._search_request = 0
+        self._deleted: list[int] = []  # deleted since the Undo banner appeared, newest last
+
+        new_button = QPushButton("+  New thread")
+        new_button.setObjectName("newThreadButton")
+        new_button.setAccessibleName("New thread")
+        new_button.setToolTip("Start a new thread (Ctrl+N)")
+        new_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        new_button.clicked.connect(self.new_thread_requested)
+        self.search_box = SearchBox()
+        self.filters = FilterBar()
+        self.thread_list = ThreadList()
+        self.results = SearchResults()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.thread_list)
+        self.stack.addWidget(self.results)
+        self.undo_bar = NoticeBar("Undo delete")
+        self.undo_bar.setObjectName("undoBar")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 6, 10)
+        layout.setSpacing(8)
+        layout.addWidget(new_button)
+        layout.addWidget(self.search_box)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.undo_bar)
+
+        self.search_box.query_changed.connect(self.search)
+        self.search_box.move_to_results.connect(self._focus_results)
+        self.results.hit_chosen.connect(self.hit_chosen)
+        self.filters.filter_changed.connect(self._filter_changed)
+        self.filters.view_save_requested.connect(self.save_view)
+        self.filters.view_delete_requested.connect(self._delete_view)
+        self.thread_list.pin_requested.connect(self.set_pinned)
+        self.thread_list.archive_requested.connect(self.set_archived)
+        self.thread_list.tags_requested.connect(self.edit_tags)
+        self.undo_bar.action_triggered.connect(self.undo_delete)
+        self.undo_bar.dismissed.connect(self._deleted.clear)
+
+    # Listing
+
+    def refresh(self) -> None:
+        """List the threads the filter lets through, with the tags and views for the chips."""
+        store, filter = self._session.store, self.filters.current_filter()
+        self._runner.run(
+            lambda: (store.list_threads(filter), store.all_tags(), store.saved_views()),
+            on_result=self._show_listing,
+            on_error=self._report,
+        )
+        if self.search_box.text().strip():
+            self.search(self.search_box.text().strip())  # a tag chip narrows the hits too
+
+    def _show_listing(self, listing: tuple[list[Thread], list[str], list]) -> None:
+        threads, tags, views = listing
+        self.filters.show_choices(tags, views)
+        self.threads_loaded.emit(threads)
+
+    @property
+    def is_filtered(self) -> bool:
+        """The list shows a subset (a tag, metadata pairs or the archive): a missing thread is not a deleted one."""
+        return self.filters.current_filter() != ThreadFilter()
+
+    def _filter_changed(self) -> None:
+        self.refresh()
+
+    # Search
+
+    @property
+    def is_searching(self) -> bool:
+        return self.stack.currentWidget() is self.results
+
+    def search(self, query: str) -> None:
+        """Hits replace the list while the box holds a query; an empty box brings the list back."""
+        self._search_request += 1
+        if not query:
+            self.stack.setCurrentWidget(self.thread_list)
+            return
+        request, search, tag = self._search_request, self._session.search, self.filters.current_filter().tag
+
+        def find() -> tuple[list[SearchHit], str]:
+            try:
+                return search.search(query, tag=tag), ""
+            except ModelUnavailable as exc:  # no embedding model: the keyword half works on its own
+                return SearchService(search.store).search(query, tag=tag), f"Searching by keyword only: {exc}"
+
+        self._runner.run(find, on_result=lambda found: self._show_hits(request, *found, query), on_error=self._report)
+
+    def _show_hits(self, request: int, hits: list[SearchHit], note: str, query: str) -> None:
+        if request != self._search_request:
+            return  # the user kept typing
+        self.results.show_hits(hits, query)
+        self.stack.setCurrentWidget(self.results)
+        if note:
+            self.note.emit(note)
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    def _focus_results(self) -> None:
+        (self.results if self.is_searching else self.thread_list).setFocus()
+
+    # Organising
+
+    def set_pinned(self, thread_id: int, pinned: bool) -> None:
+        self._change(lambda store: store.set_pinned(thread_id, pinned))
+
+    def set_archived(self, thread_id: int, archived: bool) -> None:
+        self._change(lambda store: store.set_archived(thread_id, archived))
+        if archived:
+            self.note.emit("Archived. It is still searchable; the Archived chip shows archived threads.")
+
+    def edit_tags(self, thread_id: int) -> None:
+        thread = self.thread_list.thread(thread_id)
+        if thread is None:
+            return
+        text, ok = QInputDialog.getText(
+            self, "Tags", f"Tags for “{thread.title}”, separated by commas:", text=", ".join(thread.tags)
+        )
+        if ok:
+            self.set_tags(thread_id, parse_tags(text))
+
+    def set_tags(self, thread_id: int, tags: list[str]) -> None:
+        """Make the thread's tags exactly `tags`."""
+        thread = self.thread_list.thread(thread_id)
+        old = list(thread.tags) if thread is not None else []
+        removed = [tag for tag in old if tag not in tags]
+        added = [tag for tag in tags if tag not in old]
+
+        def change(store) -> None:
+            if removed:
+                store.remove_tags(thread_id, removed)
+            if added:
+                store.add_tags(thread_id, added)
+
+        self._change(change)
+
+    def save_view(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save view", "Name for this view (tag, metadata, archived):")
+        if ok and name.strip():
+            self.save_view_as(name.strip())
+
+    def save_view_as(self, name: str) -> None:
+        filter = self.filters.current_filter()
+        self._change(lambda store: store.save_view(name, filter))
+        self.note.emit(f"Saved the view “{name}”. Apply it from Views ▾.")
+
+    def _delete_view(self, view_id: int) -> None:
+        self._change(lambda store: store.delete_view(view_id))
+
+    def delete_thread(self, thread_id: int) -> None:
+        """Soft delete, with Undo in the banner; the window has already checked that no reply is being written."""
+        title = self.thread_list.title_of(thread_id) or "the thread"
+        chat = self._session.chat
+        self._runner.run(
+            lambda: chat.delete_thread(thread_id),
+            on_result=lambda _: self._deleted_one(thread_id, title),
+            on_error=self._report,
+        )
+
+    def _deleted_one(self, thread_id: int, title: str) -> None:
+        self._deleted.append(thread_id)
+        text = f"Deleted “{title}”." if len(self._deleted) == 1 else f"Deleted {len(self._deleted)} threads."
+        self.undo_bar.show_notice(text, "Undo", timeout_ms=UNDO_MS)
+        self.refresh()
+
+    def undo_delete(self) -> None:
+        """Bring back every thread deleted since the banner appeared; the last one is opened again."""
+        restoring, self._deleted[:] = list(self._deleted), []
+        store = self._session.store
+
+        def restored(_threads) -> None:
+            self.refresh()
+            if restoring:
+                self.thread_restored.emit(restoring[-1])
+
+        self._runner.run(
+            lambda: [store.restore_thread(thread_id) for thread_id in restoring],
+            on_result=restored,
+            on_error=self._report,
+        )
+
+    def _change(self, change: Callable) -> None:
+        store = self._session.store
+        self._runner.run(lambda: change(store), on_result=lambda _: self.refresh(), on_error=self._report)
