@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         sidebar = self.sidebar = Sidebar(self._session, runner=self._queries, report=self._report)
         sidebar.new_thread_requested.connect(self.new_thread)
         sidebar.threads_loaded.connect(self._show_threads)
-        sidebar.hit_chosen.connect(lambda thread_id, message_id: self.open_thread(thread_id, at_message_id=message_id, highlight=True))
+        sidebar.hit_chosen.connect(self.open_search_hit)
         sidebar.thread_restored.connect(self.open_thread)
         sidebar.note.connect(self._say)
         self.thread_list = sidebar.thread_list
@@ -338,9 +338,15 @@ class MainWindow(QMainWindow):
         request, store = self._view_request, self._session.store
         self._queries.run(
             lambda: load_page(store, thread_id, show_message_id=at_message_id),
-            on_result=lambda page: self._show_thread(request, page, focus_message_id=at_message_id, highlight=highlight),
+            on_result=lambda page: self._show_thread(
+                request, page, focus_message_id=at_message_id, highlight=highlight
+            ),
             on_error=self._report,
         )
+
+    def open_search_hit(self, thread_id: int, message_id: int) -> None:
+        """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""
+        self.open_thread(thread_id, at_message_id=message_id, highlight=True)
 
     def _show_thread(
         self, request: int, page: ThreadPage, *, focus_message_id: int | None = None, highlight: bool = False
@@ -424,7 +430,9 @@ class MainWindow(QMainWindow):
             self._start_reply(lambda chat, thread_id: chat.send(thread_id, text), text=text)
             return
         self.cancel_editing()  # gives back the draft the user had before choosing Edit
-        self._start_reply(lambda chat, _thread_id: chat.edit(edit_of, text), text=text, new_branch=True, edit_of=edit_of)
+        self._start_reply(
+            lambda chat, _thread_id: chat.edit(edit_of, text), text=text, new_branch=True, edit_of=edit_of
+        )
 
     def regenerate(self, message_id: int) -> None:
         """Write another reply in place of `message_id`; the old one stays as a sibling (‹ k / n ›)."""
