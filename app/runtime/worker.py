@@ -312,6 +312,8 @@ class Worker:
         as text, ends it with the template's end-of-turn marker, and may tokenize it differently. Cut the context
         back to the common prefix and decode the rest, so the next turn only processes the new message.
         """
+        import llama_cpp
+
         llm = self._llm
         try:
             target = self._tokenize(conversation, self._history_formatter)
@@ -326,9 +328,14 @@ class Worker:
             llm._ctx.kv_cache_seq_rm(-1, keep, -1)
             llm.n_tokens = keep
         if len(target) > keep and keep > 0:
-            t0 = time.perf_counter()
-            llm.eval(target[keep:])
-            log(f"settle: n_tokens={llm.n_tokens} keep={keep} target={len(target)} {time.perf_counter()-t0:.3f}s")
+            # Off the critical path, so on the generation thread count: a small batch on two threads of a busy
+            # two-core machine was measured to stall for seconds (0.3-4.4 s for 3 tokens).
+            threads = llm.context_params.n_threads
+            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
+            try:
+                llm.eval(target[keep:])
+            finally:
+                llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, llm.context_params.n_threads_batch)
 
     def _save(self, cache_key: str) -> None:
         """Write the context's state for `cache_key` (a failure to write only costs speed later)."""
@@ -433,6 +440,11 @@ def main() -> None:
     while True:
         request = requests.get()
         if stopping.is_set() or request is None:
+            # Skip queued work, but not a forget: a deleted thread's states must not outlive a save that ran late.
+            while request is not None or not requests.empty():
+                if request is not None and request.get("op") == "forget":
+                    worker.handle(request)
+                request = None if requests.empty() else requests.get()
             os._exit(0)
         try:
             worker.handle(request)
