@@ -28,6 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=run_list)
 
     sync = commands.add_parser("sync", help="re-index knowledge folders and finish interrupted ingests")
+    sync.add_argument("--no-summary", action="store_true", help="skip the summaries by the local model")
     sync.set_defaults(handler=run_sync)
 
 
@@ -116,7 +117,8 @@ def run_list(args: argparse.Namespace, session: Session) -> int:
 
 
 def run_sync(args: argparse.Namespace, session: Session) -> int:
-    changes = session.attachments.sync_folders(progress=_print_progress)
-    session.attachments.ingest_pending(progress=_print_progress)
+    summarise = not args.no_summary
+    changes = session.attachments.sync_folders(summarise=summarise, progress=_print_progress)
+    session.attachments.ingest_pending(summarise=summarise, progress=_print_progress)
     print(", ".join(f"{len(paths)} {kind}" for kind, paths in changes.items()))
     return 0

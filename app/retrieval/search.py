@@ -44,6 +44,22 @@ def fuse(rankings: Iterable[list[int]], *, k: int = RRF_K) -> list[tuple[int, fl
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def keep_each_best(fused: list[tuple[int, float]], rankings: list[list[int]], limit: int) -> list[tuple[int, float]]:
+    """The fused top `limit`, making sure each ranking's own best hit is in it. Fusion favours chunks both methods
+    half-like; a chunk only one of them ranks first (a rare name matched exactly, one sentence in a long chunk) would
+    otherwise be dropped, and it is often the one that answers."""
+    top = fused[:limit]
+    scores = dict(fused)
+    firsts = [ranking[0] for ranking in rankings if ranking]
+    for first in firsts:
+        if first in {item for item, _ in top}:
+            continue
+        replaceable = [i for i, (item, _) in enumerate(top) if item not in firsts]
+        if replaceable:
+            top[replaceable[-1]] = (first, scores[first])
+    return sorted(top, key=lambda pair: (-pair[1], pair[0]))
+
+
 def vector_bytes(vector: list[float]) -> bytes:
     return array("f", vector).tobytes()
 
@@ -79,7 +95,7 @@ class Retriever:
                         vector_bytes(vector), model=self.embedder.model_id, document_ids=document_ids, limit=depth
                     )
                 )
-        return fuse(rankings)[:limit]
+        return keep_each_best(fuse(rankings), rankings, limit)
 
     def search(
         self, query: str, *, document_ids: list[int] | None, names: dict[int, str], limit: int = 5

@@ -28,7 +28,16 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import GenerationFailed, InvalidInput, ModelUnavailable, NotFound, WorkerDied
-from app.core.models import ChatTurn, GenerationRequest, Message, Role, SamplingParams, Thread, TokenEvent
+from app.core.models import (
+    ChatTurn,
+    GenerationRequest,
+    Message,
+    MessageStatus,
+    Role,
+    SamplingParams,
+    Thread,
+    TokenEvent,
+)
 from app.core.ports import ChatBackend, Embedder
 from app.ingest.chunking import chunk_pages
 from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, kind_of
@@ -187,7 +196,11 @@ class AttachmentService:
         return self.documents.add_folder(str(folder), thread_id=thread_id)
 
     def sync_folders(
-        self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+        self,
+        *,
+        summarise: bool = True,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
     ) -> dict[str, list[str]]:
         """Bring every knowledge folder's index up to date: new and changed files (by sha256) are ingested,
         removed ones dropped, unchanged ones left alone. Returns the file paths per change."""
@@ -215,19 +228,23 @@ class AttachmentService:
             for gone in known.values():
                 self.documents.remove_attachment(gone.id)
                 changes["removed"].append(gone.source_path or gone.file_name)
-        self._ingest(touched, None, True, progress, cancel)
+        self._ingest(touched, None, summarise, progress, cancel)
         return changes
 
     # Ingest
 
     def ingest_pending(
-        self, *, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+        self,
+        *,
+        summarise: bool = True,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[Document]:
         """Finish what an earlier ingest left (cancelled, quit or crashed), and re-embed for a new embedding model."""
         todo = self.documents.unfinished_documents()
         if self.embedder is not None:
             todo += self.documents.documents_missing_vectors(self.embedder.model_id)
-        self._ingest_documents([(d, self.documents.name_of(d.id)) for d in todo], None, True, progress, cancel)
+        self._ingest_documents([(d, self.documents.name_of(d.id)) for d in todo], None, summarise, progress, cancel)
         return [self.documents.document(d.id) for d in todo]
 
     def _ingest(
@@ -354,6 +371,9 @@ class AttachmentService:
         stored = self.documents.message_passages(user.id)
         if stored is not None:
             return stored
+        replies = self.documents.store.children(user.id, thread.id)
+        if any(reply.status != MessageStatus.STREAMING for reply in replies):
+            return []  # answered before anything was attached: its prompt must stay as it was (append-only)
         attachments = [a for a in self.attachments(thread.id) if a.document.chunk_count]
         if not attachments:
             return []
