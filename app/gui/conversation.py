@@ -365,7 +365,7 @@ class ConversationView(QScrollArea):
         self._follow_bottom = False
         if highlight:
             card.set_highlighted(True)
-            QTimer.singleShot(HIGHLIGHT_MS, lambda: self._unhighlight(message_id, card))
+            QTimer.singleShot(HIGHLIGHT_MS, card, lambda: card.set_highlighted(False))  # cancelled with the card
         self._anchor = card
         self._anchor_timer.start()
         self._scroll_to_anchor()
@@ -377,9 +377,6 @@ class ConversationView(QScrollArea):
     def _drop_anchor(self) -> None:
         self._anchor = None
 
-    def _unhighlight(self, message_id: int, card: MessageCard) -> None:
-        if self._cards.get(message_id) is card:
-            card.set_highlighted(False)
 
     def update_live_text(self, message: Message, text: str) -> None:
         card = self._cards.get(message.id)
