@@ -37,6 +37,7 @@ from app.core.models import (
     TokenEvent,
 )
 from app.gui import theme
+from app.gui.attachments import AttachmentController
 from app.gui.branch_switcher import ThreadPage, load_page
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
@@ -214,6 +215,12 @@ class MainWindow(QMainWindow):
         column.addWidget(self.starter_card)
         column.addWidget(self.conversation, 1)
         column.addWidget(self.editing_bar)
+        self.attachments = AttachmentController(
+            self._session, thread_id=lambda: self._open_thread_id, create_thread=self._thread_for_attachments,
+            say=self._say, parent=self,
+        )  # fmt: skip
+        self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
+        column.addWidget(self.attachments.panel)
         column.addLayout(entry)
         column.addWidget(self.composer_hint)
         column_box = QWidget()
@@ -316,6 +323,13 @@ class MainWindow(QMainWindow):
         elif self._open_thread_id is not None and not self._live_in(self._open_thread_id) and not self.sidebar.is_filtered:
             self.open_thread(None)  # deleted, here or by another process (a filter only hides it from the list)
 
+    def _thread_for_attachments(self) -> int:
+        """Files dropped on a draft: the thread is made now, to hold them."""
+        thread = self._session.chat.new_thread()
+        self.refresh_threads()
+        self.open_thread(thread.id)
+        return thread.id
+
     def new_thread(self) -> None:
         """Start a draft: the thread is created when its first message is sent, so no empty threads pile up."""
         self.open_thread(None)
@@ -327,6 +341,7 @@ class MainWindow(QMainWindow):
         if thread_id != self._open_thread_id:
             self.cancel_editing()
         self._open_thread_id = thread_id
+        self.attachments.show_thread(thread_id)
         self._view_request += 1
         self.thread_list.select_thread(thread_id)
         self._settings.setValue("session/lastThread", thread_id or 0)
@@ -518,6 +533,7 @@ class MainWindow(QMainWindow):
         reply = finished.reply
         if self._open_thread_id == reply.thread_id:
             self.conversation.update_message(reply)
+            self.attachments.reply_finished(reply)
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
         self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
@@ -712,6 +728,7 @@ class MainWindow(QMainWindow):
             self._replies.shutdown()
             self._indexing.shutdown()
             self._downloads.shutdown(timeout_s=0)  # a download has no cancel; its thread ends with the process
+            self.attachments.shutdown()
             self._session.close()
             self.closed.emit()
         event.accept()

@@ -1,0 +1,285 @@
+"""Attachments in the window: drop files (or folders) on the thread view or the composer, see them as chips with
+their status and summary, follow the ingest (files, pages, chunks, ETA) and cancel it, and open a reply's citations.
+
+The panel sits above the composer. Ingest runs on its own background runner, so the window stays responsive and the
+user can chat while it runs; results come back on the GUI thread (see app.gui.tasks).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.documents import Attachment, Citation, DocumentStatus, IngestProgress
+from app.core.models import Message
+from app.gui.page_viewer import PageViewer
+from app.gui.tasks import TaskRunner
+from app.services.session import Session
+
+STATUS_MARKS = {
+    DocumentStatus.READY: "✓",
+    DocumentStatus.PENDING: "…",
+    DocumentStatus.EMBEDDING: "…",
+    DocumentStatus.NEEDS_PASSWORD: "🔒",
+    DocumentStatus.ERROR: "⚠",
+}
+
+
+def dropped_paths(mime) -> list[str]:
+    """Local files and folders in a drag's data (URLs from other places are not files to attach)."""
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+class AttachmentChip(QPushButton):
+    """One attachment: its name and a status mark; the tooltip holds the summary or the error."""
+
+    def __init__(self, attachment: Attachment, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.attachment = attachment
+        document = attachment.document
+        self.setObjectName("attachmentChip")
+        self.setText(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
+        self.setToolTip(document.error or document.summary or f"{document.pages} pages, {document.chunk_count} chunks")
+        self.setAccessibleName(f"Attachment {attachment.file_name}, {document.status}")
+        self.setFlat(True)
+
+
+class AttachmentPanel(QWidget):
+    """Chips, the ingest progress row, the summary of the newest attachment, and the last reply's citations.
+
+    Signals (GUI thread): `attach_requested` (the 📎 button), `cancel_requested`, `citation_chosen(Citation)`.
+    """
+
+    attach_requested = Signal()
+    cancel_requested = Signal()
+    citation_chosen = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attachmentPanel")
+        self.chips_row = QHBoxLayout()
+        self.chips_row.setSpacing(6)
+        self.add_button = QPushButton("📎 Attach…")
+        self.add_button.setObjectName("attachButton")
+        self.add_button.setAccessibleName("Attach files")
+        self.add_button.setFlat(True)
+        self.add_button.clicked.connect(self.attach_requested)
+        self.chips_row.addWidget(self.add_button)
+        self.chips_row.addStretch(1)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("ingestProgress")
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setMaximumHeight(6)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("ingestProgressLabel")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelIngest")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress_label, 1)
+        progress_row.addWidget(self.cancel_button)
+        self.progress_box = QWidget()
+        box_layout = QVBoxLayout(self.progress_box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.addLayout(progress_row)
+        box_layout.addWidget(self.progress_bar)
+        self.progress_box.hide()
+
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("attachmentSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.hide()
+        self.citations_row = QHBoxLayout()
+        self.citations_row.setSpacing(6)
+        self.citations_box = QWidget()
+        self.citations_box.setLayout(self.citations_row)
+        self.citations_box.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.citations_box)
+        layout.addLayout(self.chips_row)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.progress_box)
+
+    def chips(self) -> list[AttachmentChip]:
+        return [w for i in range(self.chips_row.count()) if isinstance(w := self.chips_row.itemAt(i).widget(), AttachmentChip)]
+
+    def citation_buttons(self) -> list[QPushButton]:
+        return [self.citations_row.itemAt(i).widget() for i in range(self.citations_row.count())]
+
+    def show_attachments(self, attachments: list[Attachment]) -> None:
+        for chip in self.chips():
+            self.chips_row.removeWidget(chip)
+            chip.deleteLater()
+        for index, attachment in enumerate(attachments):
+            self.chips_row.insertWidget(index, AttachmentChip(attachment))
+        newest = attachments[-1].document if attachments else None
+        text = (newest.error or newest.summary) if newest else None
+        self.summary_label.setText(f"{attachments[-1].file_name}: {text}" if text else "")
+        self.summary_label.setVisible(bool(text))
+
+    def show_progress(self, progress: IngestProgress) -> None:
+        if progress.phase == "done":
+            self.progress_box.hide()
+            return
+        self.progress_box.show()
+        eta = f" · about {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
+        self.progress_label.setText(
+            f"{progress.phase.capitalize()} {progress.file_name} · file {min(progress.files_done + 1, progress.files_total)}"
+            f" of {progress.files_total} · {progress.pages_done} pages · {progress.chunks_done}/{progress.chunks_total}"
+            f" chunks{eta}"
+        )
+        self.progress_bar.setRange(0, max(1, progress.chunks_total))
+        self.progress_bar.setValue(progress.chunks_done)
+
+    def show_citations(self, citations: list[Citation]) -> None:
+        while self.citations_row.count():
+            widget = self.citations_row.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for citation in citations:
+            mark = "✓" if citation.verified else "?"
+            button = QPushButton(f"[{citation.number}] {citation.file_name} p.{citation.page} {mark}")
+            button.setObjectName("citationButton")
+            button.setFlat(True)
+            button.setToolTip(citation.text[:400])
+            button.clicked.connect(lambda _=False, c=citation: self.citation_chosen.emit(c))
+            self.citations_row.addWidget(button)
+        self.citations_box.setVisible(bool(citations))
+
+
+class AttachmentController(QObject):
+    """Wires the panel to the attachment service. `thread_id()` gives the open thread; `create_thread()` makes one
+    when files are dropped on a draft, and the window opens it."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        thread_id: Callable[[], int | None],
+        create_thread: Callable[[], int],
+        say: Callable[[str], None],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._thread_id = thread_id
+        self._create_thread = create_thread
+        self._say = say
+        self._window = parent
+        self.panel = AttachmentPanel()
+        self.panel.attach_requested.connect(self.pick_files)
+        self.panel.cancel_requested.connect(self.cancel)
+        self.panel.citation_chosen.connect(self.open_citation)
+        self._ingest = TaskRunner(self, name="ingest")
+        self._reads = TaskRunner(self, name="attachment-reads")
+        self._cancel = threading.Event()
+        self.viewer: PageViewer | None = None
+
+    def accept_drops_on(self, *widgets: QWidget) -> None:
+        for widget in widgets:
+            widget.setAcceptDrops(True)
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+            return True
+        if kind == QEvent.Type.Drop and (paths := dropped_paths(event.mimeData())):
+            event.acceptProposedAction()
+            self.attach(paths)
+            return True
+        return super().eventFilter(watched, event)
+
+    def pick_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self._window, "Attach files")
+        if paths:
+            self.attach(paths)
+
+    @property
+    def busy(self) -> bool:
+        return self._ingest.busy
+
+    def attach(self, paths: list[str]) -> None:
+        """Copy, read, embed and summarise `paths` in the background, into the open thread (a new one for a draft)."""
+        thread_id = self._thread_id() or self._create_thread()
+        service = self._session.attachments
+        self._cancel.clear()
+        cancel = self._cancel
+        self._ingest.run_reporting(
+            lambda report: service.attach(thread_id, paths, progress=report, cancel=cancel),
+            on_progress=self._on_progress,
+            on_result=lambda results: self._on_attached(thread_id, results),
+            on_error=lambda error: self._say(f"Could not attach: {error}"),
+        )
+
+    def cancel(self) -> None:
+        """Stop after the current batch; what is done stays, and the rest resumes with the next ingest."""
+        self._cancel.set()
+
+    def _on_progress(self, progress: IngestProgress) -> None:
+        self.panel.show_progress(progress)
+        if progress.phase in ("summarising", "done"):
+            self.show_thread(self._thread_id())
+
+    def _on_attached(self, thread_id: int, results) -> None:
+        self.panel.progress_box.hide()
+        problems = [r.error or r.attachment.document.error for r in results if r.error or r.attachment.document.error]
+        self._say("; ".join(problems) if problems else "")
+        if self._thread_id() == thread_id:
+            self.show_thread(thread_id)
+
+    def show_thread(self, thread_id: int | None) -> None:
+        """Show the chips of the thread now open (none for a draft); clears the citations of the last one."""
+        if thread_id is None:
+            self.panel.show_attachments([])
+            self.panel.show_citations([])
+            return
+        service = self._session.attachments
+        self._reads.run(
+            lambda: service.attachments(thread_id),
+            on_result=lambda attachments: self._show_if_open(thread_id, attachments),
+            on_error=lambda error: self._say(str(error)),
+        )
+
+    def _show_if_open(self, thread_id: int, attachments: list[Attachment]) -> None:
+        if self._thread_id() == thread_id:
+            self.panel.show_attachments(attachments)
+
+    def reply_finished(self, reply: Message) -> None:
+        """Look up (and check) the citations of a reply that just finished, then show them."""
+        service = self._session.attachments
+        self._reads.run(
+            lambda: service.citations(reply),
+            on_result=lambda citations: self.panel.show_citations(citations)
+            if self._thread_id() == reply.thread_id else None,
+            on_error=lambda error: self._say(str(error)),
+        )
+
+    def open_citation(self, citation: Citation) -> PageViewer:
+        self.viewer = PageViewer(citation, self._window)
+        self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.viewer.show()
+        return self.viewer
+
+    def shutdown(self) -> None:
+        self._cancel.set()
+        self._ingest.shutdown()
+        self._reads.shutdown()

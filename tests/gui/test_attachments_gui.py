@@ -1,0 +1,61 @@
+"""Attachments in the window, on the real models: a PDF dropped on the thread view shows progress, then its summary;
+a reply's citation opens the PDF page rendered by pymupdf with the span highlighted."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.core.documents import DocumentStatus
+from tests.conftest import SHARED_DATA
+from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.test_main_window import type_and_send, wait_until_idle
+
+pytestmark = pytest.mark.slow
+PDF = SHARED_DATA / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
+
+
+def drop_files(widget, paths) -> bool:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    point = QPointF(24, 24)
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    drop = QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return enter.isAccepted() and drop.isAccepted()
+
+
+def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(qtbot, session, show_window):
+    limit_reply(session, max_tokens=48)
+    window = show_window(session)
+    panel = window.attachments.panel
+    progress = []
+    show_progress = panel.show_progress
+    panel.show_progress = lambda value: (progress.append(value), show_progress(value))
+
+    assert drop_files(window.conversation.viewport(), [PDF])
+    qtbot.waitUntil(lambda: any(p.phase == "embedding" for p in progress), timeout=REPLY_TIMEOUT_MS)
+    assert window.composer.isEnabled()  # the window stays usable while it runs
+    qtbot.waitUntil(lambda: panel.summary_label.isVisible(), timeout=REPLY_TIMEOUT_MS)
+    [chip] = panel.chips()
+    assert chip.attachment.file_name == PDF.name
+    assert chip.attachment.document.status == DocumentStatus.READY
+    summary = chip.attachment.document.summary
+    assert summary and summary in panel.summary_label.text() and chip.toolTip() == summary
+    assert {"reading", "embedding", "summarising"} <= {p.phase for p in progress}
+    assert progress[-1].phase == "done" and not panel.progress_box.isVisible()
+
+    type_and_send(qtbot, window, "What is this document about?")
+    wait_until_idle(qtbot, window)
+    qtbot.waitUntil(lambda: bool(panel.citation_buttons()), timeout=REPLY_TIMEOUT_MS)
+    button = panel.citation_buttons()[0]
+    assert button.text().startswith(f"[1] {PDF.name} p.1 ✓")  # the passage is really on that page
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    viewer = window.attachments.viewer
+    assert viewer is not None and viewer.isVisible()
+    assert viewer.image is not None and not viewer.image.isNull() and viewer.image.width() > 500
+    assert viewer.highlight_count > 0
+    viewer.close()
