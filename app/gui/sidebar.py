@@ -11,14 +11,12 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from app.core.errors import ModelUnavailable
 from app.core.models import SearchHit, Thread, ThreadFilter
 from app.gui.notice_bar import NoticeBar
 from app.gui.search_panel import SearchBox, SearchResults
 from app.gui.tasks import TaskRunner
 from app.gui.thread_filters import FilterBar
 from app.gui.thread_list import ThreadList
-from app.services.search import SearchService
 from app.services.session import Session
 
 UNDO_MS = 10_000  # how long "Deleted … Undo" stays; the thread stays restorable (CLI) until purged
@@ -129,10 +127,9 @@ class Sidebar(QWidget):
         request, search, tag = self._search_request, self._session.search, self.filters.current_filter().tag
 
         def find() -> tuple[list[SearchHit], str]:
-            try:
-                return search.search(query, tag=tag), ""
-            except ModelUnavailable as exc:  # no embedding model: the keyword half works on its own
-                return SearchService(search.store).search(query, tag=tag), f"Searching by keyword only: {exc}"
+            hits = search.search(query, tag=tag)
+            reason = search.keyword_only_reason  # no embedding model: the keyword half works on its own
+            return hits, f"Searching by keyword only: {reason}" if reason else ""
 
         self._runner.run(find, on_result=lambda found: self._show_hits(request, *found, query), on_error=self._report)
 

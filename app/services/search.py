@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from app.core.errors import ModelUnavailable
 from app.core.models import SearchHit
 from app.core.ports import Embedder
 from app.core.search import fts_query, query_terms, reciprocal_rank_fusion, snippet
@@ -25,14 +26,16 @@ class SearchService:
     def __init__(self, store: Store, embedder: Embedder | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        # Why the last search fell back to keywords alone (the embedding model is missing or broken), else None.
+        self.keyword_only_reason: str | None = None
 
     def search(self, query: str, *, tag: str | None = None, limit: int = 20) -> list[SearchHit]:
         rankings = []
         match = fts_query(query)
         if match:
             rankings.append(self.store.keyword_ranking(match, limit=CANDIDATES, tag=tag))
-        if self.embedder is not None and query.strip():
-            vector = pack_vector(self.embedder.embed([query])[0])
+        vector = self._embed_query(query)
+        if vector is not None:
             rankings.append(
                 self.store.vector_ranking(
                     vector, model=self.embedder.model_id, limit=CANDIDATES, tag=tag, max_distance=MAX_VECTOR_DISTANCE
@@ -58,16 +61,32 @@ class SearchService:
             )
         return hits
 
+    def _embed_query(self, query: str) -> bytes | None:
+        """The query's vector, or None when there is no usable embedding model (then keywords work alone)."""
+        if self.embedder is None or not query.strip():
+            return None
+        try:
+            vector = pack_vector(self.embedder.embed([query])[0])
+        except ModelUnavailable as exc:
+            self.keyword_only_reason = str(exc)
+            return None
+        self.keyword_only_reason = None
+        return vector
+
     def index_pending(self, batch: int = 64) -> int:
         """Embed messages that have no vector from the current embedding model yet; returns how many.
 
         Searching never waits for this: callers run it in the background after a reply (the window) or before a
         search (the CLI)."""
-        if self.embedder is None:
+        if self.embedder is None or self.keyword_only_reason is not None:
             return 0
         done = 0
         while pending := self.store.messages_to_embed(model=self.embedder.model_id, limit=batch):
-            vectors = self.embedder.embed([message.content for message in pending])
+            try:
+                vectors = self.embedder.embed([message.content for message in pending])
+            except ModelUnavailable as exc:
+                self.keyword_only_reason = str(exc)
+                return done
             self.store.store_embeddings(
                 [(m.id, pack_vector(v)) for m, v in zip(pending, vectors, strict=True)], model=self.embedder.model_id
             )

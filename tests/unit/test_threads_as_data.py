@@ -160,3 +160,26 @@ def test_hybrid_search_finds_by_vector_what_keywords_miss_and_skips_deleted(stor
     hits = search.search("alphas")  # no keyword match: "alphas" is not a word in any message
     assert hits and hits[0].thread_id == near.id
     assert gone.id not in {hit.thread_id for hit in hits}
+
+
+class MissingModelEmbedder:
+    """An embedder whose model file is absent, as `open_embedder` gives before `models pull`."""
+
+    model_id = "absent"
+    dimensions = 384
+
+    def embed(self, texts):
+        from app.core.errors import ModelUnavailable
+
+        raise ModelUnavailable("model file /nowhere/all-minilm.gguf is missing")
+
+
+def test_without_an_embedding_model_search_falls_back_to_keywords_and_says_why(store):
+    thread = store.create_thread("kw")
+    _exchange(store, thread.id, "the quarterly figures", "fine")
+    search = SearchService(store, MissingModelEmbedder())
+    assert search.index_pending() == 0
+    assert "missing" in search.keyword_only_reason
+    assert [hit.thread_id for hit in search.search("quarterly")] == [thread.id]
+    assert "missing" in search.keyword_only_reason
+    assert search.index_pending() == 0
