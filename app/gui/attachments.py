@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from app.gui.page_viewer import PageViewer
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
 
+FOLDER_POLL_MS = 60_000
 STATUS_MARKS = {
     DocumentStatus.READY: "✓",
     DocumentStatus.PENDING: "…",
@@ -191,6 +192,12 @@ class AttachmentController(QObject):
         self._reads = TaskRunner(self, name="attachment-reads")
         self._cancel = threading.Event()
         self.viewer: PageViewer | None = None
+        # Knowledge folders are polled (cheap: only changed content is re-read), and what an earlier run left
+        # unfinished (quit, crash, a new embedding model) resumes in the background as the window opens.
+        self._folder_timer = QTimer(self, interval=FOLDER_POLL_MS)
+        self._folder_timer.timeout.connect(self.sync_folders)
+        self._folder_timer.start()
+        self.resume()
 
     def accept_drops_on(self, *widgets: QWidget) -> None:
         for widget in widgets:
@@ -228,6 +235,28 @@ class AttachmentController(QObject):
             on_progress=self._on_progress,
             on_result=lambda results: self._on_attached(thread_id, results),
             on_error=lambda error: self._say(f"Could not attach: {error}"),
+        )
+
+    def resume(self) -> None:
+        service = self._session.attachments
+        cancel = self._cancel
+        self._ingest.run_reporting(
+            lambda report: service.ingest_pending(progress=report, cancel=cancel),
+            on_progress=self._on_progress,
+            on_result=lambda _documents: self.show_thread(self._thread_id()),
+            on_error=lambda error: self._say(f"Could not finish indexing attachments: {error}"),
+        )
+
+    def sync_folders(self) -> None:
+        if self._ingest.busy:
+            return  # the next tick will do it
+        service = self._session.attachments
+        cancel = self._cancel
+        self._ingest.run_reporting(
+            lambda report: service.sync_folders(progress=report, cancel=cancel),
+            on_progress=self._on_progress,
+            on_result=lambda _changes: self.show_thread(self._thread_id()),
+            on_error=lambda error: self._say(f"Could not index a knowledge folder: {error}"),
         )
 
     def cancel(self) -> None:
@@ -280,6 +309,7 @@ class AttachmentController(QObject):
         return self.viewer
 
     def shutdown(self) -> None:
+        self._folder_timer.stop()
         self._cancel.set()
         self._ingest.shutdown()
         self._reads.shutdown()

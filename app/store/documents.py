@@ -18,7 +18,7 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.db import Store, _iso, _parse
+from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,
@@ -102,7 +102,7 @@ class DocumentStore:
         rows = self._rows(
             f"""SELECT {_DOCUMENT_COLUMNS} FROM document WHERE status = 'ready' AND EXISTS (
                     SELECT 1 FROM chunk WHERE chunk.document_id = document.id
-                    AND chunk.id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?)) ORDER BY id""",
+                    AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)) ORDER BY id""",
             (model,),
         )
         return [_document(row) for row in rows]
@@ -137,7 +137,8 @@ class DocumentStore:
     def chunks_to_embed(self, document_id: int, *, model: str, limit: int) -> list[tuple[int, str]]:
         rows = self._rows(
             """SELECT id, text FROM chunk WHERE document_id = ?
-               AND id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?) ORDER BY ordinal LIMIT ?""",
+               AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)
+               ORDER BY ordinal LIMIT ?""",
             (document_id, model, limit),
         )
         return [(row[0], row[1]) for row in rows]
@@ -145,7 +146,7 @@ class DocumentStore:
     def count_chunks_to_embed(self, document_id: int, *, model: str) -> int:
         return self._rows(
             """SELECT count(*) FROM chunk WHERE document_id = ?
-               AND id NOT IN (SELECT chunk_id FROM chunk_vec WHERE model = ?)""",
+               AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)""",
             (document_id, model),
         )[0][0]
 
@@ -153,10 +154,12 @@ class DocumentStore:
         """(chunk id, float32 bytes) pairs from embedding model `model`, committed together."""
         with self.store.writing():
             for chunk_id, vector in rows:
-                self.db.execute_sql("DELETE FROM chunk_vec WHERE chunk_id = ?", (chunk_id,))
-                self.db.execute_sql(
-                    "INSERT INTO chunk_vec (chunk_id, embedding, model) VALUES (?, ?, ?)", (chunk_id, vector, model)
-                )
+                for table, value in (("chunk_vec", "?"), ("chunk_bits", "vec_quantize_binary(?)")):
+                    self.db.execute_sql(f"DELETE FROM {table} WHERE chunk_id = ?", (chunk_id,))
+                    self.db.execute_sql(
+                        f"INSERT INTO {table} (chunk_id, embedding, model) VALUES (?, {value}, ?)",
+                        (chunk_id, vector, model),
+                    )
 
     def keyword_ranking(self, match: str, *, document_ids: list[int] | None, limit: int) -> list[int]:
         """Chunk ids matching an FTS5 expression, best BM25 first, within `document_ids` (None: all)."""
@@ -169,16 +172,24 @@ class DocumentStore:
         return [row[0] for row in rows]
 
     def vector_ranking(self, vector: bytes, *, model: str, document_ids: list[int] | None, limit: int) -> list[int]:
-        """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within `document_ids`."""
+        """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within `document_ids`.
+
+        Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
         scope, params = self._scope(document_ids)
-        k = limit if document_ids is None else limit * 8  # KNN runs before the scope filter: ask for more
+        k = max(RERANK_CANDIDATES, limit * 4)
+        if document_ids is not None:
+            k *= 8  # the KNN runs before the scope filter: ask for more
         rows = self._rows(
-            f"""WITH nearest AS (
-                    SELECT chunk_id, distance FROM chunk_vec WHERE embedding MATCH ? AND k = ? AND model = ?
+            f"""WITH candidates AS (
+                    SELECT chunk_id FROM chunk_bits
+                    WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
+                ), ranked AS (
+                    SELECT chunk_vec.chunk_id, vec_distance_cosine(chunk_vec.embedding, ?) AS distance
+                    FROM candidates JOIN chunk_vec ON chunk_vec.chunk_id = candidates.chunk_id
                 )
-                SELECT nearest.chunk_id FROM nearest JOIN chunk ON chunk.id = nearest.chunk_id
-                WHERE 1 {scope} ORDER BY nearest.distance LIMIT ?""",
-            (vector, k, model, *params, limit),
+                SELECT ranked.chunk_id FROM ranked JOIN chunk ON chunk.id = ranked.chunk_id
+                WHERE 1 {scope} ORDER BY ranked.distance LIMIT ?""",
+            (vector, k, model, vector, *params, limit),
         )
         return [row[0] for row in rows]
 

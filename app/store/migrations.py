@@ -269,6 +269,20 @@ MIGRATIONS: list[tuple[str, Step]] = [
                SELECT message_id, vec_quantize_binary(embedding), model FROM message_vec""",
         ),
     ),
+    (
+        "0006_chunk_vector_prefilter",
+        _sql(
+            # As for messages: binary-quantised chunk vectors pick KNN candidates fast, chunk_vec re-ranks exactly.
+            """CREATE VIRTUAL TABLE chunk_bits USING vec0(
+                chunk_id INTEGER PRIMARY KEY, embedding bit[384], model TEXT PARTITION KEY
+            )""",
+            """INSERT INTO chunk_bits (chunk_id, embedding, model)
+               SELECT chunk_id, vec_quantize_binary(embedding), model FROM chunk_vec""",
+            """CREATE TRIGGER chunk_bits_delete AFTER DELETE ON chunk BEGIN
+                DELETE FROM chunk_bits WHERE chunk_id = old.id;
+            END""",
+        ),
+    ),
 ]
 
 
