@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
+            ("Quit", QKeySequence("Ctrl+Q"), self.close),
         ):
             action = QAction(text, self)
             action.setShortcut(keys)
