@@ -21,6 +21,7 @@ test: $(VENV)/.installed-test
 benchmarks: $(VENV)/.installed-test
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/generation.py
+	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/resume.py
 
 $(VENV)/.installed-app: pyproject.toml packaging/bootstrap.sh
 	packaging/bootstrap.sh $(VENV)
