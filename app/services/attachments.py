@@ -268,25 +268,33 @@ class AttachmentService:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
     ) -> None:
+        """Read every file, then embed all their chunks in full batches (many small files share one batch), then
+        summarise. Each step commits as it goes, so a stop at any point resumes from the stored state."""
         with self._ingest_lock:
             tracker = _Tracker(len(documents), progress)
+            readable = []
             for document, name in documents:
                 if cancel is not None and cancel.is_set():
                     break
                 tracker.file_name = name
-                self._ingest_one(self.documents.document(document.id), name, password, summarise, tracker, cancel)
-                tracker.files_done += 1
+                if self._read(self.documents.document(document.id), name, password, tracker):
+                    readable.append((document.id, name))
+                else:
+                    tracker.files_done += 1
+            ready = self._embed_documents(readable, tracker, cancel)
+            for document_id, name in readable:
+                if document_id not in ready:
+                    continue
+                tracker.file_name = name
+                if summarise and self.summariser is not None and not self.documents.document(document_id).summary:
+                    if cancel is not None and cancel.is_set():
+                        break
+                    tracker.report("summarising")
+                    self.summarise(document_id)
             tracker.report("done")
 
-    def _ingest_one(
-        self,
-        document: Document,
-        name: str,
-        password: str | None,
-        summarise: bool,
-        tracker: _Tracker,
-        cancel: threading.Event | None,
-    ) -> None:
+    def _read(self, document: Document, name: str, password: str | None, tracker: _Tracker) -> bool:
+        """Extract and chunk a file not read yet; False when it cannot be read (its status says why)."""
         retry_password = document.status == DocumentStatus.NEEDS_PASSWORD and password is not None
         if document.status == DocumentStatus.PENDING or retry_password:
             tracker.report("reading")
@@ -294,50 +302,75 @@ class AttachmentService:
                 extracted = extract(Path(document.stored_path), kind=document.kind, name=name, password=password)
             except PasswordNeeded as exc:
                 self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
-                return
+                return False
             except (UnreadableFile, OSError) as exc:
                 message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
                 self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
-                return
+                return False
             tracker.pages_total += len(extracted.pages)
             tracker.pages_done += len(extracted.pages)
             self.documents.replace_chunks(document.id, chunk_pages(extracted.pages), pages=len(extracted.pages))
-        elif document.status not in (DocumentStatus.EMBEDDING, DocumentStatus.READY):
-            return  # an error stays until the file is attached again (with a password, if it asked for one)
-        if not self._embed_document(document.id, name, tracker, cancel):
-            return
-        self.documents.set_status(document.id, DocumentStatus.READY)
-        if summarise and self.summariser is not None and not self.documents.document(document.id).summary:
-            tracker.report("summarising")
-            self.summarise(document.id)
-
-    def _embed_document(
-        self, document_id: int, name: str, tracker: _Tracker, cancel: threading.Event | None
-    ) -> bool:
-        """Embed the chunks still without a vector, one committed batch at a time. False if stopped early."""
-        if self.embedder is None:
             return True
+        # An error stays until the file is attached again (with a password, if it asked for one).
+        return document.status in (DocumentStatus.EMBEDDING, DocumentStatus.READY)
+
+    def _embed_documents(
+        self, documents: list[tuple[int, str]], tracker: _Tracker, cancel: threading.Event | None
+    ) -> set[int]:
+        """Embed the chunks still without a vector, EMBED_BATCH at a time across documents, committing each batch;
+        a document becomes ready once all its chunks have vectors. Returns the ids of the ready documents."""
+        ready: set[int] = set()
+        if self.embedder is None:
+            for document_id, _ in documents:
+                self.documents.set_status(document_id, DocumentStatus.READY)
+                ready.add(document_id)
+                tracker.files_done += 1
+            return ready
         model = self.embedder.model_id
-        remaining = self.documents.count_chunks_to_embed(document_id, model=model)
-        tracker.chunks_total += remaining
-        while batch := self.documents.chunks_to_embed(document_id, model=model, limit=EMBED_BATCH):
-            if cancel is not None and cancel.is_set():
-                return False
-            tracker.report("embedding")
-            try:
-                vectors = self.embedder.embed([text for _, text in batch])
-            except (ModelUnavailable, WorkerDied, GenerationFailed) as exc:
-                # Keyword search still finds the chunks; the next ingest_pending() embeds them.
-                self.documents.set_status(
-                    document_id, DocumentStatus.EMBEDDING, error=f"{name}: not embedded yet: {exc}"
+        pending = [(d, name, self.documents.chunks_to_embed(d, model=model)) for d, name in documents]
+        tracker.chunks_total += sum(len(chunks) for _, _, chunks in pending)
+        batch: list[tuple[int, str]] = []
+        waiting: list[tuple[int, str]] = []  # documents whose last chunks are in `batch`
+
+        def flush() -> bool:
+            if batch:
+                if cancel is not None and cancel.is_set():
+                    return False
+                tracker.report("embedding")
+                try:
+                    vectors = self.embedder.embed([text for _, text in batch])
+                except (ModelUnavailable, WorkerDied, GenerationFailed) as exc:
+                    # Keyword search still finds the chunks; the next ingest_pending() embeds them.
+                    for document_id, name in documents:
+                        if document_id not in ready:
+                            self.documents.set_status(
+                                document_id, DocumentStatus.EMBEDDING, error=f"{name}: not embedded yet: {exc}"
+                            )
+                    return False
+                self.documents.store_chunk_vectors(
+                    [(chunk_id, vector_bytes(v)) for (chunk_id, _), v in zip(batch, vectors, strict=True)],
+                    model=model,
                 )
-                return False
-            self.documents.store_chunk_vectors(
-                [(chunk_id, vector_bytes(v)) for (chunk_id, _), v in zip(batch, vectors, strict=True)], model=model
-            )
-            tracker.chunks_done += len(batch)
-        tracker.report("embedding")
-        return True
+                tracker.chunks_done += len(batch)
+                batch.clear()
+            for document_id, name in waiting:
+                self.documents.set_status(document_id, DocumentStatus.READY)
+                ready.add(document_id)
+                tracker.files_done += 1
+                tracker.file_name = name
+            waiting.clear()
+            return True
+
+        for document_id, name, chunks in pending:
+            tracker.file_name = name
+            for chunk in chunks:
+                batch.append(chunk)
+                if len(batch) >= EMBED_BATCH and not flush():
+                    return ready
+            waiting.append((document_id, name))
+        if flush():
+            tracker.report("embedding")
+        return ready
 
     # Summaries
 

@@ -134,21 +134,15 @@ class DocumentStore:
         )
         return [(row[0], ChunkText(row[1], row[2], row[3], row[4])) for row in rows]
 
-    def chunks_to_embed(self, document_id: int, *, model: str, limit: int) -> list[tuple[int, str]]:
+    def chunks_to_embed(self, document_id: int, *, model: str) -> list[tuple[int, str]]:
+        """(chunk id, text) of a document's chunks without a vector from `model`, in document order."""
         rows = self._rows(
             """SELECT id, text FROM chunk WHERE document_id = ?
                AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)
-               ORDER BY ordinal LIMIT ?""",
-            (document_id, model, limit),
+               ORDER BY ordinal""",
+            (document_id, model),
         )
         return [(row[0], row[1]) for row in rows]
-
-    def count_chunks_to_embed(self, document_id: int, *, model: str) -> int:
-        return self._rows(
-            """SELECT count(*) FROM chunk WHERE document_id = ?
-               AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)""",
-            (document_id, model),
-        )[0][0]
 
     def store_chunk_vectors(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
         """(chunk id, float32 bytes) pairs from embedding model `model`, committed together."""

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from app.platform.settings import Settings  # noqa: E402
 from app.retrieval.search import Retriever  # noqa: E402
-from app.services.attachments import AttachmentService  # noqa: E402
+from app.services.attachments import EMBED_BATCH, AttachmentService  # noqa: E402
 from app.services.embedding import embedding_spec, open_embedder  # noqa: E402
 from app.services.models import ModelService  # noqa: E402
 from app.store import open_store  # noqa: E402
@@ -90,40 +90,51 @@ def main() -> None:
 
     corpus, queries, qrels = load_beir(args.data, args.split)
     print(f"{args.data.name}: {len(corpus)} documents, {len(queries)} {args.split} queries", flush=True)
-    settings = Settings(n_threads=args.threads)
     models = ModelService(args.models_dir)
-    embedder = open_embedder(models, settings)
+    embedder = open_embedder(models, Settings(n_threads=args.threads))
+    embedder.embed(["warm up"])  # start the worker outside the timings
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="retrieval-bench-"))
+    files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
+    throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
+
     reusing = (scratch / "data" / "threadloom.sqlite3").is_file()
     print(f"work directory {scratch}{' (reusing its ingested corpus)' if reusing else ''}", flush=True)
     store = open_store(scratch / "data")
     service = AttachmentService(store, files_dir=scratch / "data" / "files", embedder=embedder)
     if reusing:
-        store.db.execute_sql("DELETE FROM chunk WHERE document_id IN (SELECT id FROM document WHERE sha256 = 'synthetic')")
+        synthetic = "(SELECT id FROM document WHERE sha256 = 'synthetic')"
+        store.db.execute_sql(f"DELETE FROM chunk WHERE document_id IN {synthetic}")
         store.db.execute_sql("DELETE FROM document WHERE sha256 = 'synthetic'")
     else:
-        ingest(args, store, service, embedder, corpus, scratch, models)
+        started = time.perf_counter()
+        service.attach(store.create_thread("benchmark").id, files, summarise=False)
+        print(f"ingested the whole corpus in {time.perf_counter() - started:.0f}s", flush=True)
     measure(store, service, embedder, queries, qrels, corpus)
     embedder.shutdown()
     store.close()
 
 
-def ingest(args, store, service, embedder, corpus, scratch: Path, models) -> None:
-    thread = store.create_thread("benchmark")
-    files_dir = scratch / "corpus"
-    files_dir.mkdir()
+def write_corpus(corpus, folder: Path) -> list[Path]:
+    """One text file per document (title, blank line, text), named by its id: what a user would attach."""
     paths = []
     for doc_id, doc in corpus.items():
-        path = files_dir / f"{doc_id}.txt"
+        path = folder / f"{doc_id}.txt"
         path.write_text(f"{doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
         paths.append(path)
-    embedder.embed(["warm up"])  # start the worker outside the timings
+    return paths
 
-    # 1. Ingest throughput: the app's ingest of the first documents vs raw llama-cpp-python on the same chunks.
+
+def throughput(args, models: ModelService, embedder, files: list[Path]) -> None:
+    """The app's ingest of `files` into a fresh store vs raw llama-cpp-python embedding the same chunks, same GGUF,
+    same threads, batches of the same size."""
+    scratch = Path(tempfile.mkdtemp(prefix="retrieval-throughput-"))
+    store = open_store(scratch / "data")
+    service = AttachmentService(store, files_dir=scratch / "data" / "files", embedder=embedder)
     started = time.perf_counter()
-    service.attach(thread.id, paths[:THROUGHPUT_DOCS], summarise=False)
+    service.attach(store.create_thread("throughput").id, files, summarise=False)
     ingest_s = time.perf_counter() - started
-    sample_texts = [text for (text,) in store.db.execute_sql("SELECT text FROM chunk ORDER BY id")]
+    texts = [text for (text,) in store.db.execute_sql("SELECT text FROM chunk ORDER BY id")]
+    store.close()
     from llama_cpp import Llama
 
     spec = embedding_spec(models)
@@ -132,20 +143,15 @@ def ingest(args, store, service, embedder, corpus, scratch: Path, models) -> Non
         n_ubatch=spec.context_length, n_threads=args.threads, n_threads_batch=args.threads, verbose=False,
     )  # fmt: skip
     started = time.perf_counter()
-    for offset in range(0, len(sample_texts), 64):
-        raw.embed(sample_texts[offset : offset + 64], normalize=True)
+    for offset in range(0, len(texts), EMBED_BATCH):
+        raw.embed(texts[offset : offset + EMBED_BATCH], normalize=True)
     raw_s = time.perf_counter() - started
-    del raw
+    raw.close()
     print(
-        f"ingest {len(sample_texts)} chunks: app {len(sample_texts) / ingest_s:.1f} chunks/s "
-        f"(read+chunk+embed+store), raw embed {len(sample_texts) / raw_s:.1f} chunks/s, ratio {raw_s / ingest_s:.3f}",
+        f"ingest of {len(files)} files, {len(texts)} chunks: app {len(texts) / ingest_s:.2f} chunks/s "
+        f"(copy+read+chunk+embed+store), raw embedding {len(texts) / raw_s:.2f} chunks/s, ratio {raw_s / ingest_s:.3f}",
         flush=True,
     )
-
-    # 2. The rest of the corpus, then quality.
-    started = time.perf_counter()
-    service.attach(thread.id, paths[THROUGHPUT_DOCS:], summarise=False)
-    print(f"ingested the whole corpus in {time.perf_counter() - started + ingest_s:.0f}s", flush=True)
 
 
 def measure(store, service, embedder, queries, qrels, corpus) -> None:
