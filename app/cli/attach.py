@@ -112,7 +112,8 @@ def run_list(args: argparse.Namespace, session: Session) -> int:
         print_json([attachment_json(a) for a in attachments])
     for attachment in [] if args.json else attachments:
         document = attachment.document
-        print(f"{attachment.id:>5}  {attachment.file_name}  {document.status}  {document.error or document.summary or ''}")
+        note = document.error or document.summary or ""
+        print(f"{attachment.id:>5}  {attachment.file_name}  {document.status}  {note}")
     return 0
 
 

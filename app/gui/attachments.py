@@ -53,7 +53,8 @@ class AttachmentChip(QPushButton):
         document = attachment.document
         self.setObjectName("attachmentChip")
         self.setText(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
-        self.setToolTip(document.error or document.summary or f"{document.pages} pages, {document.chunk_count} chunks")
+        counts = f"{document.pages} pages, {document.chunk_count} chunks"
+        self.setToolTip(document.error or document.summary or counts)
         self.setAccessibleName(f"Attachment {attachment.file_name}, {document.status}")
         self.setFlat(True)
 
@@ -119,7 +120,8 @@ class AttachmentPanel(QWidget):
         layout.addWidget(self.progress_box)
 
     def chips(self) -> list[AttachmentChip]:
-        return [w for i in range(self.chips_row.count()) if isinstance(w := self.chips_row.itemAt(i).widget(), AttachmentChip)]
+        widgets = (self.chips_row.itemAt(i).widget() for i in range(self.chips_row.count()))
+        return [widget for widget in widgets if isinstance(widget, AttachmentChip)]
 
     def citation_buttons(self) -> list[QPushButton]:
         return [self.citations_row.itemAt(i).widget() for i in range(self.citations_row.count())]
@@ -141,10 +143,10 @@ class AttachmentPanel(QWidget):
             return
         self.progress_box.show()
         eta = f" · about {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
+        file_number = min(progress.files_done + 1, progress.files_total)
         self.progress_label.setText(
-            f"{progress.phase.capitalize()} {progress.file_name} · file {min(progress.files_done + 1, progress.files_total)}"
-            f" of {progress.files_total} · {progress.pages_done} pages · {progress.chunks_done}/{progress.chunks_total}"
-            f" chunks{eta}"
+            f"{progress.phase.capitalize()} {progress.file_name} · file {file_number} of {progress.files_total}"
+            f" · {progress.pages_done} pages · {progress.chunks_done}/{progress.chunks_total} chunks{eta}"
         )
         self.progress_bar.setRange(0, max(1, progress.chunks_total))
         self.progress_bar.setValue(progress.chunks_done)

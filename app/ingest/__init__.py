@@ -1,1 +1,1 @@
-"""File → text (pymupdf for PDF; text, Markdown, reST, code, HTML, DOCX, CSV), chunking, summaries. No Qt, no store."""
+"""File → text (pymupdf for PDF; text, Markdown, reST, code, HTML, DOCX, CSV) and chunking. No Qt, no store."""

@@ -45,7 +45,8 @@ def convert_bert(model_dir: Path, target: Path, *, name: str) -> None:
     """Write `target` (GGUF) from `model_dir` (config.json, model.safetensors, vocab.txt, special_tokens_map.json)."""
     config = _read_json(model_dir / "config.json")
     if config.get("model_type") != "bert":
-        raise SetupError(f"{model_dir} does not hold a BERT model (config.json model_type {config.get('model_type')!r})")
+        kind = config.get("model_type")
+        raise SetupError(f"{model_dir} does not hold a BERT model (config.json model_type {kind!r})")
     pooling = _read_json(model_dir / "1_Pooling" / "config.json")
     if pooling and not pooling.get("pooling_mode_mean_tokens"):
         raise SetupError(f"{model_dir} uses a pooling other than mean, which this converter does not write")

@@ -102,7 +102,8 @@ class DocumentStore:
         rows = self._rows(
             f"""SELECT {_DOCUMENT_COLUMNS} FROM document WHERE status = 'ready' AND EXISTS (
                     SELECT 1 FROM chunk WHERE chunk.document_id = document.id
-                    AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)) ORDER BY id""",
+                    AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?))
+                ORDER BY id""",
             (model,),
         )
         return [_document(row) for row in rows]
