@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from app.core.models import Message
+from app.core.models import Message, ThreadSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class ThreadPage:
     thread_id: int
     messages: list[Message]
     positions: dict[int, BranchPosition]  # only messages that have alternatives
+    summary: ThreadSummary | None = None  # older turns of this branch folded to fit the model's window
 
 
 def branch_positions(path: Sequence[Message], every_message: Sequence[Message]) -> dict[int, BranchPosition]:
@@ -96,4 +97,5 @@ def load_page(store, thread_id: int, *, show_message_id: int | None = None) -> T
     """Background: the thread's current branch (first switched to the branch through `show_message_id`, if given)."""
     messages = store.show_branch(show_message_id) if show_message_id is not None else store.current_path(thread_id)
     every_message = store.messages(thread_id) if messages else []
-    return ThreadPage(thread_id, messages, branch_positions(messages, every_message))
+    summary = store.summary_on_branch(thread_id, messages) if messages else None
+    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary)

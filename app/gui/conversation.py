@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.models import Message, MessageStatus, Role
+from app.core.models import Message, MessageStatus, Role, ThreadSummary
 from app.gui import theme
 from app.gui.branch_switcher import BranchPosition, BranchSwitcher
 
@@ -251,6 +251,57 @@ class MessageCard(QFrame):
         return self._banner.text() if self._banner.isVisibleTo(self) else ""
 
 
+class SummaryCard(QFrame):
+    """Older turns folded into a summary so the thread fits the model's window. Collapsed to one line; the
+    originals stay above it. Signals (GUI thread, summary id): `edit_requested`, `undo_requested`."""
+
+    edit_requested = Signal(int)
+    undo_requested = Signal(int)
+
+    def __init__(self, summary: ThreadSummary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("summaryCard")
+        self.setAccessibleName("Summary of earlier turns")
+        self.summary = summary
+        self.toggle = QToolButton()
+        self.toggle.setObjectName("messageAction")
+        self.toggle.setText("▸ Earlier turns are summarised for the model")
+        self.toggle.setToolTip("The model sees this summary instead of the turns above; they are all kept")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.toggled.connect(self._expand)
+        edit = QToolButton()
+        edit.setObjectName("messageAction")
+        edit.setText("Edit")
+        edit.setAccessibleName("Edit the summary")
+        edit.setAutoRaise(True)
+        edit.clicked.connect(lambda: self.edit_requested.emit(self.summary.id))
+        undo = QToolButton()
+        undo.setObjectName("messageAction")
+        undo.setText("Undo")
+        undo.setAccessibleName("Undo the summary")
+        undo.setToolTip("Give the model the original turns again")
+        undo.setAutoRaise(True)
+        undo.clicked.connect(lambda: self.undo_requested.emit(self.summary.id))
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.toggle, 1)
+        header.addWidget(edit)
+        header.addWidget(undo)
+        self.body = MessageBody()
+        self.body.show_plain(summary.content)
+        self.body.setAccessibleName("Summary text")
+        self.body.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(header)
+        layout.addWidget(self.body)
+
+    def _expand(self, expanded: bool) -> None:
+        self.toggle.setText(("▾" if expanded else "▸") + " Earlier turns are summarised for the model")
+        self.body.setVisible(expanded)
+
+
 class ConversationView(QScrollArea):
     """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up.
 
@@ -262,6 +313,8 @@ class ConversationView(QScrollArea):
     regenerate_requested = Signal(int)
     branch_chosen = Signal(int)
     fork_requested = Signal(int)
+    summary_edit_requested = Signal(int)
+    summary_undo_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -291,6 +344,7 @@ class ConversationView(QScrollArea):
         row.addStretch(0)
         self.setWidget(page)
         self._cards: dict[int, MessageCard] = {}
+        self.summary_card: SummaryCard | None = None
         self._follow_bottom = True
         self._anchor: MessageCard | None = None  # a message kept at the top while the cards settle their heights
         self._anchor_timer = QTimer(self, singleShot=True, interval=ANCHOR_MS)
@@ -320,10 +374,11 @@ class ConversationView(QScrollArea):
         positions: dict[int, BranchPosition] | None = None,
         focus_message_id: int | None = None,
         highlight: bool = False,
+        summary: ThreadSummary | None = None,
     ) -> None:
         """Replace the cards with `messages`; `live_texts` gives the text so far of replies still streaming,
-        `positions` the ‹ k / n › of forked messages. Shows the bottom, or `focus_message_id` (tinted if
-        `highlight`)."""
+        `positions` the ‹ k / n › of forked messages, `summary` the fold after its last message. Shows the bottom,
+        or `focus_message_id` (tinted if `highlight`)."""
         if not messages:
             self.show_empty()
             return
@@ -332,6 +387,11 @@ class ConversationView(QScrollArea):
             self.add_message(
                 message, live_text=(live_texts or {}).get(message.id), position=(positions or {}).get(message.id)
             )
+            if summary is not None and message.id == summary.up_to_message_id:
+                self.summary_card = SummaryCard(summary, self._column)
+                self.summary_card.edit_requested.connect(self.summary_edit_requested)
+                self.summary_card.undo_requested.connect(self.summary_undo_requested)
+                self._cards_layout.insertWidget(self._cards_layout.count() - 1, self.summary_card)
         if focus_message_id in self._cards:
             self.scroll_to_message(focus_message_id, highlight=highlight)
         else:
@@ -413,7 +473,8 @@ class ConversationView(QScrollArea):
 
     def _clear_cards(self) -> None:
         self._drop_anchor()
-        for card in self._cards.values():
+        for card in [*self._cards.values(), *([self.summary_card] if self.summary_card else [])]:
             card.hide()
             card.deleteLater()
         self._cards.clear()
+        self.summary_card = None

@@ -15,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
+    QInputDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -33,6 +34,7 @@ from app.core.models import (
     ReplyStarted,
     Role,
     Thread,
+    ThreadCompacted,
     ThreadRetitled,
     TokenEvent,
 )
@@ -64,6 +66,7 @@ class LiveReply:
     edit_of: int | None = None  # the user message being edited, to offer the edit again if nothing was stored
     started: ReplyStarted | None = None
     text: str = ""
+    compacted: bool = False  # older turns were summarised first: the view reloads to show the fold
     stop_requested: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -187,6 +190,8 @@ class MainWindow(QMainWindow):
         self.conversation.regenerate_requested.connect(self.regenerate)
         self.conversation.branch_chosen.connect(self.show_branch)
         self.conversation.fork_requested.connect(self.fork_from)
+        self.conversation.summary_edit_requested.connect(self.edit_summary)
+        self.conversation.summary_undo_requested.connect(self.undo_summary)
         self.editing_bar = NoticeBar("Editing a message")
         self.editing_bar.setObjectName("editingBar")
         self.editing_bar.action_triggered.connect(self.cancel_editing)
@@ -382,7 +387,23 @@ class MainWindow(QMainWindow):
             positions=page.positions,
             focus_message_id=focus_message_id,
             highlight=highlight,
+            summary=page.summary,
         )
+
+    def edit_summary(self, summary_id: int) -> None:
+        card = self.conversation.summary_card
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Edit summary", "What the model is told about the earlier turns:", card.summary.content if card else ""
+        )
+        if ok and text.strip():
+            self._change_summary(lambda store: store.edit_summary(summary_id, text.strip()))
+
+    def undo_summary(self, summary_id: int) -> None:
+        self._change_summary(lambda store: store.undo_summary(summary_id))
+
+    def _change_summary(self, change) -> None:
+        store, thread_id = self._session.store, self._open_thread_id
+        self._queries.run(lambda: change(store), on_result=lambda _: self.open_thread(thread_id), on_error=self._report)
 
     def rename_thread(self, thread_id: int, title: str) -> None:
         store = self._session.store
@@ -513,6 +534,9 @@ class MainWindow(QMainWindow):
             self._on_reply_finished(live, event)
         elif isinstance(event, ThreadRetitled):
             self.refresh_threads()
+        elif isinstance(event, ThreadCompacted):
+            live.compacted = True
+            self._say("This thread outgrew the model's window: older turns were summarised for it (all are kept).")
 
     def _on_reply_started(self, live: LiveReply, event: ReplyStarted) -> None:
         live.started = event
@@ -535,10 +559,12 @@ class MainWindow(QMainWindow):
         if self._open_thread_id == reply.thread_id:
             self.conversation.update_message(reply)
             self.attachments.reply_finished(reply)
+            if live.compacted:
+                self.open_thread(reply.thread_id)  # shows the summary card where the fold is
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
         self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
-        if reply.status == MessageStatus.COMPLETE:
+        if reply.status == MessageStatus.COMPLETE and not live.compacted:
             self._say("")
         elif reply.error == "stopped":
             self._say("Stopped. The reply so far is kept.")

@@ -128,6 +128,7 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #headerRule {{ background: {c.border}; }}
 #messageHeader {{ color: {c.muted}; }}
 #messageCard {{ border-radius: 8px; }}
+#summaryCard {{ border: 1px dashed {c.border}; border-radius: 8px; }}
 #messageCard[highlight="true"] {{ background: {c.accent_soft}; }}
 #messageAction, #branchArrow {{
     color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 6px;

@@ -239,12 +239,10 @@ class ChatService:
     def _summarised_path(self, thread_id: int, leaf_id: int) -> tuple[ThreadSummary | None, list[Message]]:
         """The newest summary in force on the branch to `leaf_id`, and the messages after the turns it folds."""
         path = self.store.path_to(leaf_id)
-        by_last_message = {s.up_to_message_id: s for s in self.store.summaries(thread_id)}
-        summary, start = None, 0
-        for index, message in enumerate(path):
-            if message.id in by_last_message:
-                summary, start = by_last_message[message.id], index + 1
-        return summary, path[start:]
+        summary = self.store.summary_on_branch(thread_id, path)
+        if summary is None:
+            return None, path
+        return summary, path[[m.id for m in path].index(summary.up_to_message_id) + 1 :]
 
     def _compact_if_needed(self, thread: Thread, reply: Message, route: Route | None) -> ThreadSummary | None:
         """Fold older turns into a summary until the prompt and the reply fit the local model's window.

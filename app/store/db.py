@@ -581,6 +581,12 @@ class Store:
         )
         return [ThreadSummary(r[0], r[1], r[2], r[3], _parse(r[4])) for r in rows]
 
+    def summary_on_branch(self, thread_id: int, path: list[Message]) -> ThreadSummary | None:
+        """The newest summary in force whose last folded message lies on `path` (a branch, root first)."""
+        by_last_message = {s.up_to_message_id: s for s in self.summaries(thread_id)}
+        on_path = [by_last_message[m.id] for m in path if m.id in by_last_message]
+        return on_path[-1] if on_path else None
+
     def edit_summary(self, summary_id: int, content: str) -> None:
         if not content.strip():
             raise InvalidInput("a summary cannot be empty; undo it instead")
