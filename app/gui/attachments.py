@@ -14,7 +14,9 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -276,6 +278,24 @@ class AttachmentController(QObject):
         self._say("; ".join(problems) if problems else "")
         if self._thread_id() == thread_id:
             self.show_thread(thread_id)
+        for result in results:
+            document = result.attachment.document if result.attachment else None
+            if document is not None and document.status == DocumentStatus.NEEDS_PASSWORD:
+                self.ask_password(thread_id, result.attachment)
+
+    def ask_password(self, thread_id: int, attachment: Attachment) -> None:
+        """Encrypted PDF: ask for its password (saying so when the last one was wrong) and read it again."""
+        password, given = QInputDialog.getText(
+            self._window, "Password needed", f"{attachment.document.error}\nPassword:", QLineEdit.EchoMode.Password
+        )
+        if given and attachment.source_path:
+            service = self._session.attachments
+            self._ingest.run_reporting(
+                lambda report: service.attach(thread_id, [attachment.source_path], password=password, progress=report),
+                on_progress=self._on_progress,
+                on_result=lambda results: self._on_attached(thread_id, results),
+                on_error=lambda error: self._say(f"Could not attach: {error}"),
+            )
 
     def show_thread(self, thread_id: int | None) -> None:
         """Show the chips of the thread now open (none for a draft); clears the citations of the last one."""

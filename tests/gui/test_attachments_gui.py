@@ -4,9 +4,9 @@ a reply's citation opens the PDF page rendered by pymupdf with the span highligh
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from app.core.documents import DocumentStatus
 from tests.conftest import SHARED_DATA
@@ -15,6 +15,7 @@ from tests.gui.test_main_window import type_and_send, wait_until_idle
 
 pytestmark = pytest.mark.slow
 PDF = SHARED_DATA / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
+ENCRYPTED = SHARED_DATA / "pdf-corpus" / "files" / "pypdf-encrypted-file.pdf"  # password "test"
 
 
 def drop_files(widget, paths) -> bool:
@@ -59,3 +60,29 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     assert viewer.image is not None and not viewer.image.isNull() and viewer.image.width() > 500
     assert viewer.highlight_count > 0
     viewer.close()
+
+
+def test_encrypted_pdf_asks_for_its_password_and_says_when_it_is_wrong(qtbot, session, show_window):
+    window = show_window(session)
+    prompts = []
+
+    def answer(password: str) -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(50, lambda: answer(password))
+            return
+        prompts.append(dialog.labelText())
+        dialog.setTextValue(password)
+        dialog.accept()
+
+    QTimer.singleShot(50, lambda: answer("qwerty"))
+    assert drop_files(window.composer.viewport(), [ENCRYPTED])
+    qtbot.waitUntil(lambda: len(prompts) == 1, timeout=REPLY_TIMEOUT_MS)
+    QTimer.singleShot(50, lambda: answer("test"))
+    qtbot.waitUntil(lambda: len(prompts) == 2, timeout=REPLY_TIMEOUT_MS)
+    assert prompts[0].startswith(f"{ENCRYPTED.name} is encrypted: give its password")
+    assert prompts[1].startswith(f"{ENCRYPTED.name}: wrong password")
+    qtbot.waitUntil(
+        lambda: [c.attachment.document.status for c in window.attachments.panel.chips()] == [DocumentStatus.READY],
+        timeout=REPLY_TIMEOUT_MS,
+    )
