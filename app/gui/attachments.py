@@ -64,7 +64,7 @@ class AttachmentChip(QPushButton):
 class AttachmentPanel(QWidget):
     """Chips, the ingest progress row, the summary of the newest attachment, and the last reply's citations.
 
-    Signals (GUI thread): `attach_requested` (the 📎 button), `cancel_requested`, `citation_chosen(Citation)`.
+    Signals (GUI thread): `attach_requested` (the Attach button), `cancel_requested`, `citation_chosen(Citation)`.
     """
 
     attach_requested = Signal()
@@ -76,7 +76,7 @@ class AttachmentPanel(QWidget):
         self.setObjectName("attachmentPanel")
         self.chips_row = QHBoxLayout()
         self.chips_row.setSpacing(6)
-        self.add_button = QPushButton("📎 Attach…")
+        self.add_button = QPushButton("+ Attach files…")
         self.add_button.setObjectName("attachButton")
         self.add_button.setAccessibleName("Attach files")
         self.add_button.setFlat(True)
