@@ -33,6 +33,10 @@ MIN_STATE_TOKENS = 32
 # After a reply, at most this many tokens are decoded to line the context up with the next prompt (the reply's
 # end-of-turn marker, and any stretch where the reply's text tokenizes differently from how it was sampled).
 MAX_SETTLE_TOKENS = 256
+# A prompt whose uncached part is at most this long (a typed message and its template) is processed on the generation
+# thread count, like generation itself: on a busy two-core machine a small batch on two threads was measured to stall
+# for seconds (9 tokens after 1,430 cached: 5.5 s on two threads, 0.1 s on one). Larger prefills use n_threads_batch.
+SMALL_BATCH_TOKENS = 64
 # After a shutdown (or the parent's death) the request in hand may finish, up to this long.
 EXIT_GRACE_S = 4.0
 
@@ -236,6 +240,7 @@ class Worker:
                 llm._ctx.kv_cache_clear()
                 llm.reset()
         cached = min(llm.longest_token_prefix(llm._input_ids.tolist(), tokens), len(tokens) - 1)
+        self._batch_threads(small=len(tokens) - cached <= SMALL_BATCH_TOKENS)
         if sampling.get("seed") is not None:
             llm.set_seed(sampling["seed"])
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
@@ -312,8 +317,6 @@ class Worker:
         as text, ends it with the template's end-of-turn marker, and may tokenize it differently. Cut the context
         back to the common prefix and decode the rest, so the next turn only processes the new message.
         """
-        import llama_cpp
-
         llm = self._llm
         try:
             target = self._tokenize(conversation, self._history_formatter)
@@ -328,14 +331,17 @@ class Worker:
             llm._ctx.kv_cache_seq_rm(-1, keep, -1)
             llm.n_tokens = keep
         if len(target) > keep and keep > 0:
-            # Off the critical path, so on the generation thread count: a small batch on two threads of a busy
-            # two-core machine was measured to stall for seconds (0.3-4.4 s for 3 tokens).
-            threads = llm.context_params.n_threads
-            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
-            try:
-                llm.eval(target[keep:])
-            finally:
-                llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, llm.context_params.n_threads_batch)
+            self._batch_threads(small=True)  # off the critical path; small batches on two threads stall
+            llm.eval(target[keep:])
+
+    def _batch_threads(self, *, small: bool) -> None:
+        """Process the next batches on the generation thread count if they are small, else on n_threads_batch."""
+        import llama_cpp
+
+        params = self._llm.context_params
+        llama_cpp.llama_set_n_threads(
+            self._llm._ctx.ctx, params.n_threads, params.n_threads if small else params.n_threads_batch
+        )
 
     def _save(self, cache_key: str) -> None:
         """Write the context's state for `cache_key` (a failure to write only costs speed later)."""
