@@ -152,8 +152,9 @@ class ChatService:
         if original.role != Role.USER:
             raise NotFound(f"message {message_id} is not a user message; only your own messages can be edited")
         thread = self.store.get_thread(original.thread_id)
+        route = self._route(thread, None, False, RouteReason.THREAD)
         user = self.store.add_message(thread.id, parent_id=original.parent_id, role=Role.USER, content=text)
-        yield from self._reply_to(thread, user)
+        yield from self._reply_to(thread, user, route)
 
     def regenerate(
         self, message_id: int, *, model: str | None = None, allow_hosted: bool = False
@@ -193,7 +194,8 @@ class ChatService:
         for event in self._stream(thread, reply, route):
             finished = event if isinstance(event, ReplyFinished) else finished
             yield event
-        if finished.reply.status == MessageStatus.COMPLETE and self.store.get_thread(thread.id).title_source == "provisional":
+        named = self.store.get_thread(thread.id).title_source != "provisional"
+        if finished.reply.status == MessageStatus.COMPLETE and not named:
             retitled = self._name_thread(thread.id)
             if retitled is not None:
                 yield ThreadRetitled(retitled)
