@@ -19,7 +19,7 @@ loaded. Files are written to a temporary name and renamed, so a reader never see
 may share the root (a missing file is a miss).
 
 Least-recently-used eviction (by mtime, refreshed on every use) keeps all states under the root within a byte
-budget. This module does no llama.cpp calls: the worker hands it payload bytes and takes them back.
+budget, and at most `MAX_STATES_PER_KEY` branches of one key. This module does no llama.cpp calls: the worker hands it payload bytes and takes them back.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ FORMAT = 1
 SUFFIX = ".kv"
 DEFAULT_BUDGET_BYTES = 2 * 1024**3
 STALE_TEMPORARY_S = 3600  # a temporary file this old belongs to a writer that died
+MAX_STATES_PER_KEY = 4  # branches of one thread kept at once (most recently used), so the budget serves many threads
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -104,6 +105,13 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CorruptState("unknown format")
     return header, len(MAGIC) + 4 + length
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 class StateFiles:
@@ -214,9 +222,16 @@ class StateFiles:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        others = []
         for state in self.states(key):  # a state whose tokens are a prefix of the new one is of no more use
-            if state.path != target and common_prefix(state.tokens, tokens) == len(state.tokens):
+            if state.path == target:
+                continue
+            if common_prefix(state.tokens, tokens) == len(state.tokens):
                 self.discard(state.path)
+            else:
+                others.append(state.path)
+        for path in sorted(others, key=_mtime_ns)[: max(0, len(others) - (MAX_STATES_PER_KEY - 1))]:
+            self.discard(path)  # other branches of the thread, least recently used first
         self.evict(keep=target)
         return target
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.platform.settings import KV_CACHE_ENV, Settings
-from app.runtime.kvcache import StateFiles, file_sha256, namespace_for, tokens_digest
+from app.runtime.kvcache import MAX_STATES_PER_KEY, StateFiles, file_sha256, namespace_for, tokens_digest
 
 MODEL_A = namespace_for({"model_sha256": "a" * 64, "n_ctx": 4096})
 MODEL_B = namespace_for({"model_sha256": "b" * 64, "n_ctx": 4096})
@@ -102,6 +102,24 @@ def test_a_new_state_replaces_the_ones_it_extends_and_keeps_other_branches(root:
     held = sorted(s.tokens for s in states.states("thread-1"))
     assert held == sorted([tuple(branch_a), tuple(branch_b)])
     assert states.best_match("thread-1", branch_b + [5])[0].tokens == tuple(branch_b)
+
+
+def test_a_thread_keeps_its_most_recently_used_branches_only(root: Path):
+    states = StateFiles(root, namespace=MODEL_A)
+    branches = [list(range(40)) + [1000 + i] for i in range(MAX_STATES_PER_KEY + 2)]
+    for i, tokens in enumerate(branches[:MAX_STATES_PER_KEY]):
+        path = states.write("thread-1", tokens, payload(100, i))
+        past = time.time() - 100 + i
+        os.utime(path, (past, past))
+    state, shared = states.best_match("thread-1", branches[0])
+    assert shared == len(branches[0])
+    states.read(state)  # the oldest branch, used again
+    for tokens in branches[MAX_STATES_PER_KEY:]:
+        states.write("thread-1", tokens, payload(100))
+    held = {s.tokens for s in states.states("thread-1")}
+    assert len(held) == MAX_STATES_PER_KEY
+    assert tuple(branches[0]) in held and all(tuple(b) in held for b in branches[MAX_STATES_PER_KEY:])
+    assert tuple(branches[1]) not in held and tuple(branches[2]) not in held
 
 
 def test_eviction_keeps_all_states_within_the_budget_least_recently_used_first(root: Path):
