@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.documents import Passage
 from app.core.errors import ThreadloomError
@@ -65,11 +66,15 @@ def vector_bytes(vector: list[float]) -> bytes:
 
 
 class Retriever:
-    """Finds the chunks that answer a query, within a set of documents."""
+    """Finds the chunks that answer a query, within a set of documents.
+
+    The keyword ranking runs on a helper thread while this one embeds the query and ranks by vector, so a hybrid
+    search waits for the slower of the two, not their sum (SQLite and llama.cpp both release the GIL)."""
 
     def __init__(self, documents: DocumentStore, embedder: Embedder | None) -> None:
         self.documents = documents
         self.embedder = embedder
+        self._keyword_thread: ThreadPoolExecutor | None = None
 
     def rank(
         self, query: str, *, document_ids: list[int] | None, limit: int, mode: str = "hybrid"
@@ -77,13 +82,20 @@ class Retriever:
         """(chunk id, score) pairs, best first. Without a working embedder, hybrid falls back to BM25 alone."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; one of {', '.join(MODES)}")
-        rankings: list[list[int]] = []
         depth = max(limit, CANDIDATES)
-        if mode in ("hybrid", "bm25"):
-            match = fts_query(query)
-            if match:
-                rankings.append(self.documents.keyword_ranking(match, document_ids=document_ids, limit=depth))
-        if mode in ("hybrid", "vector") and self.embedder is not None:
+        match = fts_query(query) if mode in ("hybrid", "bm25") else None
+        use_vectors = mode in ("hybrid", "vector") and self.embedder is not None
+        keyword: Future[list[int]] | None = None
+        if match and use_vectors:
+            if self._keyword_thread is None:
+                self._keyword_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-ranking")
+            keyword = self._keyword_thread.submit(
+                self.documents.keyword_ranking, match, document_ids=document_ids, limit=depth
+            )
+        rankings: list[list[int]] = []
+        if match and keyword is None:
+            rankings.append(self.documents.keyword_ranking(match, document_ids=document_ids, limit=depth))
+        if use_vectors:
             try:
                 vector = self.embedder.embed([query])[0]
             except ThreadloomError:
@@ -95,6 +107,8 @@ class Retriever:
                         vector_bytes(vector), model=self.embedder.model_id, document_ids=document_ids, limit=depth
                     )
                 )
+        if keyword is not None:
+            rankings.insert(0, keyword.result())
         return keep_each_best(fuse(rankings), rankings, limit)
 
     def search(

@@ -171,7 +171,7 @@ class DocumentStore:
 
         Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
         scope, params = self._scope(document_ids)
-        k = max(RERANK_CANDIDATES, limit * 4)
+        k = max(RERANK_CANDIDATES, limit * 2)
         if document_ids is not None:
             k *= 8  # the KNN runs before the scope filter: ask for more
         rows = self._rows(
