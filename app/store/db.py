@@ -73,6 +73,17 @@ def open_database(path: Path) -> APSWDatabase:
     return db
 
 
+def replace_vectors(db: APSWDatabase, kind: str, rows: list[tuple[int, bytes]], *, model: str) -> None:
+    """Write (id, float32 bytes) vectors of `kind` ("message" or "chunk") into `{kind}_vec` and their binary
+    prefilter copies into `{kind}_bits`, replacing earlier ones. Call inside a write transaction."""
+    for row_id, vector in rows:
+        for table, value in ((f"{kind}_vec", "?"), (f"{kind}_bits", "vec_quantize_binary(?)")):
+            db.execute_sql(f"DELETE FROM {table} WHERE {kind}_id = ?", (row_id,))
+            db.execute_sql(
+                f"INSERT INTO {table} ({kind}_id, embedding, model) VALUES (?, {value}, ?)", (row_id, vector, model)
+            )
+
+
 def _is_disk_full(exc: BaseException) -> bool:
     """peewee re-raises apsw's FullError as an OperationalError; look through to the original."""
     return isinstance(exc, apsw.FullError) or isinstance(exc.__context__, apsw.FullError)
@@ -605,13 +616,7 @@ class Store:
     def store_embeddings(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
         """(message_id, float32 vector bytes) pairs made by embedding model `model`; replaces earlier vectors."""
         with self.writing():
-            for message_id, vector in rows:
-                for table, value in (("message_vec", "?"), ("message_bits", "vec_quantize_binary(?)")):
-                    self.db.execute_sql(f"DELETE FROM {table} WHERE message_id = ?", (message_id,))
-                    self.db.execute_sql(
-                        f"INSERT INTO {table} (message_id, embedding, model) VALUES (?, {value}, ?)",
-                        (message_id, vector, model),
-                    )
+            replace_vectors(self.db, "message", rows, model=model)
 
     def messages_to_embed(self, *, model: str, limit: int = 256) -> list[Message]:
         """Finished, non-empty messages that have no vector from `model` yet."""

@@ -18,7 +18,7 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse
+from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse, replace_vectors
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,
@@ -148,13 +148,7 @@ class DocumentStore:
     def store_chunk_vectors(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
         """(chunk id, float32 bytes) pairs from embedding model `model`, committed together."""
         with self.store.writing():
-            for chunk_id, vector in rows:
-                for table, value in (("chunk_vec", "?"), ("chunk_bits", "vec_quantize_binary(?)")):
-                    self.db.execute_sql(f"DELETE FROM {table} WHERE chunk_id = ?", (chunk_id,))
-                    self.db.execute_sql(
-                        f"INSERT INTO {table} (chunk_id, embedding, model) VALUES (?, {value}, ?)",
-                        (chunk_id, vector, model),
-                    )
+            replace_vectors(self.db, "chunk", rows, model=model)
 
     def keyword_ranking(self, match: str, *, document_ids: list[int] | None, limit: int) -> list[int]:
         """Chunk ids matching an FTS5 expression, best BM25 first, within `document_ids` (None: all)."""
