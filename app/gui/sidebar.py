@@ -11,6 +11,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from app.core import metadata
+from app.core.errors import InvalidInput
 from app.core.models import SearchHit, Thread, ThreadFilter
 from app.gui.notice_bar import NoticeBar
 from app.gui.search_panel import SearchBox, SearchResults
@@ -83,6 +85,8 @@ class Sidebar(QWidget):
         self.thread_list.pin_requested.connect(self.set_pinned)
         self.thread_list.archive_requested.connect(self.set_archived)
         self.thread_list.tags_requested.connect(self.edit_tags)
+        self.thread_list.metadata_requested.connect(self.edit_metadata)
+        self.filters.pair_requested.connect(self.ask_for_pair)
         self.undo_bar.action_triggered.connect(self.undo_delete)
         self.undo_bar.dismissed.connect(self._deleted.clear)
 
@@ -182,6 +186,43 @@ class Sidebar(QWidget):
                 store.add_tags(thread_id, added)
 
         self._change(change)
+
+    def edit_metadata(self, thread_id: int) -> None:
+        thread = self.thread_list.thread(thread_id)
+        if thread is None:
+            return
+        current = "\n".join(f"{key}={metadata.encode(value)[1]}" for key, value in thread.metadata.items())
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Metadata", f"Metadata for “{thread.title}”, one KEY=VALUE a line\n"
+            "(true/false, numbers and YYYY-MM-DD dates keep their type):", current,
+        )  # fmt: skip
+        if ok:
+            self.set_metadata(thread_id, text)
+
+    def set_metadata(self, thread_id: int, text: str) -> None:
+        """Make the thread's metadata exactly the KEY=VALUE lines of `text`; a bad line changes nothing."""
+        try:
+            pairs = dict(metadata.parse_pair(line) for line in text.splitlines() if line.strip())
+        except InvalidInput as exc:
+            self._report(exc)
+            return
+        thread = self.thread_list.thread(thread_id)
+        removed = [key for key in (thread.metadata if thread else {}) if key not in pairs]
+
+        def change(store) -> None:
+            store.set_metadata(thread_id, pairs)
+            if removed:
+                store.remove_metadata(thread_id, removed)
+
+        self._change(change)
+
+    def ask_for_pair(self) -> None:
+        text, ok = QInputDialog.getText(self, "Filter by metadata", "Only threads where KEY=VALUE:")
+        if ok and text.strip():
+            try:
+                self.filters.add_pair(*metadata.parse_pair(text))
+            except InvalidInput as exc:
+                self._report(exc)
 
     def save_view(self) -> None:
         name, ok = QInputDialog.getText(self, "Save view", "Name for this view (tag, metadata, archived):")

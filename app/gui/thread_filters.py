@@ -76,6 +76,7 @@ class FilterBar(QWidget):
     filter_changed = Signal()
     view_save_requested = Signal()
     view_delete_requested = Signal(int)
+    pair_requested = Signal()  # "Filter by metadata…": the sidebar asks for KEY=VALUE
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +118,12 @@ class FilterBar(QWidget):
     def apply_view(self, view: SavedView) -> None:
         self._tag, self._where = view.filter.tag, view.filter.where
         self.archived_chip.setChecked(view.filter.archived_only)
+        self._rebuild()
+        self.filter_changed.emit()
+
+    def add_pair(self, key: str, value: MetaValue) -> None:
+        """Only threads whose metadata has `key` equal to `value` (replacing an earlier condition on `key`)."""
+        self._where = (*(pair for pair in self._where if pair[0] != key), (key, value))
         self._rebuild()
         self.filter_changed.emit()
 
@@ -176,5 +183,6 @@ class FilterBar(QWidget):
             for view in self._views:
                 remove.addAction(view.name, lambda v=view: self.view_delete_requested.emit(v.id))
             menu.addSeparator()
+        menu.addAction("Filter by metadata (KEY=VALUE)…", self.pair_requested.emit)
         save = menu.addAction("Save current filter as a view…", self.view_save_requested.emit)
         save.setEnabled(self.current_filter() != ThreadFilter())

@@ -53,6 +53,7 @@ class ThreadList(QListWidget):
     pin_requested = Signal(int, bool)  # thread id, pinned
     archive_requested = Signal(int, bool)  # thread id, archived
     tags_requested = Signal(int)  # the user wants to edit the thread's tags
+    metadata_requested = Signal(int)  # … or its typed key=value metadata
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,6 +171,7 @@ class ThreadList(QListWidget):
         menu.addAction("Rename", lambda: self.start_rename(thread_id))
         menu.addAction("Unpin" if thread.pinned else "Pin", lambda: self.pin_requested.emit(thread_id, not thread.pinned))
         menu.addAction("Tags…", lambda: self.tags_requested.emit(thread_id))
+        menu.addAction("Metadata…", lambda: self.metadata_requested.emit(thread_id))
         menu.addAction(
             "Unarchive" if thread.archived else "Archive",
             lambda: self.archive_requested.emit(thread_id, not thread.archived),

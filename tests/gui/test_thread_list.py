@@ -151,3 +151,27 @@ def test_a_search_hit_opens_the_thread_at_that_message_on_its_branch(qtbot, sess
     qtbot.waitUntil(lambda: 0 < bar.value() < bar.maximum())  # scrolled to the message, not left at the bottom
     viewport_top = card.mapTo(window.conversation.viewport(), card.rect().topLeft()).y()
     assert 0 <= viewport_top < window.conversation.viewport().height() // 2
+
+
+def test_metadata_is_edited_in_the_window_and_filters_the_list(qtbot, session, show_window):
+    acme = session.store.create_thread("Acme")
+    other = session.store.create_thread("Other")
+    window = show_window(session)
+    sidebar = window.sidebar
+    assert "Metadata…" in [a.text() for a in window.thread_list.menu_for(acme.id).actions()]
+
+    sidebar.set_metadata(acme.id, "project=acme\nhours=12.5\nbillable=true")  # what the dialog's OK does
+    qtbot.waitUntil(lambda: session.store.get_thread(acme.id).metadata.get("billable") is True)
+    assert session.store.get_thread(acme.id).metadata == {"project": "acme", "hours": 12.5, "billable": True}
+    qtbot.waitUntil(lambda: not window.is_loading)
+
+    sidebar.filters.add_pair("billable", True)  # what "Filter by metadata…" does with KEY=VALUE
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [acme.id] and not window.is_loading)
+
+    sidebar.set_metadata(acme.id, "project=acme")  # removing a line removes the pair
+    qtbot.waitUntil(lambda: session.store.get_thread(acme.id).metadata == {"project": "acme"})
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [] and not window.is_loading)
+
+    sidebar.set_metadata(other.id, "k" * 65 + "=v")  # over the limit: a clear error, nothing stored
+    qtbot.waitUntil(lambda: "limit is 64" in window.status_note.full_text())
+    assert session.store.get_thread(other.id).metadata == {}
