@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QTextBlockFormat, QTextCursor, QTextFormat
@@ -119,20 +119,28 @@ class MessageCard(QFrame):
     complete.
 
     Signals (GUI thread) carry message ids; the window decides what they do: `edit_requested` (a user message),
-    `regenerate_requested` (a reply), `branch_chosen` (the sibling to show), `fork_requested`.
+    `regenerate_requested` (a reply), `upgrade_requested` (a reply, the model to ask: "Ask a stronger model"),
+    `branch_chosen` (the sibling to show), `fork_requested`. `stronger_models` gives that submenu's model names.
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
+    upgrade_requested = Signal(int, str)
     branch_chosen = Signal(int)
     fork_requested = Signal(int)
 
     def __init__(
-        self, message: Message, parent: QWidget | None = None, *, position: BranchPosition | None = None
+        self,
+        message: Message,
+        parent: QWidget | None = None,
+        *,
+        position: BranchPosition | None = None,
+        stronger_models: Callable[[], list[str]] = list,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("messageCard")
         self.message = message
+        self._stronger_models = stronger_models
         self._header = QLabel()
         self._header.setObjectName("messageHeader")
         self._header.setTextFormat(Qt.TextFormat.RichText)
@@ -232,10 +240,24 @@ class MessageCard(QFrame):
         menu.setAccessibleName("Message actions")
         mine = self.message.role == Role.USER
         menu.addAction("Edit…" if mine else "Regenerate", self._request_edit_or_regenerate)
+        if not mine:
+            upgrade = menu.addMenu("Ask a stronger model")
+            upgrade.setAccessibleName("Ask a stronger model")
+            upgrade.aboutToShow.connect(lambda: self._fill_upgrade_menu(upgrade))
+            self._fill_upgrade_menu(upgrade)
         menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(self.message.content))
         menu.addSeparator()
         menu.addAction("Fork to a new thread from here", lambda: self.fork_requested.emit(self.message.id))
         return menu
+
+    def _fill_upgrade_menu(self, menu: QMenu) -> None:
+        """Filled again each time it opens: providers and models may have been added since the card was made."""
+        menu.clear()
+        models = self._stronger_models()
+        for model in models:
+            menu.addAction(model, lambda model=model: self.upgrade_requested.emit(self.message.id, model))
+        if not models:
+            menu.addAction("No other model yet: add one in Models… (Ctrl+Shift+M)").setEnabled(False)
 
     def _show_menu(self, position: QPoint) -> None:
         if self.message.status != MessageStatus.STREAMING:
@@ -306,12 +328,13 @@ class SummaryCard(QFrame):
 class ConversationView(QScrollArea):
     """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up.
 
-    Relays the cards' requests (GUI thread, message ids): `edit_requested`, `regenerate_requested`, `branch_chosen`,
-    `fork_requested`.
+    Relays the cards' requests (GUI thread, message ids): `edit_requested`, `regenerate_requested`,
+    `upgrade_requested`, `branch_chosen`, `fork_requested`. `stronger_models` lists what replies may be re-run with.
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
+    upgrade_requested = Signal(int, str)
     branch_chosen = Signal(int)
     fork_requested = Signal(int)
     summary_edit_requested = Signal(int)
@@ -345,6 +368,7 @@ class ConversationView(QScrollArea):
         row.addStretch(0)
         self.setWidget(page)
         self._cards: dict[int, MessageCard] = {}
+        self.stronger_models: list[str] = []  # set by the window: PROVIDER/MODEL and other installed local models
         self.summary_card: SummaryCard | None = None
         self._follow_bottom = True
         self._anchor: MessageCard | None = None  # a message kept at the top while the cards settle their heights
@@ -402,12 +426,15 @@ class ConversationView(QScrollArea):
         self, message: Message, *, live_text: str | None = None, position: BranchPosition | None = None
     ) -> None:
         self._empty.hide()
-        card = MessageCard(message, self._column, position=position)
+        card = MessageCard(
+            message, self._column, position=position, stronger_models=lambda: list(self.stronger_models)
+        )
         if live_text is not None:
             card.show_message(message, live_text=live_text)
         for signal, relay in (
             (card.edit_requested, self.edit_requested),
             (card.regenerate_requested, self.regenerate_requested),
+            (card.upgrade_requested, self.upgrade_requested),
             (card.branch_chosen, self.branch_chosen),
             (card.fork_requested, self.fork_requested),
         ):

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.errors import ModelUnavailable, ThreadloomError
+from app.core.errors import ConsentRequired, ModelUnavailable, OfflineMode, ThreadloomError
 from app.core.models import (
     ChatEvent,
     Message,
@@ -38,12 +39,14 @@ from app.core.models import (
     ThreadRetitled,
     TokenEvent,
 )
+from app.core.routing import ModelRef, PrivacyRule
 from app.gui import theme
 from app.gui.attachments import AttachmentController
 from app.gui.branch_switcher import ThreadPage, load_page
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.notice_bar import NoticeBar
+from app.gui.privacy import RULE_LABELS, PrivacyControl, PrivacyState, load_privacy, stronger_models
 from app.gui.starter_card import StarterModelCard
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.tasks import Report, TaskRunner
@@ -64,6 +67,7 @@ class LiveReply:
     sent_from_thread_id: int | None  # the thread open when the user pressed Send (None: a new thread)
     new_branch: bool = False  # an edit or a regeneration: the view reloads the thread's new branch when it starts
     edit_of: int | None = None  # the user message being edited, to offer the edit again if nothing was stored
+    hosted_model: str | None = None  # PROVIDER/MODEL asked for this reply (an upgrade), if hosted
     started: ReplyStarted | None = None
     text: str = ""
     compacted: bool = False  # older turns were summarised first: the view reloads to show the fold
@@ -103,6 +107,16 @@ def describe(error: BaseException) -> str:
     if isinstance(error, ThreadloomError):
         return str(error)
     return f"something went wrong ({type(error).__name__}: {error}); the app keeps working"
+
+
+def hosted_refusal(error: ConsentRequired | OfflineMode, model: str) -> str:
+    """Why a hosted model was not asked, and what to do, in the window's words (the service's name CLI flags)."""
+    if isinstance(error, OfflineMode):
+        return f"Offline mode is on, so nothing was sent to {model}: turn it off in Models… (Ctrl+Shift+M)."
+    return (
+        f"This thread's privacy rule keeps it on this device, so nothing was sent to {model}: change the thread's "
+        "privacy (top right) to “Ask each time” or “Allowed” to use hosted models."
+    )
 
 
 def reply_status_line(model: str, reply: Message) -> str:
@@ -148,6 +162,7 @@ class MainWindow(QMainWindow):
         QGuiApplication.styleHints().colorSchemeChanged.connect(self.apply_theme)
         self._restore_layout()
         self._show_model_state()
+        self._load_stronger_models()
         self.refresh_threads()
 
     # Layout
@@ -178,6 +193,9 @@ class MainWindow(QMainWindow):
         header.setContentsMargins(24, 12, 24, 10)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.model_chip)
+        self.privacy = PrivacyControl()
+        self.privacy.rule_chosen.connect(self.set_privacy_rule)
+        header.addWidget(self.privacy)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -188,6 +206,7 @@ class MainWindow(QMainWindow):
         self.conversation = ConversationView()
         self.conversation.edit_requested.connect(self.start_editing)
         self.conversation.regenerate_requested.connect(self.regenerate)
+        self.conversation.upgrade_requested.connect(self.ask_stronger_model)
         self.conversation.branch_chosen.connect(self.show_branch)
         self.conversation.fork_requested.connect(self.fork_from)
         self.conversation.summary_edit_requested.connect(self.edit_summary)
@@ -353,9 +372,11 @@ class MainWindow(QMainWindow):
         self._settings.setValue("session/lastThread", thread_id or 0)
         if thread_id is None:
             self._show_title(NEW_THREAD_LABEL)
+            self.privacy.show_draft()
             self.conversation.show_empty()
             return
         self._show_title(self.thread_list.title_of(thread_id) or "")
+        self._load_privacy(thread_id)
         request, store = self._view_request, self._session.store
         self._queries.run(
             lambda: load_page(store, thread_id, show_message_id=at_message_id),
@@ -471,12 +492,18 @@ class MainWindow(QMainWindow):
             lambda chat, _thread_id: chat.edit(edit_of, text), text=text, new_branch=True, edit_of=edit_of
         )
 
-    def regenerate(self, message_id: int) -> None:
-        """Write another reply in place of `message_id`; the old one stays as a sibling (‹ k / n ›)."""
+    def regenerate(self, message_id: int, *, model: str | None = None, allow_hosted: bool = False) -> None:
+        """Write another reply in place of `message_id`; the old one stays as a sibling (‹ k / n ›). With `model`,
+        that model writes it (an upgrade); `allow_hosted` is the user's yes for this turn."""
         if self._live is not None:
             self._hint("A reply is still being written: press Esc to stop it first.")
             return
-        self._start_reply(lambda chat, _thread_id: chat.regenerate(message_id), text="", new_branch=True)
+        self._start_reply(
+            lambda chat, _thread_id: chat.regenerate(message_id, model=model, allow_hosted=allow_hosted),
+            text="",
+            new_branch=True,
+            hosted_model=model if model and ModelRef.parse(model).hosted else None,
+        )
 
     def _start_reply(
         self,
@@ -485,9 +512,12 @@ class MainWindow(QMainWindow):
         text: str,
         new_branch: bool = False,
         edit_of: int | None = None,
+        hosted_model: str | None = None,
     ) -> None:
         """Stream the reply that `begin(chat, thread_id)` starts (a send, an edit, a regeneration) into the view."""
-        live = LiveReply(sent_from_thread_id=self._open_thread_id, new_branch=new_branch, edit_of=edit_of)
+        live = LiveReply(
+            sent_from_thread_id=self._open_thread_id, new_branch=new_branch, edit_of=edit_of, hosted_model=hosted_model
+        )
         self._live = live
         self._set_streaming(True)
         self._say("")
@@ -558,6 +588,7 @@ class MainWindow(QMainWindow):
         reply = finished.reply
         if self._open_thread_id == reply.thread_id:
             self.conversation.update_message(reply)
+            self._load_privacy(reply.thread_id)  # a hosted reply (an upgrade, a fallback) adds to the ledger
             self.attachments.reply_finished(reply)
             if live.compacted:
                 self.open_thread(reply.thread_id)  # shows the summary card where the fold is
@@ -574,7 +605,10 @@ class MainWindow(QMainWindow):
 
     def _on_reply_failed(self, live: LiveReply, text: str, error: BaseException) -> None:
         self._end_live(live)
-        self._say(f"Could not send: {describe(error)}", error=True)
+        if isinstance(error, (ConsentRequired, OfflineMode)):
+            self._say(hosted_refusal(error, live.hosted_model or "a hosted model"), error=True)
+        else:
+            self._say(f"Could not send: {describe(error)}", error=True)
         if live.started is None and live.edit_of is not None:
             self._begin_editing(live.edit_of, text)
         elif live.started is None and not self.composer.toPlainText():
@@ -679,6 +713,88 @@ class MainWindow(QMainWindow):
     def _live_in(self, thread_id: int) -> bool:
         return self._live is not None and self._live.thread_id == thread_id
 
+    # Privacy and hosted models
+
+    def _load_privacy(self, thread_id: int) -> None:
+        routing = self._session.routing
+        self._queries.run(
+            lambda: load_privacy(routing, thread_id), on_result=self._show_privacy, on_error=self._report
+        )
+
+    def _show_privacy(self, state: PrivacyState) -> None:
+        if state.thread_id == self._open_thread_id:
+            self.privacy.show_state(state)
+
+    def set_privacy_rule(self, thread_id: int, rule: str) -> None:
+        """The header's privacy picker: store the thread's new rule, then show what the store holds."""
+        routing, chosen = self._session.routing, PrivacyRule(rule)
+
+        def change() -> PrivacyState:
+            routing.set_privacy_rule(thread_id, chosen)
+            return load_privacy(routing, thread_id)
+
+        def changed(state: PrivacyState) -> None:
+            self._show_privacy(state)
+            self._say(f"Privacy of this thread: {RULE_LABELS[state.rule]}.")
+
+        def failed(error: BaseException) -> None:
+            self._report(error)
+            self._load_privacy(thread_id)  # the picker goes back to the stored rule
+
+        self._queries.run(change, on_result=changed, on_error=failed)
+
+    def _load_stronger_models(self) -> None:
+        """What "Ask a stronger model" offers; read again whenever the model manager closes."""
+        session, current = self._session, self._session.chat.model_name
+
+        def choices() -> list[str]:
+            return stronger_models(session.models.installed(), session.providers.list(), current)
+
+        def show(models: list[str]) -> None:
+            self.conversation.stronger_models = models
+
+        self._queries.run(choices, on_result=show, on_error=self._report)
+
+    def ask_stronger_model(self, message_id: int, model: str) -> None:
+        """Re-run the turn of reply `message_id` with `model`: the new reply is a sibling branch. A hosted model is
+        asked only where the thread's privacy rule allows it, after a confirmation when the rule is "ask"."""
+        if self._live is not None:
+            self._hint("A reply is still being written: press Esc to stop it first.")
+            return
+        card = self.conversation.card_for(message_id)
+        if card is None:
+            return
+        if not ModelRef.parse(model).hosted:
+            self.regenerate(message_id, model=model)
+            return
+        router, routing, thread_id = self._session.router, self._session.routing, card.message.thread_id
+        self._queries.run(
+            lambda: (router.offline(), routing.privacy_rule(thread_id)),
+            on_result=lambda found: self._upgrade_if_allowed(message_id, model, *found),
+            on_error=self._report,
+        )
+
+    def _upgrade_if_allowed(self, message_id: int, model: str, offline: bool, rule: PrivacyRule) -> None:
+        if offline:
+            self._say(hosted_refusal(OfflineMode(), model), error=True)
+        elif rule == PrivacyRule.LOCAL_ONLY:
+            self._say(hosted_refusal(ConsentRequired(), model), error=True)
+        elif rule == PrivacyRule.ASK and not self.confirm_hosted(model):
+            self._say(f"Nothing was sent to {model}: this thread stayed on this device.")
+        else:
+            self.regenerate(message_id, model=model, allow_hosted=True)
+
+    def confirm_hosted(self, model: str) -> bool:
+        """The per-turn yes a thread whose rule is "ask" needs before its content leaves the device."""
+        answer = QMessageBox.question(
+            self,
+            "Send to a hosted model?",
+            f"Send this thread to {model}? It will leave this device.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     # The starter model
 
     def _show_model_state(self) -> None:
@@ -690,7 +806,7 @@ class MainWindow(QMainWindow):
     def open_model_manager(self) -> ModelManagerDialog:
         """The model manager, modal; the model state is shown again when it closes."""
         dialog = ModelManagerDialog(self._session, self)
-        dialog.finished.connect(lambda _result: self._show_model_state())
+        dialog.finished.connect(lambda _result: (self._show_model_state(), self._load_stronger_models()))
         dialog.open()
         return dialog
 

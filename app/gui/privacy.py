@@ -1,0 +1,117 @@
+"""The thread header's privacy control: may this thread go to a hosted model, and has any of it ever left the device.
+
+The widget only shows and asks; the window reads and writes the rule through its TaskRunner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from app.core.models import InstalledModel
+from app.core.routing import PrivacyRule, Provider
+
+if TYPE_CHECKING:
+    from app.store.routing import RoutingStore
+
+RULE_LABELS = {
+    PrivacyRule.LOCAL_ONLY: "Local only",
+    PrivacyRule.ASK: "Ask each time",
+    PrivacyRule.ALLOWED: "Allowed",
+}
+RULE_TIPS = {
+    PrivacyRule.LOCAL_ONLY: "Nothing in this thread is ever sent to a hosted model",
+    PrivacyRule.ASK: "A hosted model may answer a turn, after you confirm it each time",
+    PrivacyRule.ALLOWED: "Hosted models may answer this thread (upgrades and fallbacks) without asking",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyState:
+    thread_id: int
+    rule: PrivacyRule
+    hosted_calls: int
+
+
+def load_privacy(routing: RoutingStore, thread_id: int) -> PrivacyState:
+    """Runs on a TaskRunner thread: the rule and the ledger's count for one thread."""
+    return PrivacyState(thread_id, routing.privacy_rule(thread_id), len(routing.ledger(thread_id)))
+
+
+def badge_text(hosted_calls: int) -> str:
+    if not hosted_calls:
+        return "never left this device"
+    return f"sent to a hosted model {hosted_calls} time{'s' if hosted_calls != 1 else ''}"
+
+
+def stronger_models(installed: list[InstalledModel], providers: list[Provider], current: str) -> list[str]:
+    """What "Ask a stronger model" offers: each provider's PROVIDER/MODEL, then the other installed local models."""
+    hosted = [f"{provider.name}/{provider.model}" for provider in providers]
+    local = [
+        model.spec.name
+        for model in installed
+        if model.installed and model.spec.kind == "chat" and model.spec.name != current
+    ]
+    return hosted + local
+
+
+class PrivacyControl(QWidget):
+    """A rule picker and a badge. `rule_chosen(thread_id, rule)` (GUI thread) fires only when the user picks one."""
+
+    rule_chosen = Signal(int, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._thread_id: int | None = None
+        self.rule_box = QComboBox()
+        self.rule_box.setObjectName("privacyRule")
+        self.rule_box.setAccessibleName("Privacy rule")
+        for rule, label in RULE_LABELS.items():
+            self.rule_box.addItem(label, str(rule))
+            self.rule_box.setItemData(self.rule_box.count() - 1, RULE_TIPS[rule], Qt.ItemDataRole.ToolTipRole)
+        self.rule_box.activated.connect(self._chosen)
+        self.badge = QLabel()
+        self.badge.setObjectName("privacyBadge")
+        self.badge.setAccessibleName("Where this thread has been")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.badge)
+        layout.addWidget(self.rule_box)
+        self.show_draft()
+
+    @property
+    def thread_id(self) -> int | None:
+        return self._thread_id
+
+    def show_draft(self) -> None:
+        """A thread not yet written: it will start local only, and nothing has left the device."""
+        self._thread_id = None
+        self._select(PrivacyRule.LOCAL_ONLY)
+        self.rule_box.setEnabled(False)
+        self.rule_box.setToolTip("New threads are local only; change it once the thread has its first message")
+        self.badge.setText(badge_text(0))
+
+    def show_state(self, state: PrivacyState) -> None:
+        self._thread_id = state.thread_id
+        self._select(state.rule)
+        self.rule_box.setEnabled(True)
+        self.rule_box.setToolTip(f"Privacy: {RULE_TIPS[state.rule]}")
+        self.badge.setText(badge_text(state.hosted_calls))
+        self.badge.setToolTip(
+            "Every hosted call is in the privacy ledger (`threadloom ledger`)" if state.hosted_calls
+            else "No message of this thread was ever sent to a hosted model"
+        )  # fmt: skip
+
+    def rule(self) -> PrivacyRule:
+        return PrivacyRule(self.rule_box.currentData())
+
+    def _select(self, rule: PrivacyRule) -> None:
+        self.rule_box.setCurrentIndex(self.rule_box.findData(str(rule)))
+
+    def _chosen(self, _index: int) -> None:
+        if self._thread_id is not None:
+            self.rule_chosen.emit(self._thread_id, self.rule_box.currentData())

@@ -1,0 +1,103 @@
+"""The thread header's privacy control and "Ask a stronger model": real widgets, real store, offscreen.
+
+Hosted providers here point at a closed port on 127.0.0.1: every path tested refuses before any request is made,
+and the ledger and the store prove nothing was sent.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.routing import PrivacyRule
+from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+
+HOSTED = "hosted/big-model"
+
+
+def open_thread(qtbot, window, thread_id: int) -> None:
+    window.open_thread(thread_id)
+    qtbot.waitUntil(lambda: window.privacy.thread_id == thread_id and not window.is_loading)
+
+
+def thread_with_a_reply(session) -> int:
+    """A real turn from the small model, written before the window opens."""
+    limit_reply(session, max_tokens=4)
+    thread = session.chat.new_thread("Plans")
+    for _event in session.chat.send(thread.id, "Say hi."):
+        pass
+    return thread.id
+
+
+def upgrade_action(card, model: str):
+    """The "Ask a stronger model" submenu's entry for `model`, filled as it is when the menu opens."""
+    [submenu] = [action.menu() for action in card.more_button.menu().actions() if action.menu() is not None]
+    assert submenu.title() == "Ask a stronger model"
+    submenu.aboutToShow.emit()
+    return next((action for action in submenu.actions() if action.text() == model), None)
+
+
+def test_a_fresh_thread_never_left_this_device_and_the_control_changes_its_stored_rule(qtbot, session, show_window):
+    thread = session.chat.new_thread("Plans")
+    window = show_window(session)
+    open_thread(qtbot, window, thread.id)
+    assert window.privacy.badge.text() == "never left this device"
+    assert window.privacy.rule_box.currentText() == "Local only"
+    assert window.privacy.rule_box.isEnabled()
+
+    window.privacy.rule_box.setFocus()
+    qtbot.keyClick(window.privacy.rule_box, Qt.Key.Key_Down)  # the user picks the next rule: Ask each time
+    qtbot.waitUntil(lambda: session.routing.privacy_rule(thread.id) == PrivacyRule.ASK and window.is_settled)
+    assert window.privacy.rule_box.currentText() == "Ask each time"
+    assert "Ask each time" in window.status_note.full_text()
+
+    qtbot.keyClick(window.privacy.rule_box, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: session.routing.privacy_rule(thread.id) == PrivacyRule.ALLOWED and window.is_settled)
+
+    window.new_thread()  # a draft: local only until it exists, and the picker waits for it
+    assert not window.privacy.rule_box.isEnabled() and window.privacy.rule_box.currentText() == "Local only"
+    open_thread(qtbot, window, thread.id)
+    assert window.privacy.rule_box.currentText() == "Allowed"  # read back from the store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", [PrivacyRule.LOCAL_ONLY, PrivacyRule.ASK])
+def test_asking_a_hosted_model_where_the_thread_does_not_allow_it_sends_nothing(
+    qtbot, session, show_window, monkeypatch, rule
+):
+    thread_id = thread_with_a_reply(session)
+    session.routing.add_provider("hosted", "http://127.0.0.1:9/v1", "big-model")
+    session.routing.set_privacy_rule(thread_id, rule)
+    before = [message.id for message in session.store.current_path(thread_id)]
+    asked: list[str] = []
+    monkeypatch.setattr("app.gui.main_window.MainWindow.confirm_hosted", lambda _window, model: asked.append(model))
+    window = show_window(session)
+    open_thread(qtbot, window, thread_id)
+    qtbot.waitUntil(lambda: HOSTED in window.conversation.stronger_models, timeout=REPLY_TIMEOUT_MS)
+    reply_card = window.conversation.card_for(before[-1])
+
+    upgrade_action(reply_card, HOSTED).trigger()
+    qtbot.waitUntil(lambda: f"nothing was sent to {HOSTED}" in window.status_note.full_text().lower())
+    qtbot.waitUntil(lambda: window.is_settled)
+
+    if rule == PrivacyRule.LOCAL_ONLY:
+        assert asked == []  # nothing to confirm: the rule says no, and the note says how to change it
+        assert "privacy" in window.status_note.full_text()
+    else:
+        assert asked == [HOSTED]  # the user was asked and said no
+    assert not window.is_streaming
+    assert session.routing.ledger(thread_id) == []
+    assert [message.id for message in session.store.current_path(thread_id)] == before
+    assert len(session.store.siblings(before[-1])) == 1  # no new reply branch was stored
+    assert window.privacy.badge.text() == "never left this device"
+
+
+def test_the_upgrade_menu_offers_providers_and_other_local_chat_models_only(qtbot, session, show_window):
+    session.routing.add_provider("hosted", "http://127.0.0.1:9/v1", "big-model")
+    window = show_window(session)
+    qtbot.waitUntil(lambda: HOSTED in window.conversation.stronger_models)
+    offered = window.conversation.stronger_models
+    assert offered[0] == HOSTED
+    kinds = {spec.name: spec.kind for spec in session.models.catalog}
+    assert session.chat.model_name not in offered  # the thread's own model is not an upgrade
+    assert all(kinds[name] == "chat" for name in offered[1:])  # never the embedding model
