@@ -579,7 +579,7 @@ class MainWindow(QMainWindow):
             self.conversation.add_message(event.user_message)
             self.conversation.add_message(event.reply, live_text="")
             self.conversation.scroll_to_bottom()
-        self._say("Starting the model…" if self._session.worker.pid is None else "")
+        self._say("Starting the model…" if live.hosted_model is None and self._session.worker.pid is None else "")
         self.refresh_threads()
 
     def _on_reply_finished(self, live: LiveReply, finished: ReplyFinished) -> None:
@@ -593,7 +593,7 @@ class MainWindow(QMainWindow):
             if live.compacted:
                 self.open_thread(reply.thread_id)  # shows the summary card where the fold is
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
-            self.status_model.setText(reply_status_line(self._session.chat.model_name, reply))
+            self.status_model.setText(reply_status_line(reply.model or self._session.chat.model_name, reply))
         self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
         if reply.status == MessageStatus.COMPLETE and not live.compacted:
             self._say("")

@@ -75,6 +75,8 @@ class PrivacyControl(QWidget):
         self.rule_box.activated.connect(self._chosen)
         self.badge = QLabel()
         self.badge.setObjectName("privacyBadge")
+        self.rule_box.setMinimumWidth(60)  # both shrink in a narrow window rather than squeezing the sidebar
+        self.badge.setMinimumWidth(1)
         self.badge.setAccessibleName("Where this thread has been")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -102,9 +104,10 @@ class PrivacyControl(QWidget):
         self.rule_box.setToolTip(f"Privacy: {RULE_TIPS[state.rule]}")
         self.badge.setText(badge_text(state.hosted_calls))
         self.badge.setToolTip(
-            "Every hosted call is in the privacy ledger (`threadloom ledger`)" if state.hosted_calls
+            f"This thread was {self.badge.text()}; every hosted call is in the privacy ledger (`threadloom ledger`)"
+            if state.hosted_calls
             else "No message of this thread was ever sent to a hosted model"
-        )  # fmt: skip
+        )
 
     def rule(self) -> PrivacyRule:
         return PrivacyRule(self.rule_box.currentData())

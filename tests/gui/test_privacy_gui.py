@@ -1,7 +1,8 @@
 """The thread header's privacy control and "Ask a stronger model": real widgets, real store, offscreen.
 
-Hosted providers here point at a closed port on 127.0.0.1: every path tested refuses before any request is made,
-and the ledger and the store prove nothing was sent.
+Refusals use a provider on a closed port of 127.0.0.1: they happen before any request, and the ledger and the store
+prove nothing was sent. The confirmed upgrade reaches the hosted stand-in of tests/e2e (llama_cpp.server on
+127.0.0.1 behind a counting relay, its key in an in-memory keyring).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.routing import PrivacyRule
+from app.core.models import MessageStatus
+from app.core.routing import PrivacyRule, RouteReason
+from tests.e2e.conftest import api_key, hosted, hosted_server, memory_keyring  # noqa: F401 (fixtures)
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 
 HOSTED = "hosted/big-model"
@@ -101,3 +104,39 @@ def test_the_upgrade_menu_offers_providers_and_other_local_chat_models_only(qtbo
     kinds = {spec.name: spec.kind for spec in session.models.catalog}
     assert session.chat.model_name not in offered  # the thread's own model is not an upgrade
     assert all(kinds[name] == "chat" for name in offered[1:])  # never the embedding model
+
+
+@pytest.mark.slow
+def test_a_confirmed_upgrade_writes_a_sibling_reply_from_the_hosted_model_and_the_badge_counts_it(
+    qtbot, session, show_window, monkeypatch, hosted, memory_keyring, api_key
+):
+    thread_id = thread_with_a_reply(session)
+    session.providers.add("stand-in", base_url=hosted.url, model="smollm2", api_key=api_key)
+    session.routing.set_privacy_rule(thread_id, PrivacyRule.ASK)
+    user_message, local_reply = session.store.current_path(thread_id)
+    asked: list[str] = []
+    monkeypatch.setattr(
+        "app.gui.main_window.MainWindow.confirm_hosted", lambda _window, model: asked.append(model) or True
+    )
+    window = show_window(session)
+    open_thread(qtbot, window, thread_id)
+    qtbot.waitUntil(lambda: "stand-in/smollm2" in window.conversation.stronger_models)
+    assert hosted.connections == 0
+
+    upgrade_action(window.conversation.card_for(local_reply.id), "stand-in/smollm2").trigger()
+    qtbot.waitUntil(
+        lambda: session.store.get_thread(thread_id).current_leaf_id != local_reply.id
+        and not window.is_streaming
+        and window.is_settled,
+        timeout=REPLY_TIMEOUT_MS,
+    )
+
+    assert asked == ["stand-in/smollm2"]
+    _user, upgraded = session.store.current_path(thread_id)
+    assert upgraded.id != local_reply.id and upgraded.parent_id == user_message.id  # a sibling: a new branch
+    assert upgraded.status == MessageStatus.COMPLETE and upgraded.model == "stand-in/smollm2"
+    [call] = session.routing.ledger(thread_id)
+    assert (call.message_id, call.reason) == (upgraded.id, RouteReason.UPGRADE)
+    assert hosted.connections >= 1
+    qtbot.waitUntil(lambda: window.privacy.badge.text() == "sent to a hosted model 1 time")
+    assert window.conversation.card_for(upgraded.id) is not None
