@@ -110,7 +110,7 @@ def describe(error: BaseException) -> str:
 
 
 def hosted_refusal(error: ConsentRequired | OfflineMode, model: str) -> str:
-    """Why a hosted model was not asked, and what to do, in the window's words: the service's own messages name CLI flags."""
+    """Why a hosted model was not asked and what to do, in the window's words (not the service's CLI advice)."""
     if isinstance(error, OfflineMode):
         return f"Offline mode is on, so nothing was sent to {model}: turn it off in Models… (Ctrl+Shift+M)."
     return (
