@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 
 from app.core.models import MessageStatus
 from app.core.routing import PrivacyRule, RouteReason
-from tests.e2e.conftest import api_key, hosted, hosted_server, memory_keyring  # noqa: F401 (fixtures)
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 
 HOSTED = "hosted/big-model"
