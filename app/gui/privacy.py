@@ -6,7 +6,7 @@ The widget only shows and asks; the window reads and writes the rule through its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
@@ -14,8 +14,13 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from app.core.models import InstalledModel
 from app.core.routing import PrivacyRule, Provider
 
-if TYPE_CHECKING:
-    from app.store.routing import RoutingStore
+
+
+class PrivacyRecords(Protocol):
+    """What the control reads (the session's routing records); the GUI never imports the store itself."""
+
+    def privacy_rule(self, thread_id: int) -> PrivacyRule: ...
+    def ledger(self, thread_id: int | None = None) -> list: ...
 
 RULE_LABELS = {
     PrivacyRule.LOCAL_ONLY: "Local only",
@@ -36,7 +41,7 @@ class PrivacyState:
     hosted_calls: int
 
 
-def load_privacy(routing: RoutingStore, thread_id: int) -> PrivacyState:
+def load_privacy(routing: PrivacyRecords, thread_id: int) -> PrivacyState:
     """Runs on a TaskRunner thread: the rule and the ledger's count for one thread."""
     return PrivacyState(thread_id, routing.privacy_rule(thread_id), len(routing.ledger(thread_id)))
 
