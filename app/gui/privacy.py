@@ -15,12 +15,12 @@ from app.core.models import InstalledModel
 from app.core.routing import PrivacyRule, Provider
 
 
-
 class PrivacyRecords(Protocol):
     """What the control reads (the session's routing records); the GUI never imports the store itself."""
 
     def privacy_rule(self, thread_id: int) -> PrivacyRule: ...
     def ledger(self, thread_id: int | None = None) -> list: ...
+
 
 RULE_LABELS = {
     PrivacyRule.LOCAL_ONLY: "Local only",
