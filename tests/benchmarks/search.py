@@ -2,8 +2,8 @@
 
 Prints p50/p95 of keyword search (FTS5 through SearchService) and hybrid search (keyword + vector KNN, fused), the
 time to load the thread list, and, as the baseline measured in the same run, the same FTS5 query run by a plain apsw
-script without the service. Vectors are random unit vectors (latency does not depend on what they mean); the hybrid
-query embeds its text with the real embedding model when one is installed, else a random vector. Asserts nothing.
+script without the service. Vectors are random unit vectors (latency does not depend on what they mean), and so is
+the query's: the embedding model's own time per query is measured by tests/benchmarks/retrieval.py. Asserts nothing.
 
     .venv/bin/python tests/benchmarks/search.py [--threads 10000] [--messages-per-thread 10]
 """
@@ -81,7 +81,7 @@ def populate(store, threads: int, per_thread: int, rng: random.Random) -> None:
 
 
 class RandomEmbedder:
-    """Stands in for the embedding model's latency shape only when no embedding model is installed."""
+    """A random unit query vector: this benchmark times the search, not the embedding model."""
 
     model_id = "bench"
     dimensions = DIMENSIONS
