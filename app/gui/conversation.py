@@ -114,6 +114,20 @@ class MessageBody(QTextBrowser):
             block = block.next()
 
 
+def action_button(text: str, tip: str, handler) -> QToolButton:
+    """A quiet text button in a card's header."""
+    button = QToolButton()
+    button.setObjectName("messageAction")
+    button.setText(text)
+    button.setAccessibleName(text)
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    if handler is not None:
+        button.clicked.connect(handler)
+    return button
+
+
 class MessageCard(QFrame):
     """One message: a quiet header (who, model, timing, ‹ k / n ›, actions), the text, and a banner when it did not
     complete.
@@ -154,13 +168,13 @@ class MessageCard(QFrame):
             self.branch_switcher.branch_chosen.connect(self.branch_chosen)
             header_row.addWidget(self.branch_switcher)
         mine = message.role == Role.USER
-        self.action_button = self._action(
+        self.action_button = action_button(
             "Edit" if mine else "Regenerate",
             "Edit this message; the original stays as another version" if mine
             else "Write another reply; this one stays as another version",
             self._request_edit_or_regenerate,
         )  # fmt: skip
-        self.more_button = self._action("⋯", "More actions", None)
+        self.more_button = action_button("⋯", "More actions", None)
         self.more_button.setAccessibleName("More actions for this message")
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.more_button.setMenu(self._menu())
@@ -223,18 +237,6 @@ class MessageCard(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
 
-    def _action(self, text: str, tip: str, handler) -> QToolButton:
-        button = QToolButton()
-        button.setObjectName("messageAction")
-        button.setText(text)
-        button.setAccessibleName(text)
-        button.setToolTip(tip)
-        button.setAutoRaise(True)
-        button.setCursor(Qt.CursorShape.PointingHandCursor)
-        if handler is not None:
-            button.clicked.connect(handler)
-        return button
-
     def _menu(self) -> QMenu:
         menu = QMenu(self)
         menu.setAccessibleName("Message actions")
@@ -285,26 +287,17 @@ class SummaryCard(QFrame):
         self.setObjectName("summaryCard")
         self.setAccessibleName("Summary of earlier turns")
         self.summary = summary
-        self.toggle = QToolButton()
-        self.toggle.setObjectName("messageAction")
-        self.toggle.setText("▸ Earlier turns are summarised for the model")
-        self.toggle.setToolTip("The model sees this summary instead of the turns above; they are all kept")
+        self.toggle = action_button(
+            "", "The model sees this summary instead of the turns above; they are all kept", None
+        )
         self.toggle.setCheckable(True)
-        self.toggle.setAutoRaise(True)
         self.toggle.toggled.connect(self._expand)
-        edit = QToolButton()
-        edit.setObjectName("messageAction")
-        edit.setText("Edit")
+        edit = action_button("Edit", "Edit the summary", lambda: self.edit_requested.emit(self.summary.id))
+        undo = action_button(
+            "Undo", "Give the model the original turns again", lambda: self.undo_requested.emit(self.summary.id)
+        )
         edit.setAccessibleName("Edit the summary")
-        edit.setAutoRaise(True)
-        edit.clicked.connect(lambda: self.edit_requested.emit(self.summary.id))
-        undo = QToolButton()
-        undo.setObjectName("messageAction")
-        undo.setText("Undo")
         undo.setAccessibleName("Undo the summary")
-        undo.setToolTip("Give the model the original turns again")
-        undo.setAutoRaise(True)
-        undo.clicked.connect(lambda: self.undo_requested.emit(self.summary.id))
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.toggle)
@@ -314,7 +307,7 @@ class SummaryCard(QFrame):
         self.body = MessageBody()
         self.body.show_plain(summary.content)
         self.body.setAccessibleName("Summary text")
-        self.body.hide()
+        self._expand(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addLayout(header)

@@ -73,6 +73,18 @@ def open_database(path: Path) -> APSWDatabase:
     return db
 
 
+def nearest_vectors_sql(kind: str) -> str:
+    """A CTE `ranked(<kind>_id, distance)`: a hamming KNN over `{kind}_bits` picks candidates, exact cosine distance
+    from `{kind}_vec` ranks them. Parameters, in order: query vector, k, embedding model, query vector."""
+    return f"""WITH candidates AS (
+            SELECT {kind}_id FROM {kind}_bits
+            WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
+        ), ranked AS (
+            SELECT {kind}_vec.{kind}_id, vec_distance_cosine({kind}_vec.embedding, ?) AS distance
+            FROM candidates JOIN {kind}_vec ON {kind}_vec.{kind}_id = candidates.{kind}_id
+        )"""
+
+
 def replace_vectors(db: APSWDatabase, kind: str, rows: list[tuple[int, bytes]], *, model: str) -> None:
     """Write (id, float32 bytes) vectors of `kind` ("message" or "chunk") into `{kind}_vec` and their binary
     prefilter copies into `{kind}_bits`, replacing earlier ones. Call inside a write transaction."""
@@ -655,13 +667,7 @@ class Store:
         Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
         tag_clause, params = self._search_scope(tag)
         rows = self.db.execute_sql(
-            f"""WITH candidates AS (
-                    SELECT message_id FROM message_bits
-                    WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
-                ), ranked AS (
-                    SELECT message_vec.message_id, vec_distance_cosine(message_vec.embedding, ?) AS distance
-                    FROM candidates JOIN message_vec ON message_vec.message_id = candidates.message_id
-                )
+            f"""{nearest_vectors_sql("message")}
                 SELECT ranked.message_id FROM ranked
                 JOIN message ON message.id = ranked.message_id
                 JOIN thread ON thread.id = message.thread_id

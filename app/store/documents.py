@@ -18,7 +18,7 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse, replace_vectors
+from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse, nearest_vectors_sql, replace_vectors
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,
@@ -169,13 +169,7 @@ class DocumentStore:
         if document_ids is not None:
             k *= 8  # the KNN runs before the scope filter: ask for more
         rows = self._rows(
-            f"""WITH candidates AS (
-                    SELECT chunk_id FROM chunk_bits
-                    WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
-                ), ranked AS (
-                    SELECT chunk_vec.chunk_id, vec_distance_cosine(chunk_vec.embedding, ?) AS distance
-                    FROM candidates JOIN chunk_vec ON chunk_vec.chunk_id = candidates.chunk_id
-                )
+            f"""{nearest_vectors_sql("chunk")}
                 SELECT ranked.chunk_id FROM ranked JOIN chunk ON chunk.id = ranked.chunk_id
                 WHERE 1 {scope} ORDER BY ranked.distance LIMIT ?""",
             (vector, k, model, vector, *params, limit),
