@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import keyring
@@ -31,6 +33,21 @@ def models_dir() -> Path:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture
+def cli(data_dir: Path, models_dir: Path):
+    """Runs the `threadloom` command (`python -m app`) on this test's data dir (or `data=`) and the starter models."""
+
+    def threadloom(*args: str, data: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "--data-dir", str(data or data_dir), "--models-dir", str(models_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return threadloom
 
 
 @pytest.fixture

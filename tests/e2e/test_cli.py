@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import apsw
 import pytest
 
 from app.core.models import MessageStatus
@@ -18,17 +19,8 @@ from app.store import open_store
 pytestmark = pytest.mark.slow
 
 
-def threadloom(data_dir: Path, models_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def test_chat_continues_a_thread_and_show_prints_both_turns(data_dir: Path, models_dir: Path):
-    first = threadloom(data_dir, models_dir, "chat", "--new", "--json", "My name is Ada. Say hi.")
+def test_chat_continues_a_thread_and_show_prints_both_turns(cli):
+    first = cli("chat", "--new", "--json", "My name is Ada. Say hi.")
     assert first.returncode == 0, first.stderr
     turn1 = json.loads(first.stdout)
     assert {"thread_id", "message_id", "reply", "usage", "timings"} <= turn1.keys()
@@ -36,7 +28,7 @@ def test_chat_continues_a_thread_and_show_prints_both_turns(data_dir: Path, mode
     assert turn1["usage"]["prompt_tokens"] > 0 and turn1["usage"]["completion_tokens"] > 0
     assert turn1["timings"]["ttft_s"] > 0 and turn1["timings"]["tokens_per_s"] > 0
 
-    second = threadloom(data_dir, models_dir, "chat", "--thread", str(turn1["thread_id"]), "--json", "What is my name?")
+    second = cli("chat", "--thread", str(turn1["thread_id"]), "--json", "What is my name?")
     assert second.returncode == 0, second.stderr
     turn2 = json.loads(second.stdout)
     assert turn2["thread_id"] == turn1["thread_id"]
@@ -44,7 +36,7 @@ def test_chat_continues_a_thread_and_show_prints_both_turns(data_dir: Path, mode
     first_turn_tokens = turn1["usage"]["prompt_tokens"] + turn1["usage"]["completion_tokens"]
     assert turn2["usage"]["prompt_tokens"] > first_turn_tokens
 
-    shown = threadloom(data_dir, models_dir, "threads", "show", str(turn1["thread_id"]), "--json")
+    shown = cli("threads", "show", str(turn1["thread_id"]), "--json")
     assert shown.returncode == 0, shown.stderr
     thread = json.loads(shown.stdout)
     messages = thread["messages"]
@@ -55,13 +47,13 @@ def test_chat_continues_a_thread_and_show_prints_both_turns(data_dir: Path, mode
     assert all({"id", "parent_id", "role", "content", "status", "created_at"} <= m.keys() for m in messages)
     assert all(m["status"] == "complete" for m in messages)
 
-    listed = json.loads(threadloom(data_dir, models_dir, "threads", "list", "--json").stdout)
+    listed = json.loads(cli("threads", "list", "--json").stdout)
     assert [t["id"] for t in listed] == [turn1["thread_id"]]
     assert listed[0]["title"].strip() and listed[0]["title"] != "New thread"  # named after the first exchange
 
 
-def test_plain_chat_streams_text_to_stdout(data_dir: Path, models_dir: Path):
-    result = threadloom(data_dir, models_dir, "chat", "Name a colour.")
+def test_plain_chat_streams_text_to_stdout(cli):
+    result = cli("chat", "Name a colour.")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
 
@@ -75,15 +67,15 @@ def test_plain_chat_streams_text_to_stdout(data_dir: Path, models_dir: Path):
         (("models", "pull", "no-such-model"), "no model named"),
     ],
 )
-def test_errors_exit_non_zero_with_one_line_on_stderr(data_dir: Path, models_dir: Path, args, message):
-    result = threadloom(data_dir, models_dir, *args)
+def test_errors_exit_non_zero_with_one_line_on_stderr(cli, args, message):
+    result = cli(*args)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("threadloom: error:") and message in lines[0]
 
 
-def test_models_list_json_says_the_starter_is_installed(data_dir: Path, models_dir: Path):
-    result = threadloom(data_dir, models_dir, "models", "list", "--json")
+def test_models_list_json_says_the_starter_is_installed(cli):
+    result = cli("models", "list", "--json")
     assert result.returncode == 0
     starter = json.loads(result.stdout)[0]
     assert starter["name"] == "smollm2-135m-instruct" and starter["installed"] is True
@@ -111,14 +103,22 @@ def _kill_chat_mid_stream(data_dir: Path, models_dir: Path, thread_id: int, prom
     os.set_blocking(chat.stdout.fileno(), False)
     streamed = b""
     deadline = time.monotonic() + 120  # a bound on waiting, not a speed assertion
-    while len(streamed) < 40 and time.monotonic() < deadline and chat.poll() is None:
-        streamed += chat.stdout.read() or b""
+    while not _reply_text_stored(data_dir) and time.monotonic() < deadline and chat.poll() is None:
+        streamed += chat.stdout.read() or b""  # kill once at least one batch of the reply reached the database
         time.sleep(0.02)
-    time.sleep(0.3)  # let at least one batch reach the database
     chat.send_signal(signal.SIGKILL)
     killed = chat.wait() == -signal.SIGKILL
     streamed += chat.stdout.read() or b""
     return streamed.decode(errors="ignore") if killed and streamed else None
+
+
+def _reply_text_stored(data_dir: Path) -> bool:
+    """Read-only peek from outside the app: has a reply still being written got text in the database yet?"""
+    connection = apsw.Connection(str(data_dir / "threadloom.sqlite3"), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        return bool(connection.execute("SELECT 1 FROM message WHERE status = 'streaming' AND content != ''").fetchall())
+    finally:
+        connection.close()
 
 
 def _last_reply_status(data_dir: Path, thread_id: int) -> MessageStatus:
@@ -129,8 +129,10 @@ def _last_reply_status(data_dir: Path, thread_id: int) -> MessageStatus:
         store.close()
 
 
-def test_a_chat_killed_mid_stream_leaves_an_intact_database_and_an_interrupted_reply(data_dir: Path, models_dir: Path):
-    earlier = threadloom(data_dir, models_dir, "chat", "--json", "Say one word.")
+def test_a_chat_killed_mid_stream_leaves_an_intact_database_and_an_interrupted_reply(
+    cli, data_dir: Path, models_dir: Path
+):
+    earlier = cli("chat", "--json", "Say one word.")
     thread_id = json.loads(earlier.stdout)["thread_id"]
     streamed = None
     for prompt in LONG_REPLY_PROMPTS:  # a tiny model sometimes answers in one line: then try a longer ask

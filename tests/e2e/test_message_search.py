@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,14 @@ FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "data" / "chat-export
 pytestmark = pytest.mark.slow
 
 
-def test_meaning_finds_what_no_keyword_matches_and_noise_stays_out(data_dir: Path, models_dir: Path):
-    def threadloom(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir), *args],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-
-    assert threadloom("import", str(FIXTURE / "chatgpt-tree.json")).returncode == 0
-    greeting = threadloom("search", "greeting", "--json")
+def test_meaning_finds_what_no_keyword_matches_and_noise_stays_out(cli):
+    assert cli("import", str(FIXTURE / "chatgpt-tree.json")).returncode == 0
+    greeting = cli("search", "greeting", "--json")
     assert greeting.returncode == 0, greeting.stderr
     hits = json.loads(greeting.stdout)
     contents = [hit["snippet"] for hit in hits]
     assert "hi there" in contents[:3] and "hi again" in contents[:3]  # no message contains the word "greeting"
     assert not any("atoms" in text for text in contents)  # the joke is not a greeting
 
-    joke = json.loads(threadloom("search", "funny joke about science", "--json").stdout)
+    joke = json.loads(cli("search", "funny joke about science", "--json").stdout)
     assert "atoms" in " ".join(hit["snippet"] for hit in joke[:3])

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.core.models import Role
 from app.store import open_store
-
-
-@pytest.fixture
-def cli(data_dir: Path, models_dir: Path):
-    def threadloom(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir), *args],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-
-    return threadloom
 
 
 @pytest.fixture
@@ -68,7 +55,7 @@ def test_archive_search_delete_and_restore(cli, two_threads):
     assert [h["thread_id"] for h in json.loads(cli("search", "tomatoes", "--json").stdout)][:1] == [garden]
 
 
-def test_export_and_import_round_trip_through_files(cli, two_threads, tmp_path: Path, models_dir: Path):
+def test_export_and_import_round_trip_through_files(cli, two_threads, tmp_path: Path):
     acme, _ = two_threads
     out = tmp_path / "all.json"
     assert cli("export", "--all", "--format", "json", "-o", str(out)).returncode == 0
@@ -76,11 +63,7 @@ def test_export_and_import_round_trip_through_files(cli, two_threads, tmp_path: 
     assert markdown.stdout.startswith("# Acme budget") and "quarterly figures" in markdown.stdout
 
     other = tmp_path / "other"
-    imported = subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(other), "--models-dir", str(models_dir), "import", str(out),
-         "--json"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    imported = cli("import", str(out), "--json", data=other)
     assert imported.returncode == 0, imported.stderr
     assert sorted(t["title"] for t in json.loads(imported.stdout)["imported"]) == ["Acme budget", "Garden"]
 
