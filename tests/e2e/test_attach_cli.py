@@ -17,7 +17,6 @@ from app.core.documents import DocumentStatus
 from app.store import open_store
 from app.store.documents import DocumentStore
 from tests.conftest import SHARED_DATA
-from tests.e2e.test_cli import threadloom
 
 pytestmark = pytest.mark.slow
 
@@ -37,19 +36,19 @@ def haystack(chars: int, depth: float) -> str:
     return text[:cut] + NEEDLES["single_needle"]["needle"] + text[cut:]
 
 
-def test_needle_is_cited_from_the_passage_that_holds_it(data_dir: Path, models_dir: Path, embedder, tmp_path: Path):
+def test_needle_is_cited_from_the_passage_that_holds_it(cli, embedder, tmp_path: Path):
     path = tmp_path / "haystack.txt"
     path.write_text(haystack(60_000, 0.6), encoding="utf-8")
-    created = threadloom(data_dir, models_dir, "chat", "--new", "--json", "Hello.")
+    created = cli("chat", "--new", "--json", "Hello.")
     thread_id = json.loads(created.stdout)["thread_id"]
 
-    attached = threadloom(data_dir, models_dir, "attach", "--thread", str(thread_id), "--no-summary", str(path))
+    attached = cli("attach", "--thread", str(thread_id), "--no-summary", str(path))
     assert attached.returncode == 0, attached.stderr
     assert attached.stdout.startswith("haystack.txt: ready: 1 pages, ")
     assert "embedding haystack.txt" in attached.stderr  # progress lines
 
     question = NEEDLES["single_needle"]["retrieval_question"]
-    answered = threadloom(data_dir, models_dir, "chat", "--thread", str(thread_id), "--json", question)
+    answered = cli("chat", "--thread", str(thread_id), "--json", question)
     assert answered.returncode == 0, answered.stderr
     citations = json.loads(answered.stdout)["citations"]
     assert citations and all({"file", "page", "start", "end", "text", "verified"} <= c.keys() for c in citations)
@@ -59,10 +58,12 @@ def test_needle_is_cited_from_the_passage_that_holds_it(data_dir: Path, models_d
     assert path.read_text(encoding="utf-8")[holding[0]["start"] : holding[0]["end"]] == holding[0]["text"]
 
 
-def test_an_ingest_killed_midway_resumes_where_it_stopped(data_dir: Path, models_dir: Path, tmp_path: Path):
+def test_an_ingest_killed_midway_resumes_where_it_stopped(
+    cli, data_dir: Path, models_dir: Path, tmp_path: Path
+):
     path = tmp_path / "long.txt"
     path.write_text(haystack(130_000, 0.5), encoding="utf-8")
-    created = threadloom(data_dir, models_dir, "chat", "--new", "--json", "Hi.")
+    created = cli("chat", "--new", "--json", "Hi.")
     thread_id = json.loads(created.stdout)["thread_id"]
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models_dir),
@@ -88,7 +89,7 @@ def test_an_ingest_killed_midway_resumes_where_it_stopped(data_dir: Path, models
         embedded_before = store.db.execute_sql("SELECT count(*) FROM chunk_vec").fetchone()[0]
         assert 0 < embedded_before < len(chunks_before)
 
-        resumed = threadloom(data_dir, models_dir, "sync", "--no-summary")
+        resumed = cli("sync", "--no-summary")
         assert resumed.returncode == 0, resumed.stderr
         after = documents.document(document.id)
         assert after.status == DocumentStatus.READY
