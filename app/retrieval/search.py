@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.documents import Passage
 from app.core.errors import ThreadloomError
+from app.core.search import reciprocal_rank_fusion
 from app.core.ports import Embedder
 from app.store.documents import DocumentStore
 
-RRF_K = 60         # the usual constant: damps the head of each ranking so one list cannot dominate
 CANDIDATES = 100   # per ranking, before fusion
 MODES = ("hybrid", "bm25", "vector")
 
@@ -25,24 +24,23 @@ STOPWORDS = frozenset(
     theirs them themselves then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours yourself yourselves""".split()
 )
+# Beyond the stopwords, a word found in more than COMMON_SHARE of the chunks weighs little in BM25 (its IDF is low)
+# but costs a posting for each of those chunks; it is left out once it is also in COMMON_MIN_CHUNKS chunks, so a
+# small collection keeps every word.
+COMMON_SHARE = 0.2
+COMMON_MIN_CHUNKS = 1000
 _WORD = re.compile(r"\w+")
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 OR-query of the text's distinct content words, each quoted (so no word is read as syntax)."""
-    words = dict.fromkeys(word for word in (w.lower() for w in _WORD.findall(text)) if word not in STOPWORDS)
-    if not words:
-        words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+def content_words(text: str) -> list[str]:
+    """The text's distinct lower-cased words without stopwords (all of them if it has nothing else), in order."""
+    words = dict.fromkeys(w.lower() for w in _WORD.findall(text))
+    return [word for word in words if word not in STOPWORDS] or list(words)
+
+
+def any_word_query(words: list[str]) -> str | None:
+    """An FTS5 OR-query of the words, each quoted (so no word is read as syntax)."""
     return " OR ".join(f'"{word}"' for word in words) or None
-
-
-def fuse(rankings: Iterable[list[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: each id scores Σ 1/(k + rank) over the rankings it appears in; best first."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def keep_each_best(fused: list[tuple[int, float]], rankings: list[list[int]], limit: int) -> list[tuple[int, float]]:
@@ -83,18 +81,16 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; one of {', '.join(MODES)}")
         depth = max(limit, CANDIDATES)
-        match = fts_query(query) if mode in ("hybrid", "bm25") else None
+        words = content_words(query) if mode in ("hybrid", "bm25") else []
         use_vectors = mode in ("hybrid", "vector") and self.embedder is not None
         keyword: Future[list[int]] | None = None
-        if match and use_vectors:
+        if words and use_vectors:
             if self._keyword_thread is None:
                 self._keyword_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-ranking")
-            keyword = self._keyword_thread.submit(
-                self.documents.keyword_ranking, match, document_ids=document_ids, limit=depth
-            )
+            keyword = self._keyword_thread.submit(self.keyword_ranking, words, document_ids=document_ids, limit=depth)
         rankings: list[list[int]] = []
-        if match and keyword is None:
-            rankings.append(self.documents.keyword_ranking(match, document_ids=document_ids, limit=depth))
+        if words and keyword is None:
+            rankings.append(self.keyword_ranking(words, document_ids=document_ids, limit=depth))
         if use_vectors:
             try:
                 vector = self.embedder.embed([query])[0]
@@ -109,7 +105,14 @@ class Retriever:
                 )
         if keyword is not None:
             rankings.insert(0, keyword.result())
-        return keep_each_best(fuse(rankings), rankings, limit)
+        return keep_each_best(reciprocal_rank_fusion(*rankings), rankings, limit)
+
+    def keyword_ranking(self, words: list[str], *, document_ids: list[int] | None, limit: int) -> list[int]:
+        """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are."""
+        total, counts = self.documents.chunk_counts(words)
+        common = max(COMMON_SHARE * total, COMMON_MIN_CHUNKS)
+        match = any_word_query([word for word in words if counts[word] <= common] or words)
+        return self.documents.keyword_ranking(match, document_ids=document_ids, limit=limit) if match else []
 
     def search(
         self, query: str, *, document_ids: list[int] | None, names: dict[int, str], limit: int = 5

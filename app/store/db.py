@@ -73,27 +73,35 @@ def open_database(path: Path) -> APSWDatabase:
     return db
 
 
-def nearest_vectors_sql(kind: str) -> str:
+def nearest_vectors_sql(kind: str, *, within: str = "") -> str:
     """A CTE `ranked(<kind>_id, distance)`: a hamming KNN over `{kind}_bits` picks candidates, exact cosine distance
-    from `{kind}_vec` ranks them. Parameters, in order: query vector, k, embedding model, query vector."""
+    from `{kind}_vec` ranks them. `within` adds conditions on `{kind}_bits` columns that the KNN applies while it
+    scans. Parameters, in order: query vector, k, embedding model, those of `within`, query vector."""
     return f"""WITH candidates AS (
             SELECT {kind}_id FROM {kind}_bits
-            WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
+            WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ? {within}
         ), ranked AS (
             SELECT {kind}_vec.{kind}_id, vec_distance_cosine({kind}_vec.embedding, ?) AS distance
             FROM candidates JOIN {kind}_vec ON {kind}_vec.{kind}_id = candidates.{kind}_id
         )"""
 
 
+# How each kind's binary prefilter row is written from (id ?1, float32 vector ?2, model ?3).
+_INSERT_BITS = {
+    "message": "INSERT INTO message_bits (message_id, embedding, model) VALUES (?1, vec_quantize_binary(?2), ?3)",
+    "chunk": """INSERT INTO chunk_bits (chunk_id, embedding, model, document_id)
+                SELECT ?1, vec_quantize_binary(?2), ?3, document_id FROM chunk WHERE id = ?1""",
+}
+
+
 def replace_vectors(db: APSWDatabase, kind: str, rows: list[tuple[int, bytes]], *, model: str) -> None:
     """Write (id, float32 bytes) vectors of `kind` ("message" or "chunk") into `{kind}_vec` and their binary
     prefilter copies into `{kind}_bits`, replacing earlier ones. Call inside a write transaction."""
     for row_id, vector in rows:
-        for table, value in ((f"{kind}_vec", "?"), (f"{kind}_bits", "vec_quantize_binary(?)")):
+        for table in (f"{kind}_vec", f"{kind}_bits"):
             db.execute_sql(f"DELETE FROM {table} WHERE {kind}_id = ?", (row_id,))
-            db.execute_sql(
-                f"INSERT INTO {table} ({kind}_id, embedding, model) VALUES (?, {value}, ?)", (row_id, vector, model)
-            )
+        db.execute_sql(f"INSERT INTO {kind}_vec ({kind}_id, embedding, model) VALUES (?, ?, ?)", (row_id, vector, model))
+        db.execute_sql(_INSERT_BITS[kind], (row_id, vector, model))
 
 
 def _is_disk_full(exc: BaseException) -> bool:

@@ -6,7 +6,11 @@ transaction and lock. Every method returns `app.core.documents` values.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
+
+import apsw
 
 from app.core.documents import (
     Attachment,
@@ -18,14 +22,24 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.db import RERANK_CANDIDATES, Store, _iso, _parse, nearest_vectors_sql, replace_vectors
+from app.store.db import Store, _iso, _parse, nearest_vectors_sql, replace_vectors
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,
     (SELECT count(*) FROM chunk WHERE chunk.document_id = document.id), document.created_at"""
-_ATTACHMENT_COLUMNS = "attachment.id, attachment.thread_id, attachment.file_name, attachment.source_path, " \
-    "attachment.folder_id, attachment.created_at"
+_ATTACHMENT_COLUMNS = f"""attachment.id, attachment.thread_id, attachment.file_name, attachment.source_path,
+    attachment.folder_id, attachment.created_at, {_DOCUMENT_COLUMNS}"""
+_ATTACHMENT_ROWS = "attachment JOIN document ON document.id = attachment.document_id"
 BATCH_ROWS = 200  # rows per INSERT statement: SQLite limits the variables of one statement
+CHUNK_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])  # chunk_fts's, as migration 0004 made it
+# Binary-KNN candidates re-ranked exactly, at least: the hamming scan's cost grows with this, and the retriever's
+# fusion needs about this many per ranking (tests/benchmarks/retrieval.py prints what it costs in recall).
+CHUNK_RERANK_CANDIDATES = 100
+# Scope planning, from timings at 100k chunks: a scope holding at least this share of all chunks is searched as if
+# unscoped and filtered after; a vec0 metadata IN filter costs about as much per listed document as the KNN's top-k
+# selection costs per LISTED_DOCUMENTS_PER_CANDIDATE candidates.
+WIDE_SCOPE = 0.5
+LISTED_DOCUMENTS_PER_CANDIDATE = 4
 
 
 def _document(row: tuple) -> Document:
@@ -33,6 +47,17 @@ def _document(row: tuple) -> Document:
         id=row[0], sha256=row[1], stored_path=row[2], kind=row[3], size_bytes=row[4], pages=row[5],
         status=DocumentStatus(row[6]), error=row[7], summary=row[8], chunk_count=row[9], created_at=_parse(row[10]),
     )  # fmt: skip
+
+
+def _keep_scope(document_ids: list[int] | None) -> str:
+    """SQL after `FROM <rows with a chunk_id>` keeping the chunks of `document_ids`; its parameter: `_scope_params`."""
+    if document_ids is None:
+        return ""
+    return "JOIN chunk ON chunk.id = chunk_id WHERE chunk.document_id IN (SELECT value FROM json_each(?))"
+
+
+def _scope_params(document_ids: list[int] | None) -> tuple:
+    return () if document_ids is None else (json.dumps(document_ids),)
 
 
 def _in(ids: list[int]) -> str:
@@ -150,37 +175,68 @@ class DocumentStore:
         with self.store.writing():
             replace_vectors(self.db, "chunk", rows, model=model)
 
+    def chunk_counts(self, words: list[str]) -> tuple[int, dict[str, int]]:
+        """How many chunks there are, and how many hold each word as the keyword index reads it (stemmed; a word
+        the tokenizer splits counts as its rarest part)."""
+        tokenize = self.db.connection().fts5_tokenizer(*CHUNK_TOKENIZER)
+        counts = {}
+        for word in words:
+            stems = {token[2] for token in tokenize(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
+            counts[word] = min((self._chunks_with_term(stem) for stem in stems), default=0)
+        return self._rows("SELECT count(*) FROM chunk")[0][0], counts
+
+    def _chunks_with_term(self, term: str) -> int:
+        rows = self._rows("SELECT doc FROM chunk_terms WHERE term = ?", (term,))
+        return rows[0][0] if rows else 0
+
     def keyword_ranking(self, match: str, *, document_ids: list[int] | None, limit: int) -> list[int]:
         """Chunk ids matching an FTS5 expression, best BM25 first, within `document_ids` (None: all)."""
-        scope, params = self._scope(document_ids)
-        rows = self._rows(
-            f"""SELECT chunk_fts.rowid FROM chunk_fts JOIN chunk ON chunk.id = chunk_fts.rowid
-                WHERE chunk_fts MATCH ? {scope} ORDER BY bm25(chunk_fts) LIMIT ?""",
-            (match, *params, limit),
-        )
+        share = self._share_of_chunks(document_ids)
+        if share < WIDE_SCOPE:
+            rows = self._rows(
+                """SELECT chunk_fts.rowid FROM chunk_fts JOIN chunk ON chunk.id = chunk_fts.rowid
+                   WHERE chunk_fts MATCH ? AND chunk.document_id IN (SELECT value FROM json_each(?))
+                   ORDER BY bm25(chunk_fts) LIMIT ?""",
+                (match, json.dumps(document_ids), limit),
+            )
+        else:  # rank everything, then keep the scope's: cheaper than joining every match to its chunk first
+            rows = self._rows(
+                f"""WITH hits AS (
+                        SELECT rowid AS chunk_id, bm25(chunk_fts) AS score FROM chunk_fts WHERE chunk_fts MATCH ?
+                        ORDER BY score LIMIT ?
+                    ) SELECT chunk_id FROM hits {_keep_scope(document_ids)} ORDER BY score LIMIT ?""",
+                (match, math.ceil(limit / share), *_scope_params(document_ids), limit),
+            )
         return [row[0] for row in rows]
 
     def vector_ranking(self, vector: bytes, *, model: str, document_ids: list[int] | None, limit: int) -> list[int]:
         """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within `document_ids`.
 
-        Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance."""
-        scope, params = self._scope(document_ids)
-        k = max(RERANK_CANDIDATES, limit * 2)
-        if document_ids is not None:
-            k *= 8  # the KNN runs before the scope filter: ask for more
-        rows = self._rows(
-            f"""{nearest_vectors_sql("chunk")}
-                SELECT ranked.chunk_id FROM ranked JOIN chunk ON chunk.id = ranked.chunk_id
-                WHERE 1 {scope} ORDER BY ranked.distance LIMIT ?""",
-            (vector, k, model, vector, *params, limit),
-        )
-        return [row[0] for row in rows]
+        Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance. A scope
+        is applied during the KNN scan when that is cheaper (each scanned vector is checked against every listed
+        document), else by asking for more candidates from everywhere and keeping the scope's."""
+        k = max(CHUNK_RERANK_CANDIDATES, limit)
+        share = self._share_of_chunks(document_ids)
+        if document_ids is not None and len(document_ids) < LISTED_DOCUMENTS_PER_CANDIDATE * k / share:
+            sql = f"""{nearest_vectors_sql("chunk", within="AND document_id IN (SELECT value FROM json_each(?))")}
+                      SELECT chunk_id FROM ranked ORDER BY distance LIMIT ?"""
+            params: tuple = (vector, k, model, json.dumps(document_ids), vector, limit)
+        else:
+            sql = f"""{nearest_vectors_sql("chunk")}
+                      SELECT chunk_id FROM ranked {_keep_scope(document_ids)} ORDER BY distance LIMIT ?"""
+            params = (vector, math.ceil(k / share), model, vector, *_scope_params(document_ids), limit)
+        return [row[0] for row in self._rows(sql, params)]
 
-    @staticmethod
-    def _scope(document_ids: list[int] | None) -> tuple[str, list[int]]:
+    def _share_of_chunks(self, document_ids: list[int] | None) -> float:
+        """The share of all chunks that belong to `document_ids` (1 for None), at least one chunk's worth."""
         if document_ids is None:
-            return "", []
-        return f"AND chunk.document_id IN ({_in(document_ids) or 'NULL'})", list(document_ids)
+            return 1.0
+        total, in_scope = self._rows(
+            """SELECT (SELECT count(*) FROM chunk),
+                      (SELECT count(*) FROM chunk WHERE document_id IN (SELECT value FROM json_each(?)))""",
+            (json.dumps(document_ids),),
+        )[0]
+        return max(in_scope, 1) / max(total, 1)
 
     def passages(self, chunk_ids: list[int], *, names: dict[int, str]) -> dict[int, Passage]:
         """Chunks by id as passages named by `names` (document id → the file name the thread knows)."""
@@ -235,11 +291,12 @@ class DocumentStore:
         rows = self._rows("SELECT file_name FROM attachment WHERE document_id = ? ORDER BY id LIMIT 1", (document_id,))
         return rows[0][0] if rows else self.document(document_id).stored_path.rsplit("/", 1)[-1]
 
-    def _attachment(self, row: tuple) -> Attachment:
-        document_id = row[6]
+    @staticmethod
+    def _attachment(row: tuple) -> Attachment:
+        """An attachment from a row of _ATTACHMENT_COLUMNS (its document joined)."""
         return Attachment(
             id=row[0], thread_id=row[1], file_name=row[2], source_path=row[3], folder_id=row[4],
-            created_at=_parse(row[5]), document=self.document(document_id),
+            created_at=_parse(row[5]), document=_document(row[6:]),
         )  # fmt: skip
 
     def attach(
@@ -279,7 +336,7 @@ class DocumentStore:
 
     def attachment(self, attachment_id: int) -> Attachment:
         rows = self._rows(
-            f"SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment WHERE id = ?", (attachment_id,)
+            f"SELECT {_ATTACHMENT_COLUMNS} FROM {_ATTACHMENT_ROWS} WHERE attachment.id = ?", (attachment_id,)
         )
         if not rows:
             raise NotFound(f"no attachment with id {attachment_id}")
@@ -288,7 +345,7 @@ class DocumentStore:
     def attachments(self, thread_id: int) -> list[Attachment]:
         """What a thread can draw on: its own files, its folders' files, and the folders shared by all threads."""
         rows = self._rows(
-            f"""SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment
+            f"""SELECT {_ATTACHMENT_COLUMNS} FROM {_ATTACHMENT_ROWS}
                 LEFT JOIN knowledge_folder ON knowledge_folder.id = attachment.folder_id
                 WHERE (attachment.folder_id IS NULL AND attachment.thread_id = ?)
                    OR (attachment.folder_id IS NOT NULL
@@ -300,7 +357,7 @@ class DocumentStore:
 
     def folder_attachments(self, folder_id: int) -> list[Attachment]:
         rows = self._rows(
-            f"SELECT {_ATTACHMENT_COLUMNS}, attachment.document_id FROM attachment WHERE folder_id = ?", (folder_id,)
+            f"SELECT {_ATTACHMENT_COLUMNS} FROM {_ATTACHMENT_ROWS} WHERE attachment.folder_id = ?", (folder_id,)
         )
         return [self._attachment(row) for row in rows]
 

@@ -283,6 +283,26 @@ MIGRATIONS: list[tuple[str, Step]] = [
             END""",
         ),
     ),
+    (
+        "0007_chunk_search_scope",
+        _sql(
+            # The chunk's document as a vec0 metadata column: a search within a thread's documents filters inside
+            # the KNN scan (exact k in scope) instead of over-fetching from every document and filtering after.
+            "DROP TRIGGER chunk_bits_delete",
+            "DROP TABLE chunk_bits",
+            """CREATE VIRTUAL TABLE chunk_bits USING vec0(
+                chunk_id INTEGER PRIMARY KEY, embedding bit[384], model TEXT PARTITION KEY, document_id INTEGER
+            )""",
+            """INSERT INTO chunk_bits (chunk_id, embedding, model, document_id)
+               SELECT chunk_vec.chunk_id, vec_quantize_binary(chunk_vec.embedding), chunk_vec.model, chunk.document_id
+               FROM chunk_vec JOIN chunk ON chunk.id = chunk_vec.chunk_id""",
+            """CREATE TRIGGER chunk_bits_delete AFTER DELETE ON chunk BEGIN
+                DELETE FROM chunk_bits WHERE chunk_id = old.id;
+            END""",
+            # Per-term chunk counts, read to leave words found in most chunks out of a keyword search.
+            "CREATE VIRTUAL TABLE chunk_terms USING fts5vocab(chunk_fts, row)",
+        ),
+    ),
 ]
 
 

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from app.platform.settings import Settings  # noqa: E402
-from app.retrieval.search import Retriever  # noqa: E402
+from app.retrieval.search import CANDIDATES, Retriever, vector_bytes  # noqa: E402
 from app.services.attachments import EMBED_BATCH, AttachmentService  # noqa: E402
 from app.services.embedding import embedding_spec, open_embedder  # noqa: E402
 from app.services.models import ModelService  # noqa: E402
@@ -63,10 +63,10 @@ def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 100) -> floa
 
 
 def doc_ranking(retriever: Retriever, query: str, mode: str, doc_of_chunk: dict[int, str]) -> list[str]:
-    """Chunks ranked, then each document at its best chunk's place."""
+    """Chunks ranked as deep as the app ranks them before fusion, then each document at its best chunk's place."""
     ranked: list[str] = []
     seen = set()
-    for chunk_id, _ in retriever.rank(query, document_ids=None, limit=400, mode=mode):
+    for chunk_id, _ in retriever.rank(query, document_ids=None, limit=CANDIDATES, mode=mode):
         doc = doc_of_chunk.get(chunk_id)
         if doc is not None and doc not in seen:
             seen.add(doc)
@@ -104,6 +104,7 @@ def main() -> None:
     if reusing:
         synthetic = "(SELECT id FROM document WHERE sha256 = 'synthetic')"
         store.db.execute_sql(f"DELETE FROM chunk WHERE document_id IN {synthetic}")
+        store.db.execute_sql(f"DELETE FROM attachment WHERE document_id IN {synthetic}")
         store.db.execute_sql("DELETE FROM document WHERE sha256 = 'synthetic'")
     else:
         started = time.perf_counter()
@@ -173,21 +174,25 @@ def measure(store, service, embedder, queries, qrels, corpus) -> None:
         results[mode] = (statistics.mean(ndcgs), statistics.mean(recalls))
         print(f"{mode:7s} nDCG@10 {results[mode][0]:.4f}  recall@100 {results[mode][1]:.4f}", flush=True)
 
-    # 3. Latency of one hybrid search, at the corpus size and at SYNTHETIC_TOTAL chunks: with the query embedding
-    # (what a user waits for) and without it (the search itself: query vectors computed beforehand).
+    # 3. Latency of one hybrid search within the thread's documents (what a chat turn runs), at the corpus size and
+    # at SYNTHETIC_TOTAL chunks: with the query embedding (what a user waits for) and without it (the search itself:
+    # query vectors computed beforehand).
     sample = random.Random(7).sample(list(queries.values()), min(LATENCY_QUERIES, len(queries)))
     cached = Retriever(service.documents, PrecomputedQueries(embedder, sample))
+    print(f"binary prefilter: recall@10 of exact KNN {prefilter_recall(service.documents, cached, sample):.3f}")
+    thread_id = store.db.execute_sql("SELECT thread_id FROM attachment LIMIT 1").fetchone()[0]
 
     def latencies(searcher: Retriever) -> list[float]:
+        scope = [a.document.id for a in service.documents.attachments(thread_id)]
         timings = []
         for text in sample:
             started = time.perf_counter()
-            searcher.rank(text, document_ids=None, limit=10)
+            searcher.rank(text, document_ids=scope, limit=10)
             timings.append((time.perf_counter() - started) * 1000)
         return timings
 
     figures = [(chunk_count, latencies(retriever), latencies(cached))]
-    add_synthetic_chunks(service, embedder, corpus, SYNTHETIC_TOTAL - chunk_count)
+    add_synthetic_chunks(service, embedder, corpus, SYNTHETIC_TOTAL - chunk_count, thread_id=thread_id)
     figures.append((SYNTHETIC_TOTAL, latencies(retriever), latencies(cached)))
     for chunks, full, search_only in figures:
         print(
@@ -196,6 +201,20 @@ def measure(store, service, embedder, queries, qrels, corpus) -> None:
             f"p95 {percentile(search_only, .95):.1f} ms",
             flush=True,
         )
+
+
+def prefilter_recall(documents, retriever: Retriever, sample: list[str]) -> float:
+    """How many of the exact 10 nearest chunks (a brute-force float KNN) the app's vector ranking returns."""
+    model = retriever.embedder.model_id
+    found = []
+    for text in sample:
+        vector = vector_bytes(retriever.embedder.embed([text])[0])
+        exact = {row[0] for row in documents.db.execute_sql(
+            "SELECT chunk_id FROM chunk_vec WHERE embedding MATCH ? AND k = 10 AND model = ?", (vector, model)
+        )}  # fmt: skip
+        ranked = documents.vector_ranking(vector, model=model, document_ids=None, limit=10)
+        found.append(len(exact & set(ranked)) / len(exact))
+    return statistics.mean(found)
 
 
 class PrecomputedQueries:
@@ -209,14 +228,16 @@ class PrecomputedQueries:
         return [self._vectors[text] for text in texts]
 
 
-def add_synthetic_chunks(service: AttachmentService, embedder, corpus, count: int) -> None:
-    """Chunks of corpus words with random unit vectors, stored the way ingest stores them (text, FTS, vectors)."""
+def add_synthetic_chunks(service: AttachmentService, embedder, corpus, count: int, *, thread_id: int) -> None:
+    """Chunks of corpus words with random unit vectors, stored the way ingest stores them (text, FTS, vectors), in
+    one more document attached to the thread."""
     import numpy as np
 
     words = " ".join(d["text"] for d in list(corpus.values())[:2000]).split()
     rng = random.Random(11)
     generator = np.random.default_rng(11)
     document = service.documents.add_document(sha256="synthetic", stored_path="", kind="text", size_bytes=0)
+    service.documents.attach(thread_id=thread_id, document_id=document.id, file_name="synthetic.txt", source_path=None)
     store = service.documents.store
     for offset in range(0, count, 2000):
         size = min(count, offset + 2000) - offset

@@ -1,0 +1,123 @@
+"""Chunk rankings on a real store: every way of applying a document scope returns the same, exact answer; common
+words leave the keyword query only in a large collection; old databases gain the scope column with their vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import app.retrieval.search as retrieval
+import app.store.documents as documents_module
+from app.core.documents import ChunkText
+from app.retrieval.search import Retriever, content_words
+from app.store import open_store
+from app.store.documents import DocumentStore
+
+DIMENSIONS = 384
+MODEL = "test-embedding"
+
+
+def _vectors(count: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, DIMENSIONS)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def library(store):
+    """Three documents of 30 chunks (fewer chunks than the re-rank candidates, so every ranking can be exact).
+    Every chunk says "alpha"; chunk i of document d also says "word{i}"; document 1's chunk 7 alone says "zebra"."""
+    documents = DocumentStore(store)
+    ids, vectors = [], _vectors(90, seed=3)
+    for d in range(3):
+        document = documents.add_document(sha256=f"doc{d}", stored_path="", kind="text", size_bytes=0)
+        texts = [f"alpha word{i} " + ("zebra " if (d, i) == (1, 7) else "") + f"filler{d}" for i in range(30)]
+        documents.replace_chunks(document.id, [ChunkText(1, 0, len(t), t) for t in texts], pages=1)
+        ids.append(document.id)
+    chunk_ids = [chunk_id for document_id in ids for chunk_id, _ in documents.chunks(document_id)]
+    documents.store_chunk_vectors([(c, v.tobytes()) for c, v in zip(chunk_ids, vectors, strict=True)], model=MODEL)
+    return documents, ids, dict(zip(chunk_ids, vectors, strict=True))
+
+
+def _exact_nearest(vectors: dict[int, np.ndarray], query: np.ndarray, allowed: set[int], limit: int) -> list[int]:
+    scored = sorted((float(-(vector @ query)), chunk_id) for chunk_id, vector in vectors.items() if chunk_id in allowed)
+    return [chunk_id for _, chunk_id in scored[:limit]]
+
+
+@pytest.mark.parametrize("plan", ["filter during the scan", "filter after the scan"])
+def test_vector_ranking_in_a_scope_is_the_exact_nearest_of_that_scope(library, monkeypatch, plan):
+    documents, ids, vectors = library
+    # A huge per-document allowance always filters inside the KNN; none always over-fetches and filters after.
+    monkeypatch.setattr(documents_module, "LISTED_DOCUMENTS_PER_CANDIDATE", 10**9 if "during" in plan else 0)
+    query = _vectors(1, seed=5)[0]
+    scope = [ids[0], ids[2]]
+    allowed = {c for d in scope for c, _ in documents.chunks(d)}
+    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, document_ids=scope, limit=12)
+    assert ranked == _exact_nearest(vectors, query, allowed, 12)
+    assert documents.vector_ranking(query.tobytes(), model="other-model", document_ids=scope, limit=12) == []
+
+
+def test_vector_ranking_without_a_scope_searches_everything(library):
+    documents, _, vectors = library
+    query = _vectors(1, seed=8)[0]
+    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, document_ids=None, limit=5)
+    assert ranked == _exact_nearest(vectors, query, set(vectors), 5)
+
+
+@pytest.mark.parametrize("wide_scope", [0.0, 1.01])  # always rank-then-filter; always join first
+def test_keyword_ranking_in_a_scope_keeps_the_bm25_order(library, monkeypatch, wide_scope):
+    documents, ids, _ = library
+    everywhere = documents.keyword_ranking('"word3" OR "zebra"', document_ids=None, limit=10)
+    assert len(everywhere) == 4  # word3 in each document, zebra in one more chunk
+    monkeypatch.setattr(documents_module, "WIDE_SCOPE", wide_scope)
+    scope = [ids[1]]
+    in_scope = {c for c, _ in documents.chunks(ids[1])}
+    assert documents.keyword_ranking('"word3" OR "zebra"', document_ids=scope, limit=10) == [
+        c for c in everywhere if c in in_scope
+    ]
+
+
+def test_chunk_counts_read_words_as_the_index_stems_them(library):
+    documents, _, _ = library
+    total, counts = documents.chunk_counts(["alphas", "zebra", "word3", "absent"])
+    assert total == 90
+    assert counts == {"alphas": 90, "zebra": 1, "word3": 3, "absent": 0}
+
+
+def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection(library, monkeypatch):
+    documents, _, _ = library
+    retriever = Retriever(documents, embedder=None)
+    words = content_words("Is there an alpha zebra?")
+    assert words == ["alpha", "zebra"]
+    # Small collection (under COMMON_MIN_CHUNKS): every word counts, so every chunk matches "alpha".
+    assert len(retriever.keyword_ranking(words, document_ids=None, limit=100)) == 90
+    monkeypatch.setattr(retrieval, "COMMON_MIN_CHUNKS", 10)
+    [only] = retriever.keyword_ranking(words, document_ids=None, limit=100)
+    assert "zebra" in documents.passages([only], names={})[only].text
+    # A query of common words alone still searches with them.
+    assert len(retriever.keyword_ranking(["alpha"], document_ids=None, limit=100)) == 90
+
+
+def test_an_older_database_gains_the_scope_column_for_its_vectors(data_dir: Path):
+    from app.store.db import open_database
+    from app.store.migrations import MIGRATIONS, migrate
+
+    data_dir.mkdir(parents=True)
+    db = open_database(data_dir / "threadloom.sqlite3")
+    migrate(db, MIGRATIONS[: [name for name, _ in MIGRATIONS].index("0007_chunk_search_scope")])
+    db.execute_sql(
+        "INSERT INTO document (id, sha256, stored_path, kind, size_bytes, status, created_at, updated_at) "
+        "VALUES (4, 'x', '', 'text', 0, 'ready', '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')"
+    )
+    db.execute_sql("""INSERT INTO chunk (id, document_id, ordinal, page, start, "end", text) VALUES (9, 4, 0, 1, 0, 5, 'hello')""")
+    vector = _vectors(1, seed=1)[0].tobytes()
+    db.execute_sql("INSERT INTO chunk_vec (chunk_id, embedding, model) VALUES (9, ?, ?)", (vector, MODEL))
+    db.execute_sql("INSERT INTO chunk_bits (chunk_id, embedding, model) VALUES (9, vec_quantize_binary(?), ?)", (vector, MODEL))
+    db.close()
+
+    store = open_store(data_dir)
+    documents = DocumentStore(store)
+    assert documents.vector_ranking(vector, model=MODEL, document_ids=[4], limit=3) == [9]
+    assert documents.vector_ranking(vector, model=MODEL, document_ids=[5], limit=3) == []
+    store.close()
