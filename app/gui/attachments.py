@@ -1,6 +1,9 @@
 """Attachments in the window: drop files (or folders) on the thread view or the composer, see them as chips with
 their status and summary, follow the ingest (files, pages, chunks, ETA) and cancel it, and open a reply's citations.
 
+A folder (dropped or picked with "Watch a folder…") becomes a knowledge folder of the thread: a file watcher notices
+files added, removed or edited in it and re-indexes what changed, a moment after the changes stop.
+
 The panel sits above the composer. Ingest runs on its own background runner, so the window stays responsive and the
 user can chat while it runs; results come back on the GUI thread (see app.gui.tasks).
 """
@@ -9,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -29,7 +33,8 @@ from app.gui.page_viewer import PageViewer
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
 
-FOLDER_POLL_MS = 60_000
+FOLDER_POLL_MS = 60_000  # a safety net: the watcher misses changes on some network and FUSE file systems
+FOLDER_SETTLE_MS = 1_500  # wait for a burst of changes (a copy, a checkout) to end before re-indexing
 STATUS_MARKS = {
     DocumentStatus.READY: "✓",
     DocumentStatus.PENDING: "…",
@@ -64,10 +69,12 @@ class AttachmentChip(QPushButton):
 class AttachmentPanel(QWidget):
     """Chips, the ingest progress row, the summary of the newest attachment, and the last reply's citations.
 
-    Signals (GUI thread): `attach_requested` (the Attach button), `cancel_requested`, `citation_chosen(Citation)`.
+    Signals (GUI thread): `attach_requested` (the Attach button), `watch_requested` (Watch a folder),
+    `cancel_requested`, `citation_chosen(Citation)`.
     """
 
     attach_requested = Signal()
+    watch_requested = Signal()
     cancel_requested = Signal()
     citation_chosen = Signal(object)
 
@@ -82,6 +89,13 @@ class AttachmentPanel(QWidget):
         self.add_button.setFlat(True)
         self.add_button.clicked.connect(self.attach_requested)
         self.chips_row.addWidget(self.add_button)
+        self.watch_button = QPushButton("+ Watch a folder…")
+        self.watch_button.setObjectName("watchFolderButton")
+        self.watch_button.setAccessibleName("Watch a folder")
+        self.watch_button.setToolTip("Its files are indexed for this thread and kept up to date as they change")
+        self.watch_button.setFlat(True)
+        self.watch_button.clicked.connect(self.watch_requested)
+        self.chips_row.addWidget(self.watch_button)
         self.chips_row.addStretch(1)
 
         self.progress_bar = QProgressBar()
@@ -190,18 +204,26 @@ class AttachmentController(QObject):
         self._window = parent
         self.panel = AttachmentPanel()
         self.panel.attach_requested.connect(self.pick_files)
+        self.panel.watch_requested.connect(self.pick_folder)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.citation_chosen.connect(self.open_citation)
         self._ingest = TaskRunner(self, name="ingest")
         self._reads = TaskRunner(self, name="attachment-reads")
         self._cancel = threading.Event()
         self.viewer: PageViewer | None = None
-        # Knowledge folders are polled (cheap: only changed content is re-read), and what an earlier run left
-        # unfinished (quit, crash, a new embedding model) resumes in the background as the window opens.
+        # Knowledge folders are watched (and polled, rarely; cheap: only changed content is re-read), and what an
+        # earlier run left unfinished (quit, crash, a new embedding model) resumes in the background as the window
+        # opens.
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._folder_changed)
+        self._watcher.fileChanged.connect(self._folder_changed)
+        self._settle_timer = QTimer(self, singleShot=True, interval=FOLDER_SETTLE_MS)
+        self._settle_timer.timeout.connect(self.sync_folders)
         self._folder_timer = QTimer(self, interval=FOLDER_POLL_MS)
         self._folder_timer.timeout.connect(self.sync_folders)
         self._folder_timer.start()
         self.resume()
+        self.watch_folders()
 
     def accept_drops_on(self, *widgets: QWidget) -> None:
         for widget in widgets:
@@ -228,14 +250,31 @@ class AttachmentController(QObject):
     def busy(self) -> bool:
         return self._ingest.busy
 
+    def pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self._window, "Watch a folder")
+        if path:
+            self.attach([path])
+
     def attach(self, paths: list[str]) -> None:
-        """Copy, read, embed and summarise `paths` in the background, into the open thread (a new one for a draft)."""
+        """Copy, read, embed and summarise `paths` in the background, into the open thread (a new one for a draft).
+        Folders become the thread's knowledge folders, watched from then on."""
         thread_id = self._thread_id() or self._create_thread()
         service = self._session.attachments
+        folders = [path for path in paths if Path(path).is_dir()]
+        files = [path for path in paths if path not in folders]
         self._cancel.clear()
         cancel = self._cancel
+
+        def work(report):
+            for folder in folders:
+                service.add_folder(folder, thread_id=thread_id)
+            results = service.attach(thread_id, files, progress=report, cancel=cancel) if files else []
+            if folders:
+                service.sync_folders(progress=report, cancel=cancel)
+            return results
+
         self._ingest.run_reporting(
-            lambda report: service.attach(thread_id, paths, progress=report, cancel=cancel),
+            work,
             on_progress=self._on_progress,
             on_result=lambda results: self._on_attached(thread_id, results),
             on_error=lambda error: self._say(f"Could not attach: {error}"),
@@ -253,15 +292,41 @@ class AttachmentController(QObject):
 
     def sync_folders(self) -> None:
         if self._ingest.busy:
-            return  # the next tick will do it
+            self._settle_timer.start()  # try again once this ingest is likely done
+            return
         service = self._session.attachments
         cancel = self._cancel
         self._ingest.run_reporting(
             lambda report: service.sync_folders(progress=report, cancel=cancel),
             on_progress=self._on_progress,
-            on_result=lambda _changes: self.show_thread(self._thread_id()),
+            on_result=self._on_synced,
             on_error=lambda error: self._say(f"Could not index a knowledge folder: {error}"),
         )
+
+    def _on_synced(self, _changes) -> None:
+        self.show_thread(self._thread_id())
+        self.watch_folders()  # folders made or removed inside a knowledge folder
+
+    def watch_folders(self) -> None:
+        """Point the file watcher at the knowledge folders as they are now (listed in the background)."""
+        self._reads.run(
+            self._session.attachments.watched_paths,
+            on_result=self._watch,
+            on_error=lambda error: self._say(f"Could not watch the knowledge folders: {error}"),
+        )
+
+    def _watch(self, paths: list[str]) -> None:
+        wanted = set(paths)
+        stale = [p for p in self._watcher.directories() + self._watcher.files() if p not in wanted]
+        if stale:
+            self._watcher.removePaths(stale)
+        watched = set(self._watcher.directories() + self._watcher.files())
+        fresh = [p for p in paths if p not in watched]
+        if fresh:
+            self._watcher.addPaths(fresh)
+
+    def _folder_changed(self, _path: str) -> None:
+        self._settle_timer.start()  # (re)starts: re-index once the changes have stopped for a moment
 
     def cancel(self) -> None:
         """Stop after the current batch; what is done stays, and the rest resumes with the next ingest."""
@@ -273,6 +338,7 @@ class AttachmentController(QObject):
             self.show_thread(self._thread_id())
 
     def _on_attached(self, thread_id: int, results) -> None:
+        self.watch_folders()  # a dropped folder is watched from now on
         self.panel.progress_box.hide()
         problems = [r.error or r.attachment.document.error for r in results if r.error or r.attachment.document.error]
         self._say("; ".join(problems) if problems else "")
@@ -332,6 +398,7 @@ class AttachmentController(QObject):
 
     def shutdown(self) -> None:
         self._folder_timer.stop()
+        self._settle_timer.stop()
         self._cancel.set()
         self._ingest.shutdown()
         self._reads.shutdown()

@@ -72,14 +72,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+WATCHED_PATHS_MAX = 4096  # inotify watches are a per-user budget shared with other programs
+
+
 def files_under(path: Path) -> list[Path]:
     """A folder's files of supported kinds (hidden ones skipped), sorted; a file is itself."""
     if not path.is_dir():
         return [path]
-    return sorted(
-        p for p in path.rglob("*")
-        if p.is_file() and kind_of(p) and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )  # fmt: skip
+    return sorted(p for p in path.rglob("*") if p.is_file() and kind_of(p) and _visible(p, path))
+
+
+def _visible(path: Path, root: Path) -> bool:
+    """Not hidden, nor inside a hidden folder, below `root`."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 class _Tracker:
@@ -194,6 +199,19 @@ class AttachmentService:
         if not folder.is_dir():
             raise InvalidInput(f"{folder} is not a folder; choose a folder to watch")
         return self.documents.add_folder(str(folder), thread_id=thread_id)
+
+    def watched_paths(self, *, limit: int = WATCHED_PATHS_MAX) -> list[str]:
+        """What a file watcher should watch to notice a change in the knowledge folders: each folder and its
+        subfolders (a file added, removed or renamed), then their files (edited in place); at most `limit`."""
+        folders: list[Path] = []
+        files: list[Path] = []
+        for folder in self.documents.folders():
+            root = Path(folder.path)
+            if not root.is_dir():
+                continue
+            folders += [root, *sorted(p for p in root.rglob("*") if p.is_dir() and _visible(p, root))]
+            files += files_under(root)
+        return list(dict.fromkeys(str(p) for p in folders + files))[:limit]
 
     def sync_folders(
         self,

@@ -86,3 +86,37 @@ def test_encrypted_pdf_asks_for_its_password_and_says_when_it_is_wrong(qtbot, se
         lambda: [c.attachment.document.status for c in window.attachments.panel.chips()] == [DocumentStatus.READY],
         timeout=REPLY_TIMEOUT_MS,
     )
+
+
+def test_a_dropped_folder_is_watched_new_and_edited_files_are_indexed(qtbot, session, show_window, tmp_path, monkeypatch):
+    import app.gui.attachments as attachments_gui
+
+    monkeypatch.setattr(attachments_gui, "FOLDER_POLL_MS", 3_600_000)  # only the watcher can notice in time
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "otters.txt").write_text("Otters hold hands while they sleep.\n")
+    window = show_window(session)
+    panel = window.attachments.panel
+
+    def chips() -> dict[str, str]:
+        return {chip.attachment.file_name: chip.attachment.document.sha256 for chip in panel.chips()}
+
+    assert drop_files(window.conversation.viewport(), [folder])
+    qtbot.waitUntil(lambda: list(chips()) == ["otters.txt"], timeout=REPLY_TIMEOUT_MS)
+    [folder_record] = session.attachments.documents.folders()
+    assert folder_record.path == str(folder)
+    assert folder_record.thread_id is not None and folder_record.thread_id == window._open_thread_id
+    qtbot.waitUntil(lambda: str(folder) in window.attachments._watcher.directories(), timeout=5_000)
+
+    (folder / "beavers.md").write_text("# Beavers\n\nBeavers build dams from branches and mud.\n")
+    qtbot.waitUntil(lambda: sorted(chips()) == ["beavers.md", "otters.txt"], timeout=REPLY_TIMEOUT_MS)
+    before = chips()["otters.txt"]
+    qtbot.waitUntil(lambda: str(folder / "otters.txt") in window.attachments._watcher.files(), timeout=5_000)
+    (folder / "otters.txt").write_text("Sea otters keep a favourite stone in a pouch under their arm.\n")
+    qtbot.waitUntil(lambda: chips().get("otters.txt") not in (None, before), timeout=REPLY_TIMEOUT_MS)
+    stored = session.attachments.documents.chunks(chips_document_id(panel, "otters.txt"))
+    assert "favourite stone" in stored[0][1].text
+
+
+def chips_document_id(panel, file_name: str) -> int:
+    return next(chip.attachment.document.id for chip in panel.chips() if chip.attachment.file_name == file_name)
