@@ -27,6 +27,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_list)
 
+    folders = commands.add_parser("folders", help="knowledge folders: list, add (for a thread or all), remove")
+    folders.add_argument("--json", action="store_true")
+    folders.set_defaults(handler=run_folders)
+    folder_commands = folders.add_subparsers(dest="folder_command", metavar="ACTION")
+    add = folder_commands.add_parser("add", help="watch a folder: its files are indexed and kept in sync")
+    add.add_argument("path", metavar="PATH")
+    whose = add.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--thread", type=int, metavar="ID", help="the thread that draws on it")
+    whose.add_argument("--all-threads", action="store_true", help="every thread draws on it")
+    add.add_argument("--no-summary", action="store_true", help="skip the summaries by the local model")
+    remove = folder_commands.add_parser("remove", help="stop watching a folder; its files leave the threads")
+    remove.add_argument("id", type=int, metavar="ID")
+    for action in (add, remove):  # `folders add … --json` as well as `folders --json add …`
+        action.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="list the folders as JSON")
+
     sync = commands.add_parser("sync", help="re-index knowledge folders and finish interrupted ingests")
     sync.add_argument("--no-summary", action="store_true", help="skip the summaries by the local model")
     sync.set_defaults(handler=run_sync)
@@ -114,6 +129,28 @@ def run_list(args: argparse.Namespace, session: Session) -> int:
         document = attachment.document
         note = document.error or document.summary or ""
         print(f"{attachment.id:>5}  {attachment.file_name}  {document.status}  {note}")
+    return 0
+
+
+def run_folders(args: argparse.Namespace, session: Session) -> int:
+    service = session.attachments
+    if args.folder_command == "add":
+        if args.thread is not None:
+            session.store.get_thread(args.thread)
+        service.add_folder(args.path, thread_id=args.thread)
+        changes = service.sync_folders(summarise=not args.no_summary, progress=_print_progress)
+        print(", ".join(f"{len(paths)} {kind}" for kind, paths in changes.items()), file=sys.stderr)
+    elif args.folder_command == "remove":
+        service.remove_folder(args.id)
+    folders = [
+        {"id": folder.id, "path": folder.path, "thread_id": folder.thread_id, "files": files}
+        for folder, files in service.folders()
+    ]
+    if args.json:
+        print_json(folders)
+    for folder in [] if args.json else folders:
+        whose = f"thread {folder['thread_id']}" if folder["thread_id"] is not None else "all threads"
+        print(f"{folder['id']:>5}  {folder['path']}  {whose}  {folder['files']} files")
     return 0
 
 

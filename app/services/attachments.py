@@ -200,6 +200,13 @@ class AttachmentService:
             raise InvalidInput(f"{folder} is not a folder; choose a folder to watch")
         return self.documents.add_folder(str(folder), thread_id=thread_id)
 
+    def folders(self) -> list[tuple[KnowledgeFolder, int]]:
+        """Each knowledge folder, with how many of its files a thread can draw on."""
+        return [(folder, len(self.documents.folder_attachments(folder.id))) for folder in self.documents.folders()]
+
+    def remove_folder(self, folder_id: int) -> None:
+        self.documents.remove_folder(folder_id)
+
     def watched_paths(self, *, limit: int = WATCHED_PATHS_MAX) -> list[str]:
         """What a file watcher should watch to notice a change in the knowledge folders: each folder and its
         subfolders (a file added, removed or renamed), then their files (edited in place); at most `limit`."""

@@ -383,6 +383,12 @@ class DocumentStore:
         rows = self._rows("SELECT id, path, thread_id, created_at FROM knowledge_folder ORDER BY id")
         return [KnowledgeFolder(row[0], row[1], row[2], _parse(row[3])) for row in rows]
 
+    def remove_folder(self, folder_id: int) -> None:
+        """Stop watching a folder; its files leave the threads that saw them (stored copies stay for the others)."""
+        with self.store.writing():
+            if not self._rows("DELETE FROM knowledge_folder WHERE id = ? RETURNING id", (folder_id,)):
+                raise NotFound(f"no knowledge folder with id {folder_id}; see `threadloom folders`")
+
     # Citations of a reply
 
     def save_citations(self, message_id: int, citations: list[Citation]) -> None:

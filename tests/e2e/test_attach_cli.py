@@ -100,3 +100,28 @@ def test_an_ingest_killed_midway_resumes_where_it_stopped(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         store.close()
+
+
+def test_a_folder_for_all_threads_is_listed_seen_by_every_thread_and_removed(cli, store, tmp_path: Path):
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nEveryone gets 30 days of paid leave a year.\n", encoding="utf-8")
+    first, second = store.create_thread("first"), store.create_thread("second")
+
+    added = cli("folders", "add", str(folder), "--all-threads", "--no-summary", "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout) == [{"id": 1, "path": str(folder), "thread_id": None, "files": 1}]
+    for thread in (first, second):
+        listed = json.loads(cli("attachments", str(thread.id), "--json").stdout)
+        assert [(a["file"], a["status"]) for a in listed] == [("leave.md", "ready")]
+
+    removed = cli("folders", "remove", "1")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout == ""  # nothing left to list
+    assert json.loads(cli("attachments", str(first.id), "--json").stdout) == []
+
+    missing = cli("folders", "remove", "1")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "threadloom: error: no knowledge folder with id 1; see `threadloom folders`"
+    both = cli("folders", "add", str(folder), "--thread", str(first.id), "--all-threads")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
