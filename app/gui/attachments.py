@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -52,11 +53,17 @@ def dropped_paths(mime) -> list[str]:
 
 
 class AttachmentChip(QPushButton):
-    """One attachment: its name and a status mark; the tooltip holds the summary or the error."""
+    """One attachment: its name and a status mark; the tooltip holds the summary or the error. Its context menu
+    removes it from the thread (a knowledge folder's file: stops watching that folder)."""
 
     def __init__(self, attachment: Attachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.attachment = attachment
+        self.remove_action = QAction(
+            "Stop watching its folder" if attachment.folder_id is not None else "Remove from this thread", self
+        )
+        self.addAction(self.remove_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         document = attachment.document
         self.setObjectName("attachmentChip")
         self.setText(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
@@ -70,11 +77,12 @@ class AttachmentPanel(QWidget):
     """Chips, the ingest progress row, the summary of the newest attachment, and the last reply's citations.
 
     Signals (GUI thread): `attach_requested` (the Attach button), `watch_requested` (Watch a folder),
-    `cancel_requested`, `citation_chosen(Citation)`.
+    `cancel_requested`, `citation_chosen(Citation)`, `remove_requested(Attachment)` (a chip's menu).
     """
 
     attach_requested = Signal()
     watch_requested = Signal()
+    remove_requested = Signal(object)
     cancel_requested = Signal()
     citation_chosen = Signal(object)
 
@@ -147,7 +155,9 @@ class AttachmentPanel(QWidget):
             self.chips_row.removeWidget(chip)
             chip.deleteLater()
         for index, attachment in enumerate(attachments):
-            self.chips_row.insertWidget(index, AttachmentChip(attachment))
+            chip = AttachmentChip(attachment)
+            chip.remove_action.triggered.connect(lambda _=False, a=attachment: self.remove_requested.emit(a))
+            self.chips_row.insertWidget(index, chip)
         newest = attachments[-1].document if attachments else None
         text = (newest.error or newest.summary) if newest else None
         self.summary_label.setText(f"{attachments[-1].file_name}: {text}" if text else "")
@@ -205,6 +215,7 @@ class AttachmentController(QObject):
         self.panel = AttachmentPanel()
         self.panel.attach_requested.connect(self.pick_files)
         self.panel.watch_requested.connect(self.pick_folder)
+        self.panel.remove_requested.connect(self.remove)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.citation_chosen.connect(self.open_citation)
         self._ingest = TaskRunner(self, name="ingest")
@@ -280,6 +291,23 @@ class AttachmentController(QObject):
             on_error=lambda error: self._say(f"Could not attach: {error}"),
         )
 
+    def remove(self, attachment: Attachment) -> None:
+        """Take an attachment off the thread, or stop watching the folder it came from. Replies already given keep
+        the passages they were shown (their prompts are stored)."""
+        service = self._session.attachments
+
+        def work() -> None:
+            if attachment.folder_id is not None:
+                service.remove_folder(attachment.folder_id)
+            else:
+                service.detach(attachment.id)
+
+        self._reads.run(
+            work,
+            on_result=self._on_synced,
+            on_error=lambda error: self._say(f"Could not remove {attachment.file_name}: {error}"),
+        )
+
     def resume(self) -> None:
         service = self._session.attachments
         cancel = self._cancel
@@ -303,9 +331,10 @@ class AttachmentController(QObject):
             on_error=lambda error: self._say(f"Could not index a knowledge folder: {error}"),
         )
 
-    def _on_synced(self, _changes) -> None:
+    def _on_synced(self, _changes=None) -> None:
+        """After the knowledge folders changed (synced, one added or removed): chips and watched paths anew."""
         self.show_thread(self._thread_id())
-        self.watch_folders()  # folders made or removed inside a knowledge folder
+        self.watch_folders()
 
     def watch_folders(self) -> None:
         """Point the file watcher at the knowledge folders as they are now (listed in the background)."""

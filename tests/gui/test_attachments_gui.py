@@ -88,7 +88,7 @@ def test_encrypted_pdf_asks_for_its_password_and_says_when_it_is_wrong(qtbot, se
     )
 
 
-def test_a_dropped_folder_is_watched_new_and_edited_files_are_indexed(qtbot, session, show_window, tmp_path, monkeypatch):
+def test_a_dropped_folder_is_watched_and_chips_remove_what_they_show(qtbot, session, show_window, tmp_path, monkeypatch):
     import app.gui.attachments as attachments_gui
 
     monkeypatch.setattr(attachments_gui, "FOLDER_POLL_MS", 3_600_000)  # only the watcher can notice in time
@@ -116,6 +116,23 @@ def test_a_dropped_folder_is_watched_new_and_edited_files_are_indexed(qtbot, ses
     qtbot.waitUntil(lambda: chips().get("otters.txt") not in (None, before), timeout=REPLY_TIMEOUT_MS)
     stored = session.attachments.documents.chunks(chips_document_id(panel, "otters.txt"))
     assert "favourite stone" in stored[0][1].text
+
+    # A chip's menu: a folder's file stops the watching of its folder; a file of the thread's own leaves it.
+    single = tmp_path / "heron.txt"
+    single.write_text("Herons stand still in shallow water.\n")
+    assert drop_files(window.conversation.viewport(), [single])
+    qtbot.waitUntil(lambda: "heron.txt" in chips(), timeout=REPLY_TIMEOUT_MS)
+    [folder_chip] = [chip for chip in panel.chips() if chip.attachment.file_name == "beavers.md"]
+    assert folder_chip.remove_action.text() == "Stop watching its folder"
+    folder_chip.remove_action.trigger()
+    qtbot.waitUntil(lambda: list(chips()) == ["heron.txt"], timeout=10_000)
+    assert session.attachments.folders() == []
+    qtbot.waitUntil(lambda: not window.attachments._watcher.directories(), timeout=5_000)
+    [own_chip] = panel.chips()
+    assert own_chip.remove_action.text() == "Remove from this thread"
+    own_chip.remove_action.trigger()
+    qtbot.waitUntil(lambda: not panel.chips(), timeout=10_000)
+    assert session.attachments.attachments(window._open_thread_id) == []
 
 
 def chips_document_id(panel, file_name: str) -> int:
