@@ -45,9 +45,27 @@ def reciprocal_rank_fusion(*rankings: Sequence[Hashable], k: int = RRF_K) -> lis
     return sorted(scores.items(), key=lambda pair: -pair[1])
 
 
+# Markdown markup that reads as noise in a one-line snippet: the text it marks up stays.
+_MARKDOWN = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE), ""),  # headings, quotes, lists
+    (re.compile(r"^\s*(?:```|~~~).*$", re.MULTILINE), ""),  # code fences
+    (re.compile(r"(\*\*|__|`)(.+?)\1"), r"\2"),  # bold, inline code
+    (re.compile(r"(?<!\w)[*_](?=\S)(.+?)(?<=\S)[*_](?!\w)"), r"\1"),  # italics
+]
+
+
+def plain_text(markdown: str) -> str:
+    """The words of a Markdown message without its markup, for snippets."""
+    for pattern, replacement in _MARKDOWN:
+        markdown = pattern.sub(replacement, markdown)
+    return markdown
+
+
 def snippet(text: str, terms: Sequence[str], *, width: int = 160) -> str:
-    """A window of `text` around the first query term, with every term occurrence wrapped in [ ]."""
-    flat = " ".join(text.split())
+    """A window of `text` (Markdown markup left out) around the first query term, with every term occurrence
+    wrapped in [ ]."""
+    flat = " ".join(plain_text(text).split())
     lowered = flat.lower()
     positions = [lowered.find(term) for term in terms if term and lowered.find(term) >= 0]
     start = max(0, min(positions) - width // 3) if positions else 0

@@ -9,7 +9,7 @@ import pytest
 from app.core.errors import InvalidInput
 from app.core.metadata import MAX_PAIRS, parse_pair
 from app.core.models import Role, ThreadFilter
-from app.core.search import fts_query, reciprocal_rank_fusion
+from app.core.search import fts_query, reciprocal_rank_fusion, snippet
 from app.services.search import SearchService
 
 
@@ -183,3 +183,14 @@ def test_without_an_embedding_model_search_falls_back_to_keywords_and_says_why(s
     assert [hit.thread_id for hit in search.search("quarterly")] == [thread.id]
     assert "missing" in search.keyword_only_reason
     assert search.index_pending() == 0
+
+
+def test_snippets_leave_markdown_markup_out_but_keep_its_words():
+    reply = (
+        "# Trip plan\n\nHere is **the plan** for _Lisbon_ with `tram 28`:\n- Day 1: see [the castle](https://x.test/c)\n"
+        "```python\nprint(1)\n```\nsnake_case_name and 2*3*4 stay as written"
+    )
+    assert snippet(reply, ["castle"], width=400) == (
+        "Trip plan Here is the plan for Lisbon with tram 28: Day 1: see the [castle] print(1) "
+        "snake_case_name and 2*3*4 stay as written"
+    )
