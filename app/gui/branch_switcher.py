@@ -31,6 +31,7 @@ class ThreadPage:
     messages: list[Message]
     positions: dict[int, BranchPosition]  # only messages that have alternatives
     summary: ThreadSummary | None = None  # older turns of this branch folded to fit the model's window
+    model: str | None = None  # the thread's own model (NAME or PROVIDER/MODEL); None: the default one
 
 
 def branch_positions(path: Sequence[Message], every_message: Sequence[Message]) -> dict[int, BranchPosition]:
@@ -98,4 +99,5 @@ def load_page(store, thread_id: int, *, show_message_id: int | None = None) -> T
     messages = store.show_branch(show_message_id) if show_message_id is not None else store.current_path(thread_id)
     every_message = store.messages(thread_id) if messages else []
     summary = store.summary_on_branch(thread_id, messages) if messages else None
-    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary)
+    model = store.get_thread(thread_id).model
+    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary, model)

@@ -185,10 +185,10 @@ class MainWindow(QMainWindow):
         self.title_label.setObjectName("threadTitle")
         self.title_label.setAccessibleName("Thread title")
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.model_chip = QLabel(f"● {self._session.chat.model_name} · local")
+        self.model_chip = QLabel()
         self.model_chip.setObjectName("modelChip")
         self.model_chip.setAccessibleName("Model")
-        self.model_chip.setToolTip("Replies come from this model, running on this computer")
+        self._show_model(None)
         header = QHBoxLayout()
         header.setContentsMargins(24, 12, 24, 10)
         header.addWidget(self.title_label, 1)
@@ -372,6 +372,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("session/lastThread", thread_id or 0)
         if thread_id is None:
             self._show_title(NEW_THREAD_LABEL)
+            self._show_model(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
             return
@@ -395,6 +396,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         if request != self._view_request:
             return  # the user has opened something else since
+        self._show_model(page.model)
         messages = page.messages
         live = self._live
         live_texts = {}
@@ -451,6 +453,19 @@ class MainWindow(QMainWindow):
     def _show_title(self, title: str) -> None:
         self.title_label.setText(title)
         self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
+
+    def _show_model(self, model: str | None) -> None:
+        """The header's chip: the model the open thread's replies come from, and whether it runs here."""
+        ref = ModelRef.parse(model or self._session.chat.model_name)
+        if ref.hosted:
+            self.model_chip.setText(f"● {ref.name} · {ref.provider} (hosted)")
+            self.model_chip.setToolTip(
+                f"This thread's replies come from {ref}, a hosted model: its messages are sent to {ref.provider} "
+                "when its privacy rule allows it"
+            )
+        else:
+            self.model_chip.setText(f"● {ref.name} · local")
+            self.model_chip.setToolTip("Replies come from this model, running on this computer")
 
     # Sending and streaming
 

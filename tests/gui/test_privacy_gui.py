@@ -62,6 +62,24 @@ def test_a_fresh_thread_never_left_this_device_and_the_control_changes_its_store
     assert window.privacy.rule_box.currentText() == "Allowed"  # read back from the store
 
 
+def test_the_model_chip_names_the_open_threads_model_and_where_it_runs(qtbot, session, show_window):
+    local = session.chat.new_thread("Local")
+    hosted = session.chat.new_thread("Hosted")
+    session.routing.set_thread_model(hosted.id, "acme/big-model")
+    window = show_window(session)
+    default = session.chat.model_name
+    open_thread(qtbot, window, hosted.id)
+    qtbot.waitUntil(lambda: window.model_chip.text() == "● big-model · acme (hosted)")
+    assert "sent to acme" in window.model_chip.toolTip()
+    open_thread(qtbot, window, local.id)
+    qtbot.waitUntil(lambda: window.model_chip.text() == f"● {default} · local")
+    assert "on this computer" in window.model_chip.toolTip()
+    open_thread(qtbot, window, hosted.id)
+    qtbot.waitUntil(lambda: "acme" in window.model_chip.text())
+    window.new_thread()
+    assert window.model_chip.text() == f"● {default} · local"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rule", [PrivacyRule.LOCAL_ONLY, PrivacyRule.ASK])
 def test_asking_a_hosted_model_where_the_thread_does_not_allow_it_sends_nothing(
