@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.documents import Attachment, Citation, DocumentStatus, IngestProgress
-from app.core.models import Message
+from app.core.models import Message, MessageStatus
 from app.gui.page_viewer import PageViewer
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
@@ -130,6 +130,7 @@ class AttachmentPanel(QWidget):
         self.summary_label.setWordWrap(True)
         self.summary_label.hide()
         self.citations_row = QHBoxLayout()
+        self.citations_row.setContentsMargins(0, 0, 0, 0)
         self.citations_row.setSpacing(6)
         self.citations_box = QWidget()
         self.citations_box.setLayout(self.citations_row)
@@ -148,7 +149,8 @@ class AttachmentPanel(QWidget):
         return [widget for widget in widgets if isinstance(widget, AttachmentChip)]
 
     def citation_buttons(self) -> list[QPushButton]:
-        return [self.citations_row.itemAt(i).widget() for i in range(self.citations_row.count())]
+        widgets = (self.citations_row.itemAt(i).widget() for i in range(self.citations_row.count()))
+        return [widget for widget in widgets if isinstance(widget, QPushButton)]
 
     def show_attachments(self, attachments: list[Attachment]) -> None:
         for chip in self.chips():
@@ -178,10 +180,15 @@ class AttachmentPanel(QWidget):
         self.progress_bar.setValue(progress.chunks_done)
 
     def show_citations(self, citations: list[Citation]) -> None:
+        """The latest reply's sources, left-aligned after a "Sources" label; ✓ marks text found in the file."""
         while self.citations_row.count():
             widget = self.citations_row.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
+        if citations:
+            label = QLabel("Sources")
+            label.setObjectName("citationsLabel")
+            self.citations_row.addWidget(label)
         for citation in citations:
             mark = "✓" if citation.verified else "?"
             button = QPushButton(f"[{citation.number}] {citation.file_name} p.{citation.page} {mark}")
@@ -190,6 +197,7 @@ class AttachmentPanel(QWidget):
             button.setToolTip(citation.text[:400])
             button.clicked.connect(lambda _=False, c=citation: self.citation_chosen.emit(c))
             self.citations_row.addWidget(button)
+        self.citations_row.addStretch(1)
         self.citations_box.setVisible(bool(citations))
 
 
@@ -393,10 +401,9 @@ class AttachmentController(QObject):
             )
 
     def show_thread(self, thread_id: int | None) -> None:
-        """Show the chips of the thread now open (none for a draft); clears the citations of the last one."""
+        """Show the chips of the thread now open (none for a draft)."""
         if thread_id is None:
             self.panel.show_attachments([])
-            self.panel.show_citations([])
             return
         service = self._session.attachments
         self._reads.run(
@@ -409,8 +416,12 @@ class AttachmentController(QObject):
         if self._thread_id() == thread_id:
             self.panel.show_attachments(attachments)
 
-    def reply_finished(self, reply: Message) -> None:
-        """Look up (and check) the citations of a reply that just finished, then show them."""
+    def show_citations_of(self, reply: Message | None) -> None:
+        """Show the citations of the open thread's latest reply (looked up, and checked the first time, in the
+        background); none while there is no finished reply."""
+        if reply is None or reply.status == MessageStatus.STREAMING:
+            self.panel.show_citations([])
+            return
         service = self._session.attachments
         self._reads.run(
             lambda: service.citations(reply),

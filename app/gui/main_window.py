@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self._show_model(None)
         header = QHBoxLayout()
         header.setContentsMargins(24, 12, 24, 10)
+        header.setSpacing(12)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.model_chip)
         self.privacy = PrivacyControl()
@@ -373,6 +374,7 @@ class MainWindow(QMainWindow):
         if thread_id is None:
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
+            self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
             return
@@ -397,6 +399,8 @@ class MainWindow(QMainWindow):
         if request != self._view_request:
             return  # the user has opened something else since
         self._show_model(page.model)
+        replies = [message for message in page.messages if message.role == Role.ASSISTANT]
+        self.attachments.show_citations_of(replies[-1] if replies else None)
         messages = page.messages
         live = self._live
         live_texts = {}
@@ -604,7 +608,7 @@ class MainWindow(QMainWindow):
         if self._open_thread_id == reply.thread_id:
             self.conversation.update_message(reply)
             self._load_privacy(reply.thread_id)  # a hosted reply (an upgrade, a fallback) adds to the ledger
-            self.attachments.reply_finished(reply)
+            self.attachments.show_citations_of(reply)
             if live.compacted:
                 self.open_thread(reply.thread_id)  # shows the summary card where the fold is
         if reply.timings is not None and reply.timings.tokens_per_s > 0:

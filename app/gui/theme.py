@@ -126,6 +126,13 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
     color: {c.muted}; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
 }}
 #headerRule {{ background: {c.border}; }}
+#attachmentChip, #citationButton {{
+    color: {c.text}; background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+}}
+#attachButton, #watchFolderButton {{ color: {c.accent}; background: transparent; border: none; padding: 2px 6px; }}
+#attachmentChip:hover, #citationButton:hover, #attachmentChip:focus, #citationButton:focus,
+#attachButton:hover, #watchFolderButton:hover {{ border-color: {c.muted}; text-decoration: underline; }}
+#citationsLabel, #attachmentSummary, #ingestProgressLabel {{ color: {c.muted}; }}
 #messageHeader {{ color: {c.muted}; }}
 #messageCard {{ border-radius: 8px; }}
 #summaryCard {{ border: 1px dashed {c.border}; border-radius: 8px; }}

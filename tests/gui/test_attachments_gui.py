@@ -53,13 +53,21 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     wait_until_idle(qtbot, window)
     qtbot.waitUntil(lambda: bool(panel.citation_buttons()), timeout=REPLY_TIMEOUT_MS)
     button = panel.citation_buttons()[0]
-    assert button.text().startswith(f"[1] {PDF.name} p.1 ✓")  # the passage is really on that page
+    button_text = button.text()
+    assert button_text.startswith(f"[1] {PDF.name} p.1 ✓")  # the passage is really on that page
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     viewer = window.attachments.viewer
     assert viewer is not None and viewer.isVisible()
     assert viewer.image is not None and not viewer.image.isNull() and viewer.image.width() > 500
     assert viewer.highlight_count > 0
     viewer.close()
+
+    # Another thread shows no sources; coming back shows this thread's latest reply's again.
+    thread_id = window._open_thread_id
+    window.new_thread()
+    assert not panel.citations_box.isVisible() and not panel.chips()
+    window.open_thread(thread_id)
+    qtbot.waitUntil(lambda: [b.text() for b in panel.citation_buttons()][:1] == [button_text], timeout=10_000)
 
 
 def test_encrypted_pdf_asks_for_its_password_and_says_when_it_is_wrong(qtbot, session, show_window):
