@@ -8,8 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.documents import Passage
 from app.core.errors import ThreadloomError
-from app.core.search import reciprocal_rank_fusion
 from app.core.ports import Embedder
+from app.core.search import reciprocal_rank_fusion
 from app.store.documents import DocumentStore
 
 CANDIDATES = 100   # per ranking, before fusion
