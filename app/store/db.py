@@ -96,12 +96,14 @@ _INSERT_BITS = {
 
 def replace_vectors(db: APSWDatabase, kind: str, rows: list[tuple[int, bytes]], *, model: str) -> None:
     """Write (id, float32 bytes) vectors of `kind` ("message" or "chunk") into `{kind}_vec` and their binary
-    prefilter copies into `{kind}_bits`, replacing earlier ones. Call inside a write transaction."""
+    prefilter copies into `{kind}_bits`, replacing earlier ones, and note the model on the row. Call inside a write
+    transaction."""
     for row_id, vector in rows:
         for table in (f"{kind}_vec", f"{kind}_bits"):
             db.execute_sql(f"DELETE FROM {table} WHERE {kind}_id = ?", (row_id,))
         db.execute_sql(f"INSERT INTO {kind}_vec ({kind}_id, embedding, model) VALUES (?, ?, ?)", (row_id, vector, model))
         db.execute_sql(_INSERT_BITS[kind], (row_id, vector, model))
+        db.execute_sql(f"UPDATE {kind} SET vector_model = ? WHERE id = ?", (model, row_id))
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -643,8 +645,7 @@ class Store:
         ids = [
             row[0]
             for row in self.db.execute_sql(
-                """SELECT id FROM message WHERE status != 'streaming' AND content != ''
-                   AND NOT EXISTS (SELECT 1 FROM message_vec v WHERE v.message_id = message.id AND v.model = ?)
+                """SELECT id FROM message WHERE vector_model IS NOT ? AND status != 'streaming' AND content != ''
                    ORDER BY id LIMIT ?""",
                 (model, limit),
             )

@@ -126,8 +126,7 @@ class DocumentStore:
         """Ready documents with chunks that have no vector from `model` (the embedding model changed)."""
         rows = self._rows(
             f"""SELECT {_DOCUMENT_COLUMNS} FROM document WHERE status = 'ready' AND EXISTS (
-                    SELECT 1 FROM chunk WHERE chunk.document_id = document.id
-                    AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?))
+                    SELECT 1 FROM chunk WHERE chunk.document_id = document.id AND chunk.vector_model IS NOT ?)
                 ORDER BY id""",
             (model,),
         )
@@ -163,9 +162,7 @@ class DocumentStore:
     def chunks_to_embed(self, document_id: int, *, model: str) -> list[tuple[int, str]]:
         """(chunk id, text) of a document's chunks without a vector from `model`, in document order."""
         rows = self._rows(
-            """SELECT id, text FROM chunk WHERE document_id = ?
-               AND NOT EXISTS (SELECT 1 FROM chunk_vec v WHERE v.chunk_id = chunk.id AND v.model = ?)
-               ORDER BY ordinal""",
+            "SELECT id, text FROM chunk WHERE document_id = ? AND vector_model IS NOT ? ORDER BY ordinal",
             (document_id, model),
         )
         return [(row[0], row[1]) for row in rows]

@@ -303,6 +303,17 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "CREATE VIRTUAL TABLE chunk_terms USING fts5vocab(chunk_fts, row)",
         ),
     ),
+    (
+        "0008_vector_model_columns",
+        _sql(
+            # Which embedding model made each row's vector, next to the row: finding what is left to embed reads
+            # this column instead of looking every row up in vec0 (0.4 s at 100k messages, on every reply).
+            "ALTER TABLE message ADD COLUMN vector_model TEXT",
+            "UPDATE message SET vector_model = (SELECT model FROM message_vec WHERE message_id = message.id)",
+            "ALTER TABLE chunk ADD COLUMN vector_model TEXT",
+            "UPDATE chunk SET vector_model = (SELECT model FROM chunk_vec WHERE chunk_id = chunk.id)",
+        ),
+    ),
 ]
 
 

@@ -1,5 +1,6 @@
 """Chunk rankings on a real store: every way of applying a document scope returns the same, exact answer; common
-words leave the keyword query only in a large collection; old databases gain the scope column with their vectors."""
+words leave the keyword query only in a large collection; an older database keeps its vectors, in scope and
+known by their model so nothing is embedded twice."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection
     assert len(retriever.keyword_ranking(["alpha"], document_ids=None, limit=100)) == 90
 
 
-def test_an_older_database_gains_the_scope_column_for_its_vectors(data_dir: Path):
+def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedded_again(data_dir: Path):
     from app.store.db import open_database
     from app.store.migrations import MIGRATIONS, migrate
 
@@ -114,10 +115,25 @@ def test_an_older_database_gains_the_scope_column_for_its_vectors(data_dir: Path
     vector = _vectors(1, seed=1)[0].tobytes()
     db.execute_sql("INSERT INTO chunk_vec (chunk_id, embedding, model) VALUES (9, ?, ?)", (vector, MODEL))
     db.execute_sql("INSERT INTO chunk_bits (chunk_id, embedding, model) VALUES (9, vec_quantize_binary(?), ?)", (vector, MODEL))
+    db.execute_sql("INSERT INTO thread (id, title, created_at, updated_at) VALUES (1, 't', '2024-01-01', '2024-01-01')")
+    for message_id in (1, 2):
+        db.execute_sql(
+            "INSERT INTO message (id, thread_id, role, content, status, created_at, updated_at) "
+            "VALUES (?, 1, 'user', 'hi', 'complete', '2024-01-01', '2024-01-01')",
+            (message_id,),
+        )
+    db.execute_sql("INSERT INTO message_vec (message_id, embedding, model) VALUES (1, ?, ?)", (vector, MODEL))
     db.close()
 
     store = open_store(data_dir)
     documents = DocumentStore(store)
     assert documents.vector_ranking(vector, model=MODEL, document_ids=[4], limit=3) == [9]
     assert documents.vector_ranking(vector, model=MODEL, document_ids=[5], limit=3) == []
+    # What each row's vector came from is read from the row now: only what lacks a vector of the model is left.
+    assert documents.chunks_to_embed(4, model=MODEL) == []
+    assert documents.chunks_to_embed(4, model="next-model") == [(9, "hello")]
+    assert [m.id for m in store.messages_to_embed(model=MODEL)] == [2]
+    assert [m.id for m in store.messages_to_embed(model="next-model")] == [1, 2]
+    store.store_embeddings([(2, vector)], model=MODEL)
+    assert store.messages_to_embed(model=MODEL) == []
     store.close()
