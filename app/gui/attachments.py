@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -59,9 +60,13 @@ class AttachmentChip(QPushButton):
     def __init__(self, attachment: Attachment, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.attachment = attachment
-        self.remove_action = QAction(
-            "Stop watching its folder" if attachment.folder_id is not None else "Remove from this thread", self
-        )
+        if attachment.folder_id is None:
+            removal = "Remove from this thread"
+        elif attachment.thread_id is None:
+            removal = "Stop watching its folder (in every thread)"
+        else:
+            removal = "Stop watching its folder"
+        self.remove_action = QAction(removal, self)
         self.addAction(self.remove_action)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         document = attachment.document
@@ -76,12 +81,12 @@ class AttachmentChip(QPushButton):
 class AttachmentPanel(QWidget):
     """Chips, the ingest progress row, the summary of the newest attachment, and the last reply's citations.
 
-    Signals (GUI thread): `attach_requested` (the Attach button), `watch_requested` (Watch a folder),
-    `cancel_requested`, `citation_chosen(Citation)`, `remove_requested(Attachment)` (a chip's menu).
+    Signals (GUI thread): `attach_requested` (the Attach button), `watch_requested(bool)` (Watch a folder: for
+    all threads?), `cancel_requested`, `citation_chosen(Citation)`, `remove_requested(Attachment)` (a chip's menu).
     """
 
     attach_requested = Signal()
-    watch_requested = Signal()
+    watch_requested = Signal(bool)
     remove_requested = Signal(object)
     cancel_requested = Signal()
     citation_chosen = Signal(object)
@@ -100,9 +105,12 @@ class AttachmentPanel(QWidget):
         self.watch_button = QPushButton("+ Watch a folder…")
         self.watch_button.setObjectName("watchFolderButton")
         self.watch_button.setAccessibleName("Watch a folder")
-        self.watch_button.setToolTip("Its files are indexed for this thread and kept up to date as they change")
+        self.watch_button.setToolTip("Its files are indexed and kept up to date as they change")
         self.watch_button.setFlat(True)
-        self.watch_button.clicked.connect(self.watch_requested)
+        watch_menu = QMenu(self.watch_button)
+        watch_menu.addAction("For this thread…", lambda: self.watch_requested.emit(False))
+        watch_menu.addAction("For all threads…", lambda: self.watch_requested.emit(True))
+        self.watch_button.setMenu(watch_menu)
         self.chips_row.addWidget(self.watch_button)
         self.chips_row.addStretch(1)
 
@@ -269,15 +277,19 @@ class AttachmentController(QObject):
     def busy(self) -> bool:
         return self._ingest.busy
 
-    def pick_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self._window, "Watch a folder")
+    def pick_folder(self, for_all_threads: bool) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self._window, "Watch a folder for all threads" if for_all_threads else "Watch a folder for this thread"
+        )
         if path:
-            self.attach([path])
+            self.attach([path], folders_for_all_threads=for_all_threads)
 
-    def attach(self, paths: list[str]) -> None:
+    def attach(self, paths: list[str], *, folders_for_all_threads: bool = False) -> None:
         """Copy, read, embed and summarise `paths` in the background, into the open thread (a new one for a draft).
-        Folders become the thread's knowledge folders, watched from then on."""
-        thread_id = self._thread_id() or self._create_thread()
+        Folders become knowledge folders of the thread (or of every thread), watched from then on."""
+        only_shared_folders = folders_for_all_threads and all(Path(path).is_dir() for path in paths)
+        thread_id = self._thread_id() or (None if only_shared_folders else self._create_thread())
+        folder_thread_id = None if folders_for_all_threads else thread_id
         service = self._session.attachments
         folders = [path for path in paths if Path(path).is_dir()]
         files = [path for path in paths if path not in folders]
@@ -286,7 +298,7 @@ class AttachmentController(QObject):
 
         def work(report):
             for folder in folders:
-                service.add_folder(folder, thread_id=thread_id)
+                service.add_folder(folder, thread_id=folder_thread_id)
             results = service.attach(thread_id, files, progress=report, cancel=cancel) if files else []
             if folders:
                 service.sync_folders(progress=report, cancel=cancel)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from app.core.documents import DocumentStatus
 from tests.conftest import SHARED_DATA
@@ -145,3 +145,28 @@ def test_a_dropped_folder_is_watched_and_chips_remove_what_they_show(qtbot, sess
 
 def chips_document_id(panel, file_name: str) -> int:
     return next(chip.attachment.document.id for chip in panel.chips() if chip.attachment.file_name == file_name)
+
+
+def test_a_folder_watched_for_all_threads_shows_in_every_thread(qtbot, session, show_window, tmp_path, monkeypatch):
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nEveryone gets 30 days of paid leave a year.\n")
+    first, second = session.chat.new_thread("First"), session.chat.new_thread("Second")
+    window = show_window(session)
+    panel = window.attachments.panel
+    window.open_thread(first.id)
+    qtbot.waitUntil(lambda: not window.is_loading)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(folder))  # the user picks it
+
+    [for_this, for_all] = panel.watch_button.menu().actions()
+    assert (for_this.text(), for_all.text()) == ("For this thread…", "For all threads…")
+    for_all.trigger()
+    qtbot.waitUntil(lambda: [c.attachment.file_name for c in panel.chips()] == ["leave.md"], timeout=REPLY_TIMEOUT_MS)
+    [(record, files)] = session.attachments.folders()
+    assert record.thread_id is None and files == 1
+    window.new_thread()
+    assert not panel.chips()
+    window.open_thread(second.id)  # its chips are read anew: the folder is the second thread's too
+    qtbot.waitUntil(lambda: [c.attachment.file_name for c in panel.chips()] == ["leave.md"])
+    [chip] = panel.chips()
+    assert chip.remove_action.text() == "Stop watching its folder (in every thread)"
