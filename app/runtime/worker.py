@@ -8,7 +8,8 @@ holds (`Llama._input_ids`). On top of that, after each reply the worker makes th
 the thread's next prompt starts with (the conversation including the reply as it will be rendered next time) and,
 when the load request enabled it, saves that state to disk under the request's `cache_key` (`app.runtime.kvcache`).
 Before a generate, a saved state of that key that shares a longer prefix with the prompt than the warm context
-does is loaded, so a thread switch or a restart costs a file read instead of a full prefill.
+does is loaded, so a thread switch or a restart costs a file read instead of a full prefill. A one-off request
+(a title, a summary: no `cache_key`) puts the thread's context back when it is done.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,6 +39,10 @@ MAX_SETTLE_TOKENS = 256
 # thread count, like generation itself: on a busy two-core machine a small batch on two threads was measured to stall
 # for seconds (9 tokens after 1,430 cached: 5.5 s on two threads, 0.1 s on one). Larger prefills use n_threads_batch.
 SMALL_BATCH_TOKENS = 64
+# A one-off request (a title, a summary) borrows the context: the thread's state is copied aside first and put back
+# after, so its next turn (and the shared system prompt of the next new thread) stays warm. Only contexts up to this
+# many tokens are copied (about 23 KB a token with the starter model; a few ms each way).
+KEEP_WARM_MAX_TOKENS = 4096
 # After a shutdown (or the parent's death) the request in hand may finish, up to this long.
 EXIT_GRACE_S = 4.0
 
@@ -232,6 +238,7 @@ class Worker:
             self._cancel.set()
         tokens, max_tokens, messages = self._fit_to_window(request["messages"], sampling["max_tokens"])
         cache_key = request.get("cache_key")
+        borrowed = None if cache_key else self._copy_aside()
         if cache_key and self._states is not None:
             try:
                 self._restore(cache_key, tokens)
@@ -303,6 +310,8 @@ class Worker:
                 self._settle(messages + [{"role": "assistant", "content": "".join(reply)}])
                 if self._states is not None:
                     self._save(cache_key)
+            elif borrowed is not None:
+                self._load_state(*borrowed)
         except Exception as exc:  # noqa: BLE001 - forget the context rather than trust it
             log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
             llm._ctx.kv_cache_clear()
@@ -343,35 +352,67 @@ class Worker:
             self._llm._ctx.ctx, params.n_threads, params.n_threads if small else params.n_threads_batch
         )
 
-    def _save(self, cache_key: str) -> None:
-        """Write the context's state for `cache_key` (a failure to write only costs speed later)."""
+    def _state_bytes(self) -> memoryview | None:
+        """A copy of the context's KV state (sequence 0), or None when llama.cpp cannot give one."""
         import llama_cpp
 
-        llm = self._llm
-        if llm.n_tokens < MIN_STATE_TOKENS:
-            return
-        started = time.perf_counter()
-        ctx = llm._ctx.ctx
+        ctx = self._llm._ctx.ctx
         size = llama_cpp.llama_state_seq_get_size(ctx, 0)
         buffer = (ctypes.c_uint8 * size)()
         written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
         if not 0 < written <= size:
             log(f"cannot copy the KV-cache state ({written} of {size} bytes)")
+            return None
+        return memoryview(buffer)[:written]
+
+    def _load_state(self, tokens: Sequence[int], payload: memoryview) -> bool:
+        """Make the context hold `tokens` from a state copied by `_state_bytes`; on refusal, leave it empty."""
+        import llama_cpp
+
+        llm = self._llm
+        llm._ctx.kv_cache_clear()
+        llm.reset()
+        buffer = (ctypes.c_uint8 * payload.nbytes).from_buffer(payload)
+        loaded = llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, payload.nbytes, 0)
+        del buffer
+        if loaded != payload.nbytes:
+            llm._ctx.kv_cache_clear()
+            llm.reset()
+            return False
+        llm.input_ids[: len(tokens)] = tokens
+        llm.n_tokens = len(tokens)
+        llm._requires_eval = True  # the logits are not restored: generate() replays a token when it needs them
+        return True
+
+    def _copy_aside(self) -> tuple[list[int], memoryview] | None:
+        """The context's tokens and state, for `_load_state` after a one-off request (see KEEP_WARM_MAX_TOKENS)."""
+        llm = self._llm
+        if not MIN_STATE_TOKENS <= llm.n_tokens <= KEEP_WARM_MAX_TOKENS:
+            return None
+        payload = self._state_bytes()
+        return (llm._input_ids.tolist(), payload) if payload is not None else None
+
+    def _save(self, cache_key: str) -> None:
+        """Write the context's state for `cache_key` (a failure to write only costs speed later)."""
+        llm = self._llm
+        if llm.n_tokens < MIN_STATE_TOKENS:
+            return
+        started = time.perf_counter()
+        payload = self._state_bytes()
+        if payload is None:
             return
         try:
-            path = self._states.write(cache_key, llm._input_ids.tolist(), memoryview(buffer)[:written])
+            path = self._states.write(cache_key, llm._input_ids.tolist(), payload)
         except OSError as exc:
             log(f"cannot save the KV-cache state for {cache_key}: {exc}")
             return
         log(
-            f"saved {llm.n_tokens} tokens for {cache_key} ({written / 1e6:.1f} MB) in "
+            f"saved {llm.n_tokens} tokens for {cache_key} ({payload.nbytes / 1e6:.1f} MB) in "
             f"{(time.perf_counter() - started) * 1000:.0f} ms" + ("" if path else " — over the budget, not kept")
         )
 
     def _restore(self, cache_key: str, tokens: list[int]) -> None:
         """Load the saved state of `cache_key` that best matches `tokens`, if it beats what the context holds."""
-        import llama_cpp
-
         llm = self._llm
         warm = common_prefix(llm._input_ids.tolist(), tokens)
         match = self._states.best_match(cache_key, tokens)
@@ -383,23 +424,12 @@ class Worker:
         if payload is None:
             log(f"discarded a damaged KV-cache state for {cache_key}: {state.path.name}")
             return
-        llm._ctx.kv_cache_clear()
-        llm.reset()
-        buffer = (ctypes.c_uint8 * payload.nbytes).from_buffer(payload)
-        loaded = llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, payload.nbytes, 0)
-        del buffer
-        if loaded != payload.nbytes:
-            llm._ctx.kv_cache_clear()
-            llm.reset()
+        if not self._load_state(state.tokens, payload):
             self._states.discard(state.path)
             log(f"llama.cpp refused the KV-cache state {state.path.name} for {cache_key}; discarded it")
             return
-        n = len(state.tokens)
-        llm.input_ids[:n] = state.tokens
-        llm.n_tokens = n
-        llm._requires_eval = True  # the logits are not restored: generate() replays a token when it needs them
         log(
-            f"restored {n} tokens for {cache_key} ({shared} match the prompt) in "
+            f"restored {len(state.tokens)} tokens for {cache_key} ({shared} match the prompt) in "
             f"{(time.perf_counter() - started) * 1000:.0f} ms"
         )
 

@@ -232,3 +232,18 @@ def test_forgetting_right_after_a_reply_wins_over_the_save_in_flight(model: Path
     finally:
         worker.shutdown()
     assert not kv_files(root, "thread-9")
+
+
+def test_a_one_off_request_between_turns_leaves_the_thread_warm(model: Path, tmp_path: Path):
+    worker = LocalWorker(WorkerConfig(model, "m", n_ctx=2048, log_path=tmp_path / "worker.log"))  # no states on disk
+    try:
+        turns = [(Role.USER, OPENING)]
+        reply, first = ask(worker, turns)
+        turns += [(Role.ASSISTANT, reply), (Role.USER, "Which season is the hardest?")]
+        _title, one_off = ask(worker, [(Role.USER, "Name this conversation in three words.")], key=None, max_tokens=6)
+        assert one_off.cached_tokens < first.prompt_tokens // 2  # it did take the context over
+        _reply, second = ask(worker, turns)
+        # The whole first exchange came from the context put back after the one-off request.
+        assert second.cached_tokens >= first.prompt_tokens + 8
+    finally:
+        worker.shutdown()
