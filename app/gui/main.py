@@ -21,8 +21,7 @@ def _application() -> QApplication:
     app.setApplicationName("Threadloom")
     app.setApplicationDisplayName("Threadloom")
     app.setStyle(QStyleFactory.create("Fusion"))  # the same, palette-driven look on every platform
-    app.setPalette(theme.palette_for(theme.current()))
-    app.styleHints().colorSchemeChanged.connect(lambda _scheme: app.setPalette(theme.palette_for(theme.current())))
+    app.setPalette(theme.palette_for(theme.current()))  # until the window applies the user's theme setting
     return app
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QInputDialog,
     QHBoxLayout,
@@ -47,11 +48,13 @@ from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.notice_bar import NoticeBar
 from app.gui.privacy import RULE_LABELS, PrivacyControl, PrivacyState, load_privacy, stronger_models
+from app.gui.settings_dialog import SettingsDialog
 from app.gui.starter_card import StarterModelCard
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.tasks import Report, TaskRunner
 from app.gui.sidebar import Sidebar
 from app.services.chat import ChatService
+from app.platform.settings import Settings, load_settings, save_settings
 from app.services.session import Session
 
 TEXT_INTERVAL_S = 0.04  # streamed text reaches the view at most this often: smooth, yet cheap to lay out
@@ -291,6 +294,7 @@ class MainWindow(QMainWindow):
             ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
+            ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
         ):
@@ -309,9 +313,16 @@ class MainWindow(QMainWindow):
         models.setToolTip("Local models, hosted providers and the offline switch (Ctrl+Shift+M)")
         models.clicked.connect(self.open_model_manager)
         self.statusBar().addPermanentWidget(models)
+        settings_button = QPushButton("Settings…", self)
+        settings_button.setFlat(True)
+        settings_button.setToolTip("Theme, send key, attachment size limit, saved model states (Ctrl+,)")
+        settings_button.clicked.connect(self.open_settings)
+        self.statusBar().addPermanentWidget(settings_button)
 
     def apply_theme(self) -> None:
-        colours = theme.current()
+        """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""
+        colours = theme.current(self._session.settings.theme)
+        QApplication.instance().setPalette(theme.palette_for(colours))
         self.setStyleSheet(theme.style_sheet(colours))
         if self._open_thread_id is not None and self._live is None:
             self.open_thread(self._open_thread_id)  # headers carry colours: draw them again
@@ -828,6 +839,28 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _result: (self._show_model_state(), self._load_stronger_models()))
         dialog.open()
         return dialog
+
+    def open_settings(self) -> SettingsDialog:
+        """The settings, modal; OK saves them and applies them at once."""
+        dialog = SettingsDialog(self._session.settings, self)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.chosen()))
+        dialog.open()
+        return dialog
+
+    def apply_settings(self, chosen: Settings) -> None:
+        """Save what the settings dialog changed (onto the file as it is now: the CLI may have changed other keys)
+        and apply it: theme, send key and attachment limit now; saved model states when the model next starts."""
+        edited = {
+            name: getattr(chosen, name)
+            for name in ("theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb")
+        }
+        data_dir = self._session.data_dir
+        save_settings(data_dir, load_settings(data_dir).with_changes(**edited))
+        self._session.settings = self._session.settings.with_changes(**edited)
+        self.composer.send_key = chosen.send_key
+        self.composer_hint.setText(self.composer.send_hint())
+        self._session.attachments.max_bytes = chosen.attachment_max_mb * 1024 * 1024
+        self.apply_theme()
 
     def download_starter_model(self) -> None:
         self.starter_card.set_running()

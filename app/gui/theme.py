@@ -37,15 +37,25 @@ DARK = Colours(
 )  # fmt: skip
 
 
+_started_dark: bool | None = None  # the platform palette as the app found it, before any palette of ours
+
+
 def is_dark() -> bool:
-    hints = QGuiApplication.styleHints()
-    scheme = hints.colorScheme()
+    """Whether the desktop asks for dark: its colour scheme, or (where Qt cannot tell) the palette the app started
+    with — not the current one, which is ours."""
+    global _started_dark
+    if _started_dark is None:
+        _started_dark = QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    scheme = QGuiApplication.styleHints().colorScheme()
     if scheme != Qt.ColorScheme.Unknown:
         return scheme == Qt.ColorScheme.Dark
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return _started_dark
 
 
-def current() -> Colours:
+def current(preference: str = "system") -> Colours:
+    """The colours for a theme setting: "light", "dark", or "system" (the desktop's scheme)."""
+    if preference in ("light", "dark"):
+        return DARK if preference == "dark" else LIGHT
     return DARK if is_dark() else LIGHT
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 SEND_KEYS = ("enter", "ctrl+enter")
+THEMES = ("system", "light", "dark")
 KV_CACHE_ENV = "THREADLOOM_KV_CACHE"  # "off" turns saved model states off, whatever the settings say
 
 
@@ -23,6 +24,7 @@ class Settings:
     offline: bool = False             # blocks every hosted call and every download
     fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
     attachment_max_mb: int = 200      # larger files are refused with a message saying so
+    theme: str = "system"             # "system" follows the desktop's light or dark scheme; or "light", "dark"
 
     @property
     def kv_cache_enabled(self) -> bool:
@@ -47,7 +49,9 @@ def load_settings(data_dir: Path) -> Settings:
         settings = Settings(**{k: v for k, v in raw.items() if k in known})
     except TypeError:
         return Settings()
-    return settings if settings.send_key in SEND_KEYS else settings.with_changes(send_key="enter")
+    if settings.send_key not in SEND_KEYS:
+        settings = settings.with_changes(send_key="enter")
+    return settings if settings.theme in THEMES else settings.with_changes(theme="system")
 
 
 def save_settings(data_dir: Path, settings: Settings) -> None:
