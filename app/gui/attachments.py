@@ -137,6 +137,7 @@ class AttachmentPanel(QWidget):
         self.summary_label.setObjectName("attachmentSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.hide()
+        self.summary_shown = True  # False while the details panel shows every attachment's summary
         self.citations_row = QHBoxLayout()
         self.citations_row.setContentsMargins(0, 0, 0, 0)
         self.citations_row.setSpacing(6)
@@ -171,7 +172,11 @@ class AttachmentPanel(QWidget):
         newest = attachments[-1].document if attachments else None
         text = (newest.error or newest.summary) if newest else None
         self.summary_label.setText(f"{attachments[-1].file_name}: {text}" if text else "")
-        self.summary_label.setVisible(bool(text))
+        self.summary_label.setVisible(bool(text) and self.summary_shown)
+
+    def show_summary(self, shown: bool) -> None:
+        self.summary_shown = shown
+        self.summary_label.setVisible(shown and bool(self.summary_label.text()))
 
     def show_progress(self, progress: IngestProgress) -> None:
         if progress.phase == "done":
@@ -211,7 +216,10 @@ class AttachmentPanel(QWidget):
 
 class AttachmentController(QObject):
     """Wires the panel to the attachment service. `thread_id()` gives the open thread; `create_thread()` makes one
-    when files are dropped on a draft, and the window opens it."""
+    when files are dropped on a draft, and the window opens it. `attachments_shown(list)` carries each new listing of
+    the open thread's attachments (for the details panel)."""
+
+    attachments_shown = Signal(object)
 
     def __init__(
         self,
@@ -416,6 +424,7 @@ class AttachmentController(QObject):
         """Show the chips of the thread now open (none for a draft)."""
         if thread_id is None:
             self.panel.show_attachments([])
+            self.attachments_shown.emit([])
             return
         service = self._session.attachments
         self._reads.run(
@@ -427,6 +436,7 @@ class AttachmentController(QObject):
     def _show_if_open(self, thread_id: int, attachments: list[Attachment]) -> None:
         if self._thread_id() == thread_id:
             self.panel.show_attachments(attachments)
+            self.attachments_shown.emit(attachments)
 
     def show_citations_of(self, reply: Message | None) -> None:
         """Show the citations of the open thread's latest reply (looked up, and checked the first time, in the

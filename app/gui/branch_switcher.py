@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from app.core.models import Message, ThreadSummary
+from app.core.models import Message, Thread, ThreadSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class ThreadPage:
     messages: list[Message]
     positions: dict[int, BranchPosition]  # only messages that have alternatives
     summary: ThreadSummary | None = None  # older turns of this branch folded to fit the model's window
-    model: str | None = None  # the thread's own model (NAME or PROVIDER/MODEL); None: the default one
+    thread: Thread | None = None  # as stored when the page was read: title, model, tags, metadata
 
 
 def branch_positions(path: Sequence[Message], every_message: Sequence[Message]) -> dict[int, BranchPosition]:
@@ -99,5 +99,5 @@ def load_page(store, thread_id: int, *, show_message_id: int | None = None) -> T
     messages = store.show_branch(show_message_id) if show_message_id is not None else store.current_path(thread_id)
     every_message = store.messages(thread_id) if messages else []
     summary = store.summary_on_branch(thread_id, messages) if messages else None
-    model = store.get_thread(thread_id).model
-    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary, model)
+    thread = store.get_thread(thread_id)
+    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary, thread)

@@ -158,6 +158,7 @@ class MessageCard(QFrame):
         self._header = QLabel()
         self._header.setObjectName("messageHeader")
         self._header.setTextFormat(Qt.TextFormat.RichText)
+        self._header.setWordWrap(True)  # a long timing line wraps in a narrow window instead of widening the column
         self.branch_switcher: BranchSwitcher | None = None
         header_row = QHBoxLayout()
         header_row.setContentsMargins(0, 0, 0, 0)

@@ -46,6 +46,7 @@ from app.gui.attachments import AttachmentController
 from app.gui.branch_switcher import ThreadPage, load_page
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
+from app.gui.details_panel import DetailsPanel
 from app.gui.notice_bar import NoticeBar
 from app.gui.privacy import RULE_LABELS, PrivacyControl, PrivacyState, load_privacy, stronger_models
 from app.gui.settings_dialog import SettingsDialog
@@ -61,6 +62,7 @@ TEXT_INTERVAL_S = 0.04  # streamed text reaches the view at most this often: smo
 PROGRESS_INTERVAL_S = 0.1
 HINT_RESET_MS = 4000
 NEW_THREAD_LABEL = "New thread"
+DETAILS_WIDTH_PX = 280
 
 
 @dataclass
@@ -269,8 +271,20 @@ class MainWindow(QMainWindow):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
+        self.details = DetailsPanel()
+        self.details_button = QPushButton("Details")
+        self.details_button.setObjectName("detailsButton")
+        self.details_button.setFlat(True)
+        self.details_button.setCheckable(True)
+        self.details_button.setToolTip("Show or hide the thread's tags, metadata and attachments (Ctrl+I)")
+        self.details.tags_requested.connect(sidebar.edit_tags)
+        self.details.metadata_requested.connect(sidebar.edit_metadata)
+        self.attachments.attachments_shown.connect(self.details.show_attachments)
+        self.details_button.toggled.connect(self.details.setVisible)
+        self.details_button.toggled.connect(lambda shown: self.attachments.panel.show_summary(not shown))
         self.splitter.addWidget(sidebar)
         self.splitter.addWidget(centre)
+        self.splitter.addWidget(self.details)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
@@ -295,6 +309,7 @@ class MainWindow(QMainWindow):
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
+            ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
         ):
@@ -318,6 +333,7 @@ class MainWindow(QMainWindow):
         settings_button.setToolTip("Theme, send key, attachment size limit, saved model states (Ctrl+,)")
         settings_button.clicked.connect(self.open_settings)
         self.statusBar().addPermanentWidget(settings_button)
+        self.statusBar().addPermanentWidget(self.details_button)
 
     def apply_theme(self) -> None:
         """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""
@@ -338,9 +354,13 @@ class MainWindow(QMainWindow):
         if self._splitter_restored:
             return
         self._splitter_restored = True
+        shown = self._settings.value("window/details", True, type=bool)
+        self.details_button.setChecked(shown)
+        self.details.setVisible(shown)  # toggled() does not fire when the button was already in that state
+        self.attachments.panel.show_summary(not shown)
         state = self._settings.value("window/splitter")
         if not (isinstance(state, QByteArray) and self.splitter.restoreState(state)):
-            self.splitter.setSizes([270, max(400, self.splitter.width() - 270)])
+            self.splitter.setSizes([270, max(400, self.splitter.width() - 270 - DETAILS_WIDTH_PX), DETAILS_WIDTH_PX])
 
     # Threads
 
@@ -357,6 +377,7 @@ class MainWindow(QMainWindow):
                 return
         if self._open_thread_id in by_id:
             self._show_title(by_id[self._open_thread_id].title)
+            self.details.show_thread(by_id[self._open_thread_id])  # tags or metadata may have just changed
         elif self._open_thread_id is not None and not self._live_in(self._open_thread_id) and not self.sidebar.is_filtered:
             self.open_thread(None)  # deleted, here or by another process (a filter only hides it from the list)
 
@@ -385,6 +406,7 @@ class MainWindow(QMainWindow):
         if thread_id is None:
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
+            self.details.show_thread(None)
             self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
@@ -409,7 +431,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         if request != self._view_request:
             return  # the user has opened something else since
-        self._show_model(page.model)
+        self._show_model(page.thread.model if page.thread else None)
+        self.details.show_thread(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
         messages = page.messages
@@ -916,6 +939,7 @@ class MainWindow(QMainWindow):
             self._is_closed = True
             self._settings.setValue("window/geometry", self.saveGeometry())
             self._settings.setValue("window/splitter", self.splitter.saveState())
+            self._settings.setValue("window/details", self.details_button.isChecked())
             self._settings.setValue("session/lastThread", self._open_thread_id or 0)
             self._settings.sync()
             self.stop_reply()

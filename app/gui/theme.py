@@ -143,6 +143,14 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #attachmentChip:hover, #citationButton:hover, #attachmentChip:focus, #citationButton:focus,
 #attachButton:hover, #watchFolderButton:hover {{ border-color: {c.muted}; text-decoration: underline; }}
 #citationsLabel, #attachmentSummary, #ingestProgressLabel {{ color: {c.muted}; }}
+#detailsPanel, #detailsBody {{ background: {c.sidebar}; border: none; border-left: 1px solid {c.border}; }}
+#detailsHeading {{ color: {c.muted}; font-size: 11px; font-weight: 600; text-transform: uppercase; }}
+#detailsMuted {{ color: {c.muted}; }}
+#detailsPair, #detailsAttachment {{ color: {c.text}; }}
+#detailsEdit {{ color: {c.accent}; background: transparent; border: none; padding: 0 4px; }}
+#detailsEdit:hover, #detailsEdit:focus {{ text-decoration: underline; }}
+#detailsEdit:disabled {{ color: {c.border}; }}
+#detailsButton:checked {{ color: {c.text}; background: {c.accent_soft}; border: none; border-radius: 4px; }}
 #messageHeader {{ color: {c.muted}; }}
 #messageCard {{ border-radius: 8px; }}
 #summaryCard {{ border: 1px dashed {c.border}; border-radius: 8px; }}

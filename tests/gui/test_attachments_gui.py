@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 from app.core.documents import DocumentStatus
 from tests.conftest import SHARED_DATA
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.test_details_panel import details_text
 from tests.gui.test_main_window import type_and_send, wait_until_idle
 
 pytestmark = pytest.mark.slow
@@ -40,12 +41,17 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     assert drop_files(window.conversation.viewport(), [PDF])
     qtbot.waitUntil(lambda: any(p.phase == "embedding" for p in progress), timeout=REPLY_TIMEOUT_MS)
     assert window.composer.isEnabled()  # the window stays usable while it runs
-    qtbot.waitUntil(lambda: panel.summary_label.isVisible(), timeout=REPLY_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(panel.summary_label.text()), timeout=REPLY_TIMEOUT_MS)
     [chip] = panel.chips()
     assert chip.attachment.file_name == PDF.name
     assert chip.attachment.document.status == DocumentStatus.READY
     summary = chip.attachment.document.summary
     assert summary and summary in panel.summary_label.text() and chip.toolTip() == summary
+    # The details column shows it (so the line under the chips waits until that column is hidden).
+    qtbot.waitUntil(lambda: summary in details_text(window))
+    assert not panel.summary_label.isVisible()
+    window.details_button.click()
+    assert panel.summary_label.isVisible()
     assert {"reading", "embedding", "summarising"} <= {p.phase for p in progress}
     assert progress[-1].phase == "done" and not panel.progress_box.isVisible()
 

@@ -106,7 +106,8 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     wait_until_idle(qtbot, window)
     [thread] = first.store.list_threads()
     stored = [(m.role, m.content) for m in first.store.current_path(thread.id)]
-    window.splitter.setSizes([222, window.splitter.width() - 222])  # small: the offscreen screen is 800 px wide
+    window.details_button.setChecked(False)  # the details column hidden, so three columns fit the 800 px screen
+    window.splitter.setSizes([222, window.splitter.width() - 222, 0])
     window.close()
     assert first.worker.pid is None  # closing the window shut the session down
 
@@ -119,6 +120,7 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     assert shown == stored
     assert reopened.conversation.cards()[0].body_text() == "What is the capital of France?"
     assert reopened.splitter.sizes()[0] == 222  # window state came back from the data folder's window.ini
+    assert not reopened.details.isVisible()
     assert (data_dir / "window.ini").is_file()
 
 

@@ -1,0 +1,119 @@
+"""The thread's details, in a column at the window's right (Details in the status bar, or Ctrl+I, hides it): its tags and metadata,
+each with an Edit… button, and its attachments with their status and summary or error.
+
+It only shows what the window hands it; edits go through the sidebar's dialogs, which refresh the thread list,
+which refreshes this.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from app.core import metadata
+from app.core.documents import Attachment
+from app.core.models import Thread
+from app.gui.attachments import STATUS_MARKS
+
+
+def _muted(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("detailsMuted")
+    label.setWordWrap(True)
+    return label
+
+
+class DetailsPanel(QScrollArea):
+    """Signals (GUI thread): `tags_requested(int)`, `metadata_requested(int)` — the thread whose Edit… was pressed."""
+
+    tags_requested = Signal(int)
+    metadata_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailsPanel")
+        self.setAccessibleName("Thread details")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.thread_id: int | None = None
+        body = QWidget()
+        body.setObjectName("detailsBody")
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(6)
+        self.tags_edit = self._section(layout, "Tags", "Edit the thread's tags", self.tags_requested)
+        self.tags_label = _muted("")
+        layout.addWidget(self.tags_label)
+        layout.addSpacing(10)
+        self.metadata_edit = self._section(layout, "Metadata", "Edit the thread's metadata", self.metadata_requested)
+        self.metadata_box = QVBoxLayout()
+        self.metadata_box.setSpacing(2)
+        layout.addLayout(self.metadata_box)
+        layout.addSpacing(10)
+        heading = QLabel("Attachments")
+        heading.setObjectName("detailsHeading")
+        layout.addWidget(heading)
+        self.attachments_box = QVBoxLayout()
+        self.attachments_box.setSpacing(8)
+        layout.addLayout(self.attachments_box)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.show_thread(None)
+        self.show_attachments([])
+
+    def _section(self, layout: QVBoxLayout, title: str, tooltip: str, signal) -> QPushButton:
+        heading = QLabel(title)
+        heading.setObjectName("detailsHeading")
+        edit = QPushButton("Edit…")
+        edit.setObjectName("detailsEdit")
+        edit.setFlat(True)
+        edit.setToolTip(tooltip)
+        edit.setAccessibleName(tooltip)
+        edit.clicked.connect(lambda: self.thread_id is not None and signal.emit(self.thread_id))
+        row = QHBoxLayout()
+        row.addWidget(heading, 1)
+        row.addWidget(edit)
+        layout.addLayout(row)
+        return edit
+
+    def show_thread(self, thread: Thread | None) -> None:
+        """Tags and metadata of the open thread (None: a draft, which has none yet)."""
+        self.thread_id = thread.id if thread else None
+        for button in (self.tags_edit, self.metadata_edit):
+            button.setEnabled(thread is not None)
+        tags = thread.tags if thread else ()
+        self.tags_label.setText(" ".join(f"#{tag}" for tag in tags) if tags else "No tags")
+        _clear(self.metadata_box)
+        pairs = thread.metadata if thread else {}
+        for key, value in pairs.items():
+            row = QLabel(f"<b>{html.escape(key)}</b> = {html.escape(metadata.encode(value)[1])}")
+            row.setObjectName("detailsPair")
+            row.setWordWrap(True)
+            row.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.metadata_box.addWidget(row)
+        if not pairs:
+            self.metadata_box.addWidget(_muted("No metadata"))
+
+    def show_attachments(self, attachments: list[Attachment]) -> None:
+        """Each attachment: name and status mark, then its summary, or what went wrong with it."""
+        _clear(self.attachments_box)
+        for attachment in attachments:
+            document = attachment.document
+            name = QLabel(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
+            name.setObjectName("detailsAttachment")
+            name.setToolTip(attachment.source_path or attachment.file_name)
+            self.attachments_box.addWidget(name)
+            note = document.error or document.summary or f"{document.pages} pages, {document.chunk_count} chunks"
+            self.attachments_box.addWidget(_muted(note))
+        if not attachments:
+            self.attachments_box.addWidget(_muted("Drop files or a folder on the thread to ask about them"))
+
+
+def _clear(layout: QVBoxLayout) -> None:
+    while layout.count():
+        widget = layout.takeAt(0).widget()
+        if widget is not None:
+            widget.hide()  # at once; it is deleted when control returns to the event loop
+            widget.deleteLater()
