@@ -186,7 +186,8 @@ class MainWindow(QMainWindow):
 
         centre = QWidget()
         centre.setObjectName("centre")
-        self.title_label = QLabel(NEW_THREAD_LABEL)
+        self.title_label = ElidedLabel()  # a long title ends in "…" rather than widening the column
+        self.title_label.set_full_text(NEW_THREAD_LABEL)
         self.title_label.setObjectName("threadTitle")
         self.title_label.setAccessibleName("Thread title")
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -489,7 +490,7 @@ class MainWindow(QMainWindow):
             self.delete_thread(item.data(Qt.ItemDataRole.UserRole))
 
     def _show_title(self, title: str) -> None:
-        self.title_label.setText(title)
+        self.title_label.set_full_text(title)
         self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
 
     def _show_model(self, model: str | None) -> None:

@@ -81,6 +81,6 @@ def test_regenerate_adds_a_sibling_reply_and_fork_copies_the_branch(qtbot, sessi
     window.fork_from(user.id)
     qtbot.waitUntil(lambda: len(session.store.list_threads()) == 2 and not window.is_loading)
     fork = next(t for t in session.store.list_threads() if t.id != thread.id)
-    qtbot.waitUntil(lambda: window.title_label.text() == fork.title and not window.is_loading)
+    qtbot.waitUntil(lambda: window.title_label.full_text() == fork.title and not window.is_loading)
     assert shown(window) == [(Role.USER, "Say hi.")]
     assert fork.id in window.thread_list.thread_ids()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.core.models import MessageStatus, Role
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
@@ -48,7 +48,7 @@ def test_send_with_enter_streams_the_reply_into_the_view(qtbot, session, show_wi
     limit_reply(session, max_tokens=96)
     window = show_window(session)
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # Ctrl+N: a new draft thread
-    assert window.title_label.text() == "New thread"
+    assert window.title_label.full_text() == "New thread"
 
     type_and_send(qtbot, window, "Write a short poem about the sea.")
     assert window.composer.toPlainText() == ""
@@ -68,7 +68,7 @@ def test_send_with_enter_streams_the_reply_into_the_view(qtbot, session, show_wi
     assert session.chat.model_name in window.status_model.text()
     assert window.send_button.text() == "Send"
     assert window.thread_list.thread_ids() == [thread.id]
-    assert window.title_label.text() == window.thread_list.title_of(thread.id) == thread.title != "New thread"
+    assert window.title_label.full_text() == window.thread_list.title_of(thread.id) == thread.title != "New thread"
 
 
 def test_escape_stops_a_long_reply_and_the_next_message_still_works(qtbot, session, show_window):
@@ -115,7 +115,7 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     reopened = show_window(second)
     qtbot.waitUntil(lambda: len(reopened.conversation.cards()) == 2 and not reopened.is_loading)
     assert reopened.thread_list.thread_ids() == [thread.id]
-    assert reopened.title_label.text() == thread.title
+    assert reopened.title_label.full_text() == thread.title
     shown = [(card.message.role, card.message.content) for card in reopened.conversation.cards()]
     assert shown == stored
     assert reopened.conversation.cards()[0].body_text() == "What is the capital of France?"
@@ -182,7 +182,7 @@ def test_missing_model_shows_the_starter_card_and_errors_in_place(qtbot, tmp_pat
     window = show_window(session)
 
     assert window.starter_card.isVisible()
-    assert "Get the starter model (98 MB)" in window.starter_card.findChild(type(window.title_label), "starterTitle").text()
+    assert "Get the starter model (98 MB)" in window.starter_card.findChild(QLabel, "starterTitle").text()
     assert "not installed" in window.status_model.text()
 
     type_and_send(qtbot, window, "Hello?")  # without a model the reply fails, said in place; the window keeps working
@@ -210,3 +210,13 @@ def test_a_failed_starter_download_is_said_in_the_card(qtbot, tmp_path, monkeypa
     qtbot.waitUntil(lambda: window.starter_card.error_text() != "", timeout=REPLY_TIMEOUT_MS)
     assert "cannot fetch" in window.starter_card.error_text()
     assert window.starter_card.isVisible() and not window.starter_card.progress.isVisible()
+
+
+def test_a_long_title_ends_in_an_ellipsis_instead_of_widening_the_window(qtbot, session, show_window):
+    title = " ".join(["A remarkably long title about planning the garden for next spring"] * 4)
+    thread = session.chat.new_thread(title)
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: window.title_label.full_text() == title)
+    assert window.title_label.text().endswith("…") and window.title_label.toolTip() == title
+    assert window.title_label.minimumSizeHint().width() < 200

@@ -54,12 +54,12 @@ def test_rename_in_place_and_delete_with_undo(qtbot, session, show_window):
     assert listing.title_of(first.id) == "Renamed thread"
 
     qtbot.mouseClick(listing.viewport(), Qt.MouseButton.LeftButton, pos=listing.visualItemRect(listing.item(1)).center())
-    qtbot.waitUntil(lambda: window.title_label.text() == "Second" and not window.is_loading)
+    qtbot.waitUntil(lambda: window.title_label.full_text() == "Second" and not window.is_loading)
     listing.setFocus()
     qtbot.keyClick(listing, Qt.Key.Key_Delete)  # no question asked: the banner offers Undo
     qtbot.waitUntil(lambda: listing.thread_ids() == [first.id] and not window.is_loading)
     assert [t.id for t in session.store.list_threads()] == [first.id]
-    assert window.title_label.text() == "New thread"  # the open thread went away with it
+    assert window.title_label.full_text() == "New thread"  # the open thread went away with it
     banner = window.sidebar.undo_bar
     assert banner.isVisible() and banner.label.text() == "Deleted “Second”."
 
@@ -67,7 +67,7 @@ def test_rename_in_place_and_delete_with_undo(qtbot, session, show_window):
     qtbot.waitUntil(lambda: listing.thread_ids() == [second.id, first.id] and not window.is_loading)
     assert not banner.isVisible()
     assert session.store.get_thread(second.id).deleted_at is None
-    qtbot.waitUntil(lambda: window.title_label.text() == "Second")  # undo brings back the thread that was open
+    qtbot.waitUntil(lambda: window.title_label.full_text() == "Second")  # undo brings back the thread that was open
 
 
 def test_tag_chips_filter_the_list_and_a_filter_saves_as_a_view(qtbot, session, show_window):
@@ -142,7 +142,7 @@ def test_a_search_hit_opens_the_thread_at_that_message_on_its_branch(qtbot, sess
     window.sidebar.results.setCurrentRow(row)
     qtbot.keyClick(window.sidebar.results, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.conversation.card_for(answer.id) is not None and not window.is_loading)
-    assert window.title_label.text() == "Garden"
+    assert window.title_label.full_text() == "Garden"
     assert store.get_thread(thread.id).current_leaf_id == below  # now on the tulip branch, to its end; remembered
     card = window.conversation.card_for(answer.id)
     assert card.property("highlight") is True
