@@ -340,7 +340,8 @@ class DocumentStore:
         return self._attachment(rows[0])
 
     def attachments(self, thread_id: int) -> list[Attachment]:
-        """What a thread can draw on: its own files, its folders' files, and the folders shared by all threads."""
+        """What a thread can draw on: its own files, its folders' files, and the folders shared by all threads; a
+        document reached more than one way (the same file in two folders) once, as first attached."""
         rows = self._rows(
             f"""SELECT {_ATTACHMENT_COLUMNS} FROM {_ATTACHMENT_ROWS}
                 LEFT JOIN knowledge_folder ON knowledge_folder.id = attachment.folder_id
@@ -350,7 +351,10 @@ class DocumentStore:
                 ORDER BY attachment.id""",
             (thread_id, thread_id),
         )
-        return [self._attachment(row) for row in rows]
+        by_document: dict[int, Attachment] = {}
+        for row in rows:
+            by_document.setdefault(row[6], self._attachment(row))  # row[6]: the joined document's id
+        return list(by_document.values())
 
     def folder_attachments(self, folder_id: int) -> list[Attachment]:
         rows = self._rows(

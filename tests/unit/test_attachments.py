@@ -145,3 +145,17 @@ def test_passages_are_stored_per_message_and_citations_verified(service, store, 
     Path(result.attachment.document.stored_path).write_text(long_text.replace("PELICAN-42", "PELICAN-99"))
     other = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="PELICAN-42 [1]")
     assert not service.citations(other)[0].verified
+
+
+def test_a_file_reached_two_ways_is_listed_once(service, store, tmp_path: Path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "plan.md").write_text("# Plan\n\nThe launch is on Tuesday.\n")
+    thread = store.create_thread("t")
+    [own] = service.attach(thread.id, [folder / "plan.md"], summarise=False)
+    service.add_folder(folder, thread_id=thread.id)
+    service.add_folder(folder, thread_id=None)
+    service.sync_folders(summarise=False)
+    listed = service.attachments(thread.id)
+    assert [(a.id, a.file_name) for a in listed] == [(own.attachment.id, "plan.md")]
+    assert len(service.attachments(store.create_thread("other").id)) == 1  # the folder for all threads
