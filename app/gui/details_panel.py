@@ -71,7 +71,7 @@ class DetailsPanel(QScrollArea):
         edit.setFlat(True)
         edit.setToolTip(tooltip)
         edit.setAccessibleName(tooltip)
-        edit.clicked.connect(lambda: self.thread_id is not None and signal.emit(self.thread_id))
+        edit.clicked.connect(lambda: signal.emit(self.thread_id))  # enabled only while a thread is shown
         row = QHBoxLayout()
         row.addWidget(heading, 1)
         row.addWidget(edit)

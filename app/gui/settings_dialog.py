@@ -29,7 +29,7 @@ def _choices(options: tuple[str, ...], labels: dict[str, str], current: str, nam
     box.setAccessibleName(name)
     for option in options:
         box.addItem(labels[option], option)
-    box.setCurrentIndex(max(0, options.index(current) if current in options else 0))
+    box.setCurrentIndex(options.index(current) if current in options else 0)
     return box
 
 

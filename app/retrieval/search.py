@@ -10,7 +10,7 @@ from app.core.documents import Passage
 from app.core.errors import ThreadloomError
 from app.core.ports import Embedder
 from app.core.search import reciprocal_rank_fusion
-from app.store.documents import DocumentStore
+from app.store.documents import ChunkScope, DocumentStore
 
 CANDIDATES = 100   # per ranking, before fusion
 MODES = ("hybrid", "bm25", "vector")
@@ -81,16 +81,17 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; one of {', '.join(MODES)}")
         depth = max(limit, CANDIDATES)
+        scope = self.documents.scope(document_ids)
         words = content_words(query) if mode in ("hybrid", "bm25") else []
         use_vectors = mode in ("hybrid", "vector") and self.embedder is not None
         keyword: Future[list[int]] | None = None
         if words and use_vectors:
             if self._keyword_thread is None:
                 self._keyword_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-ranking")
-            keyword = self._keyword_thread.submit(self.keyword_ranking, words, document_ids=document_ids, limit=depth)
+            keyword = self._keyword_thread.submit(self.keyword_ranking, words, scope=scope, limit=depth)
         rankings: list[list[int]] = []
         if words and keyword is None:
-            rankings.append(self.keyword_ranking(words, document_ids=document_ids, limit=depth))
+            rankings.append(self.keyword_ranking(words, scope=scope, limit=depth))
         if use_vectors:
             try:
                 vector = self.embedder.embed([query])[0]
@@ -100,19 +101,19 @@ class Retriever:
             else:
                 rankings.append(
                     self.documents.vector_ranking(
-                        vector_bytes(vector), model=self.embedder.model_id, document_ids=document_ids, limit=depth
+                        vector_bytes(vector), model=self.embedder.model_id, scope=scope, limit=depth
                     )
                 )
         if keyword is not None:
             rankings.insert(0, keyword.result())
         return keep_each_best(reciprocal_rank_fusion(*rankings), rankings, limit)
 
-    def keyword_ranking(self, words: list[str], *, document_ids: list[int] | None, limit: int) -> list[int]:
+    def keyword_ranking(self, words: list[str], *, scope: ChunkScope, limit: int) -> list[int]:
         """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are."""
-        total, counts = self.documents.chunk_counts(words)
-        common = max(COMMON_SHARE * total, COMMON_MIN_CHUNKS)
+        counts = self.documents.chunk_counts(words)
+        common = max(COMMON_SHARE * scope.total, COMMON_MIN_CHUNKS)
         match = any_word_query([word for word in words if counts[word] <= common] or words)
-        return self.documents.keyword_ranking(match, document_ids=document_ids, limit=limit) if match else []
+        return self.documents.keyword_ranking(match, scope=scope, limit=limit) if match else []
 
     def search(
         self, query: str, *, document_ids: list[int] | None, names: dict[int, str], limit: int = 5

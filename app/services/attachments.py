@@ -77,14 +77,22 @@ WATCHED_PATHS_MAX = 4096  # inotify watches are a per-user budget shared with ot
 
 def files_under(path: Path) -> list[Path]:
     """A folder's files of supported kinds (hidden ones skipped), sorted; a file is itself."""
-    if not path.is_dir():
-        return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and kind_of(p) and _visible(p, path))
+    return folder_tree(path)[1] if path.is_dir() else [path]
 
 
-def _visible(path: Path, root: Path) -> bool:
-    """Not hidden, nor inside a hidden folder, below `root`."""
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+def folder_tree(root: Path) -> tuple[list[Path], list[Path]]:
+    """The folders and the supported files below `root` (hidden ones, and what is inside them, skipped), each sorted:
+    one walk of the tree."""
+    folders: list[Path] = []
+    files: list[Path] = []
+    for path in root.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_dir():
+            folders.append(path)
+        elif path.is_file() and kind_of(path):
+            files.append(path)
+    return sorted(folders), sorted(files)
 
 
 class _Tracker:
@@ -214,10 +222,10 @@ class AttachmentService:
         files: list[Path] = []
         for folder in self.documents.folders():
             root = Path(folder.path)
-            if not root.is_dir():
-                continue
-            folders += [root, *sorted(p for p in root.rglob("*") if p.is_dir() and _visible(p, root))]
-            files += files_under(root)
+            if root.is_dir():
+                subfolders, found = folder_tree(root)
+                folders += [root, *subfolders]
+                files += found
         return list(dict.fromkeys(str(p) for p in folders + files))[:limit]
 
     def sync_folders(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import apsw
@@ -49,15 +50,26 @@ def _document(row: tuple) -> Document:
     )  # fmt: skip
 
 
-def _keep_scope(document_ids: list[int] | None) -> str:
-    """SQL after `FROM <rows with a chunk_id>` keeping the chunks of `document_ids`; its parameter: `_scope_params`."""
-    if document_ids is None:
+@dataclass(frozen=True)
+class ChunkScope:
+    """The chunks one search looks in, counted once for both of its rankings: the documents as a JSON list for SQL's
+    json_each (None: every chunk) and how many they are, how many chunks there are in all, the share in scope."""
+
+    documents_json: str | None
+    documents: int
+    total: int
+    share: float
+
+
+def _keep_scope(scope: ChunkScope) -> str:
+    """SQL after `FROM <rows with a chunk_id>` keeping the scope's chunks; its parameter: `_scope_params`."""
+    if scope.documents_json is None:
         return ""
     return "JOIN chunk ON chunk.id = chunk_id WHERE chunk.document_id IN (SELECT value FROM json_each(?))"
 
 
-def _scope_params(document_ids: list[int] | None) -> tuple:
-    return () if document_ids is None else (json.dumps(document_ids),)
+def _scope_params(scope: ChunkScope) -> tuple:
+    return () if scope.documents_json is None else (scope.documents_json,)
 
 
 def _in(ids: list[int]) -> str:
@@ -172,68 +184,68 @@ class DocumentStore:
         with self.store.writing():
             replace_vectors(self.db, "chunk", rows, model=model)
 
-    def chunk_counts(self, words: list[str]) -> tuple[int, dict[str, int]]:
-        """How many chunks there are, and how many hold each word as the keyword index reads it (stemmed; a word
-        the tokenizer splits counts as its rarest part)."""
+    def scope(self, document_ids: list[int] | None) -> ChunkScope:
+        """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them."""
+        if document_ids is None:
+            total = self._rows("SELECT count(*) FROM chunk")[0][0]
+            return ChunkScope(None, 0, total, 1.0)
+        listed = json.dumps(document_ids)
+        total, in_scope = self._rows(
+            """SELECT (SELECT count(*) FROM chunk),
+                      (SELECT count(*) FROM chunk WHERE document_id IN (SELECT value FROM json_each(?)))""",
+            (listed,),
+        )[0]
+        return ChunkScope(listed, len(document_ids), total, max(in_scope, 1) / max(total, 1))
+
+    def chunk_counts(self, words: list[str]) -> dict[str, int]:
+        """How many chunks hold each word as the keyword index reads it (stemmed; a word the tokenizer splits counts
+        as its rarest part)."""
         tokenize = self.db.connection().fts5_tokenizer(*CHUNK_TOKENIZER)
         counts = {}
         for word in words:
             stems = {token[2] for token in tokenize(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
             counts[word] = min((self._chunks_with_term(stem) for stem in stems), default=0)
-        return self._rows("SELECT count(*) FROM chunk")[0][0], counts
+        return counts
 
     def _chunks_with_term(self, term: str) -> int:
         rows = self._rows("SELECT doc FROM chunk_terms WHERE term = ?", (term,))
         return rows[0][0] if rows else 0
 
-    def keyword_ranking(self, match: str, *, document_ids: list[int] | None, limit: int) -> list[int]:
-        """Chunk ids matching an FTS5 expression, best BM25 first, within `document_ids` (None: all)."""
-        share = self._share_of_chunks(document_ids)
-        if share < WIDE_SCOPE:
+    def keyword_ranking(self, match: str, *, scope: ChunkScope, limit: int) -> list[int]:
+        """Chunk ids matching an FTS5 expression, best BM25 first, within the scope."""
+        if scope.share < WIDE_SCOPE:
             rows = self._rows(
                 """SELECT chunk_fts.rowid FROM chunk_fts JOIN chunk ON chunk.id = chunk_fts.rowid
                    WHERE chunk_fts MATCH ? AND chunk.document_id IN (SELECT value FROM json_each(?))
                    ORDER BY bm25(chunk_fts) LIMIT ?""",
-                (match, json.dumps(document_ids), limit),
+                (match, scope.documents_json, limit),
             )
         else:  # rank everything, then keep the scope's: cheaper than joining every match to its chunk first
             rows = self._rows(
                 f"""WITH hits AS (
                         SELECT rowid AS chunk_id, bm25(chunk_fts) AS score FROM chunk_fts WHERE chunk_fts MATCH ?
                         ORDER BY score LIMIT ?
-                    ) SELECT chunk_id FROM hits {_keep_scope(document_ids)} ORDER BY score LIMIT ?""",
-                (match, math.ceil(limit / share), *_scope_params(document_ids), limit),
+                    ) SELECT chunk_id FROM hits {_keep_scope(scope)} ORDER BY score LIMIT ?""",
+                (match, math.ceil(limit / scope.share), *_scope_params(scope), limit),
             )
         return [row[0] for row in rows]
 
-    def vector_ranking(self, vector: bytes, *, model: str, document_ids: list[int] | None, limit: int) -> list[int]:
-        """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within `document_ids`.
+    def vector_ranking(self, vector: bytes, *, model: str, scope: ChunkScope, limit: int) -> list[int]:
+        """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within the scope.
 
         Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance. A scope
         is applied during the KNN scan when that is cheaper (each scanned vector is checked against every listed
         document), else by asking for more candidates from everywhere and keeping the scope's."""
         k = max(CHUNK_RERANK_CANDIDATES, limit)
-        share = self._share_of_chunks(document_ids)
-        if document_ids is not None and len(document_ids) < LISTED_DOCUMENTS_PER_CANDIDATE * k / share:
+        if scope.documents_json is not None and scope.documents < LISTED_DOCUMENTS_PER_CANDIDATE * k / scope.share:
             sql = f"""{nearest_vectors_sql("chunk", within="AND document_id IN (SELECT value FROM json_each(?))")}
                       SELECT chunk_id FROM ranked ORDER BY distance LIMIT ?"""
-            params: tuple = (vector, k, model, json.dumps(document_ids), vector, limit)
+            params: tuple = (vector, k, model, scope.documents_json, vector, limit)
         else:
             sql = f"""{nearest_vectors_sql("chunk")}
-                      SELECT chunk_id FROM ranked {_keep_scope(document_ids)} ORDER BY distance LIMIT ?"""
-            params = (vector, math.ceil(k / share), model, vector, *_scope_params(document_ids), limit)
+                      SELECT chunk_id FROM ranked {_keep_scope(scope)} ORDER BY distance LIMIT ?"""
+            params = (vector, math.ceil(k / scope.share), model, vector, *_scope_params(scope), limit)
         return [row[0] for row in self._rows(sql, params)]
-
-    def _share_of_chunks(self, document_ids: list[int] | None) -> float:
-        """The share of all chunks that belong to `document_ids` (1 for None), at least one chunk's worth."""
-        if document_ids is None:
-            return 1.0
-        total, in_scope = self._rows(
-            """SELECT (SELECT count(*) FROM chunk),
-                      (SELECT count(*) FROM chunk WHERE document_id IN (SELECT value FROM json_each(?)))""",
-            (json.dumps(document_ids),),
-        )[0]
-        return max(in_scope, 1) / max(total, 1)
 
     def passages(self, chunk_ids: list[int], *, names: dict[int, str]) -> dict[int, Passage]:
         """Chunks by id as passages named by `names` (document id → the file name the thread knows)."""

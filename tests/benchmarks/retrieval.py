@@ -212,7 +212,7 @@ def prefilter_recall(documents, retriever: Retriever, sample: list[str]) -> floa
         exact = {row[0] for row in documents.db.execute_sql(
             "SELECT chunk_id FROM chunk_vec WHERE embedding MATCH ? AND k = 10 AND model = ?", (vector, model)
         )}  # fmt: skip
-        ranked = documents.vector_ranking(vector, model=model, document_ids=None, limit=10)
+        ranked = documents.vector_ranking(vector, model=model, scope=documents.scope(None), limit=10)
         found.append(len(exact & set(ranked)) / len(exact))
     return statistics.mean(found)
 

@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,10 +42,16 @@ def kv_files(root: Path, key: str | None = None) -> list[Path]:
     return sorted(root.glob(f"*/{key or '*'}/*.kv"))
 
 
-def worker_for(model: Path, root: Path, tmp_path: Path, **config) -> LocalWorker:
-    return LocalWorker(
+@contextmanager
+def running_worker(model: Path, root: Path | None, tmp_path: Path, **config) -> Iterator[LocalWorker]:
+    """A worker saving its states under `root` (None: none saved), shut down (its last save done) on leaving."""
+    worker = LocalWorker(
         WorkerConfig(model, "m", n_ctx=2048, log_path=tmp_path / "worker.log", kv_cache_dir=root, **config)
     )
+    try:
+        yield worker
+    finally:
+        worker.shutdown()
 
 
 def ask(
@@ -124,11 +132,8 @@ def test_the_cli_reports_reused_tokens_across_processes_and_the_switch_turns_it_
 def test_a_state_is_never_used_for_another_model_or_another_prefix(model: Path, tmp_path: Path):
     root = tmp_path / "kv-cache"
     history = [(Role.USER, OPENING)]
-    worker = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as worker:
         reply, _ = ask(worker, history)
-    finally:
-        worker.shutdown()
     assert len(kv_files(root)) == 1
 
     other_model = tmp_path / "other.gguf"  # the same weights plus trailing bytes: loads, but hashes differently
@@ -136,33 +141,24 @@ def test_a_state_is_never_used_for_another_model_or_another_prefix(model: Path, 
     with open(other_model, "ab") as handle:
         handle.write(b"\0" * 4096)
     next_turn = history + [(Role.ASSISTANT, reply), (Role.USER, "Go on.")]
-    other = worker_for(other_model, root, tmp_path)
-    try:
+    with running_worker(other_model, root, tmp_path) as other:
         _, usage = ask(other, next_turn)
-    finally:
-        other.shutdown()
     assert usage.cached_tokens == 0
     assert len({path.parent.parent for path in kv_files(root)}) == 2  # one namespace per model
 
-    again = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as again:
         _, usage = ask(again, [(Role.SYSTEM, "You answer briefly.")] + next_turn)  # same key, another prefix
         assert usage.cached_tokens == 0
         _, usage = ask(again, next_turn, key="thread-2")  # the right prefix, but another thread's key
         assert usage.cached_tokens < 40  # at most the default system prompt, shared in memory
-    finally:
-        again.shutdown()
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "truncated"])
 def test_a_damaged_state_falls_back_to_a_normal_prefill(model: Path, tmp_path: Path, damage: str):
     root = tmp_path / "kv-cache"
     history = [(Role.USER, OPENING)]
-    worker = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as worker:
         reply, _ = ask(worker, history)
-    finally:
-        worker.shutdown()
     [path] = kv_files(root)
     data = bytearray(path.read_bytes())
     if damage == "corrupt":
@@ -172,38 +168,29 @@ def test_a_damaged_state_falls_back_to_a_normal_prefill(model: Path, tmp_path: P
         data = data[: len(data) * 2 // 3]
     path.write_bytes(bytes(data))
 
-    worker = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as worker:
         text, usage = ask(worker, history + [(Role.ASSISTANT, reply), (Role.USER, "Go on.")])
         assert usage.cached_tokens == 0 and usage.completion_tokens > 0 and text
         assert not path.exists()
         _, usage = ask(worker, history + [(Role.ASSISTANT, reply), (Role.USER, "Go on."), (Role.ASSISTANT, text), (Role.USER, "Thanks.")])
         assert usage.cached_tokens > 0  # the worker is fine and keeps its context
-    finally:
-        worker.shutdown()
     assert "refused" not in (tmp_path / "worker.log").read_text()  # caught before llama.cpp saw it
 
 
 def test_saved_states_stay_within_the_budget(model: Path, tmp_path: Path):
     root = tmp_path / "kv-cache"
-    worker = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as worker:  # leaving waits for the state to be saved
         ask(worker, [(Role.USER, OPENING)], key="probe")
-    finally:
-        worker.shutdown()  # waits for the state to be saved
     one_state = sum(path.stat().st_size for path in kv_files(root))
     assert one_state > 0
     StateFiles(root).forget("probe")
 
     budget = int(one_state * 2.5)
-    worker = worker_for(model, root, tmp_path, kv_cache_budget_bytes=budget)
-    try:
+    with running_worker(model, root, tmp_path, kv_cache_budget_bytes=budget) as worker:
         for i in range(4):
             ask(worker, [(Role.USER, f"Thread {i}. {OPENING}")], key=f"thread-{i}")
             ask(worker, [(Role.USER, "Hello.")], key=None)  # a one-off request: waits for the save before it
             assert sum(path.stat().st_size for path in kv_files(root)) <= budget
-    finally:
-        worker.shutdown()
     assert [path.parent.name for path in kv_files(root)] == ["thread-2", "thread-3"]  # the oldest went first
 
 
@@ -225,18 +212,14 @@ def test_deleting_a_thread_deletes_its_states_and_only_its(session):
 
 def test_forgetting_right_after_a_reply_wins_over_the_save_in_flight(model: Path, tmp_path: Path):
     root = tmp_path / "kv-cache"
-    worker = worker_for(model, root, tmp_path)
-    try:
+    with running_worker(model, root, tmp_path) as worker:
         ask(worker, [(Role.USER, OPENING)], key="thread-9")
         worker.forget_cached("thread-9")  # the worker may still be saving this very state
-    finally:
-        worker.shutdown()
     assert not kv_files(root, "thread-9")
 
 
 def test_a_one_off_request_between_turns_leaves_the_thread_warm(model: Path, tmp_path: Path):
-    worker = LocalWorker(WorkerConfig(model, "m", n_ctx=2048, log_path=tmp_path / "worker.log"))  # no states on disk
-    try:
+    with running_worker(model, None, tmp_path) as worker:  # no states on disk: only the warm context
         turns = [(Role.USER, OPENING)]
         reply, first = ask(worker, turns)
         turns += [(Role.ASSISTANT, reply), (Role.USER, "Which season is the hardest?")]
@@ -245,5 +228,3 @@ def test_a_one_off_request_between_turns_leaves_the_thread_warm(model: Path, tmp
         _reply, second = ask(worker, turns)
         # The whole first exchange came from the context put back after the one-off request.
         assert second.cached_tokens >= first.prompt_tokens + 8
-    finally:
-        worker.shutdown()

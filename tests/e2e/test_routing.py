@@ -25,11 +25,11 @@ from app.core.routing import PrivacyRule, RouteReason
 from app.platform.settings import load_settings, save_settings
 from app.runtime.hosted import HostedBackend
 from app.services.session import Session
+from tests.e2e.test_worker import STORY
 
 pytestmark = pytest.mark.slow
 
 HOSTED = "stand-in/smollm2"
-STORY = "Write a very long story about a lighthouse keeper and the sea, with many chapters."
 
 
 @pytest.fixture

@@ -9,13 +9,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core.models import MessageStatus, Role
-from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.conftest import limit_reply
+from tests.gui.test_main_window import type_and_send, wait_until_idle
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until_idle(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.is_streaming and window.is_settled, timeout=REPLY_TIMEOUT_MS)
 
 
 def shown(window) -> list[tuple[Role, str]]:
@@ -25,8 +22,7 @@ def shown(window) -> list[tuple[Role, str]]:
 def test_editing_a_message_makes_a_branch_and_the_arrows_switch_between_them(qtbot, session, show_window):
     limit_reply(session, max_tokens=12)
     window = show_window(session)
-    qtbot.keyClicks(window.composer, "Name a colour.")
-    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    type_and_send(qtbot, window, "Name a colour.")
     wait_until_idle(qtbot, window)
     [thread] = session.store.list_threads()
     original_user, original_reply = session.store.current_path(thread.id)
@@ -37,8 +33,7 @@ def test_editing_a_message_makes_a_branch_and_the_arrows_switch_between_them(qtb
     assert window.composer.toPlainText() == "Name a colour."
     assert window.editing_bar.isVisible()
     window.composer.selectAll()
-    qtbot.keyClicks(window.composer, "Name a fruit.")
-    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    type_and_send(qtbot, window, "Name a fruit.")
     assert window.composer.toPlainText() == "a draft I was writing"  # the draft came back
     assert not window.editing_bar.isVisible()
     wait_until_idle(qtbot, window)
@@ -64,8 +59,7 @@ def test_editing_a_message_makes_a_branch_and_the_arrows_switch_between_them(qtb
 def test_regenerate_adds_a_sibling_reply_and_fork_copies_the_branch(qtbot, session, show_window):
     limit_reply(session, max_tokens=12)
     window = show_window(session)
-    qtbot.keyClicks(window.composer, "Say hi.")
-    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    type_and_send(qtbot, window, "Say hi.")
     wait_until_idle(qtbot, window)
     [thread] = session.store.list_threads()
     user, first_reply = session.store.current_path(thread.id)

@@ -52,37 +52,37 @@ def test_vector_ranking_in_a_scope_is_the_exact_nearest_of_that_scope(library, m
     # A huge per-document allowance always filters inside the KNN; none always over-fetches and filters after.
     monkeypatch.setattr(documents_module, "LISTED_DOCUMENTS_PER_CANDIDATE", 10**9 if "during" in plan else 0)
     query = _vectors(1, seed=5)[0]
-    scope = [ids[0], ids[2]]
-    allowed = {c for d in scope for c, _ in documents.chunks(d)}
-    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, document_ids=scope, limit=12)
+    listed = [ids[0], ids[2]]
+    allowed = {c for d in listed for c, _ in documents.chunks(d)}
+    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, scope=documents.scope(listed), limit=12)
     assert ranked == _exact_nearest(vectors, query, allowed, 12)
-    assert documents.vector_ranking(query.tobytes(), model="other-model", document_ids=scope, limit=12) == []
+    assert documents.vector_ranking(query.tobytes(), model="other-model", scope=documents.scope(listed), limit=12) == []
 
 
 def test_vector_ranking_without_a_scope_searches_everything(library):
     documents, _, vectors = library
     query = _vectors(1, seed=8)[0]
-    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, document_ids=None, limit=5)
+    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, scope=documents.scope(None), limit=5)
     assert ranked == _exact_nearest(vectors, query, set(vectors), 5)
 
 
 @pytest.mark.parametrize("wide_scope", [0.0, 1.01])  # always rank-then-filter; always join first
 def test_keyword_ranking_in_a_scope_keeps_the_bm25_order(library, monkeypatch, wide_scope):
     documents, ids, _ = library
-    everywhere = documents.keyword_ranking('"word3" OR "zebra"', document_ids=None, limit=10)
+    everywhere = documents.keyword_ranking('"word3" OR "zebra"', scope=documents.scope(None), limit=10)
     assert len(everywhere) == 4  # word3 in each document, zebra in one more chunk
     monkeypatch.setattr(documents_module, "WIDE_SCOPE", wide_scope)
-    scope = [ids[1]]
+    listed = [ids[1]]
     in_scope = {c for c, _ in documents.chunks(ids[1])}
-    assert documents.keyword_ranking('"word3" OR "zebra"', document_ids=scope, limit=10) == [
+    assert documents.keyword_ranking('"word3" OR "zebra"', scope=documents.scope(listed), limit=10) == [
         c for c in everywhere if c in in_scope
     ]
 
 
 def test_chunk_counts_read_words_as_the_index_stems_them(library):
     documents, _, _ = library
-    total, counts = documents.chunk_counts(["alphas", "zebra", "word3", "absent"])
-    assert total == 90
+    counts = documents.chunk_counts(["alphas", "zebra", "word3", "absent"])
+    assert documents.scope(None).total == 90
     assert counts == {"alphas": 90, "zebra": 1, "word3": 3, "absent": 0}
 
 
@@ -92,12 +92,12 @@ def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection
     words = content_words("Is there an alpha zebra?")
     assert words == ["alpha", "zebra"]
     # Small collection (under COMMON_MIN_CHUNKS): every word counts, so every chunk matches "alpha".
-    assert len(retriever.keyword_ranking(words, document_ids=None, limit=100)) == 90
+    assert len(retriever.keyword_ranking(words, scope=documents.scope(None), limit=100)) == 90
     monkeypatch.setattr(retrieval, "COMMON_MIN_CHUNKS", 10)
-    [only] = retriever.keyword_ranking(words, document_ids=None, limit=100)
+    [only] = retriever.keyword_ranking(words, scope=documents.scope(None), limit=100)
     assert "zebra" in documents.passages([only], names={})[only].text
     # A query of common words alone still searches with them.
-    assert len(retriever.keyword_ranking(["alpha"], document_ids=None, limit=100)) == 90
+    assert len(retriever.keyword_ranking(["alpha"], scope=documents.scope(None), limit=100)) == 90
 
 
 def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedded_again(data_dir: Path):
@@ -127,8 +127,8 @@ def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedde
 
     store = open_store(data_dir)
     documents = DocumentStore(store)
-    assert documents.vector_ranking(vector, model=MODEL, document_ids=[4], limit=3) == [9]
-    assert documents.vector_ranking(vector, model=MODEL, document_ids=[5], limit=3) == []
+    assert documents.vector_ranking(vector, model=MODEL, scope=documents.scope([4]), limit=3) == [9]
+    assert documents.vector_ranking(vector, model=MODEL, scope=documents.scope([5]), limit=3) == []
     # What each row's vector came from is read from the row now: only what lacks a vector of the model is left.
     assert documents.chunks_to_embed(4, model=MODEL) == []
     assert documents.chunks_to_embed(4, model="next-model") == [(9, "hello")]
