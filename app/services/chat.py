@@ -185,13 +185,13 @@ class ChatService:
         )
         yield ReplyStarted(user_message=user, reply=reply)
         try:
-            summary = self._compact_if_needed(thread, reply, route)
+            summary, request = self._compact_if_needed(thread, reply, route)
         except (WorkerDied, GenerationFailed, ModelUnavailable):
-            summary = None  # the reply's own attempt below reports the failure
+            summary, request = None, self.build_request(thread, reply)  # the reply's own attempt reports the failure
         if summary is not None:
             yield ThreadCompacted(summary)
         finished = None
-        for event in self._stream(thread, reply, route):
+        for event in self._stream(thread, reply, request, route):
             finished = event if isinstance(event, ReplyFinished) else finished
             yield event
         named = self.store.get_thread(thread.id).title_source != "provisional"
@@ -246,24 +246,29 @@ class ChatService:
             return None, path
         return summary, path[[m.id for m in path].index(summary.up_to_message_id) + 1 :]
 
-    def _compact_if_needed(self, thread: Thread, reply: Message, route: Route | None) -> ThreadSummary | None:
-        """Fold older turns into a summary until the prompt and the reply fit the local model's window.
+    def _compact_if_needed(
+        self, thread: Thread, reply: Message, route: Route | None
+    ) -> tuple[ThreadSummary | None, GenerationRequest]:
+        """Fold older turns into a summary until the prompt and the reply fit the local model's window; returns the
+        new summary (if any) and the request for the reply as it now stands.
 
         The user is never stopped by a full window: the newest turns stay verbatim, the folded ones stay stored
         and searchable, and the summary can be edited or undone."""
+        request = self.build_request(thread, reply)
         count_tokens = getattr(self.backend, "count_tokens", None)
         if count_tokens is None or (route is not None and route.hosted):
-            return None
+            return None, request
         summary = None
         for _ in range(MAX_FOLDS_PER_TURN):
-            tokens, window = count_tokens(self.build_request(thread, reply).turns)
+            tokens, window = count_tokens(request.turns)
             if tokens + self.sampling.max_tokens <= window:
                 break
             folded = self._fold_older_turns(thread, reply, window)
             if folded is None:  # nothing left to fold: the worker keeps the newest turns that fit
                 break
             summary = folded
-        return summary
+            request = self.build_request(thread, reply)
+        return summary, request
 
     def _fold_older_turns(self, thread: Thread, reply: Message, window: int) -> ThreadSummary | None:
         previous, unsummarised = self._summarised_path(thread.id, reply.parent_id)
@@ -292,12 +297,11 @@ class ChatService:
         return self.store.add_summary(thread.id, up_to_message_id=folded[-1].id, content=text)
 
     def _events(
-        self, thread: Thread, reply: Message, route: Route | None, used: list[Route]
+        self, thread: Thread, reply: Message, request: GenerationRequest, route: Route | None, used: list[Route]
     ) -> Iterator[StreamEvent]:
         """The stream for `reply`. A local model that cannot serve before its first token (missing, fails to load,
         its worker died twice, the prompt outgrows its window) hands the turn to the fallback the router allows;
         `used` ends with the route that actually answered."""
-        request = self.build_request(thread, reply)
         if self.router is None or route is None:
             self._active_backend = self.backend
             yield from self.backend.generate(request)
@@ -320,7 +324,9 @@ class ChatService:
                 if route.model != used[-1].model:
                     self.router.record_model(reply.id, route.model)
 
-    def _stream(self, thread: Thread, reply: Message, route: Route | None = None) -> Iterator[ChatEvent]:
+    def _stream(
+        self, thread: Thread, reply: Message, request: GenerationRequest, route: Route | None = None
+    ) -> Iterator[ChatEvent]:
         used: list[Route] = []
 
         def backend_name() -> str:
@@ -336,7 +342,7 @@ class ChatService:
                 pending.clear()
 
         try:
-            for event in self._events(thread, reply, route, used):
+            for event in self._events(thread, reply, request, route, used):
                 if isinstance(event, TokenEvent):
                     pending.append(event.text)
                     if self._monotonic() - last_flush >= self._flush_interval_s:
