@@ -8,7 +8,7 @@ import sys
 from app.cli.attach import citation_json
 from app.cli.output import print_json
 from app.core.errors import InvalidInput
-from app.core.models import MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
+from app.core.models import ContextBuilt, ContextReport, MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
 from app.services.session import Session
 
 
@@ -43,7 +43,7 @@ def _events(args: argparse.Namespace, session: Session):
             raise InvalidInput(f"message {message.id} belongs to thread {message.thread_id}, not {args.thread}")
         if args.regenerate is not None:
             return message.thread_id, chat.regenerate(message.id, model=args.model, allow_hosted=args.allow_hosted)
-        return message.thread_id, chat.edit(message.id, args.message or "")
+        return message.thread_id, chat.edit(message.id, args.message or "", allow_hosted=args.allow_hosted)
     if args.message is None:
         raise InvalidInput("give the message to send")
     thread_id = args.thread if args.thread is not None else chat.new_thread().id
@@ -54,9 +54,12 @@ def run(args: argparse.Namespace, session: Session) -> int:
     thread_id, events = _events(args, session)
     started: ReplyStarted | None = None
     finished: ReplyFinished | None = None
+    context: ContextReport | None = None
     for event in events:
         if isinstance(event, ReplyStarted):
             started = event
+        elif isinstance(event, ContextBuilt):
+            context = event.report
         elif isinstance(event, TokenEvent) and not args.json:
             sys.stdout.write(event.text)
             sys.stdout.flush()
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                     "tokens_per_s": timings.tokens_per_s if timings else None,
                 },
                 "citations": [citation_json(c) for c in session.attachments.citations(reply)],
+                "context": context_json(context),
             }
         )
     else:
@@ -95,3 +99,15 @@ def run(args: argparse.Namespace, session: Session) -> int:
         print(f"threadloom: error: {reply.error}", file=sys.stderr)
         return 1
     return 0
+
+
+def context_json(report: ContextReport | None) -> dict | None:
+    """How the last prompt of the reply was fitted to the model's window (None: no model call was made)."""
+    if report is None:
+        return None
+    return {
+        "tokens": report.tokens,
+        "window": report.window,
+        "folded": list(report.folded),
+        "left_out": [{"what": o.what, "tokens": o.tokens, "message_id": o.message_id} for o in report.left_out],
+    }

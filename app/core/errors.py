@@ -44,7 +44,7 @@ class InvalidInput(ThreadloomError):
 
 
 class PromptTooLong(GenerationFailed):
-    """The prompt does not fit the model's window even after the oldest turns were left out."""
+    """The prompt does not fit the model's window even after the context builder folded and left out what it could."""
 
 
 class ConsentRequired(ThreadloomError):

@@ -19,6 +19,7 @@ class MessageStatus(StrEnum):
     STREAMING = "streaming"      # a reply being written right now
     COMPLETE = "complete"
     INTERRUPTED = "interrupted"  # stopped by the user, a dead worker or a killed process; partial text kept
+    PAUSED = "paused"            # a chain of model calls waits for the user's answer (`ChatService.resume`)
     ERROR = "error"
 
 
@@ -108,6 +109,40 @@ class Message:
     timings: Timings | None = None
 
 
+class CallPurpose(StrEnum):
+    """Why a model was called: every call is metered under one of these."""
+
+    TURN = "turn"              # a reply in a thread
+    TITLE = "title"            # naming a thread after its first exchange
+    SUMMARY = "summary"        # summarising an attachment
+    COMPACTION = "compaction"  # folding older turns so the thread fits the window
+    EMBEDDING = "embedding"    # vectors for search
+
+
+@dataclass(frozen=True, slots=True)
+class BackendCapabilities:
+    """What a backend can do, declared by the backend rather than probed by its callers."""
+
+    context_window: int | None  # tokens of prompt plus reply; None: not known (a hosted endpoint)
+    hosted: bool = False        # the request leaves this machine
+    native_tools: bool = False  # takes tool definitions and returns structured calls
+    json_grammar: bool = False  # can be forced to emit JSON by a grammar
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One metered model call: a usage row."""
+
+    purpose: CallPurpose
+    backend: str  # "local" or "hosted"
+    model: str
+    usage: Usage
+    timings: Timings
+    seconds: float                 # wall time of the whole call
+    thread_id: int | None = None
+    message_id: int | None = None  # the reply a turn wrote, else None
+
+
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
     """One message as the model sees it."""
@@ -164,7 +199,7 @@ class ReplyStarted:
 @dataclass(frozen=True, slots=True)
 class ReplyFinished:
     reply: Message  # as stored: final text, status, usage, timings, error
-    finish_reason: str  # "stop", "length", "cancelled" or "error"
+    finish_reason: str  # "stop", "length", "cancelled", "paused" or "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +216,33 @@ class ThreadCompacted:
     summary: ThreadSummary
 
 
-ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadCompacted
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """Something the context builder kept out of a prompt so it fits the window."""
+
+    what: str                      # "passages" (retrieved for a message), "messages" (older turns)
+    tokens: int                    # about how many tokens it would have taken
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextReport:
+    """How a turn's prompt was fitted to the route's window: its size, what was folded, what was left out."""
+
+    tokens: int                          # the prompt, in the route's tokens (estimated for a hosted route)
+    window: int | None                   # the route's window; None: not known
+    folded: tuple[int, ...] = ()         # messages standing in the prompt as a summary, not verbatim
+    left_out: tuple[LeftOut, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContextBuilt:
+    """The prompt of a reply is ready (sent once per model call, before its first token)."""
+
+    report: ContextReport
+
+
+ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadCompacted | ContextBuilt
 
 
 @dataclass(frozen=True, slots=True)

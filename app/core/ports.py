@@ -5,58 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from app.core.models import (
-    GenerationRequest,
-    Message,
-    MessageStatus,
-    Role,
-    StreamEvent,
-    Thread,
-    Timings,
-    Usage,
-)
-
-
-class ThreadRepository(Protocol):
-    def create_thread(self, title: str, *, model: str | None = None) -> Thread: ...
-    def get_thread(self, thread_id: int) -> Thread: ...
-    def list_threads(self) -> list[Thread]: ...
-    def rename_thread(self, thread_id: int, title: str) -> Thread: ...
-    def delete_thread(self, thread_id: int) -> None: ...
-    def add_message(
-        self,
-        thread_id: int,
-        *,
-        parent_id: int | None,
-        role: Role,
-        content: str,
-        status: MessageStatus = MessageStatus.COMPLETE,
-        model: str | None = None,
-    ) -> Message: ...
-    def append_to_message(self, message_id: int, text: str) -> None: ...
-    def finish_message(
-        self,
-        message_id: int,
-        *,
-        status: MessageStatus,
-        usage: Usage | None = None,
-        timings: Timings | None = None,
-        error: str | None = None,
-    ) -> Message: ...
-    def get_message(self, message_id: int) -> Message: ...
-    def messages(self, thread_id: int) -> list[Message]: ...
-    def path_to(self, message_id: int) -> list[Message]: ...
-    def recover_interrupted(self) -> int: ...
+from app.core.models import BackendCapabilities, ChatTurn, GenerationRequest, StreamEvent
 
 
 class ChatBackend(Protocol):
-    """Something that streams a reply: the local worker or a hosted endpoint."""
+    """Something that streams a reply: the local worker or a hosted endpoint. It says what it can do
+    (`capabilities`) and counts a prompt in its own tokens, so callers never probe it."""
 
     name: str
 
+    def capabilities(self) -> BackendCapabilities: ...
+    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int: ...
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]: ...
     def cancel(self) -> None: ...
-
 
 
 class Embedder(Protocol):

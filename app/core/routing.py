@@ -15,6 +15,20 @@ class PrivacyRule(StrEnum):
     ALLOWED = "allowed"        # yes, for upgrades and fallbacks
 
 
+class HostedPermission(StrEnum):
+    """Whether a turn may go to a hosted model now, by the same rule the router applies."""
+
+    NOT_NEEDED = "not-needed"  # the model is local, or the thread allows hosted use
+    ASK = "ask"                # the thread asks first: the user's yes for this turn lets it go
+    REFUSED = "refused"        # local only, or offline mode: it cannot go at all
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentCheck:
+    permission: HostedPermission
+    reason: str = ""  # for ASK and REFUSED: one line a user can act on
+
+
 class RouteReason(StrEnum):
     THREAD = "thread"      # the thread's own model
     FALLBACK = "fallback"  # the local model could not serve

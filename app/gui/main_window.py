@@ -633,7 +633,8 @@ class MainWindow(QMainWindow):
             self.conversation.add_message(event.user_message)
             self.conversation.add_message(event.reply, live_text="")
             self.conversation.scroll_to_bottom()
-        self._say("Starting the model…" if live.hosted_model is None and self._session.worker.pid is None else "")
+        loading = live.hosted_model is None and not self._session.chat.model_in_memory(event.reply.model or "")
+        self._say(f"Loading {event.reply.model}…" if loading else "")
         self.refresh_threads()
 
     def _on_reply_finished(self, live: LiveReply, finished: ReplyFinished) -> None:

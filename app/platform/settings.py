@@ -25,6 +25,10 @@ class Settings:
     fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
     attachment_max_mb: int = 200      # larger files are refused with a message saying so
     theme: str = "system"             # "system" follows the desktop's light or dark scheme; or "light", "dark"
+    max_local_models: int = 1         # local chat models kept in memory at once; another one unloads the oldest
+    hosted_utility: bool = False      # titles of a hosted thread may use its hosted model (else a local one)
+    passage_share: float = 0.25       # of the model's window, the most that a message's attached passages take
+    max_steps: int = 8                # model calls one reply may chain (a tool call and its follow-up are two)
 
     @property
     def kv_cache_enabled(self) -> bool:

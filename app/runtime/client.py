@@ -1,6 +1,6 @@
 """The parent side of the model worker: starts the process, loads the model, streams replies, notices deaths.
 
-`LocalWorker` implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
+`LocalWorker` is the client of one worker process and implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
 thread in the GUI); `cancel` may be called from any other thread while it streams.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied
-from app.core.models import ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.core.models import BackendCapabilities, ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
     ERROR_PROMPT_TOO_LONG,
@@ -55,6 +55,7 @@ class LocalWorker:
         self._ids = count(1)
         self._current_id: int | None = None  # the generation in progress, for cancel from other threads
         self._cancelled_id: int | None = None
+        self._loaded_n_ctx: int | None = None  # the window llama.cpp actually gave, once loaded
 
     @property
     def pid(self) -> int | None:
@@ -105,8 +106,9 @@ class LocalWorker:
                 if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
                     self._drain_after_cancel()
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Unit-length vectors for `texts`, one per text, in one round trip (the worker batches them)."""
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Unit-length vectors for `texts`, one per text, in one round trip (the worker batches them), and the
+        tokens they took."""
         with self._generate_lock:
             self._ensure_started()
             request_id = next(self._ids)
@@ -114,10 +116,14 @@ class LocalWorker:
             event = self._read_event()
             if event["event"] == "error":
                 raise GenerationFailed(event["message"])
-            return event["vectors"]
+            return event["vectors"], event["tokens"]
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> tuple[int, int]:
-        """(prompt tokens, window size): `turns` rendered with the model's chat template and tokenizer."""
+    def capabilities(self) -> BackendCapabilities:
+        """The window is the configured one until the model is loaded, then the one llama.cpp gave."""
+        return BackendCapabilities(context_window=self._loaded_n_ctx or self.config.n_ctx, json_grammar=True)
+
+    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
+        """The prompt's length: `turns` rendered with the model's chat template and tokenizer (starts the worker)."""
         with self._generate_lock:
             self._ensure_started()
             request_id = next(self._ids)
@@ -125,7 +131,8 @@ class LocalWorker:
             event = self._read_event()
             if event["event"] == "error":
                 raise GenerationFailed(event["message"])
-            return event["tokens"], event["n_ctx"]
+            self._loaded_n_ctx = event["n_ctx"]
+            return event["tokens"]
 
     def cancel(self) -> None:
         """Stop the reply in progress, even one whose worker is still starting; safe from any thread."""
@@ -223,6 +230,7 @@ class LocalWorker:
                 f"cannot load model file {path}: {event['message']}; it may be corrupt or truncated: "
                 f"fetch it again with `threadloom models pull {self.config.model_name}`"
             )
+        self._loaded_n_ctx = event.get("n_ctx")
 
     def _expect(self, kind: str) -> dict[str, Any]:
         event = self._read_event()

@@ -6,6 +6,9 @@ either never takes the other's model with it. Implements `app.core.ports.Embedde
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from app.runtime.client import LocalWorker
 
 # Texts per round trip: big enough to keep llama.cpp's batches full, small enough to keep progress and cancel lively.
@@ -13,18 +16,31 @@ BATCH_TEXTS = 64
 
 
 class WorkerEmbedder:
-    def __init__(self, worker: LocalWorker, *, model_id: str, dimensions: int) -> None:
+    def __init__(
+        self,
+        worker: LocalWorker,
+        *,
+        model_id: str,
+        dimensions: int,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        """`on_batch(tokens, seconds)` runs after each round trip: the usage meter."""
         if not worker.config.embedding:
             raise ValueError("WorkerEmbedder needs a worker configured with embedding=True")
         self.worker = worker
         self.model_id = model_id
         self.dimensions = dimensions
+        self._on_batch = on_batch
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Unit-length vectors, one per text; texts longer than the model's window are cut at its end."""
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH_TEXTS):
-            vectors.extend(self.worker.embed(texts[start : start + BATCH_TEXTS]))
+            started = time.perf_counter()
+            batch, tokens = self.worker.embed(texts[start : start + BATCH_TEXTS])
+            vectors.extend(batch)
+            if self._on_batch is not None:
+                self._on_batch(tokens, time.perf_counter() - started)
         return vectors
 
     def shutdown(self) -> None:

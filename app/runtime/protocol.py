@@ -16,7 +16,7 @@ Requests (parent → worker), each with an integer `id` unless noted:
         loads an embedding model instead (no chat template needed)
         → {"event": "loaded", "id", "n_ctx", "n_embd"} | {"event": "error", "id", "message"}
     {"op": "embed", "id", "texts": [str]}   (after an embedding load) texts longer than the window are truncated
-        → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "seconds"}
+        → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "tokens", "seconds"}
           | {"event": "error", "id", "message"}
     {"op": "count", "id", "messages": [{"role", "content"}]}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
@@ -39,7 +39,7 @@ from typing import Any
 from app.core.models import ChatTurn, SamplingParams, Timings, Usage
 
 
-# The `kind` of an error event whose prompt does not fit the model's window even after trimming old turns.
+# The `kind` of an error event whose prompt and reply do not fit the model's window (the worker trims nothing).
 ERROR_PROMPT_TOO_LONG = "prompt_too_long"
 
 

@@ -178,9 +178,18 @@ class Worker:
         if self._llm is None:
             raise RuntimeError("no model loaded")
         started = time.perf_counter()
-        vectors = self._llm.embed(request["texts"], normalize=True, truncate=True)
+        texts = request["texts"]
+        vectors = self._llm.embed(texts, normalize=True, truncate=True)
+        n_ctx = self._llm.n_ctx()
+        tokens = sum(min(n_ctx, len(self._llm.tokenize(text.encode("utf-8")))) for text in texts)
         self.send(
-            {"event": "embeddings", "id": request["id"], "vectors": vectors, "seconds": time.perf_counter() - started}
+            {
+                "event": "embeddings",
+                "id": request["id"],
+                "vectors": vectors,
+                "tokens": tokens,
+                "seconds": time.perf_counter() - started,
+            }
         )
 
     @staticmethod
@@ -203,25 +212,17 @@ class Worker:
         rendered = (formatter or self._formatter)(messages=messages)
         return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
 
-    def _fit_to_window(
-        self, messages: list[dict[str, str]], max_tokens: int
-    ) -> tuple[list[int], int, list[dict[str, str]]]:
-        """Drop the oldest turns (never the system prompt or the latest message) until prompt and reply fit."""
+    def _check_fits(self, messages: list[dict[str, str]], max_tokens: int) -> list[int]:
+        """The prompt's tokens, if prompt and reply fit the window. The caller's context builder fits the prompt;
+        the worker never leaves turns out on its own (that would break the append-only prompt unseen)."""
         n_ctx = self._llm.n_ctx()
-        messages = list(messages)
         tokens = self._tokenize(messages)
-        while len(tokens) + max_tokens > n_ctx:
-            droppable = [i for i, m in enumerate(messages[:-1]) if m["role"] != "system"]
-            if not droppable:
-                break
-            del messages[droppable[0]]
-            tokens = self._tokenize(messages)
-        room = n_ctx - len(tokens)
-        if room < MIN_REPLY_TOKENS:
+        if len(tokens) + max(max_tokens, MIN_REPLY_TOKENS) > n_ctx:
             raise WindowTooSmall(
-                f"the message is too long for the model's window ({len(tokens)} tokens, window {n_ctx})"
+                f"the prompt does not fit the model's window ({len(tokens)} tokens and {max_tokens} for the reply, "
+                f"window {n_ctx})"
             )
-        return tokens, min(max_tokens, room), messages
+        return tokens
 
     def _generate(self, request: dict[str, Any]) -> None:
         import llama_cpp
@@ -236,7 +237,9 @@ class Worker:
         self._cancel.clear()
         if request_id in self._cancelled_ids:
             self._cancel.set()
-        tokens, max_tokens, messages = self._fit_to_window(request["messages"], sampling["max_tokens"])
+        messages = request["messages"]
+        max_tokens = sampling["max_tokens"]
+        tokens = self._check_fits(messages, max_tokens)
         cache_key = request.get("cache_key")
         borrowed = None if cache_key else self._copy_aside()
         if cache_key and self._states is not None:

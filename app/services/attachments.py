@@ -36,13 +36,13 @@ from app.core.models import (
     Role,
     SamplingParams,
     Thread,
-    TokenEvent,
 )
-from app.core.ports import ChatBackend, Embedder
+from app.core.ports import Embedder
 from app.ingest.chunking import chunk_pages
 from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, kind_of
 from app.retrieval.citations import citation, marked_numbers, quoted, verify
 from app.retrieval.search import Retriever, vector_bytes
+from app.services.context import MessageContext
 from app.store import Store
 from app.store.documents import DocumentStore
 
@@ -53,6 +53,11 @@ SUMMARY_GROUPS = 6        # map-reduce: at most this many partial summaries, spr
 SUMMARY_SAMPLING = SamplingParams(temperature=0.2, max_tokens=120, seed=1)
 
 ProgressCallback = Callable[[IngestProgress], None]
+CHARS_PER_TOKEN = 4  # a rough count for budgeting passages before the model's tokenizer sees them
+
+
+def passage_tokens(passages: list[Passage]) -> int:
+    return sum(len(p.text) for p in passages) // CHARS_PER_TOKEN + 10 * len(passages)
 
 
 @dataclass(frozen=True)
@@ -126,13 +131,14 @@ class AttachmentService:
         *,
         files_dir: Path,
         embedder: Embedder | None,
-        summariser: ChatBackend | None = None,
+        summarise_with: Callable[[GenerationRequest], str] | None = None,
         max_bytes: int = 200 * 1024 * 1024,
     ) -> None:
+        """`summarise_with` runs a summary request on a model and returns its text ("" when it could not)."""
         self.documents = DocumentStore(store)
         self.files_dir = files_dir
         self.embedder = embedder
-        self.summariser = summariser
+        self.summarise_with = summarise_with
         self.max_bytes = max_bytes
         self.retriever = Retriever(self.documents, embedder)
         self._ingest_lock = threading.Lock()  # one ingest at a time: the embedder has one worker
@@ -319,7 +325,7 @@ class AttachmentService:
                 if document_id not in ready:
                     continue
                 tracker.file_name = name
-                if summarise and self.summariser is not None and not self.documents.document(document_id).summary:
+                if summarise and self.summarise_with is not None and not self.documents.document(document_id).summary:
                     if cancel is not None and cancel.is_set():
                         break
                     tracker.report("summarising")
@@ -410,7 +416,7 @@ class AttachmentService:
     def summarise(self, document_id: int) -> str | None:
         """A short summary by the local model; long documents map-reduce over evenly spread groups of chunks."""
         chunks = [chunk.text for _, chunk in self.documents.chunks(document_id)]
-        if not chunks or self.summariser is None:
+        if not chunks or self.summarise_with is None:
             return None
         groups = _spread_groups(chunks, SUMMARY_GROUPS)
         if len(groups) == 1:
@@ -424,16 +430,13 @@ class AttachmentService:
         return summary or None
 
     def _generate(self, prompt: str) -> str:
-        request = GenerationRequest((ChatTurn(Role.USER, prompt),), SUMMARY_SAMPLING)
-        try:
-            return "".join(e.text for e in self.summariser.generate(request) if isinstance(e, TokenEvent)).strip()
-        except (ModelUnavailable, WorkerDied, GenerationFailed):
-            return ""
+        return self.summarise_with(GenerationRequest((ChatTurn(Role.USER, prompt),), SUMMARY_SAMPLING))
 
     # Per-turn retrieval and citations
 
-    def passages_for(self, thread: Thread, user: Message) -> list[Passage]:
-        """The passages that go with user message `user`: stored ones if it had them, else retrieved now."""
+    def passages_for(self, thread: Thread, user: Message, *, budget_tokens: int | None = None) -> list[Passage]:
+        """The passages that go with user message `user`: stored ones if it had them, else chosen now within
+        `budget_tokens` (None: no limit): small documents whole while they fit, the rest searched."""
         stored = self.documents.message_passages(user.id)
         if stored is not None:
             return stored
@@ -444,28 +447,41 @@ class AttachmentService:
         if not attachments:
             return []
         names = {a.document.id: a.file_name for a in attachments}
-        whole = [a.document.id for a in attachments if a.document.chunk_count <= WHOLE_DOCUMENT_CHUNKS]
-        searched = [a.document.id for a in attachments if a.document.id not in whole]
-        passages = [
-            p for document_id in whole
-            for p in self.documents.passages_of(document_id, name=names[document_id])
-        ]  # fmt: skip
-        if searched:
-            passages += self.retriever.search(
+        left = budget_tokens if budget_tokens is not None else float("inf")
+        passages: list[Passage] = []
+        searched = []
+        for attachment in attachments:
+            document_id = attachment.document.id
+            if attachment.document.chunk_count <= WHOLE_DOCUMENT_CHUNKS:
+                whole = self.documents.passages_of(document_id, name=names[document_id])
+                cost = passage_tokens(whole)
+                if cost <= left:
+                    passages += whole
+                    left -= cost
+                    continue
+            searched.append(document_id)
+        if searched and left > 0:
+            found = self.retriever.search(
                 user.content, document_ids=searched, names=names, limit=max(1, MAX_PASSAGES - len(passages))
             )
+            for passage in found:
+                cost = passage_tokens([passage])
+                if cost > left:
+                    break
+                passages.append(passage)
+                left -= cost
         self.documents.save_message_passages(user.id, passages)
         return passages
 
-    def prompt_for(self, thread: Thread, user: Message) -> str:
-        """The user message as the model sees it: numbered passages first, then the message (append-only)."""
-        passages = self.passages_for(thread, user)
+    def for_message(self, thread: Thread, message: Message, *, budget_tokens: int | None) -> MessageContext | None:
+        """The context builder's contributor: numbered passages before the message (the same every time)."""
+        passages = self.passages_for(thread, message, budget_tokens=budget_tokens)
         if not passages:
-            return user.content
+            return None
         lines = ["Passages from the attached files; cite the ones you use as [1], [2], …:"]
         for number, passage in enumerate(passages, 1):
             lines.append(f"[{number}] {passage.file_name}, page {passage.page}:\n{passage.text}")
-        return "\n\n".join(lines) + f"\n\nQuestion: {user.content}"
+        return MessageContext(prefix="\n\n".join(lines) + "\n\nQuestion: ", tokens_hint=passage_tokens(passages))
 
     def citations(self, reply: Message) -> list[Citation]:
         """The passages given with the reply's user message, each checked against the stored file. Those the reply

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.errors import NotFound
-from app.core.models import ModelSpec
+from app.core.models import CallPurpose, ModelCall, ModelSpec, Timings, Usage
 from app.platform.settings import Settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
@@ -20,8 +21,15 @@ def embedding_spec(models: ModelService) -> ModelSpec:
     raise NotFound("the model catalog has no embedding model")
 
 
-def open_embedder(models: ModelService, settings: Settings, *, log_path: Path | None = None) -> WorkerEmbedder:
-    """An embedder whose worker starts on first use; a missing model says which `models pull` fetches it."""
+def open_embedder(
+    models: ModelService,
+    settings: Settings,
+    *,
+    log_path: Path | None = None,
+    record: Callable[[ModelCall], None] | None = None,
+) -> WorkerEmbedder:
+    """An embedder whose worker starts on first use; a missing model says which `models pull` fetches it. With
+    `record`, each batch is metered as an embedding call."""
     spec = embedding_spec(models)
     path = models.path_of(spec)
     # Measured on a busy 2-core machine: 1 thread embedded 3x faster than 2, whose spin-waits stall when another
@@ -39,4 +47,10 @@ def open_embedder(models: ModelService, settings: Settings, *, log_path: Path | 
         ),
         preflight=lambda: check_model_file(spec, path),
     )
-    return WorkerEmbedder(worker, model_id=spec.name, dimensions=spec.dimensions)
+
+    def meter(tokens: int, seconds: float) -> None:
+        if record is not None:
+            usage = Usage(prompt_tokens=tokens)
+            record(ModelCall(CallPurpose.EMBEDDING, "local", spec.name, usage, Timings(), seconds))
+
+    return WorkerEmbedder(worker, model_id=spec.name, dimensions=spec.dimensions, on_batch=meter)

@@ -1,28 +1,56 @@
-"""The router: which backend answers a turn, and whether the thread's content may leave the machine for it.
+"""The router: the one way to reach a model. Which backend answers a turn (or a title, a summary, a compaction, a
+token count), and whether the thread's content may leave the machine for it.
 
 Per turn it picks the thread's model (or the one the user chose for this turn: an upgrade), and a hosted
 **fallback** when the local model cannot serve: not installed, fails to load, its worker died twice in a row, or the
 prompt is larger than its window. Every hosted use passes `permit` — the global offline switch, then the thread's
-privacy rule — and every hosted request is written to the privacy ledger before it is sent.
+privacy rule — and every hosted request is written to the privacy ledger before it is sent. Every call is metered:
+one usage row with its purpose (`MeteredBackend`).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from app.core.errors import ConsentRequired, ModelUnavailable, NotFound, OfflineMode, WorkerDied
-from app.core.models import DoneEvent, GenerationRequest, ModelSpec, StreamEvent, Thread
+from app.core.errors import (
+    ConsentRequired,
+    GenerationFailed,
+    HostedError,
+    ModelUnavailable,
+    NotFound,
+    OfflineMode,
+    WorkerDied,
+)
+from app.core.models import (
+    BackendCapabilities,
+    CallPurpose,
+    ChatTurn,
+    DoneEvent,
+    GenerationRequest,
+    ModelCall,
+    ModelSpec,
+    StreamEvent,
+    Thread,
+    TokenEvent,
+)
 from app.core.ports import ChatBackend
-from app.core.routing import ModelRef, PrivacyRule, Provider, RouteReason
+from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule, Provider, RouteReason
 from app.platform.settings import Settings
 from app.runtime.client import LocalWorker
-from app.runtime.hosted import HostedBackend
+from app.runtime.hosted import HostedBackend, estimate_tokens
 from app.services.models import ModelService
 from app.services.providers import ProviderService
 from app.store.routing import RoutingStore
 
 CRASHES_BEFORE_FALLBACK = 2
+# What a utility call (title, summary, compaction) may fail with: it is then skipped, the turn goes on.
+UTILITY_FAILURES = (ModelUnavailable, WorkerDied, GenerationFailed, HostedError, ConsentRequired, OfflineMode, NotFound)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,23 +75,111 @@ class Route:
         return ModelRef.parse(self.model).name
 
 
-class LocalWorkers:
-    """One local model in memory at a time: asking for another stops the worker of the previous one."""
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    name: str
+    pid: int | None  # None: its worker is starting or has stopped
 
-    def __init__(self, make_worker: Callable[[ModelSpec], LocalWorker], first: LocalWorker | None = None) -> None:
+
+class LocalWorkers:
+    """The owner of the local models' worker processes: at most `limit()` chat models in memory; asking for one
+    more stops the least recently used. `on_load(name)` runs before a model that is not in memory is started, so
+    the window can say that it is switching models."""
+
+    def __init__(
+        self,
+        make_worker: Callable[[ModelSpec], LocalWorker],
+        *,
+        limit: Callable[[], int] = lambda: 1,
+        on_load: Callable[[str], None] | None = None,
+    ) -> None:
         self._make_worker = make_worker
-        self._current = first
+        self._limit = limit
+        self.on_load = on_load
+        self._workers: OrderedDict[str, LocalWorker] = OrderedDict()  # least recently used first
 
     def worker_for(self, spec: ModelSpec) -> LocalWorker:
-        if self._current is None or self._current.config.model_name != spec.name:
-            if self._current is not None:
-                self._current.shutdown()
-            self._current = self._make_worker(spec)
-        return self._current
+        worker = self._workers.get(spec.name)
+        if worker is not None:
+            self._workers.move_to_end(spec.name)
+            return worker
+        while self._workers and len(self._workers) >= max(1, self._limit()):
+            _, oldest = self._workers.popitem(last=False)
+            oldest.shutdown()
+        if self.on_load is not None:
+            self.on_load(spec.name)
+        worker = self._workers[spec.name] = self._make_worker(spec)
+        return worker
+
+    def running(self, name: str) -> bool:
+        worker = self._workers.get(name)
+        return worker is not None and worker.pid is not None
+
+    def most_recent(self) -> str | None:
+        return next(reversed(self._workers), None)
+
+    def loaded(self) -> list[LoadedModel]:
+        return [LoadedModel(name, worker.pid) for name, worker in self._workers.items()]
+
+    def forget_cached(self, cache_key: str) -> None:
+        for worker in self._workers.values():
+            worker.forget_cached(cache_key)
 
     def shutdown(self) -> None:
-        if self._current is not None:
-            self._current.shutdown()
+        """Stop every worker (each finishes saving its thread's state first)."""
+        while self._workers:
+            _, worker = self._workers.popitem(last=False)
+            worker.shutdown()
+
+
+class MeteredBackend:
+    """A backend whose every finished call records one usage row: purpose, model, tokens, cached tokens, TTFT,
+    tokens/s and wall time. Everything else is the wrapped backend's."""
+
+    def __init__(
+        self,
+        inner: ChatBackend,
+        *,
+        record: Callable[[ModelCall], None],
+        purpose: CallPurpose,
+        model: str,
+        thread_id: int | None = None,
+        message_id: int | None = None,
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._record = record
+        self._purpose = purpose
+        self._model = model
+        self._thread_id = thread_id
+        self._message_id = message_id
+
+    def capabilities(self) -> BackendCapabilities:
+        return self.inner.capabilities()
+
+    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
+        return self.inner.count_tokens(turns)
+
+    def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
+        started = time.perf_counter()
+        for event in self.inner.generate(request):
+            if isinstance(event, DoneEvent):
+                self._record(
+                    ModelCall(
+                        purpose=self._purpose,
+                        backend=self.name,
+                        model=self._model,
+                        usage=event.usage,
+                        timings=event.timings,
+                        seconds=time.perf_counter() - started,
+                        thread_id=self._thread_id,
+                        message_id=self._message_id,
+                    )
+                )
+            yield event
+
+    def cancel(self) -> None:
+        self.inner.cancel()
 
 
 class Router:
@@ -76,9 +192,15 @@ class Router:
         workers: LocalWorkers,
         settings: Callable[[], Settings],
         default_model: str,
+        record: Callable[[ModelCall], None],
+        forget_saved_states: Callable[[str], None] | None = None,
     ) -> None:
-        """`settings` is read on every decision, so flipping the offline switch takes effect on the next turn."""
+        """`settings` is read on every decision, so flipping the offline switch takes effect on the next turn;
+        `record` stores the usage row of every model call; `forget_saved_states(cache_key)` deletes the model
+        states saved on disk for a key, whether or not a worker runs."""
         self._rows = rows
+        self._record = record
+        self._forget_saved_states = forget_saved_states
         self._models = models
         self._providers = providers
         self._workers = workers
@@ -88,6 +210,10 @@ class Router:
 
     def offline(self) -> bool:
         return self._settings().offline
+
+    @property
+    def default_model(self) -> str:
+        return self._default_model
 
     # Choosing
 
@@ -109,6 +235,38 @@ class Router:
             except (ConsentRequired, OfflineMode, NotFound, WorkerDied):
                 pass  # nowhere else to go: try the local model again with a fresh worker
         return Route(model=ref.name, reason=reason, consent=consent)
+
+    def utility_route(self, thread: Thread | None) -> Route:
+        """Where a title, a summary or a compaction runs: the thread's own local model; for a hosted thread, its
+        hosted model only where the user allowed hosted utility calls and the thread allows hosted use without
+        asking, else a local one; with no thread, the local model in memory (so no other one is loaded for it),
+        else the default."""
+        if thread is not None:
+            ref = ModelRef.parse(thread.model or self._default_model)
+            if not ref.hosted:
+                return Route(model=ref.name, reason=RouteReason.THREAD)
+            if self._settings().hosted_utility and self._rows.privacy_rule(thread.id) == PrivacyRule.ALLOWED:
+                try:
+                    self.permit(thread, consent=False)
+                    return self._hosted_route(ref, RouteReason.THREAD, consent=False)
+                except (ConsentRequired, OfflineMode, NotFound):
+                    pass
+        return Route(model=self._workers.most_recent() or self._default_model, reason=RouteReason.THREAD)
+
+    def hosted_consent(self, thread: Thread, model: str | None = None) -> ConsentCheck:
+        """Whether a turn of `thread` on `model` (the thread's own when None) may run now, needs the user's yes
+        first, or cannot go hosted at all — by the rule `route` applies, so the window asks before it sends."""
+        if not ModelRef.parse(model or thread.model or self._default_model).hosted:
+            return ConsentCheck(HostedPermission.NOT_NEEDED)
+        try:
+            self.permit(thread, consent=False)
+        except OfflineMode as refusal:
+            return ConsentCheck(HostedPermission.REFUSED, str(refusal))
+        except ConsentRequired as refusal:
+            if self._rows.privacy_rule(thread.id) == PrivacyRule.ASK:
+                return ConsentCheck(HostedPermission.ASK, str(refusal))
+            return ConsentCheck(HostedPermission.REFUSED, str(refusal))
+        return ConsentCheck(HostedPermission.NOT_NEEDED)
 
     def check_model(self, model: str) -> None:
         """Raise NotFound unless `model` names a known local model or an added provider."""
@@ -173,14 +331,23 @@ class Router:
 
     # Running
 
-    def backend_for(self, route: Route, *, thread_id: int, message_id: int) -> ChatBackend:
+    def backend(
+        self, route: Route, *, purpose: CallPurpose, thread_id: int | None = None, message_id: int | None = None
+    ) -> MeteredBackend:
+        """The metered backend for `route`. A local one is started (or swapped in) on its first request."""
+        return MeteredBackend(
+            self._bare_backend(route, thread_id=thread_id, message_id=message_id),
+            record=self._record,
+            purpose=purpose,
+            model=route.model,
+            thread_id=thread_id,
+            message_id=message_id,
+        )
+
+    def _bare_backend(self, route: Route, *, thread_id: int | None, message_id: int | None) -> ChatBackend:
         if not route.hosted:
-            try:
-                spec = self._models.spec(route.model)
-            except NotFound as exc:
-                raise ModelUnavailable(f"{exc}: pick an installed model for this thread") from None
-            return self._workers.worker_for(spec)
-        assert route.provider is not None
+            return self._workers.worker_for(self.local_spec(route.model))
+        assert route.provider is not None and thread_id is not None  # hosted use is always some thread's
         return LedgeredBackend(
             rows=self._rows,
             route=route,
@@ -189,6 +356,60 @@ class Router:
             api_key=self._providers.api_key(route.provider.name),
             offline=self.offline,
         )
+
+    def local_spec(self, name: str) -> ModelSpec:
+        try:
+            spec = self._models.spec(name)
+        except NotFound as exc:
+            raise ModelUnavailable(f"{exc}: pick an installed model for this thread") from None
+        if spec.kind != "chat":
+            raise ModelUnavailable(f"{name} is an embedding model and cannot chat: pick a chat model for this thread")
+        return spec
+
+    def window(self, route: Route) -> int | None:
+        """The route's context window in tokens; None for a hosted model (its endpoint does not say)."""
+        if route.hosted:
+            return None
+        return self._workers.worker_for(self.local_spec(route.model)).capabilities().context_window
+
+    def count_tokens(self, route: Route, turns: tuple[ChatTurn, ...]) -> int:
+        """`turns` in the route's tokens: the local model's own tokenizer, or an estimate for a hosted model."""
+        if route.hosted:
+            return estimate_tokens(GenerationRequest(turns))
+        return self._workers.worker_for(self.local_spec(route.model)).count_tokens(turns)
+
+    def complete(
+        self,
+        request: GenerationRequest,
+        *,
+        purpose: CallPurpose,
+        thread: Thread | None = None,
+        route: Route | None = None,
+    ) -> str:
+        """A utility call's whole text ("" when it could not run or was stopped: the caller goes on without it).
+        It runs on `route`, else on the utility route of `thread`."""
+        route = route or self.utility_route(thread)
+        thread_id = thread.id if thread is not None else None
+        try:
+            events = list(self.backend(route, purpose=purpose, thread_id=thread_id).generate(request))
+        except UTILITY_FAILURES as exc:
+            log.info("%s call on %s skipped: %s", purpose, route.model, exc)
+            return ""
+        if isinstance(events[-1], DoneEvent) and events[-1].finish_reason == "cancelled":
+            return ""
+        return "".join(e.text for e in events if isinstance(e, TokenEvent)).strip()
+
+    def loaded_models(self) -> list[LoadedModel]:
+        return self._workers.loaded()
+
+    def is_running(self, model: str) -> bool:
+        return self._workers.running(model)
+
+    def forget_cached(self, cache_key: str) -> None:
+        """Drop what is saved for `cache_key` (a deleted thread's), on disk and in the running workers."""
+        if self._forget_saved_states is not None:
+            self._forget_saved_states(cache_key)
+        self._workers.forget_cached(cache_key)
 
     def record_model(self, message_id: int, model: str) -> None:
         """The reply is answered by another model than it started with (a fallback): say so on the message."""
@@ -217,7 +438,7 @@ class LedgeredBackend:
         rows: RoutingStore,
         route: Route,
         thread_id: int,
-        message_id: int,
+        message_id: int | None,
         api_key: str,
         offline: Callable[[], bool],
     ) -> None:
@@ -235,6 +456,12 @@ class LedgeredBackend:
             offline=offline,
             on_request=self._record,
         )
+
+    def capabilities(self) -> BackendCapabilities:
+        return BackendCapabilities(context_window=None, hosted=True)
+
+    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
+        return estimate_tokens(GenerationRequest(turns))
 
     def _record(self, estimated_prompt_tokens: int) -> None:
         assert self._route.provider is not None

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.models import ModelSpec
+from app.core.models import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
+from app.runtime.kvcache import StateFiles
 from app.services.attachments import AttachmentService
 from app.services.chat import ChatService
+from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
+from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
 
@@ -30,21 +33,17 @@ class Session:
     settings: Settings
     store: Store
     models: ModelService
-    worker: LocalWorker
+    router: Router  # the only way to a model: turns, titles, summaries, compaction, token counts
     chat: ChatService
     search: SearchService
-    embedder: WorkerEmbedder | None = field(default=None)  # on-device embeddings; its worker starts on first use
-    routing: RoutingStore | None = None  # privacy rules, providers and the ledger
-    providers: ProviderService | None = None
-    router: Router | None = None
-    attachments: AttachmentService | None = None  # files and knowledge folders; retrieval for each turn
+    embedder: WorkerEmbedder  # on-device embeddings; its worker starts on first use
+    routing: RoutingStore     # privacy rules, providers and the ledger
+    providers: ProviderService
+    attachments: AttachmentService  # files and knowledge folders; passages for each turn
 
     def close(self) -> None:
-        if self.router is not None:
-            self.router.shutdown()  # the worker of whichever local model ran last
-        self.worker.shutdown()
-        if self.embedder is not None:
-            self.embedder.shutdown()
+        self.router.shutdown()  # every local model's worker (each saves its thread's state first)
+        self.embedder.shutdown()
         self.store.close()
 
 
@@ -55,6 +54,7 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     settings = load_settings(data)
     models = ModelService(models_path, offline=lambda: load_settings(data).offline)
     spec = models.spec(settings.default_model)
+    kv_cache_dir = data / "kv-cache" if settings.kv_cache_enabled else None
 
     def make_worker(spec: ModelSpec) -> LocalWorker:
         model_path = models.path_of(spec)
@@ -66,34 +66,41 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 n_threads=settings.n_threads,
                 n_threads_batch=settings.n_threads_batch,
                 log_path=data / "worker.log",
-                kv_cache_dir=data / "kv-cache" if settings.kv_cache_enabled else None,
+                kv_cache_dir=kv_cache_dir,
                 kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
 
-    worker = make_worker(spec)
+    def current_settings() -> Settings:
+        return load_settings(data)
+
     routing = RoutingStore(store)
     providers = ProviderService(routing, KeyringSecrets(scope=str(data)))
+    workers = LocalWorkers(make_worker, limit=lambda: current_settings().max_local_models)
     router = Router(
         rows=routing,
         models=models,
         providers=providers,
-        workers=LocalWorkers(make_worker, worker),
-        settings=lambda: load_settings(data),
+        workers=workers,
+        settings=current_settings,
         default_model=spec.name,
+        record=store.record_call,
+        forget_saved_states=StateFiles(kv_cache_dir).forget if kv_cache_dir is not None else None,
     )
-    chat = ChatService(
-        store, worker, model_name=spec.name, sampling=spec.sampling, router=router, forget_cached=worker.forget_cached
-    )
-    embedder = open_embedder(models, settings, log_path=data / "embedder.log")
+    embedder = open_embedder(models, settings, log_path=data / "embedder.log", record=store.record_call)
     search = SearchService(store, embedder)
     attachments = AttachmentService(
-        store, files_dir=data / "attachments", embedder=embedder, summariser=worker,
+        store, files_dir=data / "attachments", embedder=embedder,
+        summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
-    chat.user_prompt = attachments.prompt_for
-    return Session(
-        data, models_path, settings, store, models, worker, chat, search, embedder=embedder,
-        routing=routing, providers=providers, router=router, attachments=attachments,
+    builder = ContextBuilder(
+        store, router, system=[thread_system_prompt], messages=[attachments],
+        passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
+    runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
+    chat = ChatService(store, router, runner, sampling=spec.sampling)
+    return Session(
+        data, models_path, settings, store, models, router, chat, search, embedder, routing, providers, attachments
+    )

@@ -27,6 +27,7 @@ from app.core.models import (
     ImportedThread,
     Message,
     MessageStatus,
+    ModelCall,
     MetaValue,
     Role,
     SavedView,
@@ -122,7 +123,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Store:
-    """Repository over one database file. Implements `app.core.ports.ThreadRepository`."""
+    """Repository over one database file: threads, their message trees, summaries, search rankings and usage."""
 
     def __init__(self, db: APSWDatabase, *, clock: Clock = utc_now) -> None:
         self.db = db
@@ -419,36 +420,41 @@ class Store:
         with self.writing():
             M.update(content=M.content.concat(text), updated_at=_iso(self._clock())).where(M.id == message_id).execute()
 
-    def finish_message(
-        self,
-        message_id: int,
-        *,
-        status: MessageStatus,
-        usage: Usage | None = None,
-        timings: Timings | None = None,
-        error: str | None = None,
-        backend: str = "local",
-    ) -> Message:
-        M, U = self._rows.Message, self._rows.UsageEvent
-        now = _iso(self._clock())
+    def finish_message(self, message_id: int, *, status: MessageStatus, error: str | None = None) -> Message:
+        """Close a streamed reply. Its usage was recorded by the model call that wrote it (`record_call`)."""
+        M = self._rows.Message
         with self.writing():
-            M.update(status=str(status), error=error, writer_pid=None, updated_at=now).where(
+            M.update(status=str(status), error=error, writer_pid=None, updated_at=_iso(self._clock())).where(
                 M.id == message_id
             ).execute()
-            if usage is not None:
-                row = M.get_by_id(message_id)
-                U.create(
-                    message_id=message_id,
-                    backend=backend,
-                    model=row.model,
-                    prompt_tokens=usage.prompt_tokens,
-                    completion_tokens=usage.completion_tokens,
-                    cached_tokens=usage.cached_tokens,
-                    ttft_s=timings.ttft_s if timings else None,
-                    tokens_per_s=timings.tokens_per_s if timings else None,
-                    created_at=now,
-                )
         return self.get_message(message_id)
+
+    def restart_message(self, message_id: int) -> Message:
+        """A paused reply streams again (its text so far is kept and the chain appends to it)."""
+        M = self._rows.Message
+        with self.writing():
+            M.update(
+                status=str(MessageStatus.STREAMING), error=None, writer_pid=os.getpid(), updated_at=_iso(self._clock())
+            ).where(M.id == message_id).execute()
+        return self.get_message(message_id)
+
+    def record_call(self, call: ModelCall) -> None:
+        """One usage row for one model call, whatever its purpose (a reply's row also serves `Message.usage`)."""
+        with self.writing():
+            self._rows.UsageEvent.create(
+                purpose=str(call.purpose),
+                thread_id=call.thread_id,
+                message_id=call.message_id,
+                backend=call.backend,
+                model=call.model,
+                prompt_tokens=call.usage.prompt_tokens,
+                completion_tokens=call.usage.completion_tokens,
+                cached_tokens=call.usage.cached_tokens,
+                ttft_s=call.timings.ttft_s,
+                tokens_per_s=call.timings.tokens_per_s,
+                seconds=call.seconds,
+                created_at=_iso(self._clock()),
+            )
 
     def get_message(self, message_id: int) -> Message:
         row = self._rows.Message.get_or_none(self._rows.Message.id == message_id)
@@ -570,6 +576,7 @@ class Store:
                 ids[message.key] = message_row.id
                 if message.usage is not None:
                     U.create(
+                        thread_id=row.id,
                         message_id=message_row.id,
                         backend=message.backend,
                         model=message.model,
@@ -731,7 +738,8 @@ class Store:
         U = self._rows.UsageEvent
         usage = {}
         if rows:
-            for event in U.select().where(U.message_id.in_([r.id for r in rows])).order_by(U.id):
+            turns = U.select().where(U.message_id.in_([r.id for r in rows]) & (U.purpose == "turn"))
+            for event in turns.order_by(U.id):
                 usage[event.message_id] = event
         return [_message(row, usage.get(row.id)) for row in rows]
 

@@ -314,7 +314,57 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "UPDATE chunk SET vector_model = (SELECT model FROM chunk_vec WHERE chunk_id = chunk.id)",
         ),
     ),
+    (
+        "0009_usage_for_every_call",
+        _sql(
+            # Every model call is metered, not only replies: a title, a summary, a compaction or an embedding
+            # batch has no message, so message_id becomes optional, and each row says why the call was made.
+            """CREATE TABLE usage_event_new (
+                id INTEGER PRIMARY KEY,
+                purpose TEXT NOT NULL DEFAULT 'turn',
+                thread_id INTEGER REFERENCES thread(id) ON DELETE CASCADE,
+                message_id INTEGER REFERENCES message(id) ON DELETE CASCADE,
+                backend TEXT NOT NULL,
+                model TEXT,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                completion_tokens INTEGER NOT NULL DEFAULT 0,
+                cached_tokens INTEGER NOT NULL DEFAULT 0,
+                ttft_s REAL,
+                tokens_per_s REAL,
+                seconds REAL,
+                created_at TEXT NOT NULL
+            )""",
+            """INSERT INTO usage_event_new (id, purpose, thread_id, message_id, backend, model, prompt_tokens,
+                   completion_tokens, cached_tokens, ttft_s, tokens_per_s, created_at)
+               SELECT u.id, 'turn', m.thread_id, u.message_id, u.backend, u.model, u.prompt_tokens,
+                   u.completion_tokens, u.cached_tokens, u.ttft_s, u.tokens_per_s, u.created_at
+               FROM usage_event u LEFT JOIN message m ON m.id = u.message_id""",
+            "DROP TABLE usage_event",
+            "ALTER TABLE usage_event_new RENAME TO usage_event",
+            "CREATE INDEX usage_event_message ON usage_event(message_id)",
+            "CREATE INDEX usage_event_thread ON usage_event(thread_id)",
+            "CREATE INDEX usage_event_created ON usage_event(created_at)",
+        ),
+    ),
+    ("0010_paused_replies", lambda db: _widen_check(db, "message", "'interrupted', 'error'", "'interrupted', 'error', 'paused'")),
 ]
+
+
+def _widen_check(db: peewee.Database, table: str, old: str, new: str) -> None:
+    """Let a CHECK constraint accept more values, by SQLite's documented schema edit (ALTER TABLE, "making other
+    kinds of table schema changes"): every stored row still passes, so no row is rewritten, and the table keeps its
+    triggers, indexes and the foreign keys that point at it (rebuilding `message` would have to drop them all)."""
+    version = db.execute_sql("PRAGMA schema_version").fetchone()[0]
+    db.execute_sql("PRAGMA writable_schema = ON")
+    try:
+        db.execute_sql(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = ?", (old, new, table)
+        )
+        db.execute_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute_sql("PRAGMA writable_schema = OFF")
+    if db.execute_sql("PRAGMA integrity_check").fetchone()[0] != "ok":
+        raise SetupError(f"the database failed its integrity check after widening {table}; restore a backup")
 
 
 def applied_migrations(db: peewee.Database) -> list[str]:

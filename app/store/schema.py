@@ -49,7 +49,9 @@ class MessageRow(_Row):
 
 
 class UsageEventRow(_Row):
-    message_id = peewee.IntegerField()
+    purpose = peewee.TextField(default="turn")
+    thread_id = peewee.IntegerField(null=True)
+    message_id = peewee.IntegerField(null=True)
     backend = peewee.TextField()
     model = peewee.TextField(null=True)
     prompt_tokens = peewee.IntegerField(default=0)
@@ -57,6 +59,7 @@ class UsageEventRow(_Row):
     cached_tokens = peewee.IntegerField(default=0)
     ttft_s = peewee.FloatField(null=True)
     tokens_per_s = peewee.FloatField(null=True)
+    seconds = peewee.FloatField(null=True)
     created_at = peewee.TextField()
 
     class Meta:

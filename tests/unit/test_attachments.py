@@ -130,10 +130,10 @@ def test_passages_are_stored_per_message_and_citations_verified(service, store, 
     thread, result = _attach_one(service, store, path)
     assert result.attachment.document.chunk_count > 3  # large: searched, not put in whole
     user = store.add_message(thread.id, parent_id=None, role=Role.USER, content="What is the lighthouse code?")
-    prompt = service.prompt_for(store.get_thread(thread.id), user)
-    assert "PELICAN-42" in prompt and prompt.endswith("Question: What is the lighthouse code?")
+    context = service.for_message(store.get_thread(thread.id), user, budget_tokens=2000)
+    assert "PELICAN-42" in context.prefix and context.prefix.endswith("Question: ")
     # The same prompt every time: later turns re-render earlier ones identically (append-only).
-    assert service.prompt_for(store.get_thread(thread.id), user) == prompt
+    assert service.for_message(store.get_thread(thread.id), user, budget_tokens=10) == context
     reply = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="It is PELICAN-42 [1].")
     citations = service.citations(reply)
     assert citations[0].number == 1 and "PELICAN-42" in citations[0].text and citations[0].verified

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import NotFound, SetupError, StorageFull
-from app.core.models import MessageStatus, Role, Timings, Usage
+from app.core.models import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.store import open_store
 from app.store.migrations import MIGRATIONS, applied_migrations
 
@@ -75,9 +75,11 @@ def test_streamed_reply_is_appended_then_finished_with_usage(store):
     )
     store.append_to_message(reply.id, "Hel")
     store.append_to_message(reply.id, "lo")
-    done = store.finish_message(
-        reply.id, status=MessageStatus.COMPLETE, usage=Usage(10, 2, 4), timings=Timings(0.25, 40.0)
+    store.record_call(
+        ModelCall(CallPurpose.TURN, "local", "m", Usage(10, 2, 4), Timings(0.25, 40.0), 0.3, thread.id, reply.id)
     )
+    store.record_call(ModelCall(CallPurpose.TITLE, "local", "m", Usage(99, 9), Timings(0.1, 9.0), 0.2, thread.id))
+    done = store.finish_message(reply.id, status=MessageStatus.COMPLETE)
     assert done.content == "Hello"
     assert done.status == MessageStatus.COMPLETE
     assert done.usage == Usage(10, 2, 4)

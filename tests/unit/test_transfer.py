@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import InvalidInput
-from app.core.models import MessageStatus, Role, Timings, Usage
+from app.core.models import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.services.transfer import export_json, export_markdown, import_file
 from app.store import open_store
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "data" / "chat-exports" / "librechat-fixtures"
@@ -20,7 +20,10 @@ def _rich_thread(store):
     user = store.add_message(thread.id, parent_id=None, role=Role.USER, content="What about 2023?")
     first = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING)
     store.append_to_message(first.id, "It rose.")
-    store.finish_message(first.id, status=MessageStatus.COMPLETE, usage=Usage(30, 3, 10), timings=Timings(0.2, 50.0))
+    store.record_call(
+        ModelCall(CallPurpose.TURN, "local", "m", Usage(30, 3, 10), Timings(0.2, 50.0), 0.5, thread.id, first.id)
+    )
+    store.finish_message(first.id, status=MessageStatus.COMPLETE)
     second = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="Partial", status=MessageStatus.STREAMING)
     store.finish_message(second.id, status=MessageStatus.INTERRUPTED, error="stopped")
     store.set_current_leaf(thread.id, first.id)
