@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         _report(args, service, spec, default_name, f"removed {spec.name}; new threads use {default_name}")
         return 0
     if args.action == "default":
-        spec = service.require_installed(args.name)
+        spec = service.default_candidate(args.name)
         folder.mkdir(parents=True, exist_ok=True)
         save_settings(folder, settings.with_changes(default_model=spec.name))
         _report(args, service, spec, spec.name, f"new threads use {spec.name}")

@@ -257,13 +257,13 @@ class ModelManagerDialog(QDialog):
         session = self._session
 
         def choose() -> str:
-            spec = session.models.require_installed(name)
+            spec = session.models.default_candidate(name)
             save_settings(session.data_dir, load_settings(session.data_dir).with_changes(default_model=spec.name))
             return spec.name
 
         def chosen(model: str) -> None:
             session.settings = session.settings.with_changes(default_model=model)
-            session.chat.model_name = model  # new threads from now on
+            session.chat.set_default_model(model)  # new threads from now on
             self._say(f"New threads use {model}.")
             self.refresh()
 

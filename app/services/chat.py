@@ -74,6 +74,9 @@ class ChatService:
         """The model new threads get."""
         return self.router.default_model
 
+    def set_default_model(self, name: str) -> None:
+        self.router.default_model = name
+
     def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
         return self.store.create_thread(title, model=self.model_name)
 

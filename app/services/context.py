@@ -134,6 +134,11 @@ class ContextBuilder:
         sampling = replace(sampling, max_tokens=min(sampling.max_tokens, room))
         return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out)
 
+    def assemble(self, thread: Thread, reply: Message) -> tuple[ChatTurn, ...]:
+        """The prompt for `reply` as it stands, before any fitting (nothing folded now, nothing left out)."""
+        summary, path = self._summarised_path(thread.id, reply.parent_id)
+        return self._turns(thread, summary, path, self._message_extras(thread, path, None), skip=set())
+
     def _built(
         self,
         thread: Thread,

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.errors import ModelUnavailable, NotFound, OfflineMode, SetupError
+from app.core.errors import InvalidInput, ModelUnavailable, NotFound, OfflineMode, SetupError
 from app.core.models import InstalledModel, ModelSpec, SamplingParams
 from app.services.download import DownloadProgress, download, partial_path
 from app.services.local_models import (
@@ -205,6 +205,13 @@ class ModelService:
         if spec in added:
             save_added_models(self.models_dir, [other for other in added if other.name != name])
             self.catalog.remove(spec)
+        return spec
+
+    def default_candidate(self, name: str) -> ModelSpec:
+        """`name` if it can be the model new threads use: an installed chat model (not the embedding model)."""
+        spec = self.require_installed(name)
+        if spec.kind != "chat":
+            raise InvalidInput(f"{name} is an embedding model (it powers search) and cannot chat: choose a chat model")
         return spec
 
     def require_installed(self, name: str) -> ModelSpec:

@@ -213,7 +213,12 @@ class Router:
 
     @property
     def default_model(self) -> str:
+        """The local model new threads get, and utility calls use when no thread says otherwise."""
         return self._default_model
+
+    @default_model.setter
+    def default_model(self, name: str) -> None:
+        self._default_model = name
 
     # Choosing
 
@@ -399,6 +404,10 @@ class Router:
             return ""
         return "".join(e.text for e in events if isinstance(e, TokenEvent)).strip()
 
+    def preload(self, model: str | None = None) -> None:
+        """Load local `model` (the default one when None) now rather than on its first request."""
+        self._workers.worker_for(self.local_spec(model or self._default_model)).start()
+
     def loaded_models(self) -> list[LoadedModel]:
         return self._workers.loaded()
 
@@ -423,7 +432,8 @@ class Router:
         if not route.hosted and isinstance(problem, WorkerDied):
             self._crashes[route.model] = self._crashes.get(route.model, 0) + 1
 
-    def shutdown(self) -> None:
+    def unload_models(self) -> None:
+        """Stop every local model's worker (each saves its thread's state first); the next call starts one again."""
         self._workers.shutdown()
 
 

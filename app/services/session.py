@@ -34,15 +34,17 @@ class Session:
     store: Store
     models: ModelService
     router: Router  # the only way to a model: turns, titles, summaries, compaction, token counts
+    context: ContextBuilder  # turns a thread's branch into a prompt that fits the route's window
     chat: ChatService
     search: SearchService
     embedder: WorkerEmbedder  # on-device embeddings; its worker starts on first use
     routing: RoutingStore     # privacy rules, providers and the ledger
     providers: ProviderService
     attachments: AttachmentService  # files and knowledge folders; passages for each turn
+    kv_cache_dir: Path | None  # where the threads' model states are saved; None: saving is off
 
     def close(self) -> None:
-        self.router.shutdown()  # every local model's worker (each saves its thread's state first)
+        self.router.unload_models()
         self.embedder.shutdown()
         self.store.close()
 
@@ -102,5 +104,6 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
     chat = ChatService(store, router, runner, sampling=spec.sampling)
     return Session(
-        data, models_path, settings, store, models, router, chat, search, embedder, routing, providers, attachments
+        data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
+        attachments, kv_cache_dir,
     )

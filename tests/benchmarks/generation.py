@@ -157,11 +157,12 @@ def main() -> None:
         session = open_session(data, models_dir)
         session.chat.sampling = replace(session.chat.sampling, max_tokens=args.tokens, seed=1234)
         spec = ModelService(models_dir).spec()
-        config = session.worker.config
-        settings = {"n_ctx": config.n_ctx, "n_threads": config.n_threads, "n_threads_batch": config.n_threads_batch}
+        app_settings = session.settings
+        n_ctx = min(app_settings.n_ctx, spec.context_length)
+        settings = {"n_ctx": n_ctx, "n_threads": app_settings.n_threads, "n_threads_batch": app_settings.n_threads_batch}
         prompts = (PROMPTS * ((args.runs // len(PROMPTS)) + 1))[: args.runs]
         print(f"model {spec.name} ({spec.quantization}), {args.runs} runs x {args.tokens} tokens, threads {settings}")
-        session.worker.start()
+        session.router.preload()
         raw = raw_runs(models_dir / spec.file, settings, session.chat.sampling, prompts)
         app = app_runs(session, prompts)
 

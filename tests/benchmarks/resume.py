@@ -73,7 +73,8 @@ def build_thread(session, target_tokens: int) -> tuple[int, int, int]:
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    vocab = Llama(model_path=str(session.worker.config.model_path), vocab_only=True, verbose=False)
+    model_path = session.models.path_of(session.models.spec(session.chat.model_name))
+    vocab = Llama(model_path=str(model_path), vocab_only=True, verbose=False)
     formatter = Jinja2ChatFormatter(
         template=vocab.metadata["tokenizer.chat_template"],
         eos_token=vocab._model.token_get_text(vocab.token_eos()),
@@ -121,7 +122,7 @@ class Bench:
         os.environ[KV_CACHE_ENV] = "off"
         self.off = open_session(data, models_dir)
         os.environ.pop(KV_CACHE_ENV, None)
-        assert self.on.worker.config.kv_cache_dir is not None and self.off.worker.config.kv_cache_dir is None
+        assert self.on.kv_cache_dir is not None and self.off.kv_cache_dir is None
         for session in (self.on, self.off):
             session.chat.sampling = replace(session.chat.sampling, max_tokens=max_tokens, seed=1234)
         self.question = 0
@@ -132,8 +133,8 @@ class Bench:
 
     @staticmethod
     def restart(session) -> None:
-        session.worker.shutdown()  # waits for a state being saved
-        session.worker.start()
+        session.router.unload_models()  # waits for a state being saved
+        session.router.preload()
 
     def turn(self, session, thread_id: int, last_reply_id: int, previous_user_id: int | None):
         """The next turn under `last_reply_id`: a new message, or an edit of the previous next-turn message."""
@@ -153,13 +154,13 @@ class Bench:
             thread = self.off.chat.new_thread()
             ttft, finished, _ = timed(self.off.chat.send(thread.id, FRESH_PROMPT))
             results.append((ttft, finished.reply.usage.prompt_tokens))
-            self.off.worker.shutdown()  # its title request runs after the reply; not part of the next sample
+            self.off.router.unload_models()  # its title request runs after the reply; not part of the next sample
         return results
 
     def size(self, target: int, runs: int) -> dict[str, list]:
         thread_id, last_reply, tokens = build_thread(self.on, target)
         rows: dict[str, list] = {"tokens": [tokens]}
-        self.off.worker.shutdown()
+        self.off.router.unload_models()
         self.restart(self.on)
         _, _, user_id = self.turn(self.on, thread_id, last_reply, None)  # prime: a cold prefill, then saved
 
@@ -188,14 +189,14 @@ class Bench:
             reply = finished.reply
             time.sleep(WAIT_FOR_SAVE_S)
             rows["regenerate, restored"].append((ttft, reply.usage.prompt_tokens, reply.usage.cached_tokens))
-        self.on.worker.shutdown()
+        self.on.router.unload_models()
 
         rows["cold"] = []
         for _ in range(runs):
             self.restart(self.off)
             ttft, reply, user_id = self.turn(self.off, thread_id, last_reply, user_id)
             rows["cold"].append((ttft, reply.usage.prompt_tokens, reply.usage.cached_tokens))
-        self.off.worker.shutdown()
+        self.off.router.unload_models()
         return rows
 
     def close(self) -> None:
@@ -216,9 +217,9 @@ def main() -> None:
         (Path(data) / "settings.json").write_text(json.dumps(THREADS))
         bench = Bench(Path(data), models_dir, args.max_tokens)
         try:
-            config = bench.on.worker.config
+            spec = bench.on.models.spec(bench.on.chat.model_name)
             print(
-                f"model {config.model_name}, n_ctx {config.n_ctx}, threads {THREADS}, median of {args.runs}, "
+                f"model {spec.name}, n_ctx {min(bench.on.settings.n_ctx, spec.context_length)}, threads {THREADS}, median of {args.runs}, "
                 f"replies of {args.max_tokens} tokens; load average at start {os.getloadavg()[0]:.1f} "
                 f"on {os.cpu_count()} CPUs"
             )

@@ -7,32 +7,30 @@ from pathlib import Path
 
 import pytest
 
+from app.core.models import CallPurpose
 from app.services.attachments import SUMMARY_GROUPS, AttachmentService
 from tests.e2e.test_attach_cli import haystack
 
 pytestmark = pytest.mark.slow
 
 
-class CountingBackend:
-    """The real worker, counting the requests it serves."""
+class CountingSummariser:
+    """Summaries by the real local model through the router, counting the requests."""
 
-    def __init__(self, worker) -> None:
-        self.worker = worker
+    def __init__(self, session) -> None:
+        self.session = session
         self.prompts: list[str] = []
 
-    def generate(self, request):
+    def __call__(self, request) -> str:
         self.prompts.append(request.turns[-1].content)
-        return self.worker.generate(request)
-
-    def cancel(self) -> None:
-        self.worker.cancel()
+        return self.session.router.complete(request, purpose=CallPurpose.SUMMARY)
 
 
 def test_long_attachment_gets_a_map_reduce_summary(session, tmp_path: Path):
     path = tmp_path / "essays.txt"
     path.write_text(haystack(30_000, 0.5), encoding="utf-8")
-    backend = CountingBackend(session.worker)
-    service = AttachmentService(session.store, files_dir=tmp_path / "files", embedder=None, summariser=backend)
+    backend = CountingSummariser(session)
+    service = AttachmentService(session.store, files_dir=tmp_path / "files", embedder=None, summarise_with=backend)
     [result] = service.attach(session.store.create_thread("t").id, [path])
     document = service.documents.document(result.attachment.document.id)
     assert document.chunk_count > 2 * SUMMARY_GROUPS

@@ -27,7 +27,7 @@ from app.core.models import (
 )
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.kvcache import StateFiles
-from app.services.chat import thread_cache_key
+from app.services.context import thread_cache_key
 from app.services.models import load_catalog
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def test_after_a_restart_the_next_turn_reuses_as_much_as_a_warm_worker(session):
     reply_usage(session.chat.send(thread.id, OPENING))
     reply_usage(session.chat.send(thread.id, "Go on."))
     warm = reply_usage(session.chat.send(thread.id, "Go on."))  # same worker, context kept between turns
-    session.worker.shutdown()  # a restart (it waits for the state to be saved): the next turn starts a new worker
+    session.router.unload_models()  # a restart (it waits for the state to be saved): the next turn starts a new worker
     assert kv_files(session.data_dir / "kv-cache", thread_cache_key(thread.id))
     restored = reply_usage(session.chat.send(thread.id, "Go on."))
 
@@ -103,7 +103,7 @@ def test_regenerate_reuses_the_whole_prompt_warm_and_after_a_restart(session):
 
     again = reply_usage(session.chat.regenerate(last))
     assert again.cached_tokens == again.prompt_tokens - 1  # one token is replayed for fresh logits
-    session.worker.shutdown()
+    session.router.unload_models()
     after_restart = reply_usage(session.chat.regenerate(last))
     assert after_restart.cached_tokens == after_restart.prompt_tokens - 1
 
@@ -204,7 +204,7 @@ def test_deleting_a_thread_deletes_its_states_and_only_its(session):
     assert kv_files(root, thread_cache_key(doomed.id))  # saved before the worker took the next request
 
     session.chat.delete_thread(doomed.id)
-    session.worker.shutdown()  # waits for the last save
+    session.router.unload_models()  # waits for the last save
     assert not kv_files(root, thread_cache_key(doomed.id))
     assert thread_cache_key(doomed.id) not in StateFiles(root).keys()
     assert kv_files(root, thread_cache_key(kept.id))

@@ -37,8 +37,10 @@ def test_a_thread_past_the_window_is_compacted_and_the_reply_still_comes(small_w
     for year in range(2001, 2021):  # ~20 exchanges of ~60 tokens each: well past a 1,024-token window
         user = store.add_message(thread.id, parent_id=parent, role=Role.USER, content=FILLER.format(year=year))
         parent = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content=f"Noted for {year}.").id
-    tokens, window = session.worker.count_tokens(session.chat.build_request(thread, store.get_message(parent)).turns)
-    assert tokens > window  # the premise: this thread no longer fits
+    route = session.router.route(store.get_thread(thread.id))
+    window = session.router.window(route)
+    assert session.router.count_tokens(route, session.context.assemble(thread, store.get_message(parent))) > window
+    # the premise: this thread no longer fits
 
     events = list(session.chat.send(thread.id, "What did we compare for 2003?"))
     compacted = [e for e in events if isinstance(e, ThreadCompacted)]
@@ -48,16 +50,18 @@ def test_a_thread_past_the_window_is_compacted_and_the_reply_still_comes(small_w
 
     summary = compacted[-1].summary
     assert store.summaries(thread.id)[-1].content == summary.content and summary.content
-    request = session.chat.build_request(thread, finished.reply)
-    assert request.turns[0].content.startswith("Summary of the earlier conversation")
-    tokens, window = session.worker.count_tokens(request.turns)
-    assert tokens + session.chat.sampling.max_tokens <= window
+    built = session.context.build(thread, finished.reply, route, session.chat.sampling)
+    assert built.new_summary is None  # the summary made for the reply still serves
+    assert built.request.turns[0].content.startswith("Summary of the earlier conversation")
+    tokens = session.router.count_tokens(route, built.request.turns)
+    assert tokens == built.report.tokens and tokens + session.chat.sampling.max_tokens <= window
+    assert built.report.folded[-1] == summary.up_to_message_id
     assert len(store.messages(thread.id)) == 42  # nothing was deleted
     assert session.search.search('"budget for 2003"')  # folded turns stay searchable
 
     store.edit_summary(summary.id, "Edited by the user.")
-    assert "Edited by the user." in session.chat.build_request(thread, finished.reply).turns[0].content
+    assert "Edited by the user." in session.context.assemble(thread, finished.reply)[0].content
     for kept in store.summaries(thread.id):
         store.undo_summary(kept.id)
-    undone = session.chat.build_request(thread, finished.reply)
-    assert undone.turns[0].content == FILLER.format(year=2001)  # back to the original messages
+    undone = session.context.assemble(thread, finished.reply)
+    assert undone[0].content == FILLER.format(year=2001)  # back to the original messages

@@ -25,7 +25,7 @@ from app.core.routing import PrivacyRule, RouteReason
 from app.platform.settings import load_settings, save_settings
 from app.runtime.hosted import HostedBackend
 from app.services.session import Session
-from tests.e2e.test_worker import STORY
+from tests.e2e.test_worker import STORY, local_pid
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +58,8 @@ def _crash_a_turn(session: Session, thread_id: int) -> bool:
     session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=300)
     finished = None
     for event in session.chat.send(thread_id, STORY):
-        if isinstance(event, TokenEvent) and session.worker.pid is not None:
-            os.kill(session.worker.pid, signal.SIGKILL)
+        if isinstance(event, TokenEvent) and (pid := local_pid(session)) is not None:
+            os.kill(pid, signal.SIGKILL)
         if isinstance(event, ReplyFinished):
             finished = event
     session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=24)

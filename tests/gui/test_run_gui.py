@@ -22,4 +22,4 @@ def test_run_gui_returns_when_the_window_closes(qapp, session):
     QTimer.singleShot(300, close_the_window)
     assert run_gui(lambda: session) == 0
     assert seen["loop_running"]  # the window ran under asyncio's loop (qasync)
-    assert session.worker.pid is None and session.store.db.is_closed()
+    assert session.router.loaded_models() == [] and session.store.db.is_closed()

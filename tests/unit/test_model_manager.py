@@ -152,3 +152,12 @@ def test_offline_mode_sends_no_download_request(gguf_server: GgufServer, tmp_pat
     with pytest.raises(OfflineMode):
         download(gguf_server.url, tmp_path / "m.gguf", sha256="0" * 64, offline=lambda: True)
     assert gguf_server.requests == []
+
+
+def test_the_embedding_model_cannot_be_the_default_chat_model(models_dir: Path):
+    from app.services.embedding import embedding_spec
+
+    service = ModelService(models_dir)
+    with pytest.raises(InvalidInput, match="embedding model"):
+        service.default_candidate(embedding_spec(service).name)
+    assert service.default_candidate(service.spec().name) == service.spec()
