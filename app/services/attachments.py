@@ -77,6 +77,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_stamp(path: Path) -> str:
+    """A file's size and modification time: equal stamps mean the file was not touched since."""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 WATCHED_PATHS_MAX = 4096  # inotify watches are a per-user budget shared with other programs
 
 
@@ -241,27 +247,37 @@ class AttachmentService:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> dict[str, list[str]]:
-        """Bring every knowledge folder's index up to date: new and changed files (by sha256) are ingested,
-        removed ones dropped, unchanged ones left alone. Returns the file paths per change."""
+        """Bring every knowledge folder's index up to date: new and changed files are ingested, removed ones
+        dropped, unchanged ones left alone. A file whose size and mtime are as last read is not even hashed;
+        otherwise its sha256 decides. Returns the file paths per change."""
         changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "unchanged": []}
         touched: list[Attachment] = []
         for folder in self.documents.folders():
             known = {a.source_path: a for a in self.documents.folder_attachments(folder.id)}
+            stamps = self.documents.folder_stamps(folder.id)
             present = files_under(Path(folder.path)) if Path(folder.path).is_dir() else []
             for path in present:
                 before = known.pop(str(path), None)
+                try:
+                    stamp = file_stamp(path)
+                except OSError:
+                    continue  # gone between the walk and now: the next poll sees it removed
+                if before is not None and stamps.get(str(path)) == stamp:
+                    changes["unchanged"].append(str(path))
+                    continue
                 try:
                     document = self._store_copy(path)
                 except InvalidInput:
                     continue
                 if before is not None and before.document.id == document.id:
+                    self.documents.set_stamp(before.id, stamp)  # touched, same content
                     changes["unchanged"].append(str(path))
                     continue
                 changes["changed" if before else "added"].append(str(path))
                 touched.append(
                     self.documents.attach(
                         thread_id=folder.thread_id, document_id=document.id, file_name=path.name,
-                        source_path=str(path), folder_id=folder.id,
+                        source_path=str(path), folder_id=folder.id, source_stamp=stamp,
                     )  # fmt: skip
                 )
             for gone in known.values():

@@ -316,8 +316,10 @@ class DocumentStore:
         file_name: str,
         source_path: str | None,
         folder_id: int | None = None,
+        source_stamp: str | None = None,
     ) -> Attachment:
-        """Link a document to a thread (once) or to a folder's file (replacing that file's earlier content)."""
+        """Link a document to a thread (once) or to a folder's file (replacing that file's earlier content);
+        `source_stamp` is the folder file's size and mtime as it was read."""
         now = self._now()
         with self.store.writing():
             if folder_id is None:
@@ -331,15 +333,16 @@ class DocumentStore:
                 )
             if existing:
                 self.db.execute_sql(
-                    "UPDATE attachment SET document_id = ?, file_name = ? WHERE id = ?",
-                    (document_id, file_name, existing[0][0]),
+                    "UPDATE attachment SET document_id = ?, file_name = ?, source_stamp = ? WHERE id = ?",
+                    (document_id, file_name, source_stamp, existing[0][0]),
                 )
                 attachment_id = existing[0][0]
             else:
                 attachment_id = self._rows(
-                    """INSERT INTO attachment (thread_id, folder_id, document_id, file_name, source_path, created_at)
-                       VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
-                    (thread_id, folder_id, document_id, file_name, source_path, now),
+                    """INSERT INTO attachment (thread_id, folder_id, document_id, file_name, source_path,
+                           source_stamp, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                    (thread_id, folder_id, document_id, file_name, source_path, source_stamp, now),
                 )[0][0]
         return self.attachment(attachment_id)
 
@@ -373,6 +376,14 @@ class DocumentStore:
             f"SELECT {_ATTACHMENT_COLUMNS} FROM {_ATTACHMENT_ROWS} WHERE attachment.folder_id = ?", (folder_id,)
         )
         return [self._attachment(row) for row in rows]
+
+    def folder_stamps(self, folder_id: int) -> dict[str, str | None]:
+        """Each indexed file of a folder, by path: its stamp when it was last read."""
+        return dict(self._rows("SELECT source_path, source_stamp FROM attachment WHERE folder_id = ?", (folder_id,)))
+
+    def set_stamp(self, attachment_id: int, stamp: str) -> None:
+        with self.store.writing():
+            self.db.execute_sql("UPDATE attachment SET source_stamp = ? WHERE id = ?", (stamp, attachment_id))
 
     def remove_attachment(self, attachment_id: int) -> None:
         with self.store.writing():

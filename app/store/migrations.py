@@ -347,6 +347,12 @@ MIGRATIONS: list[tuple[str, Step]] = [
         ),
     ),
     ("0010_paused_replies", lambda db: _widen_check(db, "message", "'interrupted', 'error'", "'interrupted', 'error', 'paused'")),
+    (
+        "0011_folder_file_stamps",
+        # A knowledge folder's file as it was when last indexed ("size:mtime_ns"): an unchanged stamp skips
+        # hashing the file on every poll; a changed one is hashed, and the hash decides.
+        _sql("ALTER TABLE attachment ADD COLUMN source_stamp TEXT"),
+    ),
 ]
 
 

@@ -3,6 +3,7 @@ retrieval with stored passages (append-only prompts) and citations checked again
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,28 @@ def test_a_file_reached_two_ways_is_listed_once(service, store, tmp_path: Path):
     listed = service.attachments(thread.id)
     assert [(a.id, a.file_name) for a in listed] == [(own.attachment.id, "plan.md")]
     assert len(service.attachments(store.create_thread("other").id)) == 1  # the folder for all threads
+
+
+def test_a_folder_poll_hashes_only_files_whose_size_or_mtime_changed(service, store, tmp_path: Path, monkeypatch):
+    import app.services.attachments as attachments
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(f"Notes {name} about herons.\n")
+    service.add_folder(folder, thread_id=store.create_thread("t").id)
+    service.sync_folders(summarise=False)
+    hashed: list[str] = []
+    real = attachments.sha256_file
+    monkeypatch.setattr(attachments, "sha256_file", lambda path: hashed.append(Path(path).name) or real(path))
+
+    assert sorted(Path(p).name for p in service.sync_folders()["unchanged"]) == ["a.txt", "b.txt"]
+    assert hashed == []  # nothing touched: nothing read
+    stat = (folder / "b.txt").stat()
+    os.utime(folder / "b.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # touched, same content
+    changes = service.sync_folders()
+    assert hashed == ["b.txt"] and not changes["changed"]
+    hashed.clear()
+    assert not service.sync_folders()["changed"] and hashed == []  # its new stamp was kept
+    (folder / "a.txt").write_text("Notes a.txt about egrets, longer now.\n")
+    assert [Path(p).name for p in service.sync_folders()["changed"]] == ["a.txt"] and hashed == ["a.txt"]
