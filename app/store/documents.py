@@ -1,6 +1,6 @@
 """Attachments, documents, chunks, their vectors and citations, over the Store's database.
 
-Kept apart from `app.store.db` so the thread store stays readable; writes go through the same `Store.writing()`
+Kept apart from the thread repositories so the thread store stays readable; writes go through the same `Store.writing()`
 transaction and lock. Every method returns `app.core.documents` values.
 """
 
@@ -23,7 +23,8 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.db import Store, _iso, _parse, nearest_vectors_sql, replace_vectors
+from app.store.database import _iso, _parse, nearest_vectors_sql, replace_vectors
+from app.store.db import Store
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,

@@ -13,7 +13,8 @@ import peewee
 
 from app.core.errors import InvalidInput, NotFound
 from app.core.routing import HostedCall, PrivacyRule, Provider, RouteReason
-from app.store.db import Store, utc_now
+from app.store.database import utc_now
+from app.store.db import Store
 
 
 class RoutingStore:

@@ -101,7 +101,7 @@ def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection
 
 
 def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedded_again(data_dir: Path):
-    from app.store.db import open_database
+    from app.store.database import open_database
     from app.store.migrations import MIGRATIONS, migrate
 
     data_dir.mkdir(parents=True)

@@ -148,7 +148,7 @@ def test_threads_list_most_recent_first(store):
 
 @pytest.mark.parametrize("applied", range(1, len(MIGRATIONS)))
 def test_migrating_from_every_earlier_schema_keeps_the_data(data_dir: Path, applied: int):
-    from app.store.db import open_database
+    from app.store.database import open_database
     from app.store.migrations import migrate
 
     data_dir.mkdir(parents=True)
