@@ -1,9 +1,6 @@
-"""AttachmentService: files and knowledge folders into a thread, ingest (read, chunk, embed, summarise) with
-progress, cancel and resume, and the per-turn retrieval that puts passages next to the latest user message.
-
-Plain Python: long calls (`attach`, `ingest_pending`, `sync_folders`) are meant for a background thread and report
-through a `progress` callback; `cancel` (a threading.Event) stops them between batches. Work is committed per batch
-of chunks, so an ingest that is cancelled, killed or crashes resumes where it stopped (`ingest_pending`).
+"""AttachmentService: files and knowledge folders into a thread, their ingest, and the passages and citations of
+each turn. One room per job: attaching here; `knowledge_folders`, `ingest`, `document_summaries` and `passages`
+are mixed in.
 """
 
 from __future__ import annotations
@@ -13,51 +10,22 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.documents import (
-    Attachment,
-    Citation,
-    Document,
-    DocumentStatus,
-    IngestProgress,
-    KnowledgeFolder,
-    Passage,
-)
-from app.core.errors import GenerationFailed, InvalidInput, ModelUnavailable, NotFound, WorkerDied
-from app.core.models import (
-    ChatTurn,
-    GenerationRequest,
-    Message,
-    MessageStatus,
-    Role,
-    SamplingParams,
-    Thread,
-)
+from app.core.documents import Attachment, Document
+from app.core.errors import InvalidInput
+from app.core.models import GenerationRequest
 from app.core.ports import Embedder
-from app.ingest.chunking import chunk_pages
-from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, kind_of
-from app.retrieval.citations import citation, marked_numbers, quoted, verify
-from app.retrieval.search import Retriever, vector_bytes
-from app.services.context import MessageContext
+from app.ingest.extract import kind_of
+from app.retrieval.search import Retriever
+from app.services.document_summaries import DocumentSummaries
+from app.services.ingest import Ingest, ProgressCallback
+from app.services.knowledge_folders import KnowledgeFolders, files_under
+from app.services.passages import Passages
 from app.store import Store
 from app.store.documents import DocumentStore
-
-EMBED_BATCH = 64          # chunks per embedding round trip and per commit: the resume granularity
-WHOLE_DOCUMENT_CHUNKS = 3  # a document this small goes into the prompt whole instead of being searched
-MAX_PASSAGES = 3          # per turn: each passage costs ~300 prompt tokens on a small CPU model
-SUMMARY_GROUPS = 6        # map-reduce: at most this many partial summaries, spread over a long document
-SUMMARY_SAMPLING = SamplingParams(temperature=0.2, max_tokens=120, seed=1)
-
-ProgressCallback = Callable[[IngestProgress], None]
-CHARS_PER_TOKEN = 4  # a rough count for budgeting passages before the model's tokenizer sees them
-
-
-def passage_tokens(passages: list[Passage]) -> int:
-    return sum(len(p.text) for p in passages) // CHARS_PER_TOKEN + 10 * len(passages)
 
 
 @dataclass(frozen=True)
@@ -77,60 +45,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_stamp(path: Path) -> str:
-    """A file's size and modification time: equal stamps mean the file was not touched since."""
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-WATCHED_PATHS_MAX = 4096  # inotify watches are a per-user budget shared with other programs
-
-
-def files_under(path: Path) -> list[Path]:
-    """A folder's files of supported kinds (hidden ones skipped), sorted; a file is itself."""
-    return folder_tree(path)[1] if path.is_dir() else [path]
-
-
-def folder_tree(root: Path) -> tuple[list[Path], list[Path]]:
-    """The folders and the supported files below `root` (hidden ones, and what is inside them, skipped), each sorted:
-    one walk of the tree."""
-    folders: list[Path] = []
-    files: list[Path] = []
-    for path in root.rglob("*"):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue
-        if path.is_dir():
-            folders.append(path)
-        elif path.is_file() and kind_of(path):
-            files.append(path)
-    return sorted(folders), sorted(files)
-
-
-class _Tracker:
-    """Counts files, pages and chunks for progress lines, with an ETA from the embedding rate so far."""
-
-    def __init__(self, files_total: int, progress: ProgressCallback | None) -> None:
-        self.files_total = files_total
-        self.files_done = self.pages_done = self.pages_total = self.chunks_done = self.chunks_total = 0
-        self.file_name = ""
-        self._progress = progress
-        self._started = time.monotonic()
-
-    def report(self, phase: str) -> None:
-        if self._progress is None:
-            return
-        elapsed = time.monotonic() - self._started
-        remaining = self.chunks_total - self.chunks_done
-        eta = elapsed / self.chunks_done * remaining if self.chunks_done and remaining >= 0 else None
-        self._progress(
-            IngestProgress(
-                self.file_name, self.files_done, self.files_total, self.pages_done, self.pages_total,
-                self.chunks_done, self.chunks_total, eta, phase,
-            )  # fmt: skip
-        )
-
-
-class AttachmentService:
+class AttachmentService(KnowledgeFolders, Ingest, DocumentSummaries, Passages):
     def __init__(
         self,
         store: Store,
@@ -148,8 +63,6 @@ class AttachmentService:
         self.max_bytes = max_bytes
         self.retriever = Retriever(self.documents, embedder)
         self._ingest_lock = threading.Lock()  # one ingest at a time: the embedder has one worker
-
-    # Attaching
 
     def attach(
         self,
@@ -211,330 +124,3 @@ class AttachmentService:
 
     def detach(self, attachment_id: int) -> None:
         self.documents.remove_attachment(attachment_id)
-
-    # Knowledge folders
-
-    def add_folder(self, path: str | Path, *, thread_id: int | None) -> KnowledgeFolder:
-        folder = Path(path).expanduser().resolve()
-        if not folder.is_dir():
-            raise InvalidInput(f"{folder} is not a folder; choose a folder to watch")
-        return self.documents.add_folder(str(folder), thread_id=thread_id)
-
-    def folders(self) -> list[tuple[KnowledgeFolder, int]]:
-        """Each knowledge folder, with how many of its files a thread can draw on."""
-        return [(folder, len(self.documents.folder_attachments(folder.id))) for folder in self.documents.folders()]
-
-    def remove_folder(self, folder_id: int) -> None:
-        self.documents.remove_folder(folder_id)
-
-    def watched_paths(self, *, limit: int = WATCHED_PATHS_MAX) -> list[str]:
-        """What a file watcher should watch to notice a change in the knowledge folders: each folder and its
-        subfolders (a file added, removed or renamed), then their files (edited in place); at most `limit`."""
-        folders: list[Path] = []
-        files: list[Path] = []
-        for folder in self.documents.folders():
-            root = Path(folder.path)
-            if root.is_dir():
-                subfolders, found = folder_tree(root)
-                folders += [root, *subfolders]
-                files += found
-        return list(dict.fromkeys(str(p) for p in folders + files))[:limit]
-
-    def sync_folders(
-        self,
-        *,
-        summarise: bool = True,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-    ) -> dict[str, list[str]]:
-        """Bring every knowledge folder's index up to date: new and changed files are ingested, removed ones
-        dropped, unchanged ones left alone. A file whose size and mtime are as last read is not even hashed;
-        otherwise its sha256 decides. Returns the file paths per change."""
-        changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "unchanged": []}
-        touched: list[Attachment] = []
-        for folder in self.documents.folders():
-            known = {a.source_path: a for a in self.documents.folder_attachments(folder.id)}
-            stamps = self.documents.folder_stamps(folder.id)
-            present = files_under(Path(folder.path)) if Path(folder.path).is_dir() else []
-            for path in present:
-                before = known.pop(str(path), None)
-                try:
-                    stamp = file_stamp(path)
-                except OSError:
-                    continue  # gone between the walk and now: the next poll sees it removed
-                if before is not None and stamps.get(str(path)) == stamp:
-                    changes["unchanged"].append(str(path))
-                    continue
-                try:
-                    document = self._store_copy(path)
-                except InvalidInput:
-                    continue
-                if before is not None and before.document.id == document.id:
-                    self.documents.set_stamp(before.id, stamp)  # touched, same content
-                    changes["unchanged"].append(str(path))
-                    continue
-                changes["changed" if before else "added"].append(str(path))
-                touched.append(
-                    self.documents.attach(
-                        thread_id=folder.thread_id, document_id=document.id, file_name=path.name,
-                        source_path=str(path), folder_id=folder.id, source_stamp=stamp,
-                    )  # fmt: skip
-                )
-            for gone in known.values():
-                self.documents.remove_attachment(gone.id)
-                changes["removed"].append(gone.source_path or gone.file_name)
-        self._ingest(touched, None, summarise, progress, cancel)
-        return changes
-
-    # Ingest
-
-    def ingest_pending(
-        self,
-        *,
-        summarise: bool = True,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-    ) -> list[Document]:
-        """Finish what an earlier ingest left (cancelled, quit or crashed), and re-embed for a new embedding model."""
-        todo = self.documents.unfinished_documents()
-        if self.embedder is not None:
-            todo += self.documents.documents_missing_vectors(self.embedder.model_id)
-        self._ingest_documents([(d, self.documents.name_of(d.id)) for d in todo], None, summarise, progress, cancel)
-        return [self.documents.document(d.id) for d in todo]
-
-    def _ingest(
-        self,
-        attachments: list[Attachment],
-        password: str | None,
-        summarise: bool,
-        progress: ProgressCallback | None,
-        cancel: threading.Event | None,
-    ) -> None:
-        seen: dict[int, tuple[Document, str]] = {}
-        for attachment in attachments:
-            seen.setdefault(attachment.document.id, (attachment.document, attachment.file_name))
-        self._ingest_documents(list(seen.values()), password, summarise, progress, cancel)
-
-    def _ingest_documents(
-        self,
-        documents: list[tuple[Document, str]],
-        password: str | None,
-        summarise: bool,
-        progress: ProgressCallback | None,
-        cancel: threading.Event | None,
-    ) -> None:
-        """Read every file, then embed all their chunks in full batches (many small files share one batch), then
-        summarise. Each step commits as it goes, so a stop at any point resumes from the stored state."""
-        with self._ingest_lock:
-            tracker = _Tracker(len(documents), progress)
-            readable = []
-            for document, name in documents:
-                if cancel is not None and cancel.is_set():
-                    break
-                tracker.file_name = name
-                if self._read(self.documents.document(document.id), name, password, tracker):
-                    readable.append((document.id, name))
-                else:
-                    tracker.files_done += 1
-            ready = self._embed_documents(readable, tracker, cancel)
-            for document_id, name in readable:
-                if document_id not in ready:
-                    continue
-                tracker.file_name = name
-                if summarise and self.summarise_with is not None and not self.documents.document(document_id).summary:
-                    if cancel is not None and cancel.is_set():
-                        break
-                    tracker.report("summarising")
-                    self.summarise(document_id)
-            tracker.report("done")
-
-    def _read(self, document: Document, name: str, password: str | None, tracker: _Tracker) -> bool:
-        """Extract and chunk a file not read yet; False when it cannot be read (its status says why)."""
-        retry_password = document.status == DocumentStatus.NEEDS_PASSWORD and password is not None
-        if document.status == DocumentStatus.PENDING or retry_password:
-            tracker.report("reading")
-            try:
-                extracted = extract(Path(document.stored_path), kind=document.kind, name=name, password=password)
-            except PasswordNeeded as exc:
-                self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
-                return False
-            except (UnreadableFile, OSError) as exc:
-                message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
-                self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
-                return False
-            tracker.pages_total += len(extracted.pages)
-            tracker.pages_done += len(extracted.pages)
-            self.documents.replace_chunks(document.id, chunk_pages(extracted.pages), pages=len(extracted.pages))
-            return True
-        # An error stays until the file is attached again (with a password, if it asked for one).
-        return document.status in (DocumentStatus.EMBEDDING, DocumentStatus.READY)
-
-    def _embed_documents(
-        self, documents: list[tuple[int, str]], tracker: _Tracker, cancel: threading.Event | None
-    ) -> set[int]:
-        """Embed the chunks still without a vector, EMBED_BATCH at a time across documents, committing each batch;
-        a document becomes ready once all its chunks have vectors. Returns the ids of the ready documents."""
-        ready: set[int] = set()
-        if self.embedder is None:
-            for document_id, _ in documents:
-                self.documents.set_status(document_id, DocumentStatus.READY)
-                ready.add(document_id)
-                tracker.files_done += 1
-            return ready
-        model = self.embedder.model_id
-        pending = [(d, name, self.documents.chunks_to_embed(d, model=model)) for d, name in documents]
-        tracker.chunks_total += sum(len(chunks) for _, _, chunks in pending)
-        batch: list[tuple[int, str]] = []
-        waiting: list[tuple[int, str]] = []  # documents whose last chunks are in `batch`
-
-        def flush() -> bool:
-            if batch:
-                if cancel is not None and cancel.is_set():
-                    return False
-                tracker.report("embedding")
-                try:
-                    vectors = self.embedder.embed([text for _, text in batch])
-                except (ModelUnavailable, WorkerDied, GenerationFailed) as exc:
-                    # Keyword search still finds the chunks; the next ingest_pending() embeds them.
-                    for document_id, name in documents:
-                        if document_id not in ready:
-                            self.documents.set_status(
-                                document_id, DocumentStatus.EMBEDDING, error=f"{name}: not embedded yet: {exc}"
-                            )
-                    return False
-                self.documents.store_chunk_vectors(
-                    [(chunk_id, vector_bytes(v)) for (chunk_id, _), v in zip(batch, vectors, strict=True)],
-                    model=model,
-                )
-                tracker.chunks_done += len(batch)
-                batch.clear()
-            for document_id, name in waiting:
-                self.documents.set_status(document_id, DocumentStatus.READY)
-                ready.add(document_id)
-                tracker.files_done += 1
-                tracker.file_name = name
-            waiting.clear()
-            return True
-
-        for document_id, name, chunks in pending:
-            tracker.file_name = name
-            for chunk in chunks:
-                batch.append(chunk)
-                if len(batch) >= EMBED_BATCH and not flush():
-                    return ready
-            waiting.append((document_id, name))
-        if flush():
-            tracker.report("embedding")
-        return ready
-
-    # Summaries
-
-    def summarise(self, document_id: int) -> str | None:
-        """A short summary by the local model; long documents map-reduce over evenly spread groups of chunks."""
-        chunks = [chunk.text for _, chunk in self.documents.chunks(document_id)]
-        if not chunks or self.summarise_with is None:
-            return None
-        groups = _spread_groups(chunks, SUMMARY_GROUPS)
-        if len(groups) == 1:
-            summary = self._generate(_summary_prompt(groups[0]))
-        else:
-            partial = [self._generate(_summary_prompt(group)) for group in groups]
-            summary = self._generate(_summary_prompt("\n".join(f"- {p}" for p in partial if p), combine=True))
-        summary = " ".join(summary.split())
-        if summary:
-            self.documents.set_summary(document_id, summary)
-        return summary or None
-
-    def _generate(self, prompt: str) -> str:
-        return self.summarise_with(GenerationRequest((ChatTurn(Role.USER, prompt),), SUMMARY_SAMPLING))
-
-    # Per-turn retrieval and citations
-
-    def passages_for(self, thread: Thread, user: Message, *, budget_tokens: int | None = None) -> list[Passage]:
-        """The passages that go with user message `user`: stored ones if it had them, else chosen now within
-        `budget_tokens` (None: no limit): small documents whole while they fit, the rest searched."""
-        stored = self.documents.message_passages(user.id)
-        if stored is not None:
-            return stored
-        replies = self.documents.store.children(user.id, thread.id)
-        if any(reply.status != MessageStatus.STREAMING for reply in replies):
-            return []  # answered before anything was attached: its prompt must stay as it was (append-only)
-        attachments = [a for a in self.attachments(thread.id) if a.document.chunk_count]
-        if not attachments:
-            return []
-        names = {a.document.id: a.file_name for a in attachments}
-        left = budget_tokens if budget_tokens is not None else float("inf")
-        passages: list[Passage] = []
-        searched = []
-        for attachment in attachments:
-            document_id = attachment.document.id
-            if attachment.document.chunk_count <= WHOLE_DOCUMENT_CHUNKS:
-                whole = self.documents.passages_of(document_id, name=names[document_id])
-                cost = passage_tokens(whole)
-                if cost <= left:
-                    passages += whole
-                    left -= cost
-                    continue
-            searched.append(document_id)
-        if searched and left > 0:
-            found = self.retriever.search(
-                user.content, document_ids=searched, names=names, limit=max(1, MAX_PASSAGES - len(passages))
-            )
-            for passage in found:
-                cost = passage_tokens([passage])
-                if cost > left:
-                    break
-                passages.append(passage)
-                left -= cost
-        self.documents.save_message_passages(user.id, passages)
-        return passages
-
-    def for_message(self, thread: Thread, message: Message, *, budget_tokens: int | None) -> MessageContext | None:
-        """The context builder's contributor: numbered passages before the message (the same every time)."""
-        passages = self.passages_for(thread, message, budget_tokens=budget_tokens)
-        if not passages:
-            return None
-        lines = ["Passages from the attached files; cite the ones you use as [1], [2], …:"]
-        for number, passage in enumerate(passages, 1):
-            lines.append(f"[{number}] {passage.file_name}, page {passage.page}:\n{passage.text}")
-        return MessageContext(prefix="\n\n".join(lines) + "\n\nQuestion: ", tokens_hint=passage_tokens(passages))
-
-    def citations(self, reply: Message) -> list[Citation]:
-        """The passages given with the reply's user message, each checked against the stored file. Those the reply
-        marked ([n]) or quoted come first; the rest follow, as the sources the reply was given."""
-        saved = self.documents.citations(reply.id)
-        if saved or reply.parent_id is None:
-            return saved
-        passages = self.documents.message_passages(reply.parent_id) or []
-        if not passages:
-            return []
-        marked = marked_numbers(reply.content, count=len(passages))
-        used = [n for n, p in enumerate(passages, 1) if n in marked or quoted(reply.content, p.text)]
-        order = used + [n for n in range(1, len(passages) + 1) if n not in used]
-        cache: dict[int, list[str]] = {}
-        result = []
-        for number in order:
-            passage = passages[number - 1]
-            try:
-                document = self.documents.document(passage.document_id)
-            except NotFound:
-                continue
-            checked = verify(passage, stored_path=Path(document.stored_path), kind=document.kind, cache=cache)
-            result.append(citation(number, passage, stored_path=document.stored_path, verified=checked))
-        self.documents.save_citations(reply.id, result)
-        return result
-
-
-def _spread_groups(chunks: list[str], groups: int, *, per_group: int = 2) -> list[str]:
-    """Up to `groups` runs of `per_group` consecutive chunks, spread evenly from the start to the end."""
-    if len(chunks) <= per_group:
-        return ["\n".join(chunks)]
-    starts = sorted({round(i * (len(chunks) - per_group) / max(1, groups - 1)) for i in range(groups)})
-    return ["\n".join(chunks[s : s + per_group]) for s in starts]
-
-
-def _summary_prompt(text: str, *, combine: bool = False) -> str:
-    if combine:
-        return f"These notes describe parts of one document:\n{text}\n\nSummarise the whole document in two sentences."
-    return f"{text}\n\nSummarise the text above in two sentences."
-

@@ -3,15 +3,8 @@ vectors behind the second."""
 
 from __future__ import annotations
 
-from app.core.models import (
-    Message,
-    Thread,
-)
-from app.store.database import (
-    Database,
-    nearest_vectors_sql,
-    replace_vectors,
-)
+from app.core.models import Message, Thread
+from app.store.database import Database, nearest_vectors_sql, replace_vectors
 from app.store.values import message_value, thread_value
 
 RERANK_CANDIDATES = 200  # binary-KNN candidates re-ranked exactly; recall stays close to exact KNN

@@ -5,14 +5,7 @@ from __future__ import annotations
 import os
 
 from app.core.errors import NotFound
-from app.core.models import (
-    ImportedThread,
-    Message,
-    MessageStatus,
-    ModelCall,
-    Role,
-    Thread,
-)
+from app.core.models import ImportedThread, Message, MessageStatus, ModelCall, Role, Thread
 from app.store.database import Database, _iso, pid_alive
 from app.store.schema import MessageRow
 from app.store.values import message_value

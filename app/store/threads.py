@@ -9,12 +9,7 @@ from peewee import SQL
 
 from app.core import metadata
 from app.core.errors import InvalidInput, NotFound
-from app.core.models import (
-    MetaValue,
-    SavedView,
-    Thread,
-    ThreadFilter,
-)
+from app.core.models import MetaValue, SavedView, Thread, ThreadFilter
 from app.store.database import Database, _iso
 from app.store.values import thread_value
 

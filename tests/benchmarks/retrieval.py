@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from app.platform.settings import Settings  # noqa: E402
 from app.retrieval.search import CANDIDATES, Retriever, vector_bytes  # noqa: E402
-from app.services.attachments import EMBED_BATCH, AttachmentService  # noqa: E402
+from app.services.attachments import AttachmentService
+from app.services.ingest import EMBED_BATCH  # noqa: E402
 from app.services.embedding import embedding_spec, open_embedder  # noqa: E402
 from app.services.models import ModelService  # noqa: E402
 from app.store import open_store  # noqa: E402

@@ -1,0 +1,190 @@
+"""Ingest: read, chunk, embed and summarise documents, with progress, cancel and resume. Mixed into
+AttachmentService, whose `documents`, `embedder` and `summarise` it uses.
+
+Long calls are meant for a background thread and report through a `progress` callback; `cancel` (a threading.Event)
+stops them between batches. Work is committed per batch of chunks, so an ingest that is cancelled, killed or crashes
+resumes where it stopped (`ingest_pending`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.documents import Attachment, Document, DocumentStatus, IngestProgress
+from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
+from app.ingest.chunking import chunk_pages
+from app.ingest.extract import PasswordNeeded, UnreadableFile, extract
+from app.retrieval.search import vector_bytes
+
+EMBED_BATCH = 64  # chunks per embedding round trip and per commit: the resume granularity
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+class _Tracker:
+    """Counts files, pages and chunks for progress lines, with an ETA from the embedding rate so far."""
+
+    def __init__(self, files_total: int, progress: ProgressCallback | None) -> None:
+        self.files_total = files_total
+        self.files_done = self.pages_done = self.pages_total = self.chunks_done = self.chunks_total = 0
+        self.file_name = ""
+        self._progress = progress
+        self._started = time.monotonic()
+
+    def report(self, phase: str) -> None:
+        if self._progress is None:
+            return
+        elapsed = time.monotonic() - self._started
+        remaining = self.chunks_total - self.chunks_done
+        eta = elapsed / self.chunks_done * remaining if self.chunks_done and remaining >= 0 else None
+        self._progress(
+            IngestProgress(
+                self.file_name,
+                self.files_done,
+                self.files_total,
+                self.pages_done,
+                self.pages_total,
+                self.chunks_done,
+                self.chunks_total,
+                eta,
+                phase,
+            )  # fmt: skip
+        )
+
+
+class Ingest:
+    def ingest_pending(
+        self, *, summarise: bool = True, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> list[Document]:
+        """Finish what an earlier ingest left (cancelled, quit or crashed), and re-embed for a new embedding model."""
+        todo = self.documents.unfinished_documents()
+        if self.embedder is not None:
+            todo += self.documents.documents_missing_vectors(self.embedder.model_id)
+        self._ingest_documents([(d, self.documents.name_of(d.id)) for d in todo], None, summarise, progress, cancel)
+        return [self.documents.document(d.id) for d in todo]
+
+    def _ingest(
+        self,
+        attachments: list[Attachment],
+        password: str | None,
+        summarise: bool,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        seen: dict[int, tuple[Document, str]] = {}
+        for attachment in attachments:
+            seen.setdefault(attachment.document.id, (attachment.document, attachment.file_name))
+        self._ingest_documents(list(seen.values()), password, summarise, progress, cancel)
+
+    def _ingest_documents(
+        self,
+        documents: list[tuple[Document, str]],
+        password: str | None,
+        summarise: bool,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        """Read every file, then embed all their chunks in full batches (many small files share one batch), then
+        summarise. Each step commits as it goes, so a stop at any point resumes from the stored state."""
+        with self._ingest_lock:
+            tracker = _Tracker(len(documents), progress)
+            readable = []
+            for document, name in documents:
+                if cancel is not None and cancel.is_set():
+                    break
+                tracker.file_name = name
+                if self._read(self.documents.document(document.id), name, password, tracker):
+                    readable.append((document.id, name))
+                else:
+                    tracker.files_done += 1
+            ready = self._embed_documents(readable, tracker, cancel)
+            for document_id, name in readable:
+                if document_id not in ready:
+                    continue
+                tracker.file_name = name
+                if summarise and self.summarise_with is not None and not self.documents.document(document_id).summary:
+                    if cancel is not None and cancel.is_set():
+                        break
+                    tracker.report("summarising")
+                    self.summarise(document_id)
+            tracker.report("done")
+
+    def _read(self, document: Document, name: str, password: str | None, tracker: _Tracker) -> bool:
+        """Extract and chunk a file not read yet; False when it cannot be read (its status says why)."""
+        retry_password = document.status == DocumentStatus.NEEDS_PASSWORD and password is not None
+        if document.status == DocumentStatus.PENDING or retry_password:
+            tracker.report("reading")
+            try:
+                extracted = extract(Path(document.stored_path), kind=document.kind, name=name, password=password)
+            except PasswordNeeded as exc:
+                self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
+                return False
+            except (UnreadableFile, OSError) as exc:
+                message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
+                self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
+                return False
+            tracker.pages_total += len(extracted.pages)
+            tracker.pages_done += len(extracted.pages)
+            self.documents.replace_chunks(document.id, chunk_pages(extracted.pages), pages=len(extracted.pages))
+            return True
+        # An error stays until the file is attached again (with a password, if it asked for one).
+        return document.status in (DocumentStatus.EMBEDDING, DocumentStatus.READY)
+
+    def _embed_documents(
+        self, documents: list[tuple[int, str]], tracker: _Tracker, cancel: threading.Event | None
+    ) -> set[int]:
+        """Embed the chunks still without a vector, EMBED_BATCH at a time across documents, committing each batch;
+        a document becomes ready once all its chunks have vectors. Returns the ids of the ready documents."""
+        ready: set[int] = set()
+        if self.embedder is None:
+            for document_id, _ in documents:
+                self.documents.set_status(document_id, DocumentStatus.READY)
+                ready.add(document_id)
+                tracker.files_done += 1
+            return ready
+        model = self.embedder.model_id
+        pending = [(d, name, self.documents.chunks_to_embed(d, model=model)) for d, name in documents]
+        tracker.chunks_total += sum(len(chunks) for _, _, chunks in pending)
+        batch: list[tuple[int, str]] = []
+        waiting: list[tuple[int, str]] = []  # documents whose last chunks are in `batch`
+
+        def flush() -> bool:
+            if batch:
+                if cancel is not None and cancel.is_set():
+                    return False
+                tracker.report("embedding")
+                try:
+                    vectors = self.embedder.embed([text for _, text in batch])
+                except (ModelUnavailable, WorkerDied, GenerationFailed) as exc:
+                    # Keyword search still finds the chunks; the next ingest_pending() embeds them.
+                    for document_id, name in documents:
+                        if document_id not in ready:
+                            self.documents.set_status(
+                                document_id, DocumentStatus.EMBEDDING, error=f"{name}: not embedded yet: {exc}"
+                            )
+                    return False
+                self.documents.store_chunk_vectors(
+                    [(chunk_id, vector_bytes(v)) for (chunk_id, _), v in zip(batch, vectors, strict=True)], model=model
+                )
+                tracker.chunks_done += len(batch)
+                batch.clear()
+            for document_id, name in waiting:
+                self.documents.set_status(document_id, DocumentStatus.READY)
+                ready.add(document_id)
+                tracker.files_done += 1
+                tracker.file_name = name
+            waiting.clear()
+            return True
+
+        for document_id, name, chunks in pending:
+            tracker.file_name = name
+            for chunk in chunks:
+                batch.append(chunk)
+                if len(batch) >= EMBED_BATCH and not flush():
+                    return ready
+            waiting.append((document_id, name))
+        if flush():
+            tracker.report("embedding")
+        return ready
