@@ -25,6 +25,7 @@ class Settings:
     fallback_provider: str | None = None  # the hosted provider a thread falls back to; None: the first one added
     attachment_max_mb: int = 200      # larger files are refused with a message saying so
     theme: str = "system"             # "system" follows the desktop's light or dark scheme; or "light", "dark"
+    log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
 
     @property
     def kv_cache_enabled(self) -> bool:

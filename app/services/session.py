@@ -13,12 +13,15 @@ from app.platform.settings import Settings, load_settings
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.services.attachments import AttachmentService
+from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.embedding import open_embedder
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
+from app.services.settings import SettingsService
+from app.services.threads import ThreadService
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
 
@@ -38,6 +41,10 @@ class Session:
     providers: ProviderService | None = None
     router: Router | None = None
     attachments: AttachmentService | None = None  # files and knowledge folders; retrieval for each turn
+    # The window's services (issue 10): it reaches the store and the settings file only through these.
+    changes: ChangeBroadcast = field(default_factory=ChangeBroadcast)  # every write publishes what it changed
+    threads: ThreadService | None = None  # the thread list, pages, tags, metadata, views, privacy rules
+    settings_service: SettingsService | None = None  # saves and applies what the settings dialog changes
 
     def close(self) -> None:
         if self.router is not None:
@@ -93,7 +100,11 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
     chat.user_prompt = attachments.prompt_for
+    changes = ChangeBroadcast()
+    threads = ThreadService(store, routing, chat=chat, changes=changes)
+    settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, worker, chat, search, embedder=embedder,
         routing=routing, providers=providers, router=router, attachments=attachments,
+        changes=changes, threads=threads, settings_service=settings_service,
     )  # fmt: skip
