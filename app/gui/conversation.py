@@ -362,6 +362,7 @@ class ConversationView(QScrollArea):
         row.addStretch(0)
         self.setWidget(page)
         self._cards: dict[int, MessageCard] = {}
+        self._positions: dict[int, BranchPosition] = {}  # of the cards shown, those with alternatives
         self.stronger_models: list[str] = []  # set by the window: PROVIDER/MODEL and other installed local models
         self.summary_card: SummaryCard | None = None
         self._follow_bottom = True
@@ -416,6 +417,26 @@ class ConversationView(QScrollArea):
         else:
             self.scroll_to_bottom()
 
+    def refresh_messages(
+        self,
+        messages: Sequence[Message],
+        *,
+        positions: dict[int, BranchPosition] | None = None,
+        summary: ThreadSummary | None = None,
+    ) -> bool:
+        """Show the stored state of the messages already on screen, in place (the scroll position stays). False,
+        changing nothing, when the page differs — other messages, arrows or fold — and must be shown anew."""
+        shown_summary = self.summary_card.summary if self.summary_card is not None else None
+        same = (
+            [message.id for message in messages] == list(self._cards)
+            and (positions or {}) == self._positions
+            and summary == shown_summary
+        )
+        if same:
+            for message in messages:
+                self._cards[message.id].show_message(message)
+        return same
+
     def add_message(
         self, message: Message, *, live_text: str | None = None, position: BranchPosition | None = None
     ) -> None:
@@ -434,6 +455,8 @@ class ConversationView(QScrollArea):
         ):
             signal.connect(relay)
         self._cards[message.id] = card
+        if position is not None:
+            self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
 
     def card_for(self, message_id: int) -> MessageCard | None:
@@ -499,4 +522,5 @@ class ConversationView(QScrollArea):
             card.hide()
             card.deleteLater()
         self._cards.clear()
+        self._positions.clear()
         self.summary_card = None

@@ -1,4 +1,4 @@
-"""Start the desktop app: one QApplication, the main window, and qasync's loop as the event loop."""
+"""Start the desktop app: the log, one QApplication, the main window, and qasync's loop as the event loop."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 from app.core.errors import ThreadloomError
 from app.gui import theme
 from app.gui.main_window import MainWindow
+from app.platform.logs import setup_logging
 from app.services.session import Session
 
 
@@ -45,6 +46,7 @@ def run_gui(session: Session | Callable[[], Session]) -> int:
         except ThreadloomError as exc:
             QMessageBox.critical(None, "Threadloom cannot start", str(exc))
             return 1
+    setup_logging(session.data_dir, level=session.settings.log_level)  # the CLI's own set-up, when it started us
     window = MainWindow(session)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window's session is shut down, not before
     qasync.run(_until_closed(window))
