@@ -15,7 +15,8 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.documents import Citation
-from app.ingest.extract import UnreadableFile, kind_of, page_texts
+from app.core.errors import ThreadloomError
+from app.services.cited_pages import is_pdf, page_text
 
 ZOOM = 1.6  # pixels per PDF point: readable at the default window size
 MIN_LINE_CHARS = 4  # shorter lines of a cited span match all over a page; skip them when highlighting
@@ -52,16 +53,15 @@ def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int]:
 
 def render_citation(citation: Citation) -> CitedPage:
     """Background: read the cited file and make the page to show."""
-    path = Path(citation.stored_path)
-    if kind_of(path) == "pdf":
+    if is_pdf(citation):
         try:
-            image, highlighted = render_pdf_page(path, citation)
+            image, highlighted = render_pdf_page(Path(citation.stored_path), citation)
         except (RuntimeError, ValueError, IndexError) as exc:  # encrypted, damaged or gone since
             return CitedPage(problem=f"{citation.file_name}: the page cannot be shown ({exc})")
         return CitedPage(image=image, highlight_count=highlighted)
     try:
-        text = page_texts(path, kind=kind_of(path) or "text", name=citation.file_name)[citation.page - 1]
-    except (UnreadableFile, OSError, IndexError) as exc:
+        text = page_text(citation)
+    except (ThreadloomError, OSError, IndexError) as exc:
         return CitedPage(problem=f"{citation.file_name}: the text cannot be shown ({exc})")
     before, span, after = text[: citation.start], text[citation.start : citation.end], text[citation.end :]
     return CitedPage(
