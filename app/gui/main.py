@@ -46,8 +46,24 @@ def run_gui(session: Session | Callable[[], Session]) -> int:
         except ThreadloomError as exc:
             QMessageBox.critical(None, "Threadloom cannot start", str(exc))
             return 1
-    setup_logging(session.data_dir, level=session.settings.log_level)  # the CLI's own set-up, when it started us
+    setup_logging(session.data_dir, level=session.settings.log_level)  # once per process: the CLI may have already
     window = MainWindow(session)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window's session is shut down, not before
-    qasync.run(_until_closed(window))
+    previous_hook, sys.excepthook = sys.excepthook, _told_through(window)
+    try:
+        qasync.run(_until_closed(window))
+    finally:
+        sys.excepthook = previous_hook
     return 0
+
+
+def _told_through(window: MainWindow):
+    """An exception no slot caught (Qt hands it to sys.excepthook): logged with its traceback, told in one line."""
+
+    def hook(kind, error, traceback) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, traceback)
+        else:
+            window.status.report(error.with_traceback(traceback))
+
+    return hook
