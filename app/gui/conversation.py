@@ -321,9 +321,15 @@ class SummaryCard(QFrame):
 
 class ConversationView(QScrollArea):
     """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up.
+    `stronger_models` lists what replies may be re-run with.
 
-    Relays the cards' requests (GUI thread, message ids): `edit_requested`, `regenerate_requested`,
-    `upgrade_requested`, `branch_chosen`, `fork_requested`. `stronger_models` lists what replies may be re-run with.
+    Signals (emitted on the GUI thread; they relay the cards' requests, the window decides what they do):
+        edit_requested(int): the id of the user message to edit.
+        regenerate_requested(int): the id of the reply to write again.
+        upgrade_requested(int, str): the id of the reply to re-run, and the model (PROVIDER/MODEL or a local name).
+        branch_chosen(int): the id of the sibling message whose branch to show.
+        fork_requested(int): the id of the message a new thread copies the branch up to.
+        summary_edit_requested(int), summary_undo_requested(int): the id of the summary (the fold) to edit or undo.
     """
 
     edit_requested = Signal(int)
