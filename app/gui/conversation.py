@@ -440,7 +440,9 @@ class ConversationView(QScrollArea):
         )
         if same:
             for message in messages:
-                self._cards[message.id].show_message(message)
+                card = self._cards[message.id]
+                if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
+                    card.show_message(message)
         return same
 
     def add_message(
