@@ -35,7 +35,9 @@ class EditMode(QObject):
         self._composer.setPlainText(text)
         self._composer.moveCursor(QTextCursor.MoveOperation.End)
         self._composer.setFocus()
-        self.bar.show_notice("Editing your message. Sending it starts a new version; the original is kept.", "Cancel  Esc")
+        self.bar.show_notice(
+            "Editing your message. Sending it starts a new version; the original is kept.", "Cancel  Esc"
+        )
 
     def cancel(self) -> None:
         """Leave editing and give back what the composer held before."""

@@ -119,7 +119,9 @@ class ReplyController(QObject):
         self._start(lambda chat, thread_id: chat.send(thread_id, text), text=text)
 
     def send_edit(self, message_id: int, text: str) -> None:
-        self._start(lambda chat, _thread_id: chat.edit(message_id, text), text=text, new_branch=True, edit_of=message_id)
+        self._start(
+            lambda chat, _thread_id: chat.edit(message_id, text), text=text, new_branch=True, edit_of=message_id
+        )
 
     def regenerate(self, message_id: int, *, model: str | None = None, allow_hosted: bool = False) -> None:
         self._start(

@@ -23,26 +23,13 @@ class Changes:
 
     thread_list: bool = False  # which threads exist, their titles, order, pins, archive, tags, metadata; saved views
     messages: frozenset[int] = field(default_factory=frozenset)  # threads whose messages, branch or summaries changed
-    attachments: frozenset[int] = field(default_factory=frozenset)  # threads whose attachments changed
+    attachments: frozenset[int] = field(default_factory=frozenset)  # their attachments (nobody publishes it yet)
     privacy: frozenset[int] = field(default_factory=frozenset)  # threads whose privacy rule or hosted ledger changed
     settings: bool = False
     models: bool = False  # installed models, the default model, providers
 
-    def __or__(self, other: Changes) -> Changes:
-        return Changes(
-            thread_list=self.thread_list or other.thread_list,
-            messages=self.messages | other.messages,
-            attachments=self.attachments | other.attachments,
-            privacy=self.privacy | other.privacy,
-            settings=self.settings or other.settings,
-            models=self.models or other.models,
-        )
-
     def __bool__(self) -> bool:
         return any((self.thread_list, self.messages, self.attachments, self.privacy, self.settings, self.models))
-
-    def concerns_thread(self, thread_id: int | None) -> bool:
-        return thread_id is not None and thread_id in (self.messages | self.attachments | self.privacy)
 
 
 def of_thread(thread_id: int, *, messages: bool = False, privacy: bool = False, listed: bool = True) -> Changes:

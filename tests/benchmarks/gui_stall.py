@@ -72,7 +72,8 @@ def main() -> None:
         over = [(gap, at) for gap, at in gaps if gap > FRAME_S]
         print(f"ticks {len(ticks)}  worst gap {worst * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  over a frame: {len(over)}")
         if args.trace:
-            print("  over a frame, at (s since the reply was sent):", ", ".join(f"{g * 1000:.0f} ms @ {a:.2f}" for g, a in over))
+            stalls = ", ".join(f"{gap * 1000:.0f} ms @ {at:.2f}" for gap, at in over)
+            print(f"  over a frame, at (s since the reply was sent): {stalls}")
         with_closed = []
         window.closed.connect(lambda: with_closed.append(True))
         window.close()

@@ -40,13 +40,6 @@ def test_subscribers_hear_each_change_in_order_until_they_leave_and_a_failing_on
     assert [record.exc_info[0] for record in caplog.records] == [ValueError, ValueError]
 
 
-def test_changes_merge_and_say_whether_they_concern_a_thread():
-    merged = Changes(messages=frozenset({1})) | Changes(thread_list=True, privacy=frozenset({2}))
-    assert merged == Changes(thread_list=True, messages=frozenset({1}), privacy=frozenset({2}))
-    assert merged.concerns_thread(1) and merged.concerns_thread(2) and not merged.concerns_thread(3)
-    assert not Changes() and merged
-
-
 def test_thread_writes_publish_what_they_changed_after_the_write(session, heard):
     thread = session.threads.create()
     seen_when_told: list[str] = []
