@@ -10,6 +10,7 @@ and results come back on the GUI thread before they touch widgets. After a write
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime
@@ -59,6 +60,8 @@ NEW_THREAD_LABEL = "New thread"
 DETAILS_WIDTH_PX = 280
 CLOSE_WAIT_S = 30.0  # after the window is gone, how long a running call may take before the session closes anyway
 
+log = logging.getLogger(__name__)
+
 
 def reply_status_line(model: str, reply: Message) -> str:
     """For the status bar, e.g. "smollm2-135m-instruct · 46.2 tok/s · TTFT 0.13 s"."""
@@ -88,17 +91,25 @@ class _SessionCloser(QObject):
         self._session = session
 
         def run() -> None:
-            for wait in waits:
-                wait(CLOSE_WAIT_S)
-            session.close()  # stops the workers; the store's connections are per thread: each closes its own
-            self._workers_stopped.emit()
+            try:
+                for wait in waits:
+                    wait(CLOSE_WAIT_S)
+                session.close()  # stops the workers; the store's connections are per thread: each closes its own
+            except Exception:  # noqa: BLE001 - the app must still end; what failed is in the log
+                log.exception("closing the session failed")
+            finally:
+                self._workers_stopped.emit()
 
         # Not a daemon: the process lets it finish, so the model workers are always stopped and the store closed.
         threading.Thread(target=run, name="threadloom-closing").start()
 
     def _finish(self) -> None:
-        self._session.close()  # again, on the GUI thread, for its own store connection (the workers are gone)
-        self.done.emit()
+        try:
+            self._session.close()  # again, on the GUI thread, for its own store connection (the workers are gone)
+        except Exception:  # noqa: BLE001 - as above
+            log.exception("closing the session failed")
+        finally:
+            self.done.emit()
 
 
 class MainWindow(QMainWindow):
