@@ -190,3 +190,20 @@ def test_a_write_made_elsewhere_reaches_the_list_and_the_open_thread_through_the
     qtbot.waitUntil(lambda: window.conversation.summary_card is not None and not window.is_loading)
     assert window.conversation.summary_card.summary.content == "A greeting, folded."
     assert [card.message.id for card in window.conversation.cards()] == [user.id]
+
+
+def test_the_window_still_ends_when_shutting_its_session_down_fails(qtbot, session, show_window, monkeypatch, caplog):
+    window = show_window(session)
+    close, attempts = session.close, []
+
+    def failing_once() -> None:
+        attempts.append(threading.current_thread())
+        if len(attempts) == 1:
+            raise OSError("the disk went away")
+        close()
+
+    monkeypatch.setattr(session, "close", failing_once)
+    with caplog.at_level(logging.ERROR), qtbot.waitSignal(window.closed, timeout=REPLY_TIMEOUT_MS):
+        window.close()
+    assert any(record.getMessage() == "closing the session failed" for record in caplog.records)
+    assert attempts[0] is not threading.main_thread() and attempts[1] is threading.main_thread()
