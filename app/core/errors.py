@@ -51,6 +51,14 @@ class ConsentRequired(ThreadloomError):
     """A hosted model would be used, but the thread's privacy rule does not allow it (or asks first)."""
 
 
+class ConfirmationNeeded(ConsentRequired):
+    """The thread asks before its content leaves the machine: the user's yes for this turn lets `model` answer."""
+
+    def __init__(self, message: str, *, model: str) -> None:
+        super().__init__(message)
+        self.model = model
+
+
 class OfflineMode(ThreadloomError):
     """The global offline switch is on: no hosted call and no download leaves this machine."""
 

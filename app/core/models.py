@@ -200,6 +200,7 @@ class ReplyStarted:
 class ReplyFinished:
     reply: Message  # as stored: final text, status, usage, timings, error
     finish_reason: str  # "stop", "length", "cancelled", "paused" or "error"
+    confirm_model: str | None = None  # a hosted model that may answer this turn once the user says yes (a fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,8 @@ class HostedPermission(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ConsentCheck:
     permission: HostedPermission
-    reason: str = ""  # for ASK and REFUSED: one line a user can act on
+    reason: str = ""       # for ASK and REFUSED: one line a user can act on
+    offline: bool = False  # REFUSED because offline mode is on (not by the thread's rule)
 
 
 class RouteReason(StrEnum):

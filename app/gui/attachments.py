@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.core.documents import Attachment, Citation, DocumentStatus, IngestProgress
 from app.core.models import Message, MessageStatus
-from app.gui.page_viewer import PageViewer
+from app.gui.page_viewer import CitedPage, PageViewer, render_citation
+from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
 
@@ -215,26 +216,29 @@ class AttachmentPanel(QWidget):
 
 
 class AttachmentController(QObject):
-    """Wires the panel to the attachment service. `thread_id()` gives the open thread; `create_thread()` makes one
-    when files are dropped on a draft, and the window opens it. `attachments_shown(list)` carries each new listing of
-    the open thread's attachments (for the details panel)."""
+    """Wires the panel to the attachment service. `thread_id()` gives the open thread; files dropped on a draft go
+    into a thread made for them (in the background), which the window then opens.
+
+    Signals (GUI thread):
+        attachments_shown(list[Attachment]): each new listing of the open thread's attachments (the details panel).
+        thread_created(int): a thread was made to hold files dropped on a draft.
+    """
 
     attachments_shown = Signal(object)
+    thread_created = Signal(int)
 
     def __init__(
         self,
         session: Session,
         *,
         thread_id: Callable[[], int | None],
-        create_thread: Callable[[], int],
-        say: Callable[[str], None],
+        status: StatusBridge,
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
         self._session = session
         self._thread_id = thread_id
-        self._create_thread = create_thread
-        self._say = say
+        self._status = status
         self._window = parent
         self.panel = AttachmentPanel()
         self.panel.attach_requested.connect(self.pick_files)
@@ -242,8 +246,8 @@ class AttachmentController(QObject):
         self.panel.remove_requested.connect(self.remove)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.citation_chosen.connect(self.open_citation)
-        self._ingest = TaskRunner(self, name="ingest")
-        self._reads = TaskRunner(self, name="attachment-reads")
+        self._ingest = TaskRunner(self, name="ingest", status=status)
+        self._quick = TaskRunner(self, name="attachment-quick", status=status)  # listings, removals, a new thread
         self._cancel = threading.Event()
         self.viewer: PageViewer | None = None
         # Knowledge folders are watched (and polled, rarely; cheap: only changed content is re-read), and what an
@@ -295,8 +299,21 @@ class AttachmentController(QObject):
     def attach(self, paths: list[str], *, folders_for_all_threads: bool = False) -> None:
         """Copy, read, embed and summarise `paths` in the background, into the open thread (a new one for a draft).
         Folders become knowledge folders of the thread (or of every thread), watched from then on."""
+        thread_id = self._thread_id()
         only_shared_folders = folders_for_all_threads and all(Path(path).is_dir() for path in paths)
-        thread_id = self._thread_id() or (None if only_shared_folders else self._create_thread())
+        if thread_id is None and not only_shared_folders:
+            self._quick.run(
+                self._session.threads.create,
+                on_result=lambda thread: self._attach_to_new_thread(thread.id, paths, folders_for_all_threads),
+            )
+            return
+        self._attach(thread_id, paths, folders_for_all_threads)
+
+    def _attach_to_new_thread(self, thread_id: int, paths: list[str], folders_for_all_threads: bool) -> None:
+        self.thread_created.emit(thread_id)
+        self._attach(thread_id, paths, folders_for_all_threads)
+
+    def _attach(self, thread_id: int | None, paths: list[str], folders_for_all_threads: bool) -> None:
         folder_thread_id = None if folders_for_all_threads else thread_id
         service = self._session.attachments
         folders = [path for path in paths if Path(path).is_dir()]
@@ -316,7 +333,7 @@ class AttachmentController(QObject):
             work,
             on_progress=self._on_progress,
             on_result=lambda results: self._on_attached(thread_id, results),
-            on_error=lambda error: self._say(f"Could not attach: {error}"),
+            on_error=lambda error: self._status.report(error, doing="Could not attach"),
         )
 
     def remove(self, attachment: Attachment) -> None:
@@ -330,10 +347,10 @@ class AttachmentController(QObject):
             else:
                 service.detach(attachment.id)
 
-        self._reads.run(
+        self._quick.run(
             work,
             on_result=self._on_synced,
-            on_error=lambda error: self._say(f"Could not remove {attachment.file_name}: {error}"),
+            on_error=lambda error: self._status.report(error, doing=f"Could not remove {attachment.file_name}"),
         )
 
     def resume(self) -> None:
@@ -343,7 +360,7 @@ class AttachmentController(QObject):
             lambda report: service.ingest_pending(progress=report, cancel=cancel),
             on_progress=self._on_progress,
             on_result=lambda _documents: self.show_thread(self._thread_id()),
-            on_error=lambda error: self._say(f"Could not finish indexing attachments: {error}"),
+            on_error=lambda error: self._status.report(error, doing="Could not finish indexing attachments"),
         )
 
     def sync_folders(self) -> None:
@@ -356,7 +373,7 @@ class AttachmentController(QObject):
             lambda report: service.sync_folders(progress=report, cancel=cancel),
             on_progress=self._on_progress,
             on_result=self._on_synced,
-            on_error=lambda error: self._say(f"Could not index a knowledge folder: {error}"),
+            on_error=lambda error: self._status.report(error, doing="Could not index a knowledge folder"),
         )
 
     def _on_synced(self, _changes=None) -> None:
@@ -366,10 +383,10 @@ class AttachmentController(QObject):
 
     def watch_folders(self) -> None:
         """Point the file watcher at the knowledge folders as they are now (listed in the background)."""
-        self._reads.run(
+        self._quick.run(
             self._session.attachments.watched_paths,
             on_result=self._watch,
-            on_error=lambda error: self._say(f"Could not watch the knowledge folders: {error}"),
+            on_error=lambda error: self._status.report(error, doing="Could not watch the knowledge folders"),
         )
 
     def _watch(self, paths: list[str]) -> None:
@@ -398,7 +415,10 @@ class AttachmentController(QObject):
         self.watch_folders()  # a dropped folder is watched from now on
         self.panel.progress_box.hide()
         problems = [r.error or r.attachment.document.error for r in results if r.error or r.attachment.document.error]
-        self._say("; ".join(problems) if problems else "")
+        if problems:
+            self._status.show_warning("; ".join(problems))
+        else:
+            self._status.show_info("")
         if self._thread_id() == thread_id:
             self.show_thread(thread_id)
         for result in results:
@@ -417,7 +437,7 @@ class AttachmentController(QObject):
                 lambda report: service.attach(thread_id, [attachment.source_path], password=password, progress=report),
                 on_progress=self._on_progress,
                 on_result=lambda results: self._on_attached(thread_id, results),
-                on_error=lambda error: self._say(f"Could not attach: {error}"),
+                on_error=lambda error: self._status.report(error, doing="Could not attach"),
             )
 
     def show_thread(self, thread_id: int | None) -> None:
@@ -427,10 +447,9 @@ class AttachmentController(QObject):
             self.attachments_shown.emit([])
             return
         service = self._session.attachments
-        self._reads.run(
+        self._quick.run(
             lambda: service.attachments(thread_id),
             on_result=lambda attachments: self._show_if_open(thread_id, attachments),
-            on_error=lambda error: self._say(str(error)),
         )
 
     def _show_if_open(self, thread_id: int, attachments: list[Attachment]) -> None:
@@ -445,22 +464,28 @@ class AttachmentController(QObject):
             self.panel.show_citations([])
             return
         service = self._session.attachments
-        self._reads.run(
+        self._quick.run(
             lambda: service.citations(reply),
             on_result=lambda citations: self.panel.show_citations(citations)
             if self._thread_id() == reply.thread_id else None,
-            on_error=lambda error: self._say(str(error)),
         )
 
-    def open_citation(self, citation: Citation) -> PageViewer:
-        self.viewer = PageViewer(citation, self._window)
+    def open_citation(self, citation: Citation) -> None:
+        """Read and render the cited page in the background, then show it (as `viewer`)."""
+        self._quick.run(lambda: render_citation(citation), on_result=lambda page: self._show_page(citation, page))
+
+    def _show_page(self, citation: Citation, page: CitedPage) -> None:
+        self.viewer = PageViewer(citation, page, self._window)
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.viewer.show()
-        return self.viewer
 
     def shutdown(self) -> None:
         self._folder_timer.stop()
         self._settle_timer.stop()
         self._cancel.set()
         self._ingest.shutdown()
-        self._reads.shutdown()
+        self._quick.shutdown()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Any thread, after `shutdown`: wait for the running ingest and lookup to end; False if one outlived it."""
+        return self._ingest.wait(timeout_s) and self._quick.wait(timeout_s)

@@ -2,52 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from app.core.models import Message, Thread, ThreadSummary
-
-
-@dataclass(frozen=True, slots=True)
-class BranchPosition:
-    """The message is alternative `index` (0-based) of `sibling_ids`, oldest first."""
-
-    index: int
-    sibling_ids: tuple[int, ...]
-
-    @property
-    def count(self) -> int:
-        return len(self.sibling_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadPage:
-    """What the conversation shows for a thread: its current branch and where each forked message sits."""
-
-    thread_id: int
-    messages: list[Message]
-    positions: dict[int, BranchPosition]  # only messages that have alternatives
-    summary: ThreadSummary | None = None  # older turns of this branch folded to fit the model's window
-    thread: Thread | None = None  # as stored when the page was read: title, model, tags, metadata
-
-
-def branch_positions(path: Sequence[Message], every_message: Sequence[Message]) -> dict[int, BranchPosition]:
-    """For each message on `path` that has siblings in `every_message` (the whole tree), its position among them.
-
-    One pass over the tree instead of a `store.siblings` query per message: a long thread opens as fast as a short one.
-    """
-    children: dict[int | None, list[int]] = {}
-    for message in sorted(every_message, key=lambda each: each.id):
-        children.setdefault(message.parent_id, []).append(message.id)
-    positions = {}
-    for message in path:
-        siblings = children.get(message.parent_id, [message.id])
-        if len(siblings) > 1:
-            positions[message.id] = BranchPosition(siblings.index(message.id), tuple(siblings))
-    return positions
+from app.services.threads import BranchPosition
 
 
 class BranchSwitcher(QWidget):
@@ -92,12 +50,3 @@ class BranchSwitcher(QWidget):
         target = self.position.index + step
         if 0 <= target < self.position.count:
             self.branch_chosen.emit(self.position.sibling_ids[target])
-
-
-def load_page(store, thread_id: int, *, show_message_id: int | None = None) -> ThreadPage:
-    """Background: the thread's current branch (first switched to the branch through `show_message_id`, if given)."""
-    messages = store.show_branch(show_message_id) if show_message_id is not None else store.current_path(thread_id)
-    every_message = store.messages(thread_id) if messages else []
-    summary = store.summary_on_branch(thread_id, messages) if messages else None
-    thread = store.get_thread(thread_id)
-    return ThreadPage(thread_id, messages, branch_positions(messages, every_message), summary, thread)

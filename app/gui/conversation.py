@@ -321,9 +321,15 @@ class SummaryCard(QFrame):
 
 class ConversationView(QScrollArea):
     """Scrolls the cards of one thread. While a reply streams it follows the bottom unless the user scrolled up.
+    `stronger_models` lists what replies may be re-run with.
 
-    Relays the cards' requests (GUI thread, message ids): `edit_requested`, `regenerate_requested`,
-    `upgrade_requested`, `branch_chosen`, `fork_requested`. `stronger_models` lists what replies may be re-run with.
+    Signals (emitted on the GUI thread; they relay the cards' requests, the window decides what they do):
+        edit_requested(int): the id of the user message to edit.
+        regenerate_requested(int): the id of the reply to write again.
+        upgrade_requested(int, str): the id of the reply to re-run, and the model (PROVIDER/MODEL or a local name).
+        branch_chosen(int): the id of the sibling message whose branch to show.
+        fork_requested(int): the id of the message a new thread copies the branch up to.
+        summary_edit_requested(int), summary_undo_requested(int): the id of the summary (the fold) to edit or undo.
     """
 
     edit_requested = Signal(int)
@@ -362,6 +368,7 @@ class ConversationView(QScrollArea):
         row.addStretch(0)
         self.setWidget(page)
         self._cards: dict[int, MessageCard] = {}
+        self._positions: dict[int, BranchPosition] = {}  # of the cards shown, those with alternatives
         self.stronger_models: list[str] = []  # set by the window: PROVIDER/MODEL and other installed local models
         self.summary_card: SummaryCard | None = None
         self._follow_bottom = True
@@ -416,6 +423,28 @@ class ConversationView(QScrollArea):
         else:
             self.scroll_to_bottom()
 
+    def refresh_messages(
+        self,
+        messages: Sequence[Message],
+        *,
+        positions: dict[int, BranchPosition] | None = None,
+        summary: ThreadSummary | None = None,
+    ) -> bool:
+        """Show the stored state of the messages already on screen, in place (the scroll position stays). False,
+        changing nothing, when the page differs — other messages, arrows or fold — and must be shown anew."""
+        shown_summary = self.summary_card.summary if self.summary_card is not None else None
+        same = (
+            [message.id for message in messages] == list(self._cards)
+            and (positions or {}) == self._positions
+            and summary == shown_summary
+        )
+        if same:
+            for message in messages:
+                card = self._cards[message.id]
+                if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
+                    card.show_message(message)
+        return same
+
     def add_message(
         self, message: Message, *, live_text: str | None = None, position: BranchPosition | None = None
     ) -> None:
@@ -434,6 +463,8 @@ class ConversationView(QScrollArea):
         ):
             signal.connect(relay)
         self._cards[message.id] = card
+        if position is not None:
+            self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
 
     def card_for(self, message_id: int) -> MessageCard | None:
@@ -499,4 +530,5 @@ class ConversationView(QScrollArea):
             card.hide()
             card.deleteLater()
         self._cards.clear()
+        self._positions.clear()
         self.summary_card = None

@@ -1,4 +1,4 @@
-"""Start the desktop app: one QApplication, the main window, and qasync's loop as the event loop."""
+"""Start the desktop app: the log, one QApplication, the main window, and qasync's loop as the event loop."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 from app.core.errors import ThreadloomError
 from app.gui import theme
 from app.gui.main_window import MainWindow
+from app.platform.logs import setup_logging
 from app.services.session import Session
 
 
@@ -45,7 +46,24 @@ def run_gui(session: Session | Callable[[], Session]) -> int:
         except ThreadloomError as exc:
             QMessageBox.critical(None, "Threadloom cannot start", str(exc))
             return 1
+    setup_logging(session.data_dir, level=session.settings.log_level)  # once per process: the CLI may have already
     window = MainWindow(session)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window's session is shut down, not before
-    qasync.run(_until_closed(window))
+    previous_hook, sys.excepthook = sys.excepthook, _told_through(window)
+    try:
+        qasync.run(_until_closed(window))
+    finally:
+        sys.excepthook = previous_hook
     return 0
+
+
+def _told_through(window: MainWindow):
+    """An exception no slot caught (Qt hands it to sys.excepthook): logged with its traceback, told in one line."""
+
+    def hook(kind, error, traceback) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, traceback)
+        else:
+            window.status.report(error.with_traceback(traceback))
+
+    return hook

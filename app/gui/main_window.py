@@ -1,127 +1,66 @@
-"""The main window: thread list, conversation, composer and status bar over one Session.
+"""The main window: the layout of thread list, conversation, composer and status bar over one Session, and the
+wiring between them. Each job has its own room: the streaming reply (reply_controller), editing a message
+(edit_mode), hosted-model consent (hosted_consent), what the user is told (status), the sidebar's organising
+(sidebar), attachments (attachments).
 
-Every store or model call runs on a TaskRunner's background thread; results come back on the GUI thread and only then touch widgets.
+Every service call runs on a TaskRunner's background thread — reads on the read lane, writes on the write lane —
+and results come back on the GUI thread before they touch widgets. After a write, the change broadcast
+(app.services.changes, relayed by app.gui.change_relay) tells each view what to refresh.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTextCursor
+from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QInputDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.errors import ConsentRequired, ModelUnavailable, OfflineMode, ThreadloomError
-from app.core.models import (
-    ChatEvent,
-    Message,
-    MessageStatus,
-    ReplyFinished,
-    ReplyStarted,
-    Role,
-    Thread,
-    ThreadCompacted,
-    ThreadRetitled,
-    TokenEvent,
-)
-from app.core.routing import ModelRef, PrivacyRule
-from app.gui import theme
+from app.core.errors import ConsentRequired, ModelUnavailable, OfflineMode
+from app.core.models import Message, Role, Thread
+from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule
+from app.gui import hosted_consent, theme
 from app.gui.attachments import AttachmentController
-from app.gui.branch_switcher import ThreadPage, load_page
+from app.gui.change_relay import ChangeRelay
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.details_panel import DetailsPanel
-from app.gui.notice_bar import NoticeBar
-from app.gui.privacy import RULE_LABELS, PrivacyControl, PrivacyState, load_privacy, stronger_models
-from app.gui.settings_dialog import SettingsDialog
-from app.gui.starter_card import StarterModelCard
+from app.gui.edit_mode import EditMode
+from app.gui.elided_label import ElidedLabel
+from app.gui.hosted_consent import hosted_refusal
 from app.gui.model_manager import ModelManagerDialog
-from app.gui.tasks import Report, TaskRunner
+from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
+from app.gui.reply_controller import ReplyController
+from app.gui.settings_dialog import SettingsDialog
 from app.gui.sidebar import Sidebar
-from app.services.chat import ChatService
-from app.platform.settings import Settings, load_settings, save_settings
+from app.gui.starter_card import StarterModelCard
+from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
+from app.gui.tasks import Report, TaskRunner
+from app.platform.settings import Settings
+from app.services.changes import Changes
 from app.services.session import Session
+from app.services.threads import PrivacyState, ThreadPage
 
-TEXT_INTERVAL_S = 0.04  # streamed text reaches the view at most this often: smooth, yet cheap to lay out
 PROGRESS_INTERVAL_S = 0.1
-HINT_RESET_MS = 4000
 NEW_THREAD_LABEL = "New thread"
 DETAILS_WIDTH_PX = 280
+CLOSE_WAIT_S = 30.0  # after the window is gone, how long a running call may take before the session closes anyway
 
-
-@dataclass
-class LiveReply:
-    """The one reply being written. Fields other than `stop_requested` are only touched on the GUI thread."""
-
-    sent_from_thread_id: int | None  # the thread open when the user pressed Send (None: a new thread)
-    new_branch: bool = False  # an edit or a regeneration: the view reloads the thread's new branch when it starts
-    edit_of: int | None = None  # the user message being edited, to offer the edit again if nothing was stored
-    hosted_model: str | None = None  # PROVIDER/MODEL asked for this reply (an upgrade), if hosted
-    started: ReplyStarted | None = None
-    text: str = ""
-    compacted: bool = False  # older turns were summarised first: the view reloads to show the fold
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def thread_id(self) -> int | None:
-        return self.started.reply.thread_id if self.started else self.sent_from_thread_id
-
-
-class ElidedLabel(QLabel):
-    """One line that ends in "…" when it does not fit; the whole text is in the tooltip."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._full_text = ""
-        self.setMinimumWidth(40)
-
-    def set_full_text(self, text: str) -> None:
-        self._full_text = text
-        self.setToolTip(text)
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full_text
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = self.contentsRect().width() - 12  # the style sheet's padding
-        self.setText(self.fontMetrics().elidedText(self._full_text, Qt.TextElideMode.ElideRight, max(width, 0)))
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, ThreadloomError):
-        return str(error)
-    return f"something went wrong ({type(error).__name__}: {error}); the app keeps working"
-
-
-def hosted_refusal(error: ConsentRequired | OfflineMode, model: str) -> str:
-    """Why a hosted model was not asked and what to do, in the window's words (not the service's CLI advice)."""
-    if isinstance(error, OfflineMode):
-        return f"Offline mode is on, so nothing was sent to {model}: turn it off in Models… (Ctrl+Shift+M)."
-    return (
-        f"This thread's privacy rule keeps it on this device, so nothing was sent to {model}: change the thread's "
-        "privacy (top right) to “Ask each time” or “Allowed” to use hosted models."
-    )
+log = logging.getLogger(__name__)
 
 
 def reply_status_line(model: str, reply: Message) -> str:
@@ -132,13 +71,58 @@ def reply_status_line(model: str, reply: Message) -> str:
     return " · ".join(parts)
 
 
+class _SessionCloser(QObject):
+    """Closes the session on its own thread once the window's background calls have ended (or outlived
+    CLOSE_WAIT_S), so closing the window never waits for them or for the model workers to stop.
+
+    Signals:
+        done(): emitted on the GUI thread once the session is shut down.
+    """
+
+    done = Signal()
+    _workers_stopped = Signal()  # emitted on the closing thread; queued to the GUI thread
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session: Session | None = None
+        self._workers_stopped.connect(self._finish, Qt.ConnectionType.QueuedConnection)
+
+    def close(self, session: Session, waits: list) -> None:
+        self._session = session
+
+        def run() -> None:
+            try:
+                for wait in waits:
+                    wait(CLOSE_WAIT_S)
+                session.close()  # stops the workers; the store's connections are per thread: each closes its own
+            except Exception:  # noqa: BLE001 - the app must still end; what failed is in the log
+                log.exception("closing the session failed")
+            finally:
+                self._workers_stopped.emit()
+
+        # Not a daemon: the process lets it finish, so the model workers are always stopped and the store closed.
+        threading.Thread(target=run, name="threadloom-closing").start()
+
+    def _finish(self) -> None:
+        try:
+            self._session.close()  # again, on the GUI thread, for its own store connection (the workers are gone)
+        except Exception:  # noqa: BLE001 - as above
+            log.exception("closing the session failed")
+        finally:
+            self.done.emit()
+
+
 class MainWindow(QMainWindow):
     """`settings` holds window state (geometry, splitter, last thread); by default an INI file in the data dir.
 
-    The window owns the session from here on: closing it stops any reply and closes the session.
+    The window owns the session from here on: closing it stops any reply, hides the window at once, and closes the
+    session once running background calls have ended.
+
+    Signals:
+        closed(): emitted on the GUI thread once the window has closed and the session is shut down.
     """
 
-    closed = Signal()  # GUI thread: the window has closed and the session is shut down
+    closed = Signal()
 
     def __init__(self, session: Session, *, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -146,15 +130,17 @@ class MainWindow(QMainWindow):
         self._settings = settings or QSettings(
             str(session.data_dir / "window.ini"), QSettings.Format.IniFormat
         )
-        self._queries = TaskRunner(self, name="queries")  # in order: a stale listing never lands after a fresh one
-        self._replies = TaskRunner(self, name="replies")
-        self._downloads = TaskRunner(self, name="downloads")
-        self._indexing = TaskRunner(self, name="indexing")  # embeds new messages for search; never delays a listing
+        self.status = StatusBridge(self)  # every widget tells the user through this one bridge
+        self._changes = ChangeRelay(session.changes, self)
+        self._changes.changed.connect(self._on_changes)
+        self._reads = TaskRunner(self, name="reads", status=self.status)  # in order: a stale listing never lands late
+        self._writes = TaskRunner(self, name="writes", status=self.status)
+        self._downloads = TaskRunner(self, name="downloads", status=self.status)
+        self._indexing = TaskRunner(self, name="indexing", status=self.status)  # embeds messages for search
+        self._closer = _SessionCloser()
+        self._closer.done.connect(self.closed)
         self._open_thread_id: int | None = None
-        self._editing_message_id: int | None = None  # the user message the composer is editing
-        self._draft_before_edit = ""
         self._view_request = 0
-        self._live: LiveReply | None = None
         self._thread_to_restore = int(self._settings.value("session/lastThread", 0) or 0) or None
         self._is_closed = False
         self._splitter_restored = False
@@ -173,12 +159,13 @@ class MainWindow(QMainWindow):
     # Layout
 
     def _build(self) -> None:
-        sidebar = self.sidebar = Sidebar(self._session, runner=self._queries, report=self._report)
+        sidebar = self.sidebar = Sidebar(
+            self._session, reads=self._reads, writes=self._writes, status=self.status, changes=self._changes
+        )
         sidebar.new_thread_requested.connect(self.new_thread)
         sidebar.threads_loaded.connect(self._show_threads)
         sidebar.hit_chosen.connect(self.open_search_hit)
         sidebar.thread_restored.connect(self.open_thread)
-        sidebar.note.connect(self._say)
         self.thread_list = sidebar.thread_list
         self.thread_list.thread_chosen.connect(self.open_thread)
         self.thread_list.rename_requested.connect(self.rename_thread)
@@ -218,24 +205,27 @@ class MainWindow(QMainWindow):
         self.conversation.fork_requested.connect(self.fork_from)
         self.conversation.summary_edit_requested.connect(self.edit_summary)
         self.conversation.summary_undo_requested.connect(self.undo_summary)
-        self.editing_bar = NoticeBar("Editing a message")
-        self.editing_bar.setObjectName("editingBar")
-        self.editing_bar.action_triggered.connect(self.cancel_editing)
-        self.editing_bar.dismissed.connect(self.cancel_editing)
+        self.replies = ReplyController(
+            self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
+            confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
+        )  # fmt: skip
+        self.replies.streaming_changed.connect(self._set_streaming)
+        self.replies.thread_created.connect(self._adopt_thread)
+        self.replies.reload_requested.connect(self.open_thread)
+        self.replies.finished.connect(self._on_reply_finished)
+        self.replies.unsent.connect(self._give_back)
 
         self.composer = Composer(send_key=self._session.settings.send_key)
         self.composer.submitted.connect(self.send_message)
+        self.edit_mode = EditMode(self.composer, self)
+        self.editing_bar = self.edit_mode.bar
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName("Send")
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.send_button.clicked.connect(self._send_or_stop)
         self.send_button.setMinimumWidth(110)  # as wide as "Stop  Esc", so the composer does not jump
-        self.composer_hint = QLabel(self.composer.send_hint())
-        self.composer_hint.setObjectName("composerHint")
-        self.composer_hint.setAccessibleName("Composer hint")
-        self._hint_timer = QTimer(self, singleShot=True, interval=HINT_RESET_MS)
-        self._hint_timer.timeout.connect(lambda: self.composer_hint.setText(self.composer.send_hint()))
+        self.composer_hint = HintLabel(self.status, self.composer.send_hint)
         entry = QHBoxLayout()
         entry.setSpacing(8)
         entry.addWidget(self.composer, 1)
@@ -247,9 +237,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.conversation, 1)
         column.addWidget(self.editing_bar)
         self.attachments = AttachmentController(
-            self._session, thread_id=lambda: self._open_thread_id, create_thread=self._thread_for_attachments,
-            say=self._say, parent=self,
-        )  # fmt: skip
+            self._session, thread_id=lambda: self._open_thread_id, status=self.status, parent=self
+        )
+        self.attachments.thread_created.connect(self.open_thread)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
         column.addLayout(entry)
@@ -294,9 +284,7 @@ class MainWindow(QMainWindow):
         self.status_model = QLabel()
         self.status_model.setObjectName("statusModel")
         self.status_model.setAccessibleName("Model status")
-        self.status_note = ElidedLabel()
-        self.status_note.setObjectName("statusNote")
-        self.status_note.setAccessibleName("Status message")
+        self.status_note = StatusLine(self.status)
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
         self.statusBar().setSizeGripEnabled(False)
@@ -338,10 +326,11 @@ class MainWindow(QMainWindow):
 
     def apply_theme(self) -> None:
         """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""
-        colours = theme.current(self._session.settings.theme)
+        theme.use(self._session.settings.theme)
+        colours = theme.current()
         QApplication.instance().setPalette(theme.palette_for(colours))
         self.setStyleSheet(theme.style_sheet(colours))
-        if self._open_thread_id is not None and self._live is None:
+        if self._open_thread_id is not None and not self.replies.is_streaming:
             self.open_thread(self._open_thread_id)  # headers carry colours: draw them again
 
     def _restore_layout(self) -> None:
@@ -363,6 +352,17 @@ class MainWindow(QMainWindow):
         if not (isinstance(state, QByteArray) and self.splitter.restoreState(state)):
             self.splitter.setSizes([270, max(400, self.splitter.width() - 270 - DETAILS_WIDTH_PX), DETAILS_WIDTH_PX])
 
+    # Changes: what each write changed, for the views that show it (the sidebar listens for the thread list itself)
+
+    def _on_changes(self, changes: Changes) -> None:
+        shown = self._open_thread_id
+        if shown is None:
+            return
+        if shown in changes.privacy:
+            self._load_privacy(shown)
+        if shown in changes.messages and not self.replies.is_live_in(shown):
+            self._refresh_open_thread()
+
     # Threads
 
     def refresh_threads(self) -> None:
@@ -379,15 +379,12 @@ class MainWindow(QMainWindow):
         if self._open_thread_id in by_id:
             self._show_title(by_id[self._open_thread_id].title)
             self.details.show_thread(by_id[self._open_thread_id])  # tags or metadata may have just changed
-        elif self._open_thread_id is not None and not self._live_in(self._open_thread_id) and not self.sidebar.is_filtered:
+        elif (
+            self._open_thread_id is not None
+            and not self.replies.is_live_in(self._open_thread_id)
+            and not self.sidebar.is_filtered
+        ):
             self.open_thread(None)  # deleted, here or by another process (a filter only hides it from the list)
-
-    def _thread_for_attachments(self) -> int:
-        """Files dropped on a draft: the thread is made now, to hold them."""
-        thread = self._session.chat.new_thread()
-        self.refresh_threads()
-        self.open_thread(thread.id)
-        return thread.id
 
     def new_thread(self) -> None:
         """Start a draft: the thread is created when its first message is sent, so no empty threads pile up."""
@@ -414,21 +411,45 @@ class MainWindow(QMainWindow):
             return
         self._show_title(self.thread_list.title_of(thread_id) or "")
         self._load_privacy(thread_id)
-        request, store = self._view_request, self._session.store
-        self._queries.run(
-            lambda: load_page(store, thread_id, show_message_id=at_message_id),
-            on_result=lambda page: self._show_thread(
-                request, page, focus_message_id=at_message_id, highlight=highlight
-            ),
-            on_error=self._report,
+        request, threads = self._view_request, self._session.threads
+
+        def read_page(_switched=None) -> None:
+            self._reads.run(
+                lambda: threads.page(thread_id),
+                on_result=lambda page: self._show_thread(
+                    request, page, focus_message_id=at_message_id, highlight=highlight
+                ),
+            )
+
+        if at_message_id is None:
+            read_page()
+        else:  # storing which branch is current is a write: the write lane, then the read
+            self._writes.run(lambda: threads.switch_branch(at_message_id), on_result=read_page)
+
+    def _refresh_open_thread(self) -> None:
+        """Read the open thread again after a change; the cards update in place when the page kept its shape."""
+        request, thread_id, threads = self._view_request, self._open_thread_id, self._session.threads
+        self._reads.run(
+            lambda: threads.page(thread_id), on_result=lambda page: self._show_thread(request, page, refresh=True)
         )
+
+    def _adopt_thread(self, thread_id: int) -> None:
+        """The draft on screen became this thread (its first message was stored); it is shown already."""
+        self._open_thread_id = thread_id
+        self._settings.setValue("session/lastThread", thread_id)
 
     def open_search_hit(self, thread_id: int, message_id: int) -> None:
         """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""
         self.open_thread(thread_id, at_message_id=message_id, highlight=True)
 
     def _show_thread(
-        self, request: int, page: ThreadPage, *, focus_message_id: int | None = None, highlight: bool = False
+        self,
+        request: int,
+        page: ThreadPage,
+        *,
+        focus_message_id: int | None = None,
+        highlight: bool = False,
+        refresh: bool = False,
     ) -> None:
         if request != self._view_request:
             return  # the user has opened something else since
@@ -437,12 +458,11 @@ class MainWindow(QMainWindow):
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
         messages = page.messages
-        live = self._live
-        live_texts = {}
-        if live is not None and live.started is not None and live.thread_id == self._open_thread_id:
-            live_texts[live.started.reply.id] = live.text
-            if not any(message.id == live.started.reply.id for message in messages):  # read before it began
-                messages = [*messages, live.started.user_message, live.started.reply]
+        live, live_texts = self.replies.live_messages(page.thread_id)
+        if live and not any(message.id == live[-1].id for message in messages):  # read before the reply began
+            messages = [*messages, *live]
+        if refresh and self.conversation.refresh_messages(messages, positions=page.positions, summary=page.summary):
+            return
         self.conversation.show_messages(
             messages,
             live_texts=live_texts,
@@ -458,27 +478,23 @@ class MainWindow(QMainWindow):
             self, "Edit summary", "What the model is told about the earlier turns:", card.summary.content if card else ""
         )
         if ok and text.strip():
-            self._change_summary(lambda store: store.edit_summary(summary_id, text.strip()))
+            threads, thread_id = self._session.threads, self._open_thread_id
+            self._writes.run(lambda: threads.edit_summary(thread_id, summary_id, text.strip()))
 
     def undo_summary(self, summary_id: int) -> None:
-        self._change_summary(lambda store: store.undo_summary(summary_id))
-
-    def _change_summary(self, change) -> None:
-        store, thread_id = self._session.store, self._open_thread_id
-        self._queries.run(lambda: change(store), on_result=lambda _: self.open_thread(thread_id), on_error=self._report)
+        threads, thread_id = self._session.threads, self._open_thread_id
+        self._writes.run(lambda: threads.undo_summary(thread_id, summary_id))
 
     def rename_thread(self, thread_id: int, title: str) -> None:
-        store = self._session.store
-        self._queries.run(
-            lambda: store.rename_thread(thread_id, title),
-            on_result=lambda _thread: self.refresh_threads(),
-            on_error=self._report,
-        )
+        threads = self._session.threads
+        self._writes.run(lambda: threads.rename(thread_id, title))
 
     def delete_thread(self, thread_id: int) -> None:
         """Delete at once, with Undo in the sidebar's banner (a soft delete: nothing is lost until purged)."""
-        if self._live_in(thread_id):
-            self._say("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
+        if self.replies.is_live_in(thread_id):
+            self.status.show_warning(
+                "A reply is being written in this thread: stop it (Esc) before deleting the thread."
+            )
             return
         if self._open_thread_id == thread_id:
             self.open_thread(None)
@@ -506,176 +522,78 @@ class MainWindow(QMainWindow):
             self.model_chip.setText(f"● {ref.name} · local")
             self.model_chip.setToolTip("Replies come from this model, running on this computer")
 
-    # Sending and streaming
+    # Sending and streaming (the reply itself is the ReplyController's)
 
     @property
     def is_streaming(self) -> bool:
-        return self._live is not None
+        return self.replies.is_streaming
 
     @property
     def is_loading(self) -> bool:
-        """A thread listing or a thread's messages are still on their way."""
-        return self._queries.busy
+        """A thread listing or a thread's messages (or the branch switch before them) are still on their way."""
+        return self._reads.busy or self._writes.busy
 
     @property
     def is_settled(self) -> bool:
-        """Nothing in flight: no reply, no thread naming after one, no listing."""
-        return not self._replies.busy and not self._queries.busy
+        """Nothing in flight: no reply, no thread naming after one, no listing, no write."""
+        return not self.replies.busy and not self.is_loading
 
     def _send_or_stop(self) -> None:
-        if self._live is None:
-            self.send_message()
-        else:
+        if self.replies.is_streaming:
             self.stop_reply()
+        else:
+            self.send_message()
+
+    def _refuse_while_streaming(self) -> bool:
+        if self.replies.is_streaming:
+            self.status.show_hint("A reply is still being written: press Esc to stop it first.")
+        return self.replies.is_streaming
 
     def send_message(self) -> None:
-        if self._live is not None:
-            self._hint("A reply is still being written: press Esc to stop it first.")
+        if self._refuse_while_streaming():
             return
         text = self.composer.toPlainText()
         if not text.strip():
-            self._hint("Type a message first.")
+            self.status.show_hint("Type a message first.")
             return
         self.composer.clear()
-        edit_of = self._editing_message_id
+        edit_of = self.edit_mode.message_id
         if edit_of is None:
-            self._start_reply(lambda chat, thread_id: chat.send(thread_id, text), text=text)
+            self.replies.send(text)
             return
         self.cancel_editing()  # gives back the draft the user had before choosing Edit
-        self._start_reply(
-            lambda chat, _thread_id: chat.edit(edit_of, text), text=text, new_branch=True, edit_of=edit_of
-        )
+        self.replies.send_edit(edit_of, text)
 
     def regenerate(self, message_id: int, *, model: str | None = None, allow_hosted: bool = False) -> None:
         """Write another reply in place of `message_id`; the old one stays as a sibling (‹ k / n ›). With `model`,
         that model writes it (an upgrade); `allow_hosted` is the user's yes for this turn."""
-        if self._live is not None:
-            self._hint("A reply is still being written: press Esc to stop it first.")
-            return
-        self._start_reply(
-            lambda chat, _thread_id: chat.regenerate(message_id, model=model, allow_hosted=allow_hosted),
-            text="",
-            new_branch=True,
-            hosted_model=model if model and ModelRef.parse(model).hosted else None,
-        )
+        if not self._refuse_while_streaming():
+            self.replies.regenerate(message_id, model=model, allow_hosted=allow_hosted)
 
-    def _start_reply(
-        self,
-        begin: Callable[[ChatService, int], Iterator[ChatEvent]],
-        *,
-        text: str,
-        new_branch: bool = False,
-        edit_of: int | None = None,
-        hosted_model: str | None = None,
-    ) -> None:
-        """Stream the reply that `begin(chat, thread_id)` starts (a send, an edit, a regeneration) into the view."""
-        live = LiveReply(
-            sent_from_thread_id=self._open_thread_id, new_branch=new_branch, edit_of=edit_of, hosted_model=hosted_model
-        )
-        self._live = live
-        self._set_streaming(True)
-        self._say("")
-        chat = self._session.chat
+    def stop_reply(self) -> None:
+        """Stop the streaming reply (Esc); what was written so far is kept and marked interrupted."""
+        self.replies.stop()
 
-        def stream(report: Report) -> None:
-            """Runs on the replies thread; reports ReplyStarted, coalesced TokenEvents, ReplyFinished, ThreadRetitled."""
-            thread_id = live.sent_from_thread_id or chat.new_thread().id
-            pending: list[str] = []
-            last_report = time.monotonic()
-            stop_repeated = False
-            for event in begin(chat, thread_id):
-                if isinstance(event, TokenEvent):
-                    if live.stop_requested.is_set() and not stop_repeated:
-                        chat.stop()  # a stop sent before the worker began this reply is not seen by it: say it again
-                        stop_repeated = True
-                    pending.append(event.text)
-                    if time.monotonic() - last_report >= TEXT_INTERVAL_S:
-                        report(TokenEvent("".join(pending)))
-                        pending.clear()
-                        last_report = time.monotonic()
-                else:
-                    if pending:
-                        report(TokenEvent("".join(pending)))
-                        pending.clear()
-                    report(event)
-
-        self._replies.run_reporting(
-            stream,
-            on_progress=lambda event: self._on_stream_event(live, event),
-            on_error=lambda error: self._on_reply_failed(live, text, error),
-        )
-
-    def _on_stream_event(self, live: LiveReply, event: ChatEvent) -> None:
-        if isinstance(event, ReplyStarted):
-            self._on_reply_started(live, event)
-        elif isinstance(event, TokenEvent):
-            if not live.text and not live.stop_requested.is_set():
-                self._say("")  # the model has started: "Starting the model…" is over
-            live.text += event.text
-            if live.started is not None and self._open_thread_id == live.thread_id:
-                self.conversation.update_live_text(live.started.reply, live.text)
-        elif isinstance(event, ReplyFinished):
-            self._on_reply_finished(live, event)
-        elif isinstance(event, ThreadRetitled):
-            self.refresh_threads()
-        elif isinstance(event, ThreadCompacted):
-            live.compacted = True
-            self._say("This thread outgrew the model's window: older turns were summarised for it (all are kept).")
-
-    def _on_reply_started(self, live: LiveReply, event: ReplyStarted) -> None:
-        live.started = event
-        if live.new_branch and self._open_thread_id == live.thread_id:
-            self.open_thread(live.thread_id)  # the new branch replaces the one shown, arrows and all
-        elif self._open_thread_id == live.sent_from_thread_id:  # still looking where the message was sent from
-            if self._open_thread_id is None:  # the draft became a thread; its title arrives with the listing
-                self._open_thread_id = event.reply.thread_id
-                self._settings.setValue("session/lastThread", self._open_thread_id)
-            self.conversation.add_message(event.user_message)
-            self.conversation.add_message(event.reply, live_text="")
-            self.conversation.scroll_to_bottom()
-        loading = live.hosted_model is None and not self._session.chat.model_in_memory(event.reply.model or "")
-        self._say(f"Loading {event.reply.model}…" if loading else "")
-        self.refresh_threads()
-
-    def _on_reply_finished(self, live: LiveReply, finished: ReplyFinished) -> None:
-        """The reply is stored. The service may still be naming the thread; a next message queues behind that."""
-        self._end_live(live)
-        reply = finished.reply
-        if self._open_thread_id == reply.thread_id:
-            self.conversation.update_message(reply)
-            self._load_privacy(reply.thread_id)  # a hosted reply (an upgrade, a fallback) adds to the ledger
-            self.attachments.show_citations_of(reply)
-            if live.compacted:
-                self.open_thread(reply.thread_id)  # shows the summary card where the fold is
+    def _on_reply_finished(self, reply: Message) -> None:
+        """The reply is stored; the views refresh from the change it published. Here: speed, and search indexing."""
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(reply.model or self._session.chat.model_name, reply))
         self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
-        if reply.status == MessageStatus.COMPLETE and not live.compacted:
-            self._say("")
-        elif reply.error == "stopped":
-            self._say("Stopped. The reply so far is kept.")
-        else:
-            self._say(f"The reply did not finish: {reply.error}", error=True)
-        self.refresh_threads()
 
-    def _on_reply_failed(self, live: LiveReply, text: str, error: BaseException) -> None:
-        self._end_live(live)
-        if isinstance(error, (ConsentRequired, OfflineMode)):
-            self._say(hosted_refusal(error, live.hosted_model or "a hosted model"), error=True)
-        else:
-            self._say(f"Could not send: {describe(error)}", error=True)
-        if live.started is None and live.edit_of is not None:
-            self._begin_editing(live.edit_of, text)
-        elif live.started is None and not self.composer.toPlainText():
-            self.composer.setPlainText(text)  # nothing was stored: give the user their words back
-        elif live.thread_id is not None and self._open_thread_id == live.thread_id:
-            self.open_thread(live.thread_id)  # show what the store holds now
-        self.refresh_threads()
+    def _give_back(self, text: str, edit_of: int | None) -> None:
+        """Nothing was stored: the user's words go back where they were typed."""
+        if edit_of is not None:
+            self._begin_editing(edit_of, text)
+        elif not self.composer.toPlainText():
+            self.composer.setPlainText(text)
 
-    def _end_live(self, live: LiveReply) -> None:
-        if self._live is live:  # not a newer reply the user has sent since
-            self._live = None
-            self._set_streaming(False)
+    def _set_streaming(self, streaming: bool) -> None:
+        self.send_button.setText("■  Stop   Esc" if streaming else "Send")
+        self.send_button.setAccessibleName("Stop" if streaming else "Send")
+        self.send_button.setToolTip("Stop the reply (Esc)" if streaming else self.composer.send_hint())
+        self.send_button.setProperty("streaming", streaming)
+        self.send_button.style().unpolish(self.send_button)
+        self.send_button.style().polish(self.send_button)
 
     # Corrections and branches
 
@@ -692,89 +610,50 @@ class MainWindow(QMainWindow):
             self.start_editing(mine[-1].message.id)
 
     def _begin_editing(self, message_id: int, text: str) -> None:
-        if self._live is not None:
-            self._hint("A reply is still being written: press Esc to stop it first.")
-            return
-        if self._editing_message_id is None:
-            self._draft_before_edit = self.composer.toPlainText()
-        self._editing_message_id = message_id
-        self.composer.setPlainText(text)
-        self.composer.moveCursor(QTextCursor.MoveOperation.End)
-        self.composer.setFocus()
-        self.editing_bar.show_notice(
-            "Editing your message. Sending it starts a new version; the original is kept.", "Cancel  Esc"
-        )
+        if not self._refuse_while_streaming():
+            self.edit_mode.begin(message_id, text)
 
     def cancel_editing(self) -> None:
-        """Leave editing and give back what the composer held before."""
-        if self._editing_message_id is None:
-            return
-        self._editing_message_id = None
-        self.editing_bar.hide_notice()
-        self.composer.setPlainText(self._draft_before_edit)
-        self._draft_before_edit = ""
+        self.edit_mode.cancel()
 
     @property
     def editing_message_id(self) -> int | None:
-        return self._editing_message_id
+        return self.edit_mode.message_id
 
     def show_branch(self, message_id: int) -> None:
         """‹ / ›: show the branch through `message_id`; the store remembers it as the thread's current branch."""
-        if self._live_in(self._open_thread_id):
-            self._hint("Wait for the reply to finish (or press Esc) before switching versions.")
+        if self.replies.is_live_in(self._open_thread_id):
+            self.status.show_hint("Wait for the reply to finish (or press Esc) before switching versions.")
             return
         self.open_thread(self._open_thread_id, at_message_id=message_id)
 
     def fork_from(self, message_id: int) -> None:
         """Start a new thread holding a copy of the branch up to `message_id`, and open it."""
-        store = self._session.store
+        threads = self._session.threads
 
         def forked(thread: Thread) -> None:
-            self._say(f"Forked into “{thread.title}”.")
+            self.status.show_info(f"Forked into “{thread.title}”.")
             self.open_thread(thread.id)
-            self.refresh_threads()
 
-        self._queries.run(lambda: store.fork(message_id), on_result=forked, on_error=self._report)
+        self._writes.run(lambda: threads.fork(message_id), on_result=forked)
 
     def _escape(self) -> None:
-        if self._live is not None:
+        if self.replies.is_streaming:
             self.stop_reply()
         else:
             self.cancel_editing()
-
-    def stop_reply(self) -> None:
-        """Stop the streaming reply (Esc); what was written so far is kept and marked interrupted."""
-        live = self._live
-        if live is None:
-            return
-        live.stop_requested.set()
-        self._session.chat.stop()
-        self._say("Stopping…")
 
     def copy_last_reply(self) -> None:
         cards = [card for card in self.conversation.cards() if card.message.role == Role.ASSISTANT]
         if cards:
             QGuiApplication.clipboard().setText(cards[-1].body_text())
-            self._say("Copied the last reply.")
-
-    def _set_streaming(self, streaming: bool) -> None:
-        self.send_button.setText("■  Stop   Esc" if streaming else "Send")
-        self.send_button.setAccessibleName("Stop" if streaming else "Send")
-        self.send_button.setToolTip("Stop the reply (Esc)" if streaming else self.composer.send_hint())
-        self.send_button.setProperty("streaming", streaming)
-        self.send_button.style().unpolish(self.send_button)
-        self.send_button.style().polish(self.send_button)
-
-    def _live_in(self, thread_id: int) -> bool:
-        return self._live is not None and self._live.thread_id == thread_id
+            self.status.show_info("Copied the last reply.")
 
     # Privacy and hosted models
 
     def _load_privacy(self, thread_id: int) -> None:
-        routing = self._session.routing
-        self._queries.run(
-            lambda: load_privacy(routing, thread_id), on_result=self._show_privacy, on_error=self._report
-        )
+        threads = self._session.threads
+        self._reads.run(lambda: threads.privacy(thread_id), on_result=self._show_privacy)
 
     def _show_privacy(self, state: PrivacyState) -> None:
         if state.thread_id == self._open_thread_id:
@@ -782,21 +661,17 @@ class MainWindow(QMainWindow):
 
     def set_privacy_rule(self, thread_id: int, rule: str) -> None:
         """The header's privacy picker: store the thread's new rule, then show what the store holds."""
-        routing, chosen = self._session.routing, PrivacyRule(rule)
-
-        def change() -> PrivacyState:
-            routing.set_privacy_rule(thread_id, chosen)
-            return load_privacy(routing, thread_id)
+        threads, chosen = self._session.threads, PrivacyRule(rule)
 
         def changed(state: PrivacyState) -> None:
             self._show_privacy(state)
-            self._say(f"Privacy of this thread: {RULE_LABELS[state.rule]}.")
+            self.status.show_info(f"Privacy of this thread: {RULE_LABELS[state.rule]}.")
 
         def failed(error: BaseException) -> None:
-            self._report(error)
+            self.status.report(error)
             self._load_privacy(thread_id)  # the picker goes back to the stored rule
 
-        self._queries.run(change, on_result=changed, on_error=failed)
+        self._writes.run(lambda: threads.set_privacy_rule(thread_id, chosen), on_result=changed, on_error=failed)
 
     def _load_stronger_models(self) -> None:
         """What "Ask a stronger model" offers; read again whenever the model manager closes."""
@@ -808,13 +683,12 @@ class MainWindow(QMainWindow):
         def show(models: list[str]) -> None:
             self.conversation.stronger_models = models
 
-        self._queries.run(choices, on_result=show, on_error=self._report)
+        self._reads.run(choices, on_result=show)
 
     def ask_stronger_model(self, message_id: int, model: str) -> None:
         """Re-run the turn of reply `message_id` with `model`: the new reply is a sibling branch. A hosted model is
         asked only where the thread's privacy rule allows it, after a confirmation when the rule is "ask"."""
-        if self._live is not None:
-            self._hint("A reply is still being written: press Esc to stop it first.")
+        if self._refuse_while_streaming():
             return
         card = self.conversation.card_for(message_id)
         if card is None:
@@ -822,35 +696,25 @@ class MainWindow(QMainWindow):
         if not ModelRef.parse(model).hosted:
             self.regenerate(message_id, model=model)
             return
-        router, routing, thread_id = self._session.router, self._session.routing, card.message.thread_id
-        self._queries.run(
-            lambda: (router.offline(), routing.privacy_rule(thread_id)),
-            on_result=lambda found: self._upgrade_if_allowed(message_id, model, *found),
-            on_error=self._report,
+        chat, thread_id = self._session.chat, card.message.thread_id
+        self._reads.run(
+            lambda: chat.hosted_consent(thread_id, model),
+            on_result=lambda check: self._upgrade_if_allowed(message_id, model, check),
         )
 
-    def _upgrade_if_allowed(self, message_id: int, model: str, offline: bool, rule: PrivacyRule) -> None:
-        if offline:
-            self._say(hosted_refusal(OfflineMode(), model), error=True)
-        elif rule == PrivacyRule.LOCAL_ONLY:
-            self._say(hosted_refusal(ConsentRequired(), model), error=True)
-        elif rule == PrivacyRule.ASK and not self.confirm_hosted(model):
-            self._say(f"Nothing was sent to {model}: this thread stayed on this device.")
+    def _upgrade_if_allowed(self, message_id: int, model: str, check: ConsentCheck) -> None:
+        if check.permission == HostedPermission.REFUSED:
+            self.status.show_error(hosted_refusal(OfflineMode() if check.offline else ConsentRequired(), model))
+        elif check.permission == HostedPermission.ASK and not self.confirm_hosted(model):
+            self.status.show_info(f"Nothing was sent to {model}: this thread stayed on this device.")
         else:
             self.regenerate(message_id, model=model, allow_hosted=True)
 
     def confirm_hosted(self, model: str) -> bool:
-        """The per-turn yes a thread whose rule is "ask" needs before its content leaves the device."""
-        answer = QMessageBox.question(
-            self,
-            "Send to a hosted model?",
-            f"Send this thread to {model}? It will leave this device.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        """The per-turn yes (a seam tests replace)."""
+        return hosted_consent.ask_to_send(self, model)
 
-    # The starter model
+    # The starter model, models and settings
 
     def _show_model_state(self) -> None:
         installed = self._session.models.is_installed(self._session.settings.default_model)
@@ -860,7 +724,7 @@ class MainWindow(QMainWindow):
 
     def open_model_manager(self) -> ModelManagerDialog:
         """The model manager, modal; the model state is shown again when it closes."""
-        dialog = ModelManagerDialog(self._session, self)
+        dialog = ModelManagerDialog(self._session, self.status, self)
         dialog.finished.connect(lambda _result: (self._show_model_state(), self._load_stronger_models()))
         dialog.open()
         return dialog
@@ -873,19 +737,19 @@ class MainWindow(QMainWindow):
         return dialog
 
     def apply_settings(self, chosen: Settings) -> None:
-        """Save what the settings dialog changed (onto the file as it is now: the CLI may have changed other keys)
-        and apply it: theme, send key and attachment limit now; saved model states when the model next starts."""
+        """Apply what the settings dialog changed — theme and send key now, on screen — and save it in the
+        background (the settings service applies the attachment limit; saved model states apply when the model
+        next starts)."""
         edited = {
             name: getattr(chosen, name)
             for name in ("theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb")
         }
-        data_dir = self._session.data_dir
-        save_settings(data_dir, load_settings(data_dir).with_changes(**edited))
         self._session.settings = self._session.settings.with_changes(**edited)
         self.composer.send_key = chosen.send_key
-        self.composer_hint.setText(self.composer.send_hint())
-        self._session.attachments.max_bytes = chosen.attachment_max_mb * 1024 * 1024
+        self.composer_hint.show_usual()
         self.apply_theme()
+        service = self._session.settings_service
+        self._writes.run(lambda: service.change(**edited))
 
     def download_starter_model(self) -> None:
         self.starter_card.set_running()
@@ -906,37 +770,24 @@ class MainWindow(QMainWindow):
             pull,
             on_progress=lambda values: self.starter_card.set_progress(*values),
             on_result=lambda _path: self._on_model_installed(),
-            on_error=lambda error: self.starter_card.set_failed(describe(error)),
+            on_error=lambda error: self.starter_card.set_failed(explain(error)),
         )
 
     def _on_model_installed(self) -> None:
         self._show_model_state()
-        self._say("The starter model is ready. Ask anything.")
+        self.status.show_info("The starter model is ready. Ask anything.")
         self.composer.setFocus()
-
-    # Messages to the user
-
-    def _say(self, text: str, *, error: bool = False) -> None:
-        self.status_note.set_full_text(text)
-        self.status_note.setObjectName("statusError" if error else "statusNote")
-        self.status_note.style().unpolish(self.status_note)
-        self.status_note.style().polish(self.status_note)
-
-    def _report(self, error: BaseException) -> None:
-        self._say(describe(error), error=True)
 
     def _indexing_failed(self, error: BaseException) -> None:
         """Without the embedding model, search is by keyword only; the search box says so, not every reply."""
         if not isinstance(error, ModelUnavailable):
-            self._report(error)
-
-    def _hint(self, text: str) -> None:
-        self.composer_hint.setText(text)
-        self._hint_timer.start()
+            self.status.report(error)
 
     # Closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Returns at once: background calls are told to stop (a reply) or left to end, and the session closes on
+        its own thread after them; `closed` follows."""
         if not self._is_closed:
             self._is_closed = True
             self._settings.setValue("window/geometry", self.saveGeometry())
@@ -944,12 +795,13 @@ class MainWindow(QMainWindow):
             self._settings.setValue("window/details", self.details_button.isChecked())
             self._settings.setValue("session/lastThread", self._open_thread_id or 0)
             self._settings.sync()
-            self.stop_reply()
-            self._queries.shutdown()
-            self._replies.shutdown()
-            self._indexing.shutdown()
-            self._downloads.shutdown(timeout_s=0)  # a download has no cancel; its thread ends with the process
+            self._changes.close()
+            runners = (self._reads, self._writes, self._indexing, self._downloads)
+            self.replies.shutdown()
+            for runner in runners:
+                runner.shutdown()
             self.attachments.shutdown()
-            self._session.close()
-            self.closed.emit()
+            # A download has no cancel: its thread ends with the process, so closing does not wait for it.
+            waits = [self.replies.wait, self._reads.wait, self._writes.wait, self._indexing.wait, self.attachments.wait]
+            self._closer.close(self._session, waits)
         event.accept()

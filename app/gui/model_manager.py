@@ -1,8 +1,10 @@
 """The model manager: local models (list, add by drag-and-drop or file picker, download, remove, default), hosted
 providers (with the API key going straight to the OS keyring), and the offline switch.
 
-Every service call runs on the dialog's own TaskRunner thread; results and errors come back on the GUI thread.
-Errors are shown in the dialog as the one-line messages the services write (they never carry a key).
+Every service call (and every settings file read or write) runs on the dialog's own TaskRunner thread; results and
+errors come back on the GUI thread. What the dialog says goes through the window's StatusBridge (logged, and shown
+in the status bar); while the dialog is open its message line shows the bridge too. Errors are the one-line
+messages the services write (they never carry a key).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import DownloadCancelled
 from app.core.routing import Provider
+from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner
-from app.platform.settings import load_settings, save_settings
 from app.services.download import DownloadProgress, format_eta
 from app.services.session import Session
 
@@ -54,13 +56,14 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
 
 
 class ModelManagerDialog(QDialog):
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, status: StatusBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models and providers")
         self.setAcceptDrops(True)
         self.resize(860, 560)
         self._session = session
-        self._tasks = TaskRunner(self, name="model-manager")
+        self._status = status
+        self._tasks = TaskRunner(self, name="model-manager", status=status)
         self._cancel_download: threading.Event | None = None
         self._build()
         self.refresh()
@@ -122,8 +125,10 @@ class ModelManagerDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_selected)
         self.add_provider_button.clicked.connect(self.add_provider)
         self.remove_provider_button.clicked.connect(self.remove_selected_provider)
-        self.offline_box.setChecked(load_settings(self._session.data_dir).offline)
+        self.offline_box.setChecked(self._session.settings.offline)  # the file's value arrives with the listing
         self.offline_box.toggled.connect(self.set_offline)
+        for signal, slot in self._listening():
+            signal.connect(slot)
 
     # Listing
 
@@ -131,13 +136,17 @@ class ModelManagerDialog(QDialog):
         session = self._session
 
         def listing():
-            default = session.models.spec(load_settings(session.data_dir).default_model).name
-            return session.models.installed(), default, session.providers.list()
+            stored = session.settings_service.stored()
+            default = session.models.spec(stored.default_model).name
+            return session.models.installed(), default, session.providers.list(), stored.offline
 
-        self._tasks.run(listing, on_result=self._show, on_error=self._error)
+        self._tasks.run(listing, on_result=self._show)
 
     def _show(self, listing) -> None:
-        models, default, providers = listing
+        models, default, providers, offline = listing
+        self.offline_box.blockSignals(True)  # showing the stored switch is not the user flipping it
+        self.offline_box.setChecked(offline)
+        self.offline_box.blockSignals(False)
         self.models_table.setRowCount(len(models))
         for row, model in enumerate(models):
             spec = model.spec
@@ -172,15 +181,24 @@ class ModelManagerDialog(QDialog):
         rows = table.selectionModel().selectedRows()
         return table.item(rows[0].row(), 0).text() if rows else None
 
-    # Messages
+    # Messages: the bridge's, shown here while the dialog covers the window (a cleared status line clears nothing here)
 
-    def _say(self, text: str) -> None:
-        self.message.setStyleSheet("")
+    def _listening(self):
+        return (self._status.info, self._show_note), (self._status.warning, self._show_note), (
+            self._status.error, self._show_error
+        )
+
+    def _show_note(self, text: str) -> None:
+        if text:
+            self.message.setStyleSheet("")
+            self.message.setText(text)
+
+    def _show_error(self, text: str) -> None:
+        self.message.setStyleSheet("color: #b3261e;")
         self.message.setText(text)
 
-    def _error(self, error: BaseException) -> None:
-        self.message.setStyleSheet("color: #b3261e;")
-        self.message.setText(str(error))
+    def _say(self, text: str) -> None:
+        self._status.show_info(text)
 
     # Local models
 
@@ -194,7 +212,6 @@ class ModelManagerDialog(QDialog):
         self._tasks.run(
             lambda: self._session.models.add(path),
             on_result=lambda spec: (self._say(f"Added {spec.name}."), self.refresh()),
-            on_error=self._error,
         )
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's naming
@@ -248,7 +265,7 @@ class ModelManagerDialog(QDialog):
         if isinstance(error, DownloadCancelled):
             self._say(str(error))
         else:
-            self._error(error)
+            self._status.report(error)
 
     def make_selected_default(self) -> None:
         name = self._selected(self.models_table)
@@ -258,7 +275,7 @@ class ModelManagerDialog(QDialog):
 
         def choose() -> str:
             spec = session.models.default_candidate(name)
-            save_settings(session.data_dir, load_settings(session.data_dir).with_changes(default_model=spec.name))
+            session.settings_service.change(default_model=spec.name)
             return spec.name
 
         def chosen(model: str) -> None:
@@ -267,7 +284,7 @@ class ModelManagerDialog(QDialog):
             self._say(f"New threads use {model}.")
             self.refresh()
 
-        self._tasks.run(choose, on_result=chosen, on_error=self._error)
+        self._tasks.run(choose, on_result=chosen)
 
     def remove_selected(self) -> None:
         name = self._selected(self.models_table)
@@ -276,7 +293,6 @@ class ModelManagerDialog(QDialog):
         self._tasks.run(
             lambda: self._session.models.remove(name),
             on_result=lambda spec: (self._say(f"Removed {spec.name}."), self.refresh()),
-            on_error=self._error,
         )
 
     # Providers and the offline switch
@@ -295,7 +311,6 @@ class ModelManagerDialog(QDialog):
         self._tasks.run(
             lambda: self._session.providers.add(name, base_url=url, model=model, api_key=key),
             on_result=added,
-            on_error=self._error,
         )
 
     def remove_selected_provider(self) -> None:
@@ -305,16 +320,21 @@ class ModelManagerDialog(QDialog):
         self._tasks.run(
             lambda: self._session.providers.remove(name),
             on_result=lambda provider: (self._say(f"Removed {provider.name} and its key."), self.refresh()),
-            on_error=self._error,
         )
 
     def set_offline(self, offline: bool) -> None:
-        data_dir = self._session.data_dir
-        save_settings(data_dir, load_settings(data_dir).with_changes(offline=offline))
         self._session.settings = self._session.settings.with_changes(offline=offline)
-        self._say("Offline: nothing leaves this machine." if offline else "Online: hosted models and downloads allowed.")
+        self._tasks.run(
+            lambda: self._session.settings_service.change(offline=offline),
+            on_result=lambda _settings: self._say(
+                "Offline: nothing leaves this machine." if offline else "Online: hosted models and downloads allowed."
+            ),
+        )
 
     def done(self, result: int) -> None:
+        """Closes at once: a running call finishes on its own thread and its outcome is dropped."""
         self.cancel_download()
-        self._tasks.shutdown(timeout_s=5)
+        self._tasks.shutdown()
+        for signal, slot in self._listening():
+            signal.disconnect(slot)
         super().done(result)

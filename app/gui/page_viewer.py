@@ -1,19 +1,35 @@
 """The page a citation points to: a PDF page rendered by pymupdf with the cited span highlighted, or the text of
-any other file with the span marked. Opens the stored copy read-only; nothing is written back."""
+any other file with the span marked. Opens the stored copy read-only; nothing is written back.
+
+Reading and rendering (`render_citation`) run off the GUI thread: a large page takes a while. Only a QImage is
+made there (QImage, unlike QPixmap, may be made on any thread); the dialog shows it on the GUI thread.
+"""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.documents import Citation
-from app.ingest.extract import UnreadableFile, kind_of, page_texts
+from app.core.errors import ThreadloomError
+from app.services.cited_pages import is_pdf, page_text
 
 ZOOM = 1.6  # pixels per PDF point: readable at the default window size
 MIN_LINE_CHARS = 4  # shorter lines of a cited span match all over a page; skip them when highlighting
+
+
+@dataclass(frozen=True)
+class CitedPage:
+    """What the viewer shows: a rendered PDF page, or a text page as HTML, or why neither can be shown."""
+
+    image: QImage | None = None
+    html: str | None = None
+    problem: str | None = None
+    highlight_count: int = 0
 
 
 def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int]:
@@ -35,10 +51,30 @@ def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int]:
         return image.copy(), highlighted  # copy: the samples buffer dies with the pixmap
 
 
-class PageViewer(QDialog):
-    """Shows one citation. `highlight_count` says how many places on the page were marked (tests read it)."""
+def render_citation(citation: Citation) -> CitedPage:
+    """Background: read the cited file and make the page to show."""
+    if is_pdf(citation):
+        try:
+            image, highlighted = render_pdf_page(Path(citation.stored_path), citation)
+        except (RuntimeError, ValueError, IndexError) as exc:  # encrypted, damaged or gone since
+            return CitedPage(problem=f"{citation.file_name}: the page cannot be shown ({exc})")
+        return CitedPage(image=image, highlight_count=highlighted)
+    try:
+        text = page_text(citation)
+    except (ThreadloomError, OSError, IndexError) as exc:
+        return CitedPage(problem=f"{citation.file_name}: the text cannot be shown ({exc})")
+    before, span, after = text[: citation.start], text[citation.start : citation.end], text[citation.end :]
+    return CitedPage(
+        html=f"<pre style='white-space: pre-wrap'>{html.escape(before)}<a name='cited'></a>"
+        f"<span style='background: #ffe58a'>{html.escape(span)}</span>{html.escape(after)}</pre>",
+        highlight_count=1 if span.strip() else 0,
+    )
 
-    def __init__(self, citation: Citation, parent: QWidget | None = None) -> None:
+
+class PageViewer(QDialog):
+    """Shows one citation's `page`. `highlight_count` says how many places on the page were marked (tests read it)."""
+
+    def __init__(self, citation: Citation, page: CitedPage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pageViewer")
         state = "verified" if citation.verified else "not verified: the text was not found there in the file"
@@ -49,32 +85,18 @@ class PageViewer(QDialog):
         self.caption.setObjectName("pageViewerCaption")
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
-        self.highlight_count = 0
-        self.image: QImage | None = None
-        path = Path(citation.stored_path)
-        if kind_of(path) == "pdf":
-            try:
-                self.image, self.highlight_count = render_pdf_page(path, citation)
-            except (RuntimeError, ValueError, IndexError) as exc:  # encrypted, damaged or gone since
-                layout.addWidget(QLabel(f"{citation.file_name}: the page cannot be shown ({exc})"))
-                return
+        self.highlight_count = page.highlight_count
+        self.image = page.image
+        if page.image is not None:
             picture = QLabel()
-            picture.setPixmap(QPixmap.fromImage(self.image))
+            picture.setPixmap(QPixmap.fromImage(page.image))
             scroll = QScrollArea()
             scroll.setWidget(picture)
             layout.addWidget(scroll, 1)
-            return
-        self.text_view = QTextBrowser()
-        layout.addWidget(self.text_view, 1)
-        try:
-            text = page_texts(path, kind=kind_of(path) or "text", name=citation.file_name)[citation.page - 1]
-        except (UnreadableFile, OSError, IndexError) as exc:
-            self.text_view.setPlainText(f"{citation.file_name}: the text cannot be shown ({exc})")
-            return
-        before, span, after = text[: citation.start], text[citation.start : citation.end], text[citation.end :]
-        self.highlight_count = 1 if span.strip() else 0
-        self.text_view.setHtml(
-            f"<pre style='white-space: pre-wrap'>{html.escape(before)}<a name='cited'></a>"
-            f"<span style='background: #ffe58a'>{html.escape(span)}</span>{html.escape(after)}</pre>"
-        )
-        self.text_view.scrollToAnchor("cited")
+        elif page.html is not None:
+            self.text_view = QTextBrowser()
+            layout.addWidget(self.text_view, 1)
+            self.text_view.setHtml(page.html)
+            self.text_view.scrollToAnchor("cited")
+        else:
+            layout.addWidget(QLabel(page.problem or ""))

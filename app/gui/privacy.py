@@ -1,26 +1,16 @@
 """The thread header's privacy control: may this thread go to a hosted model, and has any of it ever left the device.
 
-The widget only shows and asks; the window reads and writes the rule through its TaskRunner.
+The widget only shows and asks; the window reads and writes the rule through the thread service.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from app.core.models import InstalledModel
 from app.core.routing import PrivacyRule, Provider
-
-
-class PrivacyRecords(Protocol):
-    """What the control reads (the session's routing records); the GUI never imports the store itself."""
-
-    def privacy_rule(self, thread_id: int) -> PrivacyRule: ...
-    def ledger(self, thread_id: int | None = None) -> list: ...
-
+from app.services.threads import PrivacyState
 
 RULE_LABELS = {
     PrivacyRule.LOCAL_ONLY: "Local only",
@@ -32,18 +22,6 @@ RULE_TIPS = {
     PrivacyRule.ASK: "A hosted model may answer a turn, after you confirm it each time",
     PrivacyRule.ALLOWED: "Hosted models may answer this thread (upgrades and fallbacks) without asking",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class PrivacyState:
-    thread_id: int
-    rule: PrivacyRule
-    hosted_calls: int
-
-
-def load_privacy(routing: PrivacyRecords, thread_id: int) -> PrivacyState:
-    """Runs on a TaskRunner thread: the rule and the ledger's count for one thread."""
-    return PrivacyState(thread_id, routing.privacy_rule(thread_id), len(routing.ledger(thread_id)))
 
 
 def badge_text(hosted_calls: int) -> str:

@@ -24,7 +24,8 @@ def highlight_snippet(snippet: str) -> str:
 
 
 class SearchBox(QLineEdit):
-    """Emits `query_changed(text)` (GUI thread) once typing pauses; ↓ hands focus to the results, Esc clears."""
+    """Emits (GUI thread) `query_changed(text)` once typing pauses and `move_to_results` on ↓ (the sidebar hands focus
+    to the results); Esc clears."""
 
     query_changed = Signal(str)
     move_to_results = Signal()

@@ -1,7 +1,8 @@
 """The left column: New thread, search, filter chips, the thread list (or search hits) and the Undo banner.
 
-It organises threads itself (pin, archive, tags, views, delete and undo), always through the window's TaskRunner:
-the store is called on the runner's thread and widgets change only on the GUI thread.
+It organises threads itself (pin, archive, tags, views, delete and undo) through the thread service: reads on the
+window's read lane, writes on its write lane, widgets only on the GUI thread. It lists again whenever the change
+broadcast says the thread list changed, whoever changed it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLa
 
 from app.core import metadata
 from app.core.errors import InvalidInput
-from app.core.models import SearchHit, Thread, ThreadFilter
+from app.core.models import SearchHit, ThreadFilter
+from app.gui.change_relay import ChangeRelay
 from app.gui.notice_bar import NoticeBar
 from app.gui.search_panel import SearchBox, SearchResults
+from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner
 from app.gui.thread_filters import FilterBar
 from app.gui.thread_list import ThreadList
+from app.services.changes import Changes
 from app.services.session import Session
+from app.services.threads import ThreadListing
 
 UNDO_MS = 10_000  # how long "Deleted … Undo" stays; the thread stays restorable (CLI) until purged
 
@@ -33,22 +38,31 @@ def parse_tags(text: str) -> list[str]:
 class Sidebar(QWidget):
     """Signals (GUI thread): `new_thread_requested`; `threads_loaded(list[Thread])` after each listing (the window
     shows them and keeps its selection); `hit_chosen(thread_id, message_id)`; `thread_restored(thread_id)` after an
-    Undo; `note(text)` for the status bar."""
+    Undo."""
 
     new_thread_requested = Signal()
     threads_loaded = Signal(list)
     hit_chosen = Signal(int, int)
     thread_restored = Signal(int)
-    note = Signal(str)
 
     def __init__(
-        self, session: Session, *, runner: TaskRunner, report: Callable[[BaseException], None], parent=None
+        self,
+        session: Session,
+        *,
+        reads: TaskRunner,
+        writes: TaskRunner,
+        status: StatusBridge,
+        changes: ChangeRelay,
+        parent=None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self._session = session
-        self._runner = runner
-        self._report = report
+        self._threads = session.threads
+        self._search_service = session.search
+        self._reads = reads
+        self._writes = writes
+        self._status = status
+        changes.changed.connect(self._on_changes)
         self._search_request = 0
         self._deleted: list[int] = []  # deleted since the Undo banner appeared, newest last
 
@@ -94,19 +108,18 @@ class Sidebar(QWidget):
 
     def refresh(self) -> None:
         """List the threads the filter lets through, with the tags and views for the chips."""
-        store, filter = self._session.store, self.filters.current_filter()
-        self._runner.run(
-            lambda: (store.list_threads(filter), store.all_tags(), store.saved_views()),
-            on_result=self._show_listing,
-            on_error=self._report,
-        )
+        threads, filter = self._threads, self.filters.current_filter()
+        self._reads.run(lambda: threads.listing(filter), on_result=self._show_listing)
         if self.search_box.text().strip():
             self.search(self.search_box.text().strip())  # a tag chip narrows the hits too
 
-    def _show_listing(self, listing: tuple[list[Thread], list[str], list]) -> None:
-        threads, tags, views = listing
-        self.filters.show_choices(tags, views)
-        self.threads_loaded.emit(threads)
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.thread_list:
+            self.refresh()
+
+    def _show_listing(self, listing: ThreadListing) -> None:
+        self.filters.show_choices(listing.tags, listing.views)
+        self.threads_loaded.emit(listing.threads)
 
     @property
     def is_filtered(self) -> bool:
@@ -128,14 +141,14 @@ class Sidebar(QWidget):
         if not query:
             self.stack.setCurrentWidget(self.thread_list)
             return
-        request, search, tag = self._search_request, self._session.search, self.filters.current_filter().tag
+        request, search, tag = self._search_request, self._search_service, self.filters.current_filter().tag
 
         def find() -> tuple[list[SearchHit], str]:
             hits = search.search(query, tag=tag)
             reason = search.keyword_only_reason  # no embedding model: the keyword half works on its own
             return hits, f"Searching by keyword only: {reason}" if reason else ""
 
-        self._runner.run(find, on_result=lambda found: self._show_hits(request, *found, query), on_error=self._report)
+        self._reads.run(find, on_result=lambda found: self._show_hits(request, *found, query))
 
     def _show_hits(self, request: int, hits: list[SearchHit], note: str, query: str) -> None:
         if request != self._search_request:
@@ -143,7 +156,7 @@ class Sidebar(QWidget):
         self.results.show_hits(hits, query)
         self.stack.setCurrentWidget(self.results)
         if note:
-            self.note.emit(note)
+            self._status.show_info(note)
 
     def focus_search(self) -> None:
         self.search_box.setFocus()
@@ -155,12 +168,12 @@ class Sidebar(QWidget):
     # Organising
 
     def set_pinned(self, thread_id: int, pinned: bool) -> None:
-        self._change(lambda store: store.set_pinned(thread_id, pinned))
+        self._change(lambda threads: threads.set_pinned(thread_id, pinned))
 
     def set_archived(self, thread_id: int, archived: bool) -> None:
-        self._change(lambda store: store.set_archived(thread_id, archived))
+        self._change(lambda threads: threads.set_archived(thread_id, archived))
         if archived:
-            self.note.emit("Archived. It is still searchable; the Archived chip shows archived threads.")
+            self._status.show_info("Archived. It is still searchable; the Archived chip shows archived threads.")
 
     def edit_tags(self, thread_id: int) -> None:
         thread = self.thread_list.thread(thread_id)
@@ -174,18 +187,7 @@ class Sidebar(QWidget):
 
     def set_tags(self, thread_id: int, tags: list[str]) -> None:
         """Make the thread's tags exactly `tags`."""
-        thread = self.thread_list.thread(thread_id)
-        old = list(thread.tags) if thread is not None else []
-        removed = [tag for tag in old if tag not in tags]
-        added = [tag for tag in tags if tag not in old]
-
-        def change(store) -> None:
-            if removed:
-                store.remove_tags(thread_id, removed)
-            if added:
-                store.add_tags(thread_id, added)
-
-        self._change(change)
+        self._change(lambda threads: threads.set_tags(thread_id, tags))
 
     def edit_metadata(self, thread_id: int) -> None:
         thread = self.thread_list.thread(thread_id)
@@ -204,17 +206,9 @@ class Sidebar(QWidget):
         try:
             pairs = dict(metadata.parse_pair(line) for line in text.splitlines() if line.strip())
         except InvalidInput as exc:
-            self._report(exc)
+            self._status.report(exc)
             return
-        thread = self.thread_list.thread(thread_id)
-        removed = [key for key in (thread.metadata if thread else {}) if key not in pairs]
-
-        def change(store) -> None:
-            store.set_metadata(thread_id, pairs)
-            if removed:
-                store.remove_metadata(thread_id, removed)
-
-        self._change(change)
+        self._change(lambda threads: threads.set_metadata(thread_id, pairs))
 
     def ask_for_pair(self) -> None:
         text, ok = QInputDialog.getText(self, "Filter by metadata", "Only threads where KEY=VALUE:")
@@ -222,7 +216,7 @@ class Sidebar(QWidget):
             try:
                 self.filters.add_pair(*metadata.parse_pair(text))
             except InvalidInput as exc:
-                self._report(exc)
+                self._status.report(exc)
 
     def save_view(self) -> None:
         name, ok = QInputDialog.getText(self, "Save view", "Name for this view (tag, metadata, archived):")
@@ -231,44 +225,33 @@ class Sidebar(QWidget):
 
     def save_view_as(self, name: str) -> None:
         filter = self.filters.current_filter()
-        self._change(lambda store: store.save_view(name, filter))
-        self.note.emit(f"Saved the view “{name}”. Apply it from Views ▾.")
+        self._change(lambda threads: threads.save_view(name, filter))
+        self._status.show_info(f"Saved the view “{name}”. Apply it from Views ▾.")
 
     def _delete_view(self, view_id: int) -> None:
-        self._change(lambda store: store.delete_view(view_id))
+        self._change(lambda threads: threads.delete_view(view_id))
 
     def delete_thread(self, thread_id: int) -> None:
         """Soft delete, with Undo in the banner; the window has already checked that no reply is being written."""
         title = self.thread_list.title_of(thread_id) or "the thread"
-        chat = self._session.chat
-        self._runner.run(
-            lambda: chat.delete_thread(thread_id),
-            on_result=lambda _: self._deleted_one(thread_id, title),
-            on_error=self._report,
-        )
+        self._change(lambda threads: threads.delete(thread_id), then=lambda _: self._deleted_one(thread_id, title))
 
     def _deleted_one(self, thread_id: int, title: str) -> None:
         self._deleted.append(thread_id)
         text = f"Deleted “{title}”." if len(self._deleted) == 1 else f"Deleted {len(self._deleted)} threads."
         self.undo_bar.show_notice(text, "Undo", timeout_ms=UNDO_MS)
-        self.refresh()
 
     def undo_delete(self) -> None:
         """Bring back every thread deleted since the banner appeared; the last one is opened again."""
         restoring, self._deleted[:] = list(self._deleted), []
-        store = self._session.store
 
         def restored(_threads) -> None:
-            self.refresh()
             if restoring:
                 self.thread_restored.emit(restoring[-1])
 
-        self._runner.run(
-            lambda: [store.restore_thread(thread_id) for thread_id in restoring],
-            on_result=restored,
-            on_error=self._report,
-        )
+        self._change(lambda threads: threads.restore(restoring), then=restored)
 
-    def _change(self, change: Callable) -> None:
-        store = self._session.store
-        self._runner.run(lambda: change(store), on_result=lambda _: self.refresh(), on_error=self._report)
+    def _change(self, change: Callable, *, then: Callable | None = None) -> None:
+        """Run `change(thread_service)` on the write lane; the list follows from the change it publishes."""
+        threads = self._threads
+        self._writes.run(lambda: change(threads), on_result=then)

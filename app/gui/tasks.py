@@ -4,6 +4,9 @@ The pattern is Anki's QueryOp: take what the call needs on the GUI thread, run t
 apply the result on the GUI thread. Each runner owns one Python thread that runs its calls in submission order, so a
 long reply never queues behind a thread listing and a stale listing never lands after a fresh one.
 
+A failure without its own `on_error` goes to the window's StatusBridge (app.gui.status): a ThreadloomError is said as
+its message; anything else is logged with its traceback and the user is told where the log is.
+
 Python threads rather than QThread/QThreadPool: the store keeps one SQLite connection per thread, and on a thread Qt
 created, that connection is released while Python tears the thread state down, which crashes the process.
 """
@@ -16,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+from app.gui.status import StatusBridge
 
 Report = Callable[[Any], None]
 
@@ -57,19 +62,21 @@ class _Relay(QObject):
         elif self._on_error is not None:
             self._on_error(error)
         else:
-            raise error
+            self._runner.status.report(error)
 
 
 class TaskRunner(QObject):
-    """Runs callables one after another on its own thread; callbacks run on the GUI thread, never after `shutdown`."""
+    """Runs callables one after another on its own thread; callbacks run on the GUI thread, never after `shutdown`.
+    Failures without an `on_error` are told through `status`."""
 
-    def __init__(self, parent: QObject | None = None, *, name: str) -> None:
+    def __init__(self, parent: QObject | None = None, *, name: str, status: StatusBridge) -> None:
         super().__init__(parent)
         self._name = name
+        self.status = status
         self._calls: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pending: set[_Relay] = set()
-        self.is_shut_down = False
+        self._stopped = threading.Event()  # plain Python, so the runner's thread can read it after the QObject is gone
 
     def run(
         self,
@@ -78,7 +85,7 @@ class TaskRunner(QObject):
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Call `work()` in the background. Without `on_error`, an exception is re-raised on the GUI thread."""
+        """Call `work()` in the background. Without `on_error`, an exception is told through the status bridge."""
         self._start(work, on_result, on_error, None, reports=False)
 
     def run_reporting(
@@ -97,34 +104,54 @@ class TaskRunner(QObject):
         """Some call's outcome has not been delivered yet."""
         return bool(self._pending)
 
-    def shutdown(self, *, timeout_s: float | None = 30.0) -> bool:
-        """Drop calls not started and callbacks not delivered, wait for the running call; False if it outlived
-        `timeout_s` (the thread is a daemon, so it cannot keep the process alive)."""
-        self.is_shut_down = True
+    @property
+    def is_shut_down(self) -> bool:
+        return self._stopped.is_set()
+
+    def shutdown(self) -> None:
+        """Drop calls not started and callbacks not delivered; returns at once. The running call, if any, ends on
+        its own (see `wait`); the thread is a daemon, so it cannot keep the process alive."""
+        self._stopped.set()
         if self._thread is None:
-            return True
+            return
         while True:
             try:
                 self._calls.get_nowait()
             except queue.Empty:
                 break
         self._calls.put(None)
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Any thread: wait for the running call after `shutdown`; False if it outlived `timeout_s`."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return self._thread is None or not self._thread.is_alive()
 
     def _start(self, work, on_result, on_error, on_progress, *, reports: bool) -> None:
         if self.is_shut_down:
             return
         relay = _Relay(self, on_result, on_error, on_progress)
         self._pending.add(relay)
+        stopped = self._stopped
+
+        def deliver(emit: Callable[[], None]) -> None:
+            if stopped.is_set():
+                return  # nobody is listening any more; the relay may be gone with its window
+            try:
+                emit()
+            except RuntimeError:  # the relay was deleted between the check and the emit
+                pass
 
         def call() -> None:
+            if stopped.is_set():
+                return
             try:
-                result = work(relay.progressed.emit) if reports else work()
+                result = work(lambda value: deliver(lambda: relay.progressed.emit(value))) if reports else work()
             except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which decides what to say
-                relay.finished.emit(None, exc)
+                failure = exc  # `exc` is unbound once the except block ends; the emit below runs inside it anyway
+                deliver(lambda: relay.finished.emit(None, failure))
             else:
-                relay.finished.emit(result, None)
+                deliver(lambda: relay.finished.emit(result, None))
 
         self._calls.put(call)
         if self._thread is None:

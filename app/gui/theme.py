@@ -52,8 +52,19 @@ def is_dark() -> bool:
     return _started_dark
 
 
-def current(preference: str = "system") -> Colours:
-    """The colours for a theme setting: "light", "dark", or "system" (the desktop's scheme)."""
+_chosen = "system"  # the theme setting the window applies; every widget that draws colours itself asks `current()`
+
+
+def use(preference: str) -> None:
+    """Make `preference` the theme that `current()` answers with (the window calls it when it applies the setting)."""
+    global _chosen
+    _chosen = preference
+
+
+def current(preference: str | None = None) -> Colours:
+    """The colours for a theme setting: "light", "dark", or "system" (the desktop's scheme); by default the one the
+    window applies (`use`)."""
+    preference = preference or _chosen
     if preference in ("light", "dark"):
         return DARK if preference == "dark" else LIGHT
     return DARK if is_dark() else LIGHT

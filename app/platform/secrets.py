@@ -7,6 +7,8 @@ installed: a key in a file next to the database is exactly what this module exis
 
 from __future__ import annotations
 
+import threading
+
 import keyring
 import keyring.backend
 import keyring.errors
@@ -19,6 +21,23 @@ HOW_TO_FIX = (
     "install and unlock an OS keyring (on Linux: gnome-keyring or KWallet with a D-Bus session); "
     "Threadloom never writes API keys to a file"
 )
+
+
+_handed_out: set[str] = set()  # every key this process read or stored, so the log can scrub it (app.platform.logs)
+_handed_out_lock = threading.Lock()
+
+
+def _remember(secret: str | None) -> str | None:
+    if secret:
+        with _handed_out_lock:
+            _handed_out.add(secret)
+    return secret
+
+
+def handed_out_secrets() -> tuple[str, ...]:
+    """The keys that passed through this module in this process, longest first (a key may contain another)."""
+    with _handed_out_lock:
+        return tuple(sorted(_handed_out, key=len, reverse=True))
 
 
 def _usable_backend(backend: keyring.backend.KeyringBackend) -> bool:
@@ -57,6 +76,7 @@ class KeyringSecrets:
         return f"{self._scope}:{name}"
 
     def set_secret(self, name: str, secret: str) -> None:
+        _remember(secret)
         try:
             self._checked_backend().set_password(SERVICE, self._username(name), secret)
         except keyring.errors.KeyringError as exc:
@@ -67,7 +87,7 @@ class KeyringSecrets:
 
     def get_secret(self, name: str) -> str | None:
         try:
-            return self._checked_backend().get_password(SERVICE, self._username(name))
+            return _remember(self._checked_backend().get_password(SERVICE, self._username(name)))
         except keyring.errors.KeyringError as exc:
             raise SecretStoreUnavailable(
                 f"the OS keyring could not be read ({type(exc).__name__}): {HOW_TO_FIX}"

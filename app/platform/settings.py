@@ -29,6 +29,7 @@ class Settings:
     hosted_utility: bool = False      # titles of a hosted thread may use its hosted model (else a local one)
     passage_share: float = 0.25       # of the model's window, the most that a message's attached passages take
     max_steps: int = 8                # model calls one reply may chain (a tool call and its follow-up are two)
+    log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
 
     @property
     def kv_cache_enabled(self) -> bool:

@@ -24,6 +24,7 @@ from app.core.models import (
     ThreadRetitled,
 )
 from app.core.routing import ConsentCheck, RouteReason
+from app.services.changes import ChangeBroadcast, Changes, after_chat_event
 from app.services.context import thread_cache_key
 from app.services.routing import Route, Router
 from app.services.turns import TurnRunner
@@ -63,10 +64,20 @@ class ChatService:
     from any thread while one runs and ends the whole chain of model calls.
     """
 
-    def __init__(self, store: Store, router: Router, runner: TurnRunner, *, sampling: SamplingParams) -> None:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        runner: TurnRunner,
+        *,
+        sampling: SamplingParams,
+        changes: ChangeBroadcast | None = None,
+    ) -> None:
+        """What a turn stores is published on `changes` as it is stored (the window's views refresh from it)."""
         self.store = store
         self.router = router
         self.runner = runner
+        self.changes = changes or ChangeBroadcast()
         self.sampling = sampling  # the default model's, for replies of every model (the catalog sets it per model)
 
     @property
@@ -78,7 +89,9 @@ class ChatService:
         self.router.default_model = name
 
     def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
-        return self.store.create_thread(title, model=self.model_name)
+        thread = self.store.create_thread(title, model=self.model_name)
+        self.changes.publish(Changes(thread_list=True))
+        return thread
 
     def delete_thread(self, thread_id: int) -> None:
         """Soft-delete a thread (restorable until purged) and drop its saved model states."""
@@ -164,6 +177,11 @@ class ChatService:
         yield from self._run(thread, user, reply, route, None)
 
     def _run(self, thread: Thread, user: Message, reply: Message, route: Route, follow_up) -> Iterator[ChatEvent]:
+        for event in self._turn(thread, user, reply, route, follow_up):
+            yield event  # the caller hears of the event first, then every subscriber of what it stored
+            self.changes.publish(after_chat_event(event))
+
+    def _turn(self, thread: Thread, user: Message, reply: Message, route: Route, follow_up) -> Iterator[ChatEvent]:
         yield ReplyStarted(user_message=user, reply=reply)
         finished: ReplyFinished | None = None
         for event in self.runner.run(thread, reply, route, self.sampling, follow_up):

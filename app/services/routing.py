@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from app.core.errors import (
+    ConfirmationNeeded,
     ConsentRequired,
     GenerationFailed,
     HostedError,
@@ -230,8 +231,9 @@ class Router:
         ref = ModelRef.parse(model or thread.model or self._default_model)
         reason = reason or RouteReason.THREAD
         if ref.hosted:
-            self.permit(thread, consent)
-            return self._hosted_route(ref, reason, consent)
+            route = self._hosted_route(ref, reason, consent)
+            self.permit(thread, consent, model=route.model)
+            return route
         if self._crashes.get(ref.name, 0) >= CRASHES_BEFORE_FALLBACK:
             try:
                 return self.fallback(
@@ -252,7 +254,7 @@ class Router:
                 return Route(model=ref.name, reason=RouteReason.THREAD)
             if self._settings().hosted_utility and self._rows.privacy_rule(thread.id) == PrivacyRule.ALLOWED:
                 try:
-                    self.permit(thread, consent=False)
+                    self.permit(thread, consent=False, model=str(ref))
                     return self._hosted_route(ref, RouteReason.THREAD, consent=False)
                 except (ConsentRequired, OfflineMode, NotFound):
                     pass
@@ -261,15 +263,16 @@ class Router:
     def hosted_consent(self, thread: Thread, model: str | None = None) -> ConsentCheck:
         """Whether a turn of `thread` on `model` (the thread's own when None) may run now, needs the user's yes
         first, or cannot go hosted at all — by the rule `route` applies, so the window asks before it sends."""
-        if not ModelRef.parse(model or thread.model or self._default_model).hosted:
+        ref = ModelRef.parse(model or thread.model or self._default_model)
+        if not ref.hosted:
             return ConsentCheck(HostedPermission.NOT_NEEDED)
         try:
-            self.permit(thread, consent=False)
+            self.permit(thread, consent=False, model=str(ref))
+        except ConfirmationNeeded as question:
+            return ConsentCheck(HostedPermission.ASK, str(question))
         except OfflineMode as refusal:
-            return ConsentCheck(HostedPermission.REFUSED, str(refusal))
+            return ConsentCheck(HostedPermission.REFUSED, str(refusal), offline=True)
         except ConsentRequired as refusal:
-            if self._rows.privacy_rule(thread.id) == PrivacyRule.ASK:
-                return ConsentCheck(HostedPermission.ASK, str(refusal))
             return ConsentCheck(HostedPermission.REFUSED, str(refusal))
         return ConsentCheck(HostedPermission.NOT_NEEDED)
 
@@ -281,8 +284,9 @@ class Router:
         else:
             self._models.spec(ref.name)
 
-    def permit(self, thread: Thread, consent: bool) -> None:
-        """Raise unless this thread's content may go to a hosted model now."""
+    def permit(self, thread: Thread, consent: bool, *, model: str) -> None:
+        """Raise unless this thread's content may go to hosted `model` now: OfflineMode, ConsentRequired (local
+        only), or ConfirmationNeeded (the thread asks and `consent` is not this turn's yes)."""
         if self.offline():
             raise OfflineMode(
                 "offline mode is on: no hosted model is used and nothing leaves this machine; "
@@ -295,23 +299,27 @@ class Router:
                 f"`threadloom route {thread.id} --privacy allowed` (or `ask`)"
             )
         if rule == PrivacyRule.ASK and not consent:
-            raise ConsentRequired(
+            raise ConfirmationNeeded(
                 f"thread {thread.id} asks before its content leaves this machine: confirm this turn "
-                f"(--allow-hosted on the command line)"
+                f"(--allow-hosted on the command line)",
+                model=model,
             )
 
     def fallback(self, thread: Thread, consent: bool, problem: Exception) -> Route:
-        """The hosted route that stands in for a local model that cannot serve, or a ConsentRequired/OfflineMode
-        that says both what went wrong locally and why no hosted model was asked. With no provider set up at all,
-        the local problem is raised as it is: there was never a fallback to speak of."""
+        """The hosted route that stands in for a local model that cannot serve, or a refusal that says both what
+        went wrong locally and why no hosted model was asked. With no provider set up at all, the local problem is
+        raised as it is: there was never a fallback to speak of."""
         if self._settings().fallback_provider is None and not self._providers.list():
             raise problem
         try:
-            self.permit(thread, consent)
             provider = self._fallback_provider()
+            route = self._hosted_route(ModelRef(name=provider.model, provider=provider.name), RouteReason.FALLBACK, consent)
+            self.permit(thread, consent, model=route.model)
+        except ConfirmationNeeded as refusal:
+            raise ConfirmationNeeded(f"{problem}; no fallback was used: {refusal}", model=refusal.model) from None
         except (ConsentRequired, OfflineMode, NotFound) as refusal:
             raise type(refusal)(f"{problem}; no fallback was used: {refusal}") from None
-        return self._hosted_route(ModelRef(name=provider.model, provider=provider.name), RouteReason.FALLBACK, consent)
+        return route
 
     def recover(self, thread: Thread, route: Route, problem: Exception) -> Route:
         """After a local failure before the first token: the same model once more after a single worker death,

@@ -14,6 +14,7 @@ from app.runtime.client import LocalWorker, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
 from app.services.attachments import AttachmentService
+from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
@@ -22,6 +23,8 @@ from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
 from app.services.turns import TurnRunner
+from app.services.settings import SettingsService
+from app.services.threads import ThreadService
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
 
@@ -42,6 +45,10 @@ class Session:
     providers: ProviderService
     attachments: AttachmentService  # files and knowledge folders; passages for each turn
     kv_cache_dir: Path | None  # where the threads' model states are saved; None: saving is off
+    # The window reaches the store and the settings file only through these.
+    changes: ChangeBroadcast  # every write publishes what it changed
+    threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
+    settings_service: SettingsService  # saves and applies what the settings dialog changes
 
     def close(self) -> None:
         self.router.unload_models()
@@ -102,8 +109,11 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
-    chat = ChatService(store, router, runner, sampling=spec.sampling)
+    changes = ChangeBroadcast()
+    chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
+    threads = ThreadService(store, routing, chat=chat, changes=changes)
+    settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir,
+        attachments, kv_cache_dir, changes, threads, settings_service,
     )

@@ -16,10 +16,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from app.core.errors import (
+    ConfirmationNeeded,
     ConsentRequired,
     GenerationFailed,
     HostedError,
@@ -155,6 +156,8 @@ class TurnRunner:
             died = isinstance(exc, WorkerDied)
             status = MessageStatus.INTERRUPTED if died else MessageStatus.ERROR
             finished = self._finish(reply.id, status, str(exc), "error")
+            if isinstance(exc, ConfirmationNeeded):
+                finished = replace(finished, confirm_model=exc.model)
         finally:
             active, self._active = self._active, None
             if finished is None:  # the consumer stopped iterating (or a store write failed): keep what we have

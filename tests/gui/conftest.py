@@ -52,3 +52,9 @@ def show_window(qtbot):
         return window
 
     return shower
+
+
+def close_window(qtbot, window) -> None:
+    """Close the window and wait until its session is shut down (closing returns at once; `closed` follows)."""
+    with qtbot.waitSignal(window.closed, timeout=REPLY_TIMEOUT_MS):
+        window.close()

@@ -62,8 +62,9 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     button_text = button.text()
     assert button_text.startswith(f"[1] {PDF.name} p.1 ✓")  # the passage is really on that page
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.attachments.viewer is not None)  # the page is rendered off the GUI thread
     viewer = window.attachments.viewer
-    assert viewer is not None and viewer.isVisible()
+    assert viewer.isVisible()
     assert viewer.image is not None and not viewer.image.isNull() and viewer.image.width() > 500
     assert viewer.highlight_count > 0
     viewer.close()

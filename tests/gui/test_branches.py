@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core.models import MessageStatus, Role
-from tests.gui.conftest import limit_reply
+from tests.gui.conftest import close_window, limit_reply
 from tests.gui.test_main_window import type_and_send, wait_until_idle
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_editing_a_message_makes_a_branch_and_the_arrows_switch_between_them(qtb
     assert window.conversation.card_for(original_user.id).branch_switcher.text() == "‹ 1 / 2 ›"
     assert session.store.get_thread(thread.id).current_leaf_id == original_reply.id  # remembered by the thread
 
-    window.close()  # the branch shown last comes back with the thread
+    close_window(qtbot, window)  # the branch shown last comes back with the thread
 
 
 def test_regenerate_adds_a_sibling_reply_and_fork_copies_the_branch(qtbot, session, show_window):

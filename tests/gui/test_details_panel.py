@@ -6,6 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QLabel
 
+from tests.gui.conftest import close_window
+
 
 def details_text(window) -> list[str]:
     return [label.text() for label in window.details.widget().findChildren(QLabel) if label.isVisibleTo(window.details)]
@@ -41,8 +43,7 @@ def test_ctrl_i_hides_the_details_and_a_reopened_window_remembers(qtbot, data_di
     assert window.details.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
     assert not window.details.isVisible() and not window.details_button.isChecked()
-    window.close()
-    qtbot.waitUntil(lambda: window._is_closed)
+    close_window(qtbot, window)
 
     reopened = show_window(open_sessions(data_dir, models_dir))
     assert not reopened.details.isVisible() and not reopened.details_button.isChecked()

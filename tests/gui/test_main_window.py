@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.core.models import MessageStatus, Role
-from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.conftest import REPLY_TIMEOUT_MS, close_window, limit_reply
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     stored = [(m.role, m.content) for m in first.store.current_path(thread.id)]
     window.details_button.setChecked(False)  # the details column hidden, so three columns fit the 800 px screen
     window.splitter.setSizes([222, window.splitter.width() - 222, 0])
-    window.close()
+    close_window(qtbot, window)
     assert first.router.loaded_models() == []  # closing the window shut the session down
 
     second = open_sessions(data_dir, models_dir)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QDropEvent
 from servers import GgufServer, MemoryKeyring
 
 from app.gui.model_manager import ModelManagerDialog
+from app.gui.status import StatusBridge
 from app.platform.settings import load_settings
 from app.services.models import load_catalog
 
@@ -31,7 +32,7 @@ def memory_keyring():
 
 
 def _dialog(qtbot, session) -> ModelManagerDialog:
-    dialog = ModelManagerDialog(session)
+    dialog = ModelManagerDialog(session, StatusBridge())
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: STARTER in dialog.model_names(), timeout=TIMEOUT_MS)
@@ -68,7 +69,7 @@ def test_a_dropped_model_is_added_and_can_become_the_default(qtbot, open_session
     own_models = tmp_path / "models"
     own_models.mkdir()
     session = open_sessions(data_dir, own_models)
-    dialog = ModelManagerDialog(session)
+    dialog = ModelManagerDialog(session, StatusBridge())
     qtbot.addWidget(dialog)
     mine = shutil.copy(models_dir / load_catalog()[0].file, tmp_path / "Pocket-Chat.gguf")
     _drop(dialog, Path(mine))
@@ -105,12 +106,12 @@ def test_download_with_progress_and_the_offline_switch(qtbot, open_sessions, dat
         session = open_sessions(data_dir, tmp_path / "models")
         served = dataclasses.replace(load_catalog()[0], name="served", file="served.gguf", source=server.url)
         session.models.catalog.append(served)
-        dialog = ModelManagerDialog(session)
+        dialog = ModelManagerDialog(session, StatusBridge())
         qtbot.addWidget(dialog)
         qtbot.waitUntil(lambda: "served" in dialog.model_names(), timeout=TIMEOUT_MS)
 
         dialog.offline_box.setChecked(True)
-        assert load_settings(data_dir).offline
+        qtbot.waitUntil(lambda: load_settings(data_dir).offline)  # written off the GUI thread
         dialog.select_model("served")
         dialog.download_button.click()
         qtbot.waitUntil(lambda: "offline mode is on" in dialog.message.text(), timeout=TIMEOUT_MS)

@@ -34,6 +34,7 @@ def test_settings_are_saved_and_applied_at_once(qtbot, session, show_window):
     ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: window.is_settled)  # saved off the GUI thread
 
     stored = json.loads((session.data_dir / "settings.json").read_text())
     assert (stored["theme"], stored["send_key"], stored["attachment_max_mb"], stored["kv_cache"]) == (
