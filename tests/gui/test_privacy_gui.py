@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from app.core.models import MessageStatus
 from app.core.routing import PrivacyRule, RouteReason
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.test_main_window import type_and_send
 
 HOSTED = "hosted/big-model"
 
@@ -157,3 +158,57 @@ def test_a_confirmed_upgrade_writes_a_sibling_reply_from_the_hosted_model_and_th
     assert hosted.connections >= 1
     qtbot.waitUntil(lambda: window.privacy.badge.text() == "sent to a hosted model 1 time")
     assert window.conversation.card_for(upgraded.id) is not None
+
+
+def confirm_with(monkeypatch, answer: bool) -> list[str]:
+    """Answers the window's "Send to a hosted model?" question; returns the models it was asked about."""
+    asked: list[str] = []
+    monkeypatch.setattr(
+        "app.gui.main_window.MainWindow.confirm_hosted", lambda _window, model: asked.append(model) or answer
+    )
+    return asked
+
+
+def test_a_send_on_an_ask_thread_whose_model_is_hosted_asks_first_and_a_no_sends_nothing(
+    qtbot, session, show_window, monkeypatch
+):
+    thread = session.chat.new_thread("Plans")
+    session.routing.add_provider("hosted", "http://127.0.0.1:9/v1", "big-model")
+    session.routing.set_thread_model(thread.id, HOSTED)
+    session.routing.set_privacy_rule(thread.id, PrivacyRule.ASK)
+    asked = confirm_with(monkeypatch, False)
+    window = show_window(session)
+    open_thread(qtbot, window, thread.id)
+
+    type_and_send(qtbot, window, "Summarise our plan.")
+    qtbot.waitUntil(lambda: f"nothing was sent to {HOSTED}" in window.status_note.full_text().lower())
+    qtbot.waitUntil(lambda: not window.is_streaming and window.is_settled)
+    assert asked == [HOSTED]  # the window asked, as the thread's rule says, instead of pointing to a CLI flag
+    assert session.store.messages(thread.id) == [] and session.routing.ledger(thread.id) == []
+    assert window.composer.toPlainText() == "Summarise our plan."  # the user's words are given back
+
+
+@pytest.mark.slow
+def test_a_fallback_on_an_ask_thread_asks_and_a_yes_answers_from_the_hosted_model(
+    qtbot, session, show_window, monkeypatch, hosted, memory_keyring, api_key
+):
+    limit_reply(session, max_tokens=8)
+    thread = session.chat.new_thread("Plans")
+    session.providers.add("stand-in", base_url=hosted.url, model="smollm2", api_key=api_key)
+    session.routing.set_thread_model(thread.id, "a-model-that-is-not-installed")  # the local model cannot serve
+    session.routing.set_privacy_rule(thread.id, PrivacyRule.ASK)
+    asked = confirm_with(monkeypatch, True)
+    window = show_window(session)
+    open_thread(qtbot, window, thread.id)
+
+    type_and_send(qtbot, window, "Say hi.")
+    qtbot.waitUntil(
+        lambda: len(session.routing.ledger(thread.id)) == 1 and not window.is_streaming and window.is_settled,
+        timeout=REPLY_TIMEOUT_MS,
+    )
+    assert asked == ["stand-in/smollm2"]
+    failed, answered = session.store.siblings(session.store.current_path(thread.id)[-1].id)
+    assert failed.status == MessageStatus.ERROR and "no fallback was used" in failed.error
+    assert answered.status == MessageStatus.COMPLETE and answered.model == "stand-in/smollm2"
+    [call] = session.routing.ledger(thread.id)
+    assert (call.message_id, call.reason) == (answered.id, RouteReason.FALLBACK)
