@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self._show_model_state()
         self._load_stronger_models()
         self.refresh_threads()
+        self._index_for_search()  # messages imported or written before this window (or by the CLI) included
 
     # Layout
 
@@ -578,7 +579,7 @@ class MainWindow(QMainWindow):
         """The reply is stored; the views refresh from the change it published. Here: speed, and search indexing."""
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(reply.model or self._session.chat.model_name, reply))
-        self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
+        self._index_for_search()
 
     def _give_back(self, text: str, edit_of: int | None) -> None:
         """Nothing was stored: the user's words go back where they were typed."""
@@ -777,6 +778,10 @@ class MainWindow(QMainWindow):
         self._show_model_state()
         self.status.show_info("The starter model is ready. Ask anything.")
         self.composer.setFocus()
+
+    def _index_for_search(self) -> None:
+        """Embed the messages meaning search has no vectors for yet, in the background."""
+        self._indexing.run(self._session.search.index_pending, on_error=self._indexing_failed)
 
     def _indexing_failed(self, error: BaseException) -> None:
         """Without the embedding model, search is by keyword only; the search box says so, not every reply."""

@@ -220,3 +220,14 @@ def test_a_long_title_ends_in_an_ellipsis_instead_of_widening_the_window(qtbot, 
     qtbot.waitUntil(lambda: window.title_label.full_text() == title)
     assert window.title_label.text().endswith("…") and window.title_label.toolTip() == title
     assert window.title_label.minimumSizeHint().width() < 200
+
+
+@pytest.mark.slow
+def test_opening_the_window_indexes_messages_written_before_it_for_meaning_search(qtbot, session, show_window):
+    thread = session.store.create_thread("Imported")
+    user = session.store.add_message(thread.id, parent_id=None, role=Role.USER, content="How do herons fish?")
+    session.store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="They stand still and wait.")
+    model = session.embedder.model_id
+    assert len(session.store.messages_to_embed(model=model)) == 2  # as an import or the CLI leaves them
+    show_window(session)
+    qtbot.waitUntil(lambda: session.store.messages_to_embed(model=model) == [], timeout=REPLY_TIMEOUT_MS)
