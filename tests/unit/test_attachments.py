@@ -185,3 +185,19 @@ def test_a_folder_poll_hashes_only_files_whose_size_or_mtime_changed(service, st
     assert not service.sync_folders()["changed"] and hashed == []  # its new stamp was kept
     (folder / "a.txt").write_text("Notes a.txt about egrets, longer now.\n")
     assert [Path(p).name for p in service.sync_folders()["changed"]] == ["a.txt"] and hashed == ["a.txt"]
+
+
+def test_many_small_files_take_no_more_than_the_passage_budget(service, store, tmp_path: Path):
+    from app.services.passages import passage_tokens
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for index in range(40):  # each small enough to go in whole, together far past a small model's window
+        (folder / f"note{index:02}.txt").write_text(f"Note {index} about the heron colony. " * 30)
+    thread = store.create_thread("t")
+    service.attach(thread.id, [folder], summarise=False)
+    user = store.add_message(thread.id, parent_id=None, role=Role.USER, content="What do the notes say about herons?")
+    passages = service.passages_for(store.get_thread(thread.id), user, budget_tokens=1000)
+    assert passages and passage_tokens(passages) <= 1000
+    assert len({p.document_id for p in passages}) < 40
+    assert service.passages_for(store.get_thread(thread.id), user, budget_tokens=50_000) == passages  # kept as chosen
