@@ -15,6 +15,7 @@ PromptTooLong, which the router may answer with a fallback.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -34,6 +35,8 @@ from app.core.models import (
 )
 from app.services.routing import Route, Router
 from app.store import Store
+
+log = logging.getLogger(__name__)
 
 SUMMARY_PREFIX = "Summary of the earlier conversation: "
 COMPACTION_PROMPT = (
@@ -151,6 +154,9 @@ class ContextBuilder:
         left_out: list[LeftOut],
     ) -> BuiltContext:
         folded = self._folded_ids(thread.id, summary) if summary is not None else ()
+        log.debug("thread %s prompt: %s tokens, window %s, %s messages folded", thread.id, tokens, window, len(folded))
+        if left_out:
+            log.info("thread %s: left out of the prompt to fit the window: %s", thread.id, left_out)
         return BuiltContext(
             request=GenerationRequest(turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id)),
             report=ContextReport(tokens=tokens, window=window, folded=folded, left_out=tuple(left_out)),

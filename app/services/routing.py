@@ -105,8 +105,10 @@ class LocalWorkers:
             self._workers.move_to_end(spec.name)
             return worker
         while self._workers and len(self._workers) >= max(1, self._limit()):
-            _, oldest = self._workers.popitem(last=False)
+            name, oldest = self._workers.popitem(last=False)
+            log.info("unloading %s to make room for %s", name, spec.name)
             oldest.shutdown()
+        log.info("loading local model %s", spec.name)
         if self.on_load is not None:
             self.on_load(spec.name)
         worker = self._workers[spec.name] = self._make_worker(spec)
@@ -325,8 +327,11 @@ class Router:
         """After a local failure before the first token: the same model once more after a single worker death,
         else the fallback (which raises when the thread does not allow it)."""
         if isinstance(problem, WorkerDied) and self._crashes.get(route.model, 0) < CRASHES_BEFORE_FALLBACK:
+            log.warning("the worker of %s died; trying it once more: %s", route.model, problem)
             return route
-        return self.fallback(thread, route.consent, problem)
+        fallback = self.fallback(thread, route.consent, problem)
+        log.warning("thread %s falls back to %s: %s", thread.id, fallback.model, problem)
+        return fallback
 
     def _fallback_provider(self) -> Provider:
         name = self._settings().fallback_provider
@@ -403,6 +408,7 @@ class Router:
         It runs on `route`, else on the utility route of `thread`."""
         route = route or self.utility_route(thread)
         thread_id = thread.id if thread is not None else None
+        log.debug("%s call on %s (thread %s)", purpose, route.model, thread_id)
         try:
             events = list(self.backend(route, purpose=purpose, thread_id=thread_id).generate(request))
         except UTILITY_FAILURES as exc:

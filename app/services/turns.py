@@ -13,6 +13,7 @@ outgrows its window) hands the call to the fallback the router allows; the promp
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,8 @@ from app.core.ports import ChatBackend
 from app.services.context import ContextBuilder
 from app.services.routing import Route, Router
 from app.store import Store
+
+log = logging.getLogger(__name__)
 
 # What ends a reply with an error status instead of an exception for the caller.
 TURN_FAILURES = (WorkerDied, GenerationFailed, ModelUnavailable, HostedError, ConsentRequired, OfflineMode)
@@ -178,7 +181,15 @@ class TurnRunner:
         return None
 
     def _finish(self, reply_id: int, status: MessageStatus, error: str | None, reason: str) -> ReplyFinished:
-        return ReplyFinished(self._store.finish_message(reply_id, status=status, error=error), reason)
+        reply = self._store.finish_message(reply_id, status=status, error=error)
+        usage = reply.usage
+        log.info(
+            "reply %s in thread %s by %s: %s (%s), %s prompt tokens (%s cached), %s generated%s",
+            reply.id, reply.thread_id, reply.model, status, reason, usage.prompt_tokens if usage else 0,
+            usage.cached_tokens if usage else 0, usage.completion_tokens if usage else 0,
+            f"; {error}" if error and status != MessageStatus.COMPLETE else "",
+        )  # fmt: skip
+        return ReplyFinished(reply, reason)
 
     def _call(
         self,
