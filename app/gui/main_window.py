@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self._load_stronger_models()
         self.refresh_threads()
         self._index_for_search()  # messages imported or written before this window (or by the CLI) included
+        self._reads.run(session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
 
     # Layout
 
@@ -400,8 +401,9 @@ class MainWindow(QMainWindow):
         self._open_thread_id = thread_id
         self.attachments.show_thread(thread_id)
         self._view_request += 1
+        # The last thread goes into window.ini on close, not here: QSettings writes its file on the GUI thread
+        # (~25 ms measured), a stall while a reply streams.
         self.thread_list.select_thread(thread_id)
-        self._settings.setValue("session/lastThread", thread_id or 0)
         if thread_id is None:
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
@@ -437,7 +439,6 @@ class MainWindow(QMainWindow):
     def _adopt_thread(self, thread_id: int) -> None:
         """The draft on screen became this thread (its first message was stored); it is shown already."""
         self._open_thread_id = thread_id
-        self._settings.setValue("session/lastThread", thread_id)
 
     def open_search_hit(self, thread_id: int, message_id: int) -> None:
         """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""

@@ -64,6 +64,13 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
+def preload_readers() -> None:
+    """Import the PDF and DOCX libraries now. Their first import holds the interpreter lock for ~80 ms (measured:
+    pymupdf), which a window feels as a frozen frame if it happens mid-reply, on the first attachment."""
+    import docx  # noqa: F401
+    import pymupdf  # noqa: F401
+
+
 def extract(path: Path, *, kind: str, name: str, password: str | None = None) -> Extracted:
     """The text of `path` (a stored copy) as pages. Raises UnreadableFile (or PasswordNeeded) naming `name`."""
     pages = page_texts(path, kind=kind, name=name, password=password)

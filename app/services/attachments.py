@@ -18,7 +18,7 @@ from app.core.documents import Attachment, Document
 from app.core.errors import InvalidInput
 from app.core.models import GenerationRequest
 from app.core.ports import Embedder
-from app.ingest.extract import kind_of
+from app.ingest.extract import kind_of, preload_readers
 from app.retrieval.search import Retriever
 from app.services.document_summaries import DocumentSummaries
 from app.services.ingest import Ingest, ProgressCallback
@@ -118,6 +118,10 @@ class AttachmentService(KnowledgeFolders, Ingest, DocumentSummaries, Passages):
                 shutil.copyfileobj(source, scratch)
         os.replace(scratch.name, target)
         return self.documents.add_document(sha256=sha, stored_path=str(target), kind=kind, size_bytes=size)
+
+    def preload_readers(self) -> None:
+        """Load the file readers now (at start, in the background) rather than on the first attachment."""
+        preload_readers()
 
     def attachments(self, thread_id: int) -> list[Attachment]:
         return self.documents.attachments(thread_id)
