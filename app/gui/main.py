@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
@@ -12,14 +12,17 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 from app.core.errors import ThreadloomError
 from app.gui import theme
 from app.gui.main_window import MainWindow
+from app.gui.resources import ICON_NAME, app_icon
 from app.services.session import Session
 
 
-def _application() -> QApplication:
+def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName("Threadloom")
     app.setApplicationName("Threadloom")
     app.setApplicationDisplayName("Threadloom")
+    app.setDesktopFileName(ICON_NAME)  # threadloom.desktop: Wayland and taskbars match the window to its launcher
+    app.setWindowIcon(app_icon())
     app.setStyle(QStyleFactory.create("Fusion"))  # the same, palette-driven look on every platform
     app.setPalette(theme.palette_for(theme.current()))  # until the window applies the user's theme setting
     return app
@@ -32,13 +35,20 @@ async def _until_closed(window: MainWindow) -> None:
     await closed
 
 
-def run_gui(session: Session | Callable[[], Session]) -> int:
-    """Show the window until it is closed; return the process exit code.
+def attach_to_new_thread(window: MainWindow, files: Sequence[str]) -> None:
+    """Files the app was started with (dropped on its launcher, or `threadloom FILE…`) go to a new thread, opened
+    in place of the last one; they are read and embedded in the background as if dropped on the window."""
+    window.open_thread(None)
+    window.attachments.attach(list(files))
+
+
+def run_gui(session: Session | Callable[[], Session], *, files: Sequence[str] = ()) -> int:
+    """Show the window until it is closed; return the process exit code. `files` are attached to a new thread.
 
     Accepts an open Session or a factory for one, so a setup error (unwritable data folder, ...) is shown in a
     dialog rather than lost on a terminal the user never sees.
     """
-    app = _application()
+    app = application()
     if callable(session):
         try:
             session = session()
@@ -46,6 +56,8 @@ def run_gui(session: Session | Callable[[], Session]) -> int:
             QMessageBox.critical(None, "Threadloom cannot start", str(exc))
             return 1
     window = MainWindow(session)
+    if files:
+        attach_to_new_thread(window, files)
     app.setQuitOnLastWindowClosed(False)  # the loop ends when the window's session is shut down, not before
     qasync.run(_until_closed(window))
     return 0
