@@ -54,13 +54,15 @@ def _version() -> str:
 
 
 def command_names(parser: argparse.ArgumentParser) -> list[str]:
-    return [name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices]
+    return [
+        name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices
+    ]
 
 
 def with_default_command(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
-    """`threadloom FILE…` means `threadloom gui FILE…`: what a launcher runs for files dropped on it (Exec=threadloom
-    %F in resources/threadloom.desktop). A first word that is neither a command nor a path is left to argparse, so
-    a mistyped command is still reported as one."""
+    """`threadloom FILE…` means `threadloom gui FILE…`: what a launcher runs for files dropped on it
+    (Exec=threadloom %F in resources/threadloom.desktop). A first word that is neither a command nor a path is left
+    to argparse, so a mistyped command is still reported as one."""
     argv = list(argv)
     index = 0
     while index < len(argv):
