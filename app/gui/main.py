@@ -37,9 +37,17 @@ async def _until_closed(window: MainWindow) -> None:
 
 def attach_to_new_thread(window: MainWindow, files: Sequence[str]) -> None:
     """Files the app was started with (dropped on its launcher, or `threadloom FILE…`) go to a new thread, opened
-    in place of the last one; they are read and embedded in the background as if dropped on the window."""
-    window.open_thread(None)
-    window.attachments.attach(list(files))
+    in place of the last one; they are read and embedded in the background as if dropped on the window.
+
+    That starts once the window's first thread listing has landed: a listing read before the new thread existed
+    would otherwise land after it and close it as deleted."""
+
+    def attach(_threads=None) -> None:
+        window.sidebar.threads_loaded.disconnect(attach)
+        window.open_thread(None)
+        window.attachments.attach(list(files))
+
+    window.sidebar.threads_loaded.connect(attach)
 
 
 def run_gui(session: Session | Callable[[], Session], *, files: Sequence[str] = ()) -> int:

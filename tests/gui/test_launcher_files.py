@@ -21,8 +21,15 @@ pytestmark = pytest.mark.slow
 PDF = SHARED_DATA / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
 
 
-def test_files_given_at_start_are_attached_to_a_new_thread_the_window_opens(qapp, session):
+def test_files_given_at_start_are_attached_to_a_new_thread_the_window_opens(qapp, session, monkeypatch):
     earlier = session.chat.new_thread("Yesterday's thread")
+    new_thread = session.chat.new_thread
+
+    def slow_new_thread(*args, **kwargs):
+        time.sleep(0.3)  # as a first write to a new database may take: the window's first listing is read meanwhile
+        return new_thread(*args, **kwargs)
+
+    monkeypatch.setattr(session.chat, "new_thread", slow_new_thread)
     settings = QSettings(str(session.data_dir / "window.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/lastThread", earlier.id)  # the window would reopen this one
     settings.sync()
