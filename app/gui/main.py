@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 from app.core.errors import ThreadloomError
 from app.gui import theme
 from app.gui.main_window import MainWindow
-from app.gui.resources import ICON_NAME, app_icon
+from app.gui.resources import DESKTOP_FILE_NAME, app_icon
 from app.services.session import Session
 
 
@@ -21,7 +21,7 @@ def application() -> QApplication:
     app.setOrganizationName("Threadloom")
     app.setApplicationName("Threadloom")
     app.setApplicationDisplayName("Threadloom")
-    app.setDesktopFileName(ICON_NAME)  # threadloom.desktop: Wayland and taskbars match the window to its launcher
+    app.setDesktopFileName(DESKTOP_FILE_NAME)  # Wayland and taskbars match the window to its launcher entry
     app.setWindowIcon(app_icon())
     app.setStyle(QStyleFactory.create("Fusion"))  # the same, palette-driven look on every platform
     app.setPalette(theme.palette_for(theme.current()))  # until the window applies the user's theme setting

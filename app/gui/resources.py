@@ -13,6 +13,7 @@ from PySide6.QtGui import QIcon
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 ICONS_DIR = RESOURCES_DIR / "icons"
 ICON_NAME = "threadloom"  # the icon theme name: resources/threadloom.desktop says Icon=threadloom
+DESKTOP_FILE_NAME = "threadloom"  # resources/threadloom.desktop, the launcher entry the window belongs to
 
 
 def icon_files() -> list[Path]:
