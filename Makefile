@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 # Tests keep their copy of the starter model in the repo's models/ folder (git-ignored).
 TEST_MODELS := $(CURDIR)/models
 
-.PHONY: run test benchmarks
+.PHONY: run test benchmarks bundle
 
 run: $(VENV)/.installed-app
 	$(BIN)/threadloom models pull
@@ -25,6 +25,10 @@ benchmarks: $(VENV)/.installed-test
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/search.py
 	# retrieval.py embeds all of SciFact (tens of minutes on 2 cores); run it by hand:
 	# $(BIN)/python tests/benchmarks/retrieval.py --data ../shared/data/beir-scifact --split train
+
+# The desktop app: dist/threadloom (see README, "Desktop app"); packaging/install-linux.sh installs it.
+bundle: $(VENV)/.installed-app
+	packaging/build.sh $(VENV)
 
 $(VENV)/.installed-app: pyproject.toml packaging/bootstrap.sh
 	packaging/bootstrap.sh $(VENV)

@@ -24,6 +24,8 @@ from app.platform.settings import load_settings
 
 log = logging.getLogger(__name__)
 
+# Global options that take a value, for telling a command name from a file path (see `with_default_command`).
+GLOBAL_VALUE_OPTIONS = ("--data-dir", "--models-dir")
 COMMAND_MODULES = (
     "app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer",
     "app.cli.providers", "app.cli.routing", "app.cli.attach",
@@ -36,15 +38,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", help="where the database and caches live (env THREADLOOM_HOME)")
     parser.add_argument("--models-dir", help="where model weights live (env THREADLOOM_MODELS_DIR)")
+    parser.add_argument("--version", action="version", version=f"threadloom {_version()}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation in a temporary data folder (SQLite, the models, a reply, search) and exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("gui", help="open the window (the default)")
+    gui = commands.add_parser("gui", help="open the window (the default); FILEs are attached to a new thread")
+    gui.add_argument("files", nargs="*", metavar="FILE", help="files to attach to a new thread")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(commands)
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("threadloom")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    return [
+        name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices
+    ]
+
+
+def with_default_command(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
+    """`threadloom FILE…` means `threadloom gui FILE…`: what a launcher runs for files dropped on it
+    (Exec=threadloom %F in resources/threadloom.desktop). A first word that is neither a command nor a path is left
+    to argparse, so a mistyped command is still reported as one."""
+    argv = list(argv)
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word in GLOBAL_VALUE_OPTIONS:
+            index += 2
+        elif word.startswith("-"):
+            index += 1
+        else:
+            if word not in commands and (os.sep in word or os.path.exists(word)):
+                argv.insert(index, "gui")
+            break
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(with_default_command(sys.argv[1:] if argv is None else argv, command_names(parser)))
     command = args.command or "gui"
     log_file = _start_log(args)
     try:
@@ -67,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _start_log(args: argparse.Namespace) -> Path | None:
-    """The log in the data directory the command uses; a folder that cannot be written is the command's to report."""
+    """The log in the data directory the command uses; a folder that cannot be written is the command's to report.
+    The self-test leaves every data folder alone (it works in a temporary one)."""
+    if args.self_test:
+        return None
     data = data_dir(args.data_dir)
     try:
         return setup_logging(data, level=load_settings(data).log_level)
@@ -76,6 +123,10 @@ def _start_log(args: argparse.Namespace) -> Path | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from app.cli.selftest import run_self_test
+
+        return run_self_test(args)
     if not getattr(args, "needs_session", True):
         return args.handler(args)
     from app.services.session import open_session
@@ -84,7 +135,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in (None, "gui"):
         from app.gui.main import run_gui
 
-        return run_gui(session)
+        return run_gui(session, files=[os.path.abspath(path) for path in getattr(args, "files", [])])
     try:
         return args.handler(args, session)
     finally:
