@@ -386,7 +386,17 @@ class MainWindow(QMainWindow):
             and not self.replies.is_live_in(self._open_thread_id)
             and not self.sidebar.is_filtered
         ):
-            self.open_thread(None)  # deleted, here or by another process (a filter only hides it from the list)
+            # Deleted or archived here or by another process (a filter only hides it from the list) — or only made
+            # after this listing was read: ask the store now (reads run in order) before closing it.
+            thread_id, threads = self._open_thread_id, self._session.threads
+            self._reads.run(
+                lambda: threads.is_listed(thread_id),
+                on_result=lambda listed: listed or self._close_if_open(thread_id),
+            )
+
+    def _close_if_open(self, thread_id: int) -> None:
+        if self._open_thread_id == thread_id:
+            self.open_thread(None)
 
     def new_thread(self) -> None:
         """Start a draft: the thread is created when its first message is sent, so no empty threads pile up."""

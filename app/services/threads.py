@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core.errors import NotFound
 from app.core.metadata import MetaValue
 from app.core.models import Message, SavedView, Thread, ThreadFilter, ThreadSummary
 from app.core.routing import PrivacyRule
@@ -85,6 +86,13 @@ class ThreadService:
 
     def listing(self, filter: ThreadFilter | None = None) -> ThreadListing:
         return ThreadListing(self._store.list_threads(filter), self._store.all_tags(), self._store.saved_views())
+
+    def is_listed(self, thread_id: int) -> bool:
+        """Whether the thread is in the default listing: it exists, is not deleted and not archived."""
+        try:
+            return not self._store.get_thread(thread_id).archived
+        except NotFound:
+            return False
 
     def page(self, thread_id: int) -> ThreadPage:
         """The thread's current branch, with the positions of forked messages and the summary fold on it."""

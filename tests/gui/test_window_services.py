@@ -207,3 +207,24 @@ def test_the_window_still_ends_when_shutting_its_session_down_fails(qtbot, sessi
         window.close()
     assert any(record.getMessage() == "closing the session failed" for record in caplog.records)
     assert attempts[0] is not threading.main_thread() and attempts[1] is threading.main_thread()
+
+
+def test_a_listing_read_before_a_new_thread_existed_does_not_close_it(qtbot, session, show_window, monkeypatch):
+    window = show_window(session)
+    listing, read, land = session.threads.listing, threading.Event(), threading.Event()
+
+    def stale_listing(*args, **kwargs):
+        result = listing(*args, **kwargs)
+        read.set()
+        land.wait(30)  # it lands after the thread below was made and opened
+        return result
+
+    monkeypatch.setattr(session.threads, "listing", stale_listing)
+    window.refresh_threads()
+    assert read.wait(30)
+    fresh = session.chat.new_thread("Fresh")
+    window.open_thread(fresh.id)
+    land.set()
+    qtbot.waitUntil(lambda: window.is_settled and not window.is_loading, timeout=REPLY_TIMEOUT_MS)
+    qtbot.wait(200)
+    assert window._open_thread_id == fresh.id and window.title_label.full_text() == "Fresh"
