@@ -135,10 +135,10 @@ class ModelCall:
 
     purpose: CallPurpose
     backend: str  # "local" or "hosted"
-    model: str
+    model: str | None  # None: not known (an imported reply)
     usage: Usage
-    timings: Timings
-    seconds: float                 # wall time of the whole call
+    timings: Timings | None        # None: not known (an imported reply)
+    seconds: float | None = None   # wall time of the whole call
     thread_id: int | None = None
     message_id: int | None = None  # the reply a turn wrote, else None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from datetime import datetime
 
 from app.core.errors import NotFound
-from app.core.models import ImportedThread, Message, MessageStatus, ModelCall, Role, Thread
+from app.core.models import CallPurpose, ImportedThread, Message, MessageStatus, ModelCall, Role, Thread
 from app.store.database import Database, _iso, pid_alive
 from app.store.schema import MessageRow
 from app.store.values import message_value
@@ -67,8 +69,9 @@ class MessageTree(Database):
             ).where(M.id == message_id).execute()
         return self.get_message(message_id)
 
-    def record_call(self, call: ModelCall) -> None:
-        """One usage row for one model call, whatever its purpose (a reply's row also serves `Message.usage`)."""
+    def record_call(self, call: ModelCall, *, at: datetime | None = None) -> None:
+        """One usage row for one model call, whatever its purpose (a reply's row also serves `Message.usage`);
+        `at` is when it happened, if not now (an imported reply)."""
         with self.writing():
             self._rows.UsageEvent.create(
                 purpose=str(call.purpose),
@@ -79,10 +82,10 @@ class MessageTree(Database):
                 prompt_tokens=call.usage.prompt_tokens,
                 completion_tokens=call.usage.completion_tokens,
                 cached_tokens=call.usage.cached_tokens,
-                ttft_s=call.timings.ttft_s,
-                tokens_per_s=call.timings.tokens_per_s,
+                ttft_s=call.timings.ttft_s if call.timings else None,
+                tokens_per_s=call.timings.tokens_per_s if call.timings else None,
                 seconds=call.seconds,
-                created_at=_iso(self._clock()),
+                created_at=_iso(at or self._clock()),
             )
 
     def get_message(self, message_id: int) -> Message:
@@ -176,7 +179,7 @@ class MessageTree(Database):
 
     def insert_thread(self, imported: ImportedThread) -> Thread:
         """Store a whole thread from an export in one transaction: all of it or nothing."""
-        M, T, U = self._rows.Message, self._rows.Thread, self._rows.UsageEvent
+        M, T = self._rows.Message, self._rows.Thread
         with self.writing():
             row = T.create(
                 title=imported.title,
@@ -204,18 +207,8 @@ class MessageTree(Database):
                 )
                 ids[message.key] = message_row.id
                 if message.usage is not None:
-                    U.create(
-                        thread_id=row.id,
-                        message_id=message_row.id,
-                        backend=message.backend,
-                        model=message.model,
-                        prompt_tokens=message.usage.prompt_tokens,
-                        completion_tokens=message.usage.completion_tokens,
-                        cached_tokens=message.usage.cached_tokens,
-                        ttft_s=message.timings.ttft_s if message.timings else None,
-                        tokens_per_s=message.timings.tokens_per_s if message.timings else None,
-                        created_at=created,
-                    )
+                    call = ModelCall(CallPurpose.TURN, message.backend, message.model, message.usage, message.timings)
+                    self.record_call(replace(call, thread_id=row.id, message_id=message_row.id), at=message.created_at)
             if imported.current_key is not None:
                 T.update(current_leaf_id=ids[imported.current_key]).where(T.id == row.id).execute()
             if imported.tags:

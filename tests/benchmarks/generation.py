@@ -141,7 +141,12 @@ def gui_worst_stall(session, prompt: str) -> tuple[float, int, int]:
         time.sleep(0.001)
     timer.stop()
     streamed = len(session.store.current_path(session.store.list_threads()[0].id)[-1].content)
-    window.close()
+    closed: list[bool] = []
+    window.closed.connect(lambda: closed.append(True))
+    window.close()  # the session closes in the background: wait for it before its folder goes
+    while not closed:
+        app.processEvents()
+        time.sleep(0.01)
     return max(gaps), len(gaps), streamed
 
 
