@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.refresh_threads()
         self._index_for_search()  # messages imported or written before this window (or by the CLI) included
         self._reads.run(session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
+        self.replies.preload()  # starting a worker mid-reply stalls the window (a fork of this process)
 
     # Layout
 

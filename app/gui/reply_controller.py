@@ -136,6 +136,10 @@ class ReplyController(QObject):
             allow_hosted=allow_hosted,
         )
 
+    def preload(self) -> None:
+        """Load the model before the first send (a send meanwhile waits its turn on the same lane)."""
+        self._runner.run(self._session.chat.preload)
+
     def stop(self) -> None:
         """Stop the streaming reply; what was written so far is kept and marked interrupted."""
         live = self._live

@@ -6,9 +6,10 @@ A reply is run by the turn loop (`app.services.turns`), its prompt made by the c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
-from app.core.errors import EmptyMessage, InvalidInput, NotFound
+from app.core.errors import EmptyMessage, InvalidInput, ModelUnavailable, NotFound
 from app.core.models import (
     CallPurpose,
     ChatEvent,
@@ -29,6 +30,8 @@ from app.services.context import thread_cache_key
 from app.services.routing import Route, Router
 from app.services.turns import TurnRunner
 from app.store import Store
+
+log = logging.getLogger(__name__)
 
 NEW_THREAD_TITLE = "New thread"
 TITLE_LENGTH = 60
@@ -102,6 +105,14 @@ class ChatService:
         """Whether a turn of `thread_id` on `model` (the thread's own when None) may go ahead, needs the user's
         yes first, or cannot run hosted at all. The window asks before it sends."""
         return self.router.hosted_consent(self.store.get_thread(thread_id), model)
+
+    def preload(self) -> None:
+        """Load the default model now (in the background), so the first reply does not wait for it; a model that
+        is not installed is left to the first reply to report."""
+        try:
+            self.router.preload()
+        except ModelUnavailable as exc:
+            log.info("not preloading the default model: %s", exc)
 
     def model_in_memory(self, model: str) -> bool:
         """Whether local `model` is loaded now (else the next reply starts by loading it)."""
