@@ -314,6 +314,19 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "UPDATE chunk SET vector_model = (SELECT model FROM chunk_vec WHERE chunk_id = chunk.id)",
         ),
     ),
+    (
+        "0009_import_sources",
+        _sql(
+            # Which conversation of which export each imported thread came from ("chatgpt:<id>", "openwebui:<id>",
+            # "sha256:<digest of the entry>"), so importing a file again skips what is already here.
+            """CREATE TABLE import_source (
+                source_id TEXT PRIMARY KEY,
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                imported_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX import_source_thread ON import_source(thread_id)",
+        ),
+    ),
 ]
 
 
