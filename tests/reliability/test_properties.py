@@ -4,15 +4,19 @@ own errors (each a one-line message)."""
 from __future__ import annotations
 
 import json
-import struct
 import tempfile
 from pathlib import Path
 
 import pytest
+from gguf_header import ARRAY, CHAT_PAIRS, STRING, header, whole_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.errors import InvalidInput, ThreadloomError
+from app.core import metadata
+from app.core.errors import InvalidInput, ModelUnavailable
+from app.core.search import fts_query, query_terms, snippet
+from app.ingest.chunking import chunk_pages
+from app.services.gguf import validate_chat_model
 from app.services.transfer import import_file
 from app.store import open_store
 
@@ -115,3 +119,64 @@ def test_no_export_makes_import_raise_anything_but_invalid_input(shared_store, e
             return
     for title, reason in report.skipped:
         assert isinstance(title, str) and reason and "\n" not in reason
+
+
+# GGUF headers: an honest one, then bytes overwritten and the file cut anywhere.
+
+HONEST = whole_file(header([*CHAT_PAIRS, ("tokenizer.tokens", ARRAY, (STRING, ["<s>", "hi", "</s>"]))]))
+
+
+@EXAMPLES
+@given(
+    writes=st.lists(st.tuples(st.integers(0, len(HONEST) - 1), st.binary(min_size=1, max_size=8)), max_size=6),
+    cut=st.integers(0, len(HONEST)),
+)
+def test_no_gguf_header_makes_the_reader_raise_anything_but_model_unavailable(tmp_path_factory, writes, cut):
+    data = bytearray(HONEST)
+    for position, replacement in writes:
+        data[position : position + len(replacement)] = replacement
+    path = tmp_path_factory.getbasetemp() / "mutated.gguf"
+    path.write_bytes(bytes(data[:cut]))
+    try:
+        validate_chat_model(path, free_memory=1 << 40)
+    except ModelUnavailable as exc:
+        assert "\n" not in str(exc)
+
+
+# The FTS query builder, snippets, typed metadata and the chunker: pure functions of what a user types or attaches.
+
+user_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.text(
+    alphabet='"*()[]{}:^-+~ \\NOTANDORNEAR_.,\'`#!', max_size=40
+)
+
+
+@EXAMPLES
+@given(text=user_text)
+def test_any_query_is_valid_fts5_and_any_text_gives_a_snippet(shared_store, text):
+    match = fts_query(text)
+    if match is not None:
+        shared_store.keyword_ranking(match)  # FTS5 would raise on a syntax error
+    assert isinstance(snippet(text * 3, query_terms(text)), str)
+
+
+@EXAMPLES
+@given(key=st.text(max_size=80), value=st.text(max_size=600))
+def test_metadata_parses_or_refuses_in_one_line_and_round_trips(key, value):
+    try:
+        parsed_key, parsed = metadata.parse_pair(f"{key}={value}")
+    except InvalidInput as exc:
+        assert "\n" not in str(exc)
+        return
+    assert metadata.decode(*metadata.encode(parsed)) == parsed
+    assert metadata.parse_value(metadata.encode(parsed)[1]) == parsed or isinstance(parsed, str)
+
+
+@EXAMPLES
+@given(pages=st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=3000) | st.text(
+    alphabet=" \n\t.#!?a", max_size=3000), max_size=3))  # fmt: skip
+def test_every_chunk_is_exactly_a_span_of_its_page(pages):
+    chunks = chunk_pages(pages)
+    for chunk in chunks:
+        assert chunk.text == pages[chunk.page - 1][chunk.start : chunk.end]
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        assert (after.page, after.start) > (before.page, before.start)
