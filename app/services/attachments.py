@@ -301,20 +301,20 @@ class AttachmentService:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
     ) -> None:
-        """Read every file, then embed all their chunks in full batches (many small files share one batch), then
-        summarise. Each step commits as it goes, so a stop at any point resumes from the stored state."""
+        """Read and embed one file after the other, then summarise them. A file that cannot be read fails alone,
+        and each step commits as it goes, so a stop at any point resumes from the stored state."""
         with self._ingest_lock:
             tracker = _Tracker(len(documents), progress)
-            readable = []
+            readable, ready = [], set()
             for document, name in documents:
                 if cancel is not None and cancel.is_set():
                     break
                 tracker.file_name = name
                 if self._read(self.documents.document(document.id), name, password, tracker):
                     readable.append((document.id, name))
+                    ready |= self._embed_documents([(document.id, name)], tracker, cancel)
                 else:
                     tracker.files_done += 1
-            ready = self._embed_documents(readable, tracker, cancel)
             for document_id, name in readable:
                 if document_id not in ready:
                     continue
@@ -338,6 +338,11 @@ class AttachmentService:
                 return False
             except (UnreadableFile, OSError) as exc:
                 message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
+                self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
+                return False
+            except Exception as exc:  # a parser's own bug on a hostile file: that file fails, the batch goes on
+                detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+                message = f"{name} could not be read ({detail}); attach an intact copy"
                 self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
                 return False
             tracker.pages_total += len(extracted.pages)
