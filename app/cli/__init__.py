@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from app.platform.paths import data_dir
+    from app.platform.settings import settings_notice
+
+    notice = settings_notice(data_dir(args.data_dir))
+    if notice:
+        print(f"threadloom: warning: {notice}", file=sys.stderr)
     if not getattr(args, "needs_session", True):
         return args.handler(args)
     from app.services.session import open_session

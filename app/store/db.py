@@ -36,6 +36,7 @@ from app.core.models import (
     Timings,
     Usage,
 )
+from app.platform.paths import private_file
 from app.store.migrations import migrate
 from app.store.schema import BoundModels, MessageRow, ThreadRow, bind_models
 
@@ -777,8 +778,7 @@ def _message(row: MessageRow, usage_row=None) -> Message:
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
     """Open (creating and migrating if needed) the thread database in `data_dir`."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / "threadloom.sqlite3"
+        path = private_file(data_dir, "threadloom.sqlite3")
         db = open_database(path)
         db.connect()
     except (OSError, apsw.Error, peewee.OperationalError) as exc:
