@@ -50,10 +50,13 @@ def doubling_ratio(run: Callable[[int], object], size: int, *, repeat: int = 3) 
     return best_time(lambda: run(2 * size), repeat=repeat) / best_time(lambda: run(size), repeat=repeat)
 
 
-def run_cli(data_dir: Path, *args: str, timeout: float = 120, **options) -> subprocess.CompletedProcess:
-    """`python -m app` on `data_dir`, with an empty models folder (the commands tested here run no model)."""
+def run_cli(
+    data_dir: Path, *args: str, models_dir: Path | None = None, timeout: float = 120, **options
+) -> subprocess.CompletedProcess:
+    """`python -m app` on `data_dir`; with no `models_dir`, an empty models folder (for commands that run no model)."""
+    models = models_dir or data_dir / "models"
     return subprocess.run(
-        [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(data_dir / "models"), *args],
+        [sys.executable, "-m", "app", "--data-dir", str(data_dir), "--models-dir", str(models), *args],
         capture_output=True, text=True, timeout=timeout, cwd=options.pop("cwd", REPO), **options,
     )  # fmt: skip
 
