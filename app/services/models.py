@@ -231,9 +231,10 @@ _PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)")
 
 
 def _pip_download(requirement: str, into: Path, progress: Progress | None) -> Path:
-    """`pip download --no-deps` one wheel, reporting pip's raw progress lines."""
+    """`pip download --no-deps` one wheel, reporting pip's raw progress lines. Isolated (-I) like the worker, so a
+    `pip` package in the current directory is never run instead."""
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+        sys.executable, "-I", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
         "--progress-bar", "raw", "-d", str(into), requirement,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
