@@ -37,7 +37,7 @@ from app.core.models import (
     Usage,
 )
 from app.platform.paths import private_file
-from app.store.migrations import migrate
+from app.store.migrations import busy_error, is_busy, migrate
 from app.store.schema import BoundModels, MessageRow, ThreadRow, bind_models
 
 Clock = Callable[[], datetime]
@@ -147,6 +147,8 @@ class Store:
         except (apsw.FullError, peewee.OperationalError) as exc:
             if _is_disk_full(exc):
                 raise StorageFull() from exc
+            if is_busy(exc):  # after the busy timeout: another process held the write lock all along
+                raise busy_error(self.path) from exc
             raise
 
     # Threads
