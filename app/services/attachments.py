@@ -40,7 +40,8 @@ from app.core.models import (
 )
 from app.core.ports import ChatBackend, Embedder
 from app.ingest.chunking import chunk_pages
-from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, kind_of
+from app.ingest.extract import PasswordNeeded, UnreadableFile, kind_of
+from app.ingest.isolated import extract_isolated
 from app.retrieval.citations import citation, marked_numbers, quoted, verify
 from app.retrieval.search import Retriever, vector_bytes
 from app.store import Store
@@ -336,17 +337,14 @@ class AttachmentService:
         if document.status == DocumentStatus.PENDING or retry_password:
             tracker.report("reading")
             try:
-                extracted = extract(Path(document.stored_path), kind=document.kind, name=name, password=password)
+                extracted = extract_isolated(
+                    Path(document.stored_path), kind=document.kind, name=name, password=password
+                )
             except PasswordNeeded as exc:
                 self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
                 return False
             except (UnreadableFile, OSError) as exc:
                 message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
-                self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
-                return False
-            except Exception as exc:  # a parser's own bug on a hostile file: that file fails, the batch goes on
-                detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
-                message = f"{name} could not be read ({detail}); attach an intact copy"
                 self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
                 return False
             tracker.pages_total += len(extracted.pages)

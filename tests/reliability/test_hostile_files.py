@@ -1,5 +1,6 @@
-"""Hostile attachments: a DOCX whose XML never closes or that inflates to gigabytes fails alone in one line, the
-good files beside it are indexed; markup full of unclosed `<`, `[`, `**` or blank runs costs linear time."""
+"""Hostile attachments: a DOCX whose XML never closes or that inflates to gigabytes, or a file that exhausts its
+reading process's memory, CPU or wall-clock limit, fails alone in one line and the good files beside it are indexed;
+markup full of unclosed `<`, `[`, `**` or blank runs costs linear time."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import zipfile
 from pathlib import Path
 
 import docx
+import pymupdf
 import pytest
 from hostile import RATIO_LIMIT, doubling_ratio
 
 from app.core.documents import DocumentStatus
 from app.core.search import snippet
-from app.ingest import extract as extract_module
+from app.ingest import isolated
 from app.ingest.chunking import chunk_pages
-from app.ingest.extract import html_to_text
+from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, html_to_text
 from app.services.attachments import AttachmentService
 
 
@@ -102,34 +104,67 @@ def test_a_docx_whose_xml_never_closes_fails_alone_and_the_good_files_are_indexe
         assert service.documents.chunks_to_embed(document.id, model=embedder.model_id) == []
 
 
-def test_a_decompression_bomb_is_refused_before_it_is_read(service, store, canary, tmp_path, monkeypatch):
+def test_a_decompression_bomb_fails_alone(service, store, canary, tmp_path):
     path = bomb_docx(tmp_path)
-    opened = []
-    monkeypatch.setattr("docx.Document", lambda *args: opened.append(args))  # must never be reached
     assert path.stat().st_size < 2_000_000
     results = attach(service, store, [path, text_file(tmp_path, "fine.txt", "Herons wade.")])
     document = results["bomb.docx"].attachment.document
-    assert document.status == DocumentStatus.ERROR and opened == []
+    assert document.status == DocumentStatus.ERROR
     assert "would unpack to 301 MiB (over 256 MiB)" in document.error and "\n" not in document.error
     assert results["fine.txt"].attachment.document.status == DocumentStatus.READY
 
 
-def test_a_parser_crash_on_one_file_fails_that_file_in_one_line(service, store, canary, tmp_path, monkeypatch):
-    real = extract_module.page_texts
+def test_a_decompression_bomb_is_refused_before_any_member_is_read(tmp_path, monkeypatch):
+    path = bomb_docx(tmp_path)
+    opened = []
+    monkeypatch.setattr("docx.Document", lambda *args: opened.append(args))
+    with pytest.raises(UnreadableFile, match="would unpack to"):
+        extract(path, kind="docx", name="bomb.docx")
+    assert opened == []
 
-    def fragile(path, *, kind, name, password=None):
-        if name == "hostile.txt":
-            raise MemoryError("parser blew up")
-        return real(path, kind=kind, name=name, password=password)
 
-    monkeypatch.setattr("app.services.attachments.extract", lambda path, **kw: extract_module.Extracted(
-        kw["kind"], fragile(path, **kw)))  # fmt: skip
-    results = attach(service, store, [text_file(tmp_path, "hostile.txt", "boom"),
-                                      text_file(tmp_path, "fine.txt", "Herons wade.")])  # fmt: skip
-    hostile = results["hostile.txt"].attachment.document
-    assert hostile.status == DocumentStatus.ERROR
-    assert hostile.error == "hostile.txt could not be read (MemoryError: parser blew up); attach an intact copy"
+def test_a_parser_crash_fails_that_file_in_one_line(tmp_path, monkeypatch):
+    """What the reading process answers when a parser raises something of its own on a hostile file."""
+
+    def crash(*args, **kwargs):
+        raise KeyError("word/document.xml")
+
+    monkeypatch.setattr(isolated, "extract", crash)
+    request = {"path": str(tmp_path / "x.docx"), "kind": "docx", "name": "hostile.docx", "password": None}
+    assert isolated._answer(request) == {
+        "error": "hostile.docx could not be read (KeyError: 'word/document.xml'); attach an intact copy"
+    }
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "fragment"),
+    [("MEMORY_LIMIT", 80 * 2**20, "needs more memory to read than a file may"),
+     ("CPU_LIMIT_S", 1, "it used more time or memory than a file may"),
+     ("WALL_LIMIT_S", 0.3, "took over 0.3 s to read and was stopped")],
+    ids=["memory", "cpu time", "wall clock"],
+)  # fmt: skip
+def test_a_file_that_exhausts_its_readers_limits_fails_alone(store, canary, tmp_path, monkeypatch, limit, value,
+                                                               fragment):  # fmt: skip
+    monkeypatch.setattr(isolated, limit, value)
+    heavy = tmp_path / "heavy.txt"  # not UTF-8: the encoding guess reads all of it, slowly
+    heavy.write_bytes("Crème brûlée à la française, très légère. ".encode("cp1252") * 500_000)
+    service = AttachmentService(store, files_dir=tmp_path / "files", embedder=None, max_bytes=100_000_000)
+    results = attach(service, store, [heavy, text_file(tmp_path, "fine.txt", "Herons wade.")])
+    document = results["heavy.txt"].attachment.document
+    assert document.status == DocumentStatus.ERROR and fragment in document.error and "\n" not in document.error
+    assert document.error.startswith("heavy.txt ")
     assert results["fine.txt"].attachment.document.status == DocumentStatus.READY
+
+
+def test_a_password_reaches_the_reading_process_and_a_wrong_one_is_said(tmp_path):
+    path = tmp_path / "locked.pdf"
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "Seven otters.")
+    document.save(path, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="opensesame", owner_pw="owner-only")
+    assert "Seven otters" in isolated.extract_isolated(path, kind="pdf", name="locked.pdf", password="opensesame").pages[0]
+    with pytest.raises(PasswordNeeded) as caught:
+        isolated.extract_isolated(path, kind="pdf", name="locked.pdf", password="guess")
+    assert caught.value.wrong
 
 
 def test_each_file_is_embedded_before_the_next_is_read(service, store, canary, tmp_path):

@@ -1,4 +1,4 @@
-"""The model worker, the embedder's worker and pip start isolated from the current directory: a folder holding a
+"""The model worker, the embedder's worker, the attachment reader and pip start isolated from the current directory: a folder holding a
 Python project (here a hostile `app/` and `pip/` that leave a marker when imported) runs none of its code."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 
 from app.core.errors import SetupError
 from app.core.models import ChatTurn, Role
+from app.ingest.isolated import extract_isolated
 from app.runtime.client import LocalWorker, WorkerConfig
 from app.services.embedding import embedding_spec
 from app.services.models import ModelService, _pip_download, load_catalog
@@ -51,4 +52,11 @@ def test_pip_started_from_a_python_project_is_the_real_pip(hostile_cwd, tmp_path
     with pytest.raises(SetupError) as caught:
         _pip_download(str(tmp_path / "no-such-wheel-1.0-py3-none-any.whl"), tmp_path, None)  # fails locally
     assert "hostile" not in str(caught.value)
+    assert not hostile_cwd.exists(), hostile_cwd.read_text()
+
+
+def test_the_attachment_reader_started_from_a_python_project_runs_none_of_its_code(hostile_cwd, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("otters", encoding="utf-8")
+    assert extract_isolated(path, kind="text", name="notes.txt").pages == ["otters"]
     assert not hostile_cwd.exists(), hostile_cwd.read_text()
