@@ -122,7 +122,7 @@ def _thread_markdown(store: Store, thread_id: int) -> str:
 
 # What a malformed entry raises inside the parsers below, turned into that entry's one-line reason.
 _ENTRY_ERRORS = (InvalidInput, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # a whole string, or a bracket
 _TITLE = re.compile(r'"(?:title|name)"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
 
 
@@ -191,21 +191,21 @@ def _entries_one_by_one(text: str, path: Path) -> list[Any]:
         else:
             depth -= 1
             if depth == 1 and start is not None:
-                entries.append(_decode_entry(text[start : token.end()]))
+                entries.append(_decode_entry(text[start : token.end()], path))
                 start = None
     if depth != 0:
         raise InvalidInput(f"{path} is not a JSON export: its brackets do not balance")
     return entries
 
 
-def _decode_entry(text: str) -> Any:
+def _decode_entry(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except RecursionError:
         title = _TITLE.search(text[:100_000])
         return _Unparsable(title.group(1) if title else "untitled", "nested too deeply to read")
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not a JSON export: {exc}") from exc
+        raise InvalidInput(f"{path} is not a JSON export: {exc}") from exc
 
 
 def _detect(data: Any, path: Path) -> tuple[list[Any], Callable[[Any], ImportedThread], str]:

@@ -3,6 +3,7 @@ before anything is copied, in time linear in the header, leaving nothing in the 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -104,3 +105,26 @@ def test_reading_a_header_takes_time_linear_in_its_records(tmp_path):
 
     files = {records: file_of(records) for records in (100_000, 200_000)}
     assert doubling_ratio(lambda records: read_gguf(files[records]), 100_000) < RATIO_LIMIT
+
+
+def test_an_add_interrupted_midway_leaves_no_temp_file(tmp_path):
+    models_dir = tmp_path / "models"
+    service = ModelService(models_dir, catalog=[])
+
+    def interrupt(done, total, phase):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        service.add(crafted(tmp_path, whole_file(header())), interrupt, free_memory=PLENTY)
+    assert list(models_dir.iterdir()) == []
+
+
+def test_temp_files_a_killed_add_left_behind_are_swept_by_the_next_add(tmp_path):
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    stale, live = models_dir / ".add-old.gguf-x1", models_dir / ".add-other.gguf-x2"
+    stale.write_bytes(b"half a model")
+    live.write_bytes(b"being written right now")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    ModelService(models_dir, catalog=[]).add(crafted(tmp_path, whole_file(header())), free_memory=PLENTY)
+    assert not stale.exists() and live.exists()
