@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from app.cli.output import shown
 from app.core.errors import ThreadloomError
 
 COMMAND_MODULES = (
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except ThreadloomError as exc:
-        print(f"threadloom: error: {exc}", file=sys.stderr)
+        print(f"threadloom: error: {shown(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("threadloom: interrupted", file=sys.stderr)
@@ -56,7 +57,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     notice = settings_notice(data_dir(args.data_dir))
     if notice:
-        print(f"threadloom: warning: {notice}", file=sys.stderr)
+        print(f"threadloom: warning: {shown(notice)}", file=sys.stderr)
     if not getattr(args, "needs_session", True):
         return args.handler(args)
     from app.services.session import open_session

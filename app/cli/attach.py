@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.output import print_json, shown
 from app.cli.secret_input import read_secret
 from app.core.documents import Attachment, Citation, IngestProgress
 from app.core.errors import InvalidInput
@@ -99,7 +99,7 @@ def citation_json(citation: Citation) -> dict[str, Any]:
 def _print_progress(progress: IngestProgress) -> None:
     eta = f", about {progress.eta_s:.0f}s left" if progress.eta_s is not None else ""
     print(
-        f"\r{progress.phase} {progress.file_name}: file {min(progress.files_done + 1, progress.files_total)}"
+        f"\r{progress.phase} {shown(progress.file_name)}: file {min(progress.files_done + 1, progress.files_total)}"
         f"/{progress.files_total}, pages {progress.pages_done}, chunks {progress.chunks_done}/"
         f"{progress.chunks_total}{eta}\x1b[K",
         end="" if progress.phase != "done" else "\n",
@@ -129,11 +129,11 @@ def run_attach(args: argparse.Namespace, session: Session) -> int:
             failed = True
         if not args.json:
             if attachment is None:
-                print(f"{path}: refused: {error}")
+                print(f"{shown(path)}: refused: {shown(error)}")
             else:
                 document = attachment.document
                 detail = document.error or f"{document.pages} pages, {document.chunk_count} chunks"
-                print(f"{attachment.file_name}: {document.status}: {detail}")
+                print(f"{shown(attachment.file_name)}: {document.status}: {shown(detail)}")
     if args.json:
         print_json(
             [attachment_json(a) if a else {"file": path, "status": "refused", "error": e} for path, a, e in results]
@@ -149,7 +149,7 @@ def run_list(args: argparse.Namespace, session: Session) -> int:
     for attachment in [] if args.json else attachments:
         document = attachment.document
         note = document.error or document.summary or ""
-        print(f"{attachment.id:>5}  {attachment.file_name}  {document.status}  {note}")
+        print(f"{attachment.id:>5}  {shown(attachment.file_name)}  {document.status}  {shown(note)}")
     return 0
 
 
@@ -171,7 +171,7 @@ def run_folders(args: argparse.Namespace, session: Session) -> int:
         print_json(folders)
     for folder in [] if args.json else folders:
         whose = f"thread {folder['thread_id']}" if folder["thread_id"] is not None else "all threads"
-        print(f"{folder['id']:>5}  {folder['path']}  {whose}  {folder['files']} files")
+        print(f"{folder['id']:>5}  {shown(folder['path'])}  {whose}  {folder['files']} files")
     return 0
 
 
