@@ -8,6 +8,7 @@ from app.cli.output import message_json, print_json, shown, thread_json
 from app.core.errors import InvalidInput, NotFound
 from app.core.metadata import parse_pair
 from app.core.models import MessageStatus, ThreadFilter
+from app.services.purge import purge_for_good
 from app.services.session import Session
 
 
@@ -146,8 +147,8 @@ def delete_thread(args: argparse.Namespace, session: Session) -> int:
 def purge_deleted(args: argparse.Namespace, session: Session) -> int:
     if not args.yes:
         raise InvalidInput("purging removes deleted threads for good: add --yes")
-    purged = session.store.purge_deleted()
-    print(f"purged {len(purged)} thread(s)")
+    purged = purge_for_good(session.store)
+    print(f"purged {len(purged.thread_ids)} thread(s) and {purged.documents} attachment(s) no thread uses")
     return 0
 
 
