@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+from app.core.errors import SetupError
 
 SEND_KEYS = ("enter", "ctrl+enter")
 THEMES = ("system", "light", "dark")
@@ -105,5 +108,13 @@ def save_settings(data_dir: Path, settings: Settings) -> None:
     """Write atomically, so a crash mid-write leaves the old file."""
     path = settings_path(data_dir)
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # on a read-only folder even this fails, and nothing was written
+            temporary.unlink(missing_ok=True)
+        raise SetupError(
+            f"cannot save the settings in {data_dir} ({exc.strerror}): free some space or check that it is writable; "
+            "the settings in use are unchanged"
+        ) from exc

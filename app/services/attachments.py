@@ -8,6 +8,7 @@ of chunks, so an ingest that is cancelled, killed or crashes resumes where it st
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -27,7 +28,7 @@ from app.core.documents import (
     KnowledgeFolder,
     Passage,
 )
-from app.core.errors import GenerationFailed, InvalidInput, ModelUnavailable, NotFound, WorkerDied
+from app.core.errors import GenerationFailed, InvalidInput, ModelUnavailable, NotFound, StorageFull, WorkerDied
 from app.core.models import (
     ChatTurn,
     GenerationRequest,
@@ -187,16 +188,30 @@ class AttachmentService:
                 f"{path.name} is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB attachment limit "
                 "(setting attachment_max_mb); split it or raise the limit"
             )
-        sha = sha256_file(path)
+        try:
+            sha = sha256_file(path)
+        except OSError as exc:
+            raise InvalidInput(f"{path.name} cannot be read ({exc.strerror}); check its permissions") from exc
         existing = self.documents.document_by_sha(sha)
         if existing is not None and Path(existing.stored_path).is_file():
             return existing
         target = self.files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".copy-", delete=False) as scratch:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, scratch)
-        os.replace(scratch.name, target)
+        scratch = None
+        try:  # a full disk or a read-only data folder leaves no partial copy behind
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".copy-", delete=False) as scratch:
+                with open(path, "rb") as source:
+                    shutil.copyfileobj(source, scratch)
+            os.replace(scratch.name, target)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise StorageFull() from exc
+            raise InvalidInput(
+                f"{path.name} cannot be copied into {self.files_dir} ({exc.strerror}); check that it is writable"
+            ) from exc
+        finally:
+            if scratch is not None:
+                Path(scratch.name).unlink(missing_ok=True)
         return self.documents.add_document(sha256=sha, stored_path=str(target), kind=kind, size_bytes=size)
 
     def attachments(self, thread_id: int) -> list[Attachment]:
