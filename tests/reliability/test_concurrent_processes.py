@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import apsw
 import pytest
@@ -14,8 +13,8 @@ from hostile import REPO
 
 from app.core.errors import SetupError
 from app.store import open_store
-from app.store.migrations import MIGRATIONS, applied_migrations, migrate
 from app.store.db import open_database
+from app.store.migrations import MIGRATIONS, applied_migrations, migrate
 
 OPEN_AT = """
 import sys, time

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gguf_header import ARRAY, CHAT_PAIRS, STRING, U8, U32, header, pair, string, tensor, whole_file
+from gguf_header import ARRAY, CHAT_PAIRS, STRING, U8, U32, header, string, tensor, whole_file
 from hostile import RATIO_LIMIT, doubling_ratio
 
 from app.core.errors import ModelUnavailable
