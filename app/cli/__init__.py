@@ -17,10 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.cli.output import shown
 from app.core.errors import ThreadloomError
 from app.platform.logs import setup_logging
 from app.platform.paths import data_dir
-from app.platform.settings import load_settings
+from app.platform.settings import load_settings, settings_notice
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except ThreadloomError as exc:
         log.warning("%s: %s", command, exc)
-        print(f"threadloom: error: {exc}", file=sys.stderr)
+        print(f"threadloom: error: {shown(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("threadloom: interrupted", file=sys.stderr)
@@ -127,6 +128,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.cli.selftest import run_self_test
 
         return run_self_test(args)
+    notice = settings_notice(data_dir(args.data_dir))
+    if notice:
+        print(f"threadloom: warning: {shown(notice)}", file=sys.stderr)
     if not getattr(args, "needs_session", True):
         return args.handler(args)
     from app.services.session import open_session

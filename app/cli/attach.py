@@ -7,15 +7,24 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.output import print_json, shown
+from app.cli.secret_input import read_secret
 from app.core.documents import Attachment, Citation, IngestProgress
+from app.core.errors import InvalidInput
 from app.services.session import Session
+
+
+ASK, STDIN = object(), object()  # `--password` alone, `--password-stdin`
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     attach = commands.add_parser("attach", help="attach files or folders to a thread and index them")
     attach.add_argument("--thread", type=int, metavar="ID", required=True, help="the thread to attach to")
-    attach.add_argument("--password", help="the password of an encrypted PDF")
+    secret = attach.add_mutually_exclusive_group()
+    secret.add_argument("--password", nargs="?", const=ASK, default=None, metavar="",
+                        help="an encrypted PDF's password: asked for (not shown), or read from standard input")
+    secret.add_argument("--password-stdin", action="store_const", const=STDIN, dest="password",
+                        help="read the password from the first line of standard input")
     attach.add_argument("--watch", action="store_true", help="attach folders as knowledge folders, kept in sync")
     attach.add_argument("--no-summary", action="store_true", help="skip the summary by the local model")
     attach.add_argument("--json", action="store_true", help="print the attachments as JSON when done")
@@ -45,6 +54,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     sync = commands.add_parser("sync", help="re-index knowledge folders and finish interrupted ingests")
     sync.add_argument("--no-summary", action="store_true", help="skip the summaries by the local model")
     sync.set_defaults(handler=run_sync)
+
+
+def _password(given: object) -> str | None:
+    if given is None:
+        return None
+    if given is ASK or given is STDIN:
+        return read_secret("password", prompt=given is ASK)
+    raise InvalidInput(
+        "--password takes no value on the command line (other users can read it there): "
+        "give --password alone to be asked for it, or pipe it in with --password-stdin"
+    )
 
 
 def attachment_json(attachment: Attachment) -> dict[str, Any]:
@@ -79,7 +99,7 @@ def citation_json(citation: Citation) -> dict[str, Any]:
 def _print_progress(progress: IngestProgress) -> None:
     eta = f", about {progress.eta_s:.0f}s left" if progress.eta_s is not None else ""
     print(
-        f"\r{progress.phase} {progress.file_name}: file {min(progress.files_done + 1, progress.files_total)}"
+        f"\r{progress.phase} {shown(progress.file_name)}: file {min(progress.files_done + 1, progress.files_total)}"
         f"/{progress.files_total}, pages {progress.pages_done}, chunks {progress.chunks_done}/"
         f"{progress.chunks_total}{eta}\x1b[K",
         end="" if progress.phase != "done" else "\n",
@@ -99,8 +119,9 @@ def run_attach(args: argparse.Namespace, session: Session) -> int:
         results = [(a.source_path, a, None) for a in service.attachments(args.thread) if a.folder_id]
     else:
         done = service.attach(
-            args.thread, args.paths, password=args.password, summarise=not args.no_summary, progress=_print_progress
-        )
+            args.thread, args.paths, password=_password(args.password), summarise=not args.no_summary,
+            progress=_print_progress,
+        )  # fmt: skip
         results = [(r.path, r.attachment, r.error) for r in done]
     failed = False
     for path, attachment, error in results:
@@ -108,11 +129,11 @@ def run_attach(args: argparse.Namespace, session: Session) -> int:
             failed = True
         if not args.json:
             if attachment is None:
-                print(f"{path}: refused: {error}")
+                print(f"{shown(path)}: refused: {shown(error)}")
             else:
                 document = attachment.document
                 detail = document.error or f"{document.pages} pages, {document.chunk_count} chunks"
-                print(f"{attachment.file_name}: {document.status}: {detail}")
+                print(f"{shown(attachment.file_name)}: {document.status}: {shown(detail)}")
     if args.json:
         print_json(
             [attachment_json(a) if a else {"file": path, "status": "refused", "error": e} for path, a, e in results]
@@ -128,7 +149,7 @@ def run_list(args: argparse.Namespace, session: Session) -> int:
     for attachment in [] if args.json else attachments:
         document = attachment.document
         note = document.error or document.summary or ""
-        print(f"{attachment.id:>5}  {attachment.file_name}  {document.status}  {note}")
+        print(f"{attachment.id:>5}  {shown(attachment.file_name)}  {document.status}  {shown(note)}")
     return 0
 
 
@@ -150,7 +171,7 @@ def run_folders(args: argparse.Namespace, session: Session) -> int:
         print_json(folders)
     for folder in [] if args.json else folders:
         whose = f"thread {folder['thread_id']}" if folder["thread_id"] is not None else "all threads"
-        print(f"{folder['id']:>5}  {folder['path']}  {whose}  {folder['files']} files")
+        print(f"{folder['id']:>5}  {shown(folder['path'])}  {whose}  {folder['files']} files")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -57,3 +58,15 @@ def message_json(message: Message) -> dict[str, Any]:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# What a terminal would act on instead of showing: C0/C1 controls (escape sequences), and the bidirectional
+# overrides and isolates that make a name read differently from what it is ("evil\u202etxt.exe").
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: object, *, one_line: bool = True) -> str:
+    """`text` (a title, a file name, an error from a stranger's file) safe to print to a terminal: controls and bidi
+    marks as escapes, and, for a one-line field, line breaks and tabs too."""
+    text = _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(text))
+    return text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") if one_line else text

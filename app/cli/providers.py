@@ -4,11 +4,9 @@ never from an argument (other users can read a process's arguments), and is kept
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 
 from app.cli.output import print_json
-from app.core.errors import InvalidInput
+from app.cli.secret_input import read_secret
 from app.core.routing import Provider
 from app.services.session import Session
 
@@ -42,19 +40,10 @@ def provider_json(provider: Provider) -> dict:
     }
 
 
-def read_api_key() -> str:
-    if sys.stdin.isatty():
-        return getpass.getpass("API key (not shown): ")
-    line = sys.stdin.readline()
-    if not line.strip():
-        raise InvalidInput("no API key on standard input: pipe it in, or run in a terminal to be asked for it")
-    return line.strip()
-
-
 def run(args: argparse.Namespace, session: Session) -> int:
     providers = session.providers
     if args.action == "add":
-        provider = providers.add(args.name, base_url=args.base_url, model=args.model, api_key=read_api_key())
+        provider = providers.add(args.name, base_url=args.base_url, model=args.model, api_key=read_secret("API key"))
         if args.json:
             print_json(provider_json(provider))
         else:

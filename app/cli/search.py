@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import print_json
+from app.cli.output import print_json, shown
 from app.services.session import Session
 
 
@@ -38,5 +38,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
         )
     else:
         for hit in hits:
-            print(f"{hit.thread_id:>6}  #{hit.message_id:<6} {hit.thread_title}\n        {hit.snippet}")
+            print(f"{hit.thread_id:>6}  #{hit.message_id:<6} {shown(hit.thread_title)}\n        {shown(hit.snippet)}")
     return 0

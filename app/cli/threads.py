@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import message_json, print_json, thread_json
+from app.cli.output import message_json, print_json, shown, thread_json
 from app.core.errors import InvalidInput, NotFound
 from app.core.metadata import parse_pair
 from app.core.models import MessageStatus, ThreadFilter
+from app.services.purge import purge_for_good
 from app.services.session import Session
 
 
@@ -68,7 +69,7 @@ def _print_thread(thread, as_json: bool) -> int:
         print_json(thread_json(thread))
     else:
         labels = "".join(f"  #{tag}" for tag in thread.tags)
-        print(f"{thread.id:>6}  {thread.updated_at:%Y-%m-%d %H:%M}  {thread.title}{labels}")
+        print(f"{thread.id:>6}  {thread.updated_at:%Y-%m-%d %H:%M}  {shown(thread.title)}{shown(labels)}")
     return 0
 
 
@@ -113,13 +114,13 @@ def show_thread(args: argparse.Namespace, session: Session) -> int:
             }
         )
         return 0
-    print(f"# {thread.title}")
+    print(f"# {shown(thread.title)}")
     for message in store.current_path(thread.id):
         marker = "" if message.status == MessageStatus.COMPLETE else f" [{message.status}]"
         alternatives = store.siblings(message.id)
         if len(alternatives) > 1:
             marker += f" ‹{[m.id for m in alternatives].index(message.id) + 1}/{len(alternatives)}›"
-        print(f"\n## {message.role} (#{message.id}){marker}\n\n{message.content}")
+        print(f"\n## {message.role} (#{message.id}){marker}\n\n{shown(message.content, one_line=False)}")
     return 0
 
 
@@ -146,8 +147,8 @@ def delete_thread(args: argparse.Namespace, session: Session) -> int:
 def purge_deleted(args: argparse.Namespace, session: Session) -> int:
     if not args.yes:
         raise InvalidInput("purging removes deleted threads for good: add --yes")
-    purged = session.store.purge_deleted()
-    print(f"purged {len(purged)} thread(s)")
+    purged = purge_for_good(session.store)
+    print(f"purged {len(purged.thread_ids)} thread(s) and {purged.documents} attachment(s) no thread uses")
     return 0
 
 

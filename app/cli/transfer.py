@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli.output import print_json, thread_json
+from app.cli.output import print_json, shown, thread_json
 from app.core.errors import InvalidInput
 from app.services.session import Session
 from app.services.transfer import export_json, export_markdown, import_file
@@ -63,7 +63,7 @@ def run_import(args: argparse.Namespace, session: Session) -> int:
         )
     else:
         for thread in report.imported:
-            print(f"imported {thread.id}: {thread.title}")
+            print(f"imported {thread.id}: {shown(thread.title)}")
         for title, why in report.skipped:
-            print(f"skipped {title!r}: {why}", file=sys.stderr)
+            print(f"skipped '{shown(title)}': {shown(why)}", file=sys.stderr)
     return 0

@@ -45,13 +45,16 @@ def reciprocal_rank_fusion(*rankings: Sequence[Hashable], k: int = RRF_K) -> lis
     return sorted(scores.items(), key=lambda pair: -pair[1])
 
 
-# Markdown markup that reads as noise in a one-line snippet: the text it marks up stays.
+# Markdown markup that reads as noise in a one-line snippet: the text it marks up stays. Every scan for a closing
+# mark is bounded (by the next opening bracket, or to MARKED_SPAN characters), so text full of unclosed `[`, `**`
+# or `_` costs linear time, not a rescan to the end per mark.
+MARKED_SPAN = 300
 _MARKDOWN = [
-    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # links and images: their text
     (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE), ""),  # headings, quotes, lists
-    (re.compile(r"^\s*(?:```|~~~).*$", re.MULTILINE), ""),  # code fences
-    (re.compile(r"(\*\*|__|`)(.+?)\1"), r"\2"),  # bold, inline code
-    (re.compile(r"(?<!\w)[*_](?=\S)(.+?)(?<=\S)[*_](?!\w)"), r"\1"),  # italics
+    (re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE), ""),  # code fences
+    (re.compile(rf"(\*\*|__|`)(.{{1,{MARKED_SPAN}}}?)\1"), r"\2"),  # bold, inline code
+    (re.compile(rf"(?<!\w)[*_](?=\S)(.{{1,{MARKED_SPAN}}}?)(?<=\S)[*_](?!\w)"), r"\1"),  # italics
 ]
 
 

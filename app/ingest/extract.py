@@ -33,6 +33,8 @@ CODE_SUFFIXES = {
 # Share of control characters (other than line breaks and tabs) above which extracted text is mojibake: fonts whose
 # glyphs have no Unicode mapping give strings like "3HQČåQt\x03SURVW".
 GARBLED_SHARE = 0.05
+# What the members of a ZIP-based file (DOCX) may unpack to in all; far above any real document's text and media.
+MAX_INFLATED_BYTES = 256 * 2**20
 
 
 class UnreadableFile(ThreadloomError):
@@ -145,18 +147,39 @@ def decode_text(data: bytes, name: str) -> str:
     return str(next((m for m in tied if m.encoding == "cp1252"), best))
 
 
-_TAGS_DROPPED = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_TAGS = re.compile(r"<\s*/?\s*(p|div|br|li|tr|h[1-6]|section|article|blockquote|pre|table)\b[^>]*>", re.I)
-_ANY_TAG = re.compile(r"<[^>]+>")
+# A tag never spans a `<`: so a scan for its end stops at the next one, and a page full of unclosed `<` costs one
+# pass instead of a rescan to the end of the file per `<`.
+_DROPPED_OPEN = re.compile(r"<(script|style|head)\b", re.IGNORECASE)
+_DROPPED_CLOSE = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in ("script", "style", "head")}
+_BLOCK_TAGS = re.compile(r"<\s*/?\s*(p|div|br|li|tr|h[1-6]|section|article|blockquote|pre|table)\b[^<>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^<>]+>")
 
 
 def html_to_text(markup: str) -> str:
     """Readable text of an HTML page: scripts and styles dropped, blocks on their own lines."""
-    text = _TAGS_DROPPED.sub(" ", markup)
+    text = _without_dropped_elements(markup)
     text = _BLOCK_TAGS.sub("\n", text)
     text = html.unescape(_ANY_TAG.sub("", text))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _without_dropped_elements(markup: str) -> str:
+    """Scripts, styles and the head left out, in one pass: an element never closed stays (as its tags are then
+    stripped) and, once a closing tag is known to be missing, it is not looked for again."""
+    kept, position, unclosed = [], 0, set()
+    for opening in _DROPPED_OPEN.finditer(markup):
+        tag = opening[1].lower()
+        if opening.start() < position or tag in unclosed:
+            continue
+        closing = _DROPPED_CLOSE[tag].search(markup, opening.end())
+        if closing is None:
+            unclosed.add(tag)
+            continue
+        kept += [markup[position : opening.start()], " "]
+        position = closing.end()
+    kept.append(markup[position:])
+    return "".join(kept)
 
 
 def _docx_text(path: Path, name: str) -> str:
@@ -164,16 +187,35 @@ def _docx_text(path: Path, name: str) -> str:
 
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml import etree
 
+    _check_inflated_size(path, name)
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        parts = [paragraph.text for paragraph in document.paragraphs]
+        for table in document.tables:
+            for row in table.rows:
+                parts.append(" | ".join(cell.text for cell in row.cells))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, etree.LxmlError) as exc:
         raise UnreadableFile(f"{name} is damaged or not a Word document; attach an intact .docx") from exc
-    parts = [paragraph.text for paragraph in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text for cell in row.cells))
     return "\n\n".join(part for part in parts if part.strip()) + "\n"
+
+
+def _check_inflated_size(path: Path, name: str) -> None:
+    """Refuse a ZIP-based file whose members would inflate past MAX_INFLATED_BYTES (a decompression bomb) before
+    any member is read. The sizes the archive declares are the most zipfile will ever inflate a member to."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{name} is damaged or not a Word document; attach an intact .docx") from exc
+    if inflated > MAX_INFLATED_BYTES:
+        raise UnreadableFile(
+            f"{name} would unpack to {inflated / 2**20:,.0f} MiB (over {MAX_INFLATED_BYTES / 2**20:,.0f} MiB): "
+            "it is a damaged or hostile file; attach an intact .docx"
+        )
 
 
 def _csv_text(text: str, name: str, *, delimiter: str) -> str:

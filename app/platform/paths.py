@@ -26,3 +26,26 @@ def models_dir(data: Path, explicit: str | os.PathLike | None = None) -> Path:
     if os.environ.get(MODELS_DIR_ENV):
         return Path(os.environ[MODELS_DIR_ENV]).expanduser().resolve()
     return data / "models"
+
+
+def private_file(folder: Path, name: str) -> Path:
+    """`folder/name`, made readable by this user only: the folder 0700 (when created here, or when it already
+    holds the file), the file and SQLite's -wal/-shm beside it 0600 (SQLite gives those the database's mode)."""
+    path = folder / name
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if created or path.exists():
+        _restrict(folder, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    for own in (path, path.with_name(f"{name}-wal"), path.with_name(f"{name}-shm")):
+        if own.exists():
+            _restrict(own, 0o600)
+    return path
+
+
+def _restrict(path: Path, mode: int) -> None:
+    """Best effort: a file someone else owns keeps its mode (opening it is then up to SQLite)."""
+    try:
+        path.chmod(mode)
+    except PermissionError:
+        pass

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+from app.core.errors import SetupError
 
 SEND_KEYS = ("enter", "ctrl+enter")
 THEMES = ("system", "light", "dark")
@@ -43,25 +46,80 @@ def settings_path(data_dir: Path) -> Path:
     return data_dir / "settings.json"
 
 
+def damaged_path(data_dir: Path) -> Path:
+    return data_dir / "settings.json.damaged"
+
+
 def load_settings(data_dir: Path) -> Settings:
-    """Read the settings; unknown keys are ignored and a damaged file falls back to defaults."""
+    """Read the settings; unknown keys are ignored.
+
+    Privacy fails closed: a file that is not valid JSON, or holds a value of the wrong type, is set aside as
+    `settings.json.damaged`, and until the user fixes it or saves settings again the app runs offline (a damaged
+    file might have said so). An unreadable file also means offline."""
+    path = settings_path(data_dir)
     try:
-        raw = json.loads(settings_path(data_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return Settings()
-    known = {f.name for f in fields(Settings)}
-    try:
-        settings = Settings(**{k: v for k, v in raw.items() if k in known})
-    except TypeError:
-        return Settings()
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(offline=True) if damaged_path(data_dir).exists() else Settings()
+    except (OSError, UnicodeDecodeError):
+        return Settings(offline=True)
+    settings = _parsed(text)
+    if settings is None:
+        try:
+            os.replace(path, damaged_path(data_dir))
+        except OSError:
+            pass  # another process set it aside first, or the folder is read-only: offline all the same
+        return Settings(offline=True)
     if settings.send_key not in SEND_KEYS:
         settings = settings.with_changes(send_key="enter")
     return settings if settings.theme in THEMES else settings.with_changes(theme="system")
+
+
+def settings_notice(data_dir: Path) -> str | None:
+    """The one line to tell the user at start while the settings file is damaged (set aside), else None."""
+    load_settings(data_dir)
+    if settings_path(data_dir).exists() or not damaged_path(data_dir).exists():
+        return None
+    return (
+        f"settings.json in {data_dir} was damaged and is set aside as settings.json.damaged: offline mode stays on "
+        "until you fix and restore it or change a setting (e.g. `threadloom offline off`)"
+    )
+
+
+def _parsed(text: str) -> Settings | None:
+    """The settings a file holds, or None when it is damaged: not a JSON object, or a known key of the wrong type."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    values = {field.name: raw[field.name] for field in fields(Settings) if field.name in raw}
+    if not all(_fits(value, getattr(Settings, name)) for name, value in values.items()):
+        return None
+    return Settings(**values)
+
+
+def _fits(value: object, default: object) -> bool:
+    """Whether `value` has the type of the field whose default is `default` (a bool is no number here)."""
+    if default is None:
+        return value is None or isinstance(value, str)
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    return isinstance(value, type(default))
 
 
 def save_settings(data_dir: Path, settings: Settings) -> None:
     """Write atomically, so a crash mid-write leaves the old file."""
     path = settings_path(data_dir)
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # on a read-only folder even this fails, and nothing was written
+            temporary.unlink(missing_ok=True)
+        raise SetupError(
+            f"cannot save the settings in {data_dir} ({exc.strerror}): free some space or check that it is writable; "
+            "the settings in use are unchanged"
+        ) from exc

@@ -188,7 +188,7 @@ class LocalWorker:
         log = open(self.config.log_path, "a") if self.config.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "app.runtime.worker"],
+                [sys.executable, "-I", "-m", "app.runtime.worker"],  # -I: no code from the cwd or PYTHON* vars
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

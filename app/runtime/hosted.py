@@ -19,7 +19,8 @@ from app.core.errors import HostedError, OfflineMode
 from app.core.models import DoneEvent, GenerationRequest, StreamEvent, Timings, TokenEvent, Usage
 
 CHARS_PER_TOKEN = 4  # a rough count for endpoints that report no usage while streaming
-ERROR_BODY_LIMIT = 300
+ERROR_BODY_LIMIT = 300  # characters of an error body kept in the message, after the key is scrubbed out
+ERROR_READ_LIMIT = 64 * 1024  # bytes of it read to scrub: the key is found whole before anything is cut
 
 
 def estimate_tokens(request: GenerationRequest) -> int:
@@ -143,10 +144,17 @@ class HostedBackend:
 
     def _http_error(self, response: httpx.Response) -> HostedError:
         status = response.status_code
+        body = b""
         try:
-            detail = response.read()[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace").strip()
+            for block in response.iter_bytes():
+                body += block
+                if len(body) >= ERROR_READ_LIMIT:
+                    break
         except httpx.HTTPError:
-            detail = ""
+            pass
+        # Scrub, then cut: cut first, a key straddling the cut would survive in part.
+        detail = " ".join(self._scrub(body[:ERROR_READ_LIMIT].decode("utf-8", errors="replace")).split())
+        detail = detail[:ERROR_BODY_LIMIT]
         if status in (401, 403):
             hint = (
                 f"the API key was refused: store a new one with `threadloom providers remove {self.provider}` "
@@ -158,7 +166,7 @@ class HostedBackend:
             hint = "the provider is rate-limiting or out of quota: try again later"
         else:
             hint = "the provider failed this request: try again later"
-        shown = f" ({self._scrub(' '.join(detail.split()))})" if detail else ""
+        shown = f" ({detail})" if detail else ""
         return HostedError(f"{self.provider} answered HTTP {status}{shown}: {hint}")
 
     def _transport_error(self, exc: httpx.HTTPError) -> HostedError:

@@ -5,6 +5,7 @@ are mixed in.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.documents import Attachment, Document
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, StorageFull
 from app.core.models import GenerationRequest
 from app.core.ports import Embedder
 from app.ingest.extract import kind_of, preload_readers
@@ -107,16 +108,30 @@ class AttachmentService(KnowledgeFolders, Ingest, DocumentSummaries, Passages):
                 f"{path.name} is {size / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB attachment limit "
                 "(setting attachment_max_mb); split it or raise the limit"
             )
-        sha = sha256_file(path)
+        try:
+            sha = sha256_file(path)
+        except OSError as exc:
+            raise InvalidInput(f"{path.name} cannot be read ({exc.strerror}); check its permissions") from exc
         existing = self.documents.document_by_sha(sha)
         if existing is not None and Path(existing.stored_path).is_file():
             return existing
         target = self.files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".copy-", delete=False) as scratch:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, scratch)
-        os.replace(scratch.name, target)
+        scratch = None
+        try:  # a full disk or a read-only data folder leaves no partial copy behind
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".copy-", delete=False) as scratch:
+                with open(path, "rb") as source:
+                    shutil.copyfileobj(source, scratch)
+            os.replace(scratch.name, target)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise StorageFull() from exc
+            raise InvalidInput(
+                f"{path.name} cannot be copied into {self.files_dir} ({exc.strerror}); check that it is writable"
+            ) from exc
+        finally:
+            if scratch is not None:
+                Path(scratch.name).unlink(missing_ok=True)
         return self.documents.add_document(sha256=sha, stored_path=str(target), kind=kind, size_bytes=size)
 
     def preload_readers(self) -> None:

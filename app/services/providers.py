@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from app.core.errors import InvalidInput, NotFound
 from app.core.ports import SecretStore
@@ -12,6 +12,7 @@ from app.store.routing import RoutingStore
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_SECRET_PARAMETER = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
 
 
 def check_base_url(base_url: str) -> str:
@@ -19,6 +20,16 @@ def check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"base URL {base_url!r} is not an http(s) URL: give one like https://api.example.com/v1")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput(
+            "the base URL holds a user name or password, which would be stored and shown as is: "
+            "give the URL without them; the API key is asked for separately and kept in the OS keyring"
+        )
+    if any(_SECRET_PARAMETER.search(name) for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        raise InvalidInput(
+            "the base URL carries a key or token in its query, which would be stored and shown as is: "
+            "remove it; the API key is asked for separately and kept in the OS keyring"
+        )
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise InvalidInput(
             f"base URL {base_url!r} is plain http to another machine, which would send the API key unencrypted: "

@@ -2,12 +2,17 @@
 `conversations.json` and Open WebUI's export.
 
 An import reads the whole file first. A file that is not one of these formats changes nothing; an entry that cannot
-be read is skipped and reported by its title while the rest imports, each thread in its own transaction.
+be read is skipped and reported by its title with a one-line reason while the rest imports, each thread (with the
+record of where it came from) in its own transaction. Entries come from strangers' files: every walk over their
+message links is bounded and every reference is checked before anything is written, so a cycle, a stale id or an
+absurd value fails its own entry and nothing else. A conversation already imported (same source id) is skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from app.core.models import (
     Usage,
 )
 from app.store import Store
+from app.store.imports import ImportSources
 
 FORMAT = "threadloom"
 FORMAT_VERSION = 1
@@ -114,41 +120,130 @@ def _thread_markdown(store: Store, thread_id: int) -> str:
 
 # Import
 
+# What a malformed entry raises inside the parsers below, turned into that entry's one-line reason.
+_ENTRY_ERRORS = (InvalidInput, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # a whole string, or a bracket
+_TITLE = re.compile(r'"(?:title|name)"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
+
+@dataclass(frozen=True)
+class _Unparsable:
+    """An entry of a top-level array that json cannot decode on its own (nested too deeply)."""
+
+    title: str
+    reason: str
+
 
 def import_file(store: Store, path: Path) -> ImportReport:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a JSON export: {exc}") from exc
-    entries, parse = _detect(data, path)
+    data = _load(Path(path))
+    entries, parse, kind = _detect(data, path)
+    sources = ImportSources(store)
     report = ImportReport()
     for entry in entries:
-        title = _title_of(entry)
+        title = entry.title if isinstance(entry, _Unparsable) else _title_of(entry)
         try:
-            imported = parse(entry)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            report.skipped.append((title, f"unreadable entry ({type(exc).__name__}: {exc})"))
-            continue
-        if not imported.messages:
-            report.skipped.append((title, "no messages"))
-            continue
-        report.imported.append(store.insert_thread(imported))
+            if isinstance(entry, _Unparsable):
+                raise InvalidInput(entry.reason)
+            source = _source_id(kind, entry)
+            earlier = sources.thread_for(source)
+            if earlier is not None:
+                raise InvalidInput(f"already imported as thread {earlier}")
+            imported = _checked(parse(entry))
+            if not imported.messages:
+                raise InvalidInput("no messages")
+            report.imported.append(sources.insert(imported, source))
+        except _ENTRY_ERRORS as exc:
+            report.skipped.append((title, _reason(exc)))
     return report
 
 
-def _detect(data: Any, path: Path) -> tuple[list[Any], Callable[[Any], ImportedThread]]:
+def _load(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not a JSON export: {exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not a JSON export: {exc}") from exc
+    except RecursionError:
+        if text.lstrip().startswith("["):
+            return _entries_one_by_one(text, path)
+        raise InvalidInput(f"{path} is nested too deeply to read as an export") from None
+
+
+def _entries_one_by_one(text: str, path: Path) -> list[Any]:
+    """The entries of a top-level JSON array, each decoded alone, so one nested too deeply fails by itself.
+
+    One linear scan over strings and brackets finds where each entry ends, without recursion."""
+    entries: list[Any] = []
+    depth, start = 0, None
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket[0] == '"':
+            continue
+        if bracket in "[{":
+            depth += 1
+            if depth == 2:
+                start = token.start()
+        else:
+            depth -= 1
+            if depth == 1 and start is not None:
+                entries.append(_decode_entry(text[start : token.end()], path))
+                start = None
+    if depth != 0:
+        raise InvalidInput(f"{path} is not a JSON export: its brackets do not balance")
+    return entries
+
+
+def _decode_entry(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        title = _TITLE.search(text[:100_000])
+        return _Unparsable(title.group(1) if title else "untitled", "nested too deeply to read")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not a JSON export: {exc}") from exc
+
+
+def _detect(data: Any, path: Path) -> tuple[list[Any], Callable[[Any], ImportedThread], str]:
     if isinstance(data, dict) and data.get("format") == FORMAT:
         if data.get("version") != FORMAT_VERSION:
             raise InvalidInput(f"{path} is a Threadloom export of version {data.get('version')}; this app reads 1")
-        return list(data.get("threads", [])), _from_threadloom
-    if isinstance(data, list) and data and all(isinstance(entry, dict) for entry in data):
-        if any("mapping" in entry or "current_node" in entry for entry in data):
-            return data, _from_chatgpt
-        if any(isinstance(entry.get("chat"), dict) and "history" in entry["chat"] for entry in data):
-            return data, _from_openwebui
+        threads = data.get("threads", [])
+        if not isinstance(threads, list):
+            raise InvalidInput(f"{path} is a Threadloom export without a list of threads")
+        return threads, _from_threadloom, FORMAT
+    entries = [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
+    if isinstance(data, list) and data and all(isinstance(entry, dict | _Unparsable) for entry in data):
+        if any("mapping" in entry or "current_node" in entry for entry in entries):
+            return data, _from_chatgpt, "chatgpt"
+        if any(isinstance(entry.get("chat"), dict) and "history" in entry["chat"] for entry in entries):
+            return data, _from_openwebui, "openwebui"
     raise InvalidInput(f"{path} is not an export this app knows (Threadloom JSON, ChatGPT, Open WebUI)")
+
+
+def _source_id(kind: str, entry: dict[str, Any]) -> str:
+    """A stable name for the conversation: the export's own id where it has one, else a digest of the entry."""
+    own = None if kind == FORMAT else entry.get("conversation_id") or entry.get("id")
+    if isinstance(own, str | int) and not isinstance(own, bool) and str(own).strip():
+        return f"{kind}:{own}"
+    canonical = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _reason(exc: BaseException) -> str:
+    """One line, short enough to read: the project's own message, or what the parser tripped on."""
+    if isinstance(exc, InvalidInput):
+        text = str(exc)
+    elif isinstance(exc, RecursionError):
+        text = "nested too deeply to read"
+    else:
+        text = f"unreadable entry ({type(exc).__name__}: {exc})"
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _title_of(entry: Any) -> str:
@@ -158,13 +253,65 @@ def _title_of(entry: Any) -> str:
 
 
 def _when(value: Any, fallback: datetime | None = None) -> datetime:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if fallback is not None:
+    if value is None and fallback is not None:
         return fallback
-    raise ValueError("no timestamp")
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise InvalidInput(f"its timestamp {str(value)[:40]!r} is not a date")
+
+
+def _checked(thread: ImportedThread) -> ImportedThread:
+    """Every reference and limit the store relies on, checked before anything is written."""
+    seen: set[str] = set()
+    for message in thread.messages:
+        if not isinstance(message.content, str):
+            raise InvalidInput(f"message {message.key[:40]} has no text content")
+        if message.key in seen:
+            raise InvalidInput(f"message id {message.key[:40]} appears twice")
+        if message.parent_key is not None and message.parent_key not in seen:
+            raise InvalidInput(f"message {message.key[:40]} names a parent that is not before it in the export")
+        seen.add(message.key)
+    if thread.current_key is not None and thread.current_key not in seen:
+        raise InvalidInput(f"its current message {thread.current_key[:40]} is not among its messages")
+    if any(up_to not in seen for up_to, _, _ in thread.summaries):
+        raise InvalidInput("a summary names a message that is not among its messages")
+    for tag in thread.tags:
+        if len(tag.strip()) > metadata.MAX_KEY_LENGTH:
+            raise InvalidInput(f"tag {tag[:20]!r}… is longer than {metadata.MAX_KEY_LENGTH} characters")
+    if len(thread.metadata) > metadata.MAX_PAIRS:
+        raise InvalidInput(f"it has {len(thread.metadata)} metadata pairs; the limit is {metadata.MAX_PAIRS}")
+    for key, value in thread.metadata.items():
+        metadata.validate(key, value)
+    return thread
+
+
+def _parents_first(parent_of: dict[str, str | None], rank: Callable[[str], int]) -> list[str]:
+    """The nodes of a message forest ordered so each comes after its parent (depth first, siblings by `rank`).
+
+    A parent missing from the forest makes its child a root. A cycle is refused: every node is visited once, so
+    the walk is linear whatever the links say."""
+    children: dict[str | None, list[str]] = {}
+    for node, parent in parent_of.items():
+        children.setdefault(parent if parent in parent_of else None, []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=rank)
+    order: list[str] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(reversed(children.get(node, [])))
+    if len(order) < len(parent_of):
+        reached = set(order)
+        stuck = next(node for node in parent_of if node not in reached)
+        raise InvalidInput(f"its messages link in a cycle (through {stuck[:40]})")
+    return order
 
 
 def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
@@ -195,7 +342,7 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
         archived=bool(entry.get("archived")),
         model=entry.get("model"),
         system_prompt=entry.get("system_prompt"),
-        tags=tuple(entry.get("tags", ())),
+        tags=tuple(str(tag) for tag in entry.get("tags", ())),
         metadata={pair["key"]: metadata.decode(pair["type"], pair["value"]) for pair in entry.get("metadata", [])},
         summaries=tuple(
             (str(s["up_to_message_id"]), s["content"], _when(s["created_at"])) for s in entry.get("summaries", [])
@@ -204,36 +351,46 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
 
 
 def _chatgpt_text(content: dict[str, Any]) -> str | None:
-    """The readable text of a ChatGPT message, or None for kinds that are not conversation (tool displays, thoughts)."""
+    """The readable text of a ChatGPT message, or None for kinds that are not conversation (tool displays, thoughts).
+    Of a multimodal message the text parts are kept (an audio part by its transcript), anything else is a marker."""
     kind = content.get("content_type")
     if kind in ("text", "multimodal_text"):
-        parts = [part if isinstance(part, str) else "[attachment]" for part in content.get("parts") or []]
-        return "\n".join(parts)
-    if kind == "code":
+        parts = content.get("parts") or []
+        return "\n".join(_chatgpt_part(part) for part in parts if part is not None)
+    if kind in ("code", "execution_output"):
         return f"```\n{content.get('text', '')}\n```"
     return None
 
 
+def _chatgpt_part(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and isinstance(part.get("text"), str):
+        return part["text"]
+    return "[attachment]"
+
+
 def _from_chatgpt(entry: dict[str, Any]) -> ImportedThread:
     """ChatGPT's mapping is a tree with hidden and non-text nodes: keep the conversation, re-attaching each kept
-    message to its nearest kept ancestor, so branches survive."""
+    message to its nearest kept ancestor, so branches survive. A tool's output (code run, search, file reader) is
+    kept as an assistant message that names the tool: Threadloom stores no tool turns of other apps."""
     mapping: dict[str, dict[str, Any]] = entry["mapping"]
+    if not isinstance(mapping, dict):
+        raise InvalidInput("its message mapping is not an object")
     created = _when(entry.get("create_time"), datetime.now(UTC))
+    parent_of = {key: node.get("parent") for key, node in mapping.items()}
+    position = {key: index for index, key in enumerate(mapping)}
+    listed = {(key, child): index for key, node in mapping.items() for index, child in enumerate(node.get("children") or [])}
+
+    def rank(node_id: str) -> tuple[int, int]:  # as the parent lists its children, then as the mapping has them
+        return (listed.get((parent_of[node_id], node_id), len(listed)), position[node_id])
+
     kept: dict[str, ImportedMessage] = {}
+    anchor: dict[str, str | None] = {}  # each node's nearest kept ancestor-or-self
     system_prompt = None
-
-    def kept_ancestor(node_id: str | None) -> str | None:
-        while node_id is not None and node_id not in kept:
-            node_id = mapping.get(node_id, {}).get("parent")
-        return node_id
-
-    # Walk from the roots so parents are decided before their children.
-    order, stack = [], [key for key, node in mapping.items() if not node.get("parent") or node["parent"] not in mapping]
-    while stack:
-        node_id = stack.pop()
-        order.append(node_id)
-        stack.extend(reversed(mapping[node_id].get("children") or []))
-    for node_id in order:
+    for node_id in _parents_first(parent_of, rank):
+        parent_anchor = anchor.get(parent_of[node_id])
+        anchor[node_id] = parent_anchor
         message = mapping[node_id].get("message")
         if not message:
             continue
@@ -246,58 +403,65 @@ def _from_chatgpt(entry: dict[str, Any]) -> ImportedThread:
             continue
         if role not in ("user", "assistant", "tool") or text is None or hidden or not text.strip():
             continue
+        if role == "tool":
+            text = f"[{message['author'].get('name') or 'tool'} output]\n{text}"
         finish = ((message.get("metadata") or {}).get("finish_details") or {}).get("type")
         interrupted = message.get("status") == "in_progress" or finish == "interrupted"
         kept[node_id] = ImportedMessage(
             key=node_id,
-            parent_key=kept_ancestor(mapping[node_id].get("parent")),
-            role=Role(role),
+            parent_key=parent_anchor,
+            role=Role.USER if role == "user" else Role.ASSISTANT,
             content=text,
             created_at=_when(message.get("create_time"), created),
             status=MessageStatus.INTERRUPTED if interrupted else MessageStatus.COMPLETE,
             model=(message.get("metadata") or {}).get("model_slug"),
         )
+        anchor[node_id] = node_id
     return ImportedThread(
         title=entry.get("title") or "Imported from ChatGPT",
         created_at=created,
         updated_at=_when(entry.get("update_time"), created),
         messages=tuple(kept.values()),
-        current_key=kept_ancestor(entry.get("current_node")),
+        current_key=anchor.get(entry.get("current_node")),
         archived=bool(entry.get("is_archived")),
         model=entry.get("default_model_slug"),
         system_prompt=system_prompt,
     )
 
 
-_REASONING = re.compile(r'<details type="reasoning"[^>]*>.*?</details>\s*', re.DOTALL)
+def _without_reasoning(text: str) -> str:
+    """Open WebUI's `<details type="reasoning">…</details>` blocks left out; one pass, so an unclosed block in a
+    hostile export costs no rescans."""
+    kept, position = [], 0
+    while (start := text.find('<details type="reasoning"', position)) >= 0:
+        end = text.find("</details>", start)
+        if end < 0:
+            break
+        kept.append(text[position:start])
+        position = end + len("</details>")
+        while position < len(text) and text[position].isspace():
+            position += 1
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def _from_openwebui(entry: dict[str, Any]) -> ImportedThread:
     history = entry["chat"]["history"]
     messages: dict[str, dict[str, Any]] = history["messages"]
+    if not isinstance(messages, dict):
+        raise InvalidInput("its messages are not an object")
     created = _when(entry.get("created_at"), datetime.now(UTC))
-    ordered, seen = [], set()
-
-    def visit(message_id: str) -> None:  # parents before children
-        if message_id in seen:
-            return
-        parent = messages[message_id].get("parentId")
-        if parent is not None:
-            visit(parent)
-        seen.add(message_id)
-        ordered.append(message_id)
-
-    for message_id in messages:
-        visit(message_id)
+    position = {key: index for index, key in enumerate(messages)}
     imported = []
-    for message_id in ordered:
+    for message_id in _parents_first({key: m.get("parentId") for key, m in messages.items()}, position.__getitem__):
         message = messages[message_id]
+        parent = message.get("parentId")
         imported.append(
             ImportedMessage(
                 key=message_id,
-                parent_key=message.get("parentId"),
+                parent_key=parent if parent in messages else None,
                 role=Role(message["role"]),
-                content=_REASONING.sub("", message.get("content") or ""),
+                content=_without_reasoning(message.get("content") or ""),
                 created_at=_when(message.get("timestamp"), created),
                 status=MessageStatus.COMPLETE if message.get("done", True) else MessageStatus.INTERRUPTED,
                 model=message.get("model"),

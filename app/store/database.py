@@ -16,6 +16,7 @@ import sqlite_vec
 from playhouse.apsw_ext import APSWDatabase
 
 from app.core.errors import StorageFull
+from app.store.migrations import busy_error, is_busy
 from app.store.schema import BoundModels, bind_models
 
 Clock = Callable[[], datetime]
@@ -124,6 +125,8 @@ class Database:
         except (apsw.FullError, peewee.OperationalError) as exc:
             if is_disk_full(exc):
                 raise StorageFull() from exc
+            if is_busy(exc):  # after the busy timeout: another process held the write lock all along
+                raise busy_error(self.path) from exc
             raise
 
     def integrity_check(self) -> str:

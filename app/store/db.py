@@ -17,6 +17,7 @@ from app.core.errors import SetupError
 from app.store.database import Clock, open_database, utc_now
 from app.store.message_search import MessageSearch
 from app.store.messages import MessageTree
+from app.platform.paths import private_file
 from app.store.migrations import migrate
 from app.store.summaries import Summaries
 from app.store.threads import ThreadRecords
@@ -29,8 +30,7 @@ class Store(ThreadRecords, MessageTree, Summaries, MessageSearch):
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
     """Open (creating and migrating if needed) the thread database in `data_dir`."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / "threadloom.sqlite3"
+        path = private_file(data_dir, "threadloom.sqlite3")
         db = open_database(path)
         db.connect()
     except (OSError, apsw.Error, peewee.OperationalError) as exc:

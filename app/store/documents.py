@@ -390,6 +390,15 @@ class DocumentStore:
         with self.store.writing():
             self.db.execute_sql("DELETE FROM attachment WHERE id = ?", (attachment_id,))
 
+    def remove_unused_documents(self) -> list[str]:
+        """Delete the documents no thread or folder uses any more (their chunks, keyword entries and vectors go with
+        them); returns their stored copies' paths, for the caller to delete once this has committed."""
+        with self.store.writing():
+            rows = self._rows(
+                "DELETE FROM document WHERE id NOT IN (SELECT document_id FROM attachment) RETURNING stored_path"
+            )
+        return [row[0] for row in rows]
+
     def add_folder(self, path: str, *, thread_id: int | None) -> KnowledgeFolder:
         now = self._now()
         with self.store.writing():

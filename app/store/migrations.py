@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+import apsw
 import peewee
 
 from app.core.errors import SetupError
 
 Step = Callable[[peewee.Database], None]
+T = TypeVar("T")
 
 
 def _sql(*statements: str) -> Step:
@@ -353,6 +356,19 @@ MIGRATIONS: list[tuple[str, Step]] = [
         # hashing the file on every poll; a changed one is hashed, and the hash decides.
         _sql("ALTER TABLE attachment ADD COLUMN source_stamp TEXT"),
     ),
+    (
+        "0012_import_sources",
+        _sql(
+            # Which conversation of which export each imported thread came from ("chatgpt:<id>", "openwebui:<id>",
+            # "sha256:<digest of the entry>"), so importing a file again skips what is already here.
+            """CREATE TABLE import_source (
+                source_id TEXT PRIMARY KEY,
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                imported_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            "CREATE INDEX import_source_thread ON import_source(thread_id)",
+        ),
+    ),
 ]
 
 
@@ -373,15 +389,21 @@ def _widen_check(db: peewee.Database, table: str, old: str, new: str) -> None:
         raise SetupError(f"the database failed its integrity check after widening {table}; restore a backup")
 
 
+BUSY_RETRIES = 3  # each waits the connection's busy timeout (10 s) first: then another process holds on too long
+
+
 def applied_migrations(db: peewee.Database) -> list[str]:
     db.execute_sql("CREATE TABLE IF NOT EXISTS migration (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     return [row[0] for row in db.execute_sql("SELECT name FROM migration ORDER BY name")]
 
 
 def migrate(db: peewee.Database, steps: list[tuple[str, Step]] = MIGRATIONS) -> list[str]:
-    """Apply the steps not yet recorded; return their names."""
+    """Apply the steps not yet recorded; return their names.
+
+    Several processes may open a new data folder at once: what is applied is read again inside each step's
+    BEGIN IMMEDIATE (under SQLite's write lock), so a step another process applied meanwhile is skipped."""
     known = {name for name, _ in steps}
-    done = applied_migrations(db)
+    done = _busy_retried(db, lambda: applied_migrations(db))
     unknown = [name for name in done if name not in known]
     if unknown:
         raise SetupError(
@@ -389,13 +411,41 @@ def migrate(db: peewee.Database, steps: list[tuple[str, Step]] = MIGRATIONS) -> 
         )
     newly_applied = []
     for name, step in steps:
-        if name in done:
+        if name in done or not _busy_retried(db, lambda: _apply(db, name, step)):
             continue
-        with db.atomic("IMMEDIATE"):
-            step(db)
-            db.execute_sql(
-                "INSERT INTO migration (name, applied_at) VALUES (?, ?)",
-                (name, datetime.now(UTC).isoformat()),
-            )
         newly_applied.append(name)
     return newly_applied
+
+
+def _apply(db: peewee.Database, name: str, step: Step) -> bool:
+    """Run one step under the write lock unless it is recorded by then; whether this call ran it."""
+    with db.atomic("IMMEDIATE"):
+        if db.execute_sql("SELECT 1 FROM migration WHERE name = ?", (name,)).fetchone():
+            return False
+        step(db)
+        db.execute_sql("INSERT INTO migration (name, applied_at) VALUES (?, ?)", (name, datetime.now(UTC).isoformat()))
+    return True
+
+
+def _busy_retried(db: peewee.Database, work: Callable[[], T]) -> T:
+    """`work`, tried again while another process keeps the database locked, then refused in one line."""
+    for attempt in range(1, BUSY_RETRIES + 1):
+        try:
+            return work()
+        except (apsw.BusyError, peewee.OperationalError) as exc:
+            if not is_busy(exc):
+                raise
+            if attempt == BUSY_RETRIES:
+                raise busy_error(db.database) from exc
+
+
+def busy_error(database: object) -> SetupError:
+    return SetupError(
+        f"the database {database} is busy (another program holds it locked): "
+        "close other Threadloom windows or commands, or try again in a moment"
+    )
+
+
+def is_busy(exc: BaseException) -> bool:
+    """peewee re-raises apsw's BusyError as an OperationalError; look through to the original."""
+    return isinstance(exc, apsw.BusyError) or isinstance(exc.__context__, apsw.BusyError)

@@ -104,11 +104,17 @@ def test_the_entry_point_runs_the_model_worker_for_minus_m():
     assert json.loads(result.stdout.splitlines()[0])["event"] == "ready"
 
 
+def test_the_entry_point_takes_the_isolation_flag_the_app_starts_its_helpers_with():
+    result = run_entry("-I", "-m", "app.runtime.worker", input="")
+    assert result.returncode == 0 and '"event": "ready"' in result.stdout
+    assert run_entry("-I", "-m", "pip", "--version").stdout.startswith("pip ")
+
+
 def test_the_entry_point_runs_pip_and_nothing_else_for_minus_m():
     assert run_entry("-m", "pip", "--version").stdout.startswith("pip ")
     refused = run_entry("-m", "http.server")
     assert refused.returncode == 2
-    assert refused.stderr == "threadloom: error: -m runs only app.runtime.worker, pip, not http.server\n"
+    assert refused.stderr == "threadloom: error: -m runs only app.runtime.worker, app.ingest.isolated, pip, not http.server\n"
 
 
 def test_the_entry_point_is_the_threadloom_command_otherwise():

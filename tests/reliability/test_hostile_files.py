@@ -1,0 +1,196 @@
+"""Hostile attachments: a DOCX whose XML never closes or that inflates to gigabytes, or a file that exhausts its
+reading process's memory, CPU or wall-clock limit, fails alone in one line and the good files beside it are indexed;
+markup full of unclosed `<`, `[`, `**` or blank runs costs linear time."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import docx
+import pymupdf
+import pytest
+from hostile import RATIO_LIMIT, doubling_ratio
+
+from app.core.documents import DocumentStatus
+from app.core.search import snippet
+from app.ingest import isolated
+from app.ingest.chunking import chunk_pages
+from app.ingest.extract import PasswordNeeded, UnreadableFile, extract, html_to_text
+from app.services.attachments import AttachmentService
+
+
+class CountingEmbedder:
+    """A stand-in for the on-device embedder (the Embedder protocol): deterministic vectors, and a log of calls."""
+
+    model_id = "counting-embedder"
+    dimensions = 384
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        self.batches.append(texts)
+        return [[b / 255 for b in hashlib.sha256(t.encode()).digest()] * 12 for t in texts]
+
+
+@pytest.fixture
+def embedder() -> CountingEmbedder:
+    return CountingEmbedder()
+
+
+@pytest.fixture
+def service(store, tmp_path: Path, embedder) -> AttachmentService:
+    return AttachmentService(store, files_dir=tmp_path / "files", embedder=embedder, max_bytes=5_000_000)
+
+
+def good_docx(path: Path, text: str = "The report mentions kingfishers.") -> Path:
+    document = docx.Document()
+    document.add_paragraph(text)
+    document.save(path)
+    return path
+
+
+def rewritten_docx(tmp_path: Path, name: str, change) -> Path:
+    """A real DOCX with its document.xml passed through `change`."""
+    source = good_docx(tmp_path / f"source-{name}")
+    target = tmp_path / name
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            data = original.read(item)
+            copy.writestr(item, change(data) if item.filename == "word/document.xml" else data)
+    return target
+
+
+def bomb_docx(tmp_path: Path, inflated_mib: int = 300) -> Path:
+    """A real DOCX plus one member of zeros that deflates ~1000:1 — a small file that unpacks to `inflated_mib`."""
+    path = good_docx(tmp_path / "bomb.docx")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive, archive.open("word/media/zeros.bin", "w") as out:
+        block = b"\0" * (1 << 20)
+        for _ in range(inflated_mib):
+            out.write(block)
+    return path
+
+
+def attach(service: AttachmentService, store, paths: list[Path], progress=None):
+    thread = store.create_thread("files")
+    return {Path(r.path).name: r for r in service.attach(thread.id, paths, summarise=False, progress=progress)}
+
+
+def text_file(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda xml: xml[: len(xml) // 2], lambda xml: xml.replace(b"</w:body>", b""), lambda xml: b"<w:document"],
+    ids=["cut in half", "body never closes", "one open tag"],
+)
+def test_a_docx_whose_xml_never_closes_fails_alone_and_the_good_files_are_indexed(service, store, canary, tmp_path,
+                                                                                   embedder, change):  # fmt: skip
+    paths = [text_file(tmp_path, "before.txt", "Otters hold hands while they sleep."),
+             rewritten_docx(tmp_path, "broken.docx", change),
+             text_file(tmp_path, "after.md", "# Beavers\n\nBeavers build dams.")]  # fmt: skip
+    results = attach(service, store, paths)
+    broken = results["broken.docx"].attachment.document
+    assert broken.status == DocumentStatus.ERROR
+    assert broken.error == "broken.docx is damaged or not a Word document; attach an intact .docx"
+    for name in ("before.txt", "after.md"):
+        document = results[name].attachment.document
+        assert document.status == DocumentStatus.READY and document.chunk_count == 1, document.error
+        assert service.documents.chunks_to_embed(document.id, model=embedder.model_id) == []
+
+
+def test_a_decompression_bomb_fails_alone(service, store, canary, tmp_path):
+    path = bomb_docx(tmp_path)
+    assert path.stat().st_size < 2_000_000
+    results = attach(service, store, [path, text_file(tmp_path, "fine.txt", "Herons wade.")])
+    document = results["bomb.docx"].attachment.document
+    assert document.status == DocumentStatus.ERROR
+    assert "would unpack to 301 MiB (over 256 MiB)" in document.error and "\n" not in document.error
+    assert results["fine.txt"].attachment.document.status == DocumentStatus.READY
+
+
+def test_a_decompression_bomb_is_refused_before_any_member_is_read(tmp_path, monkeypatch):
+    path = bomb_docx(tmp_path)
+    opened = []
+    monkeypatch.setattr("docx.Document", lambda *args: opened.append(args))
+    with pytest.raises(UnreadableFile, match="would unpack to"):
+        extract(path, kind="docx", name="bomb.docx")
+    assert opened == []
+
+
+def test_a_parser_crash_fails_that_file_in_one_line(tmp_path, monkeypatch):
+    """What the reading process answers when a parser raises something of its own on a hostile file."""
+
+    def crash(*args, **kwargs):
+        raise KeyError("word/document.xml")
+
+    monkeypatch.setattr(isolated, "extract", crash)
+    request = {"path": str(tmp_path / "x.docx"), "kind": "docx", "name": "hostile.docx", "password": None}
+    assert isolated._answer(request) == {
+        "error": "hostile.docx could not be read (KeyError: 'word/document.xml'); attach an intact copy"
+    }
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "fragment"),
+    [("MEMORY_LIMIT", 80 * 2**20, "needs more memory to read than a file may"),
+     ("CPU_LIMIT_S", 1, "it used more time or memory than a file may"),
+     ("WALL_LIMIT_S", 0.3, "took over 0.3 s to read and was stopped")],
+    ids=["memory", "cpu time", "wall clock"],
+)  # fmt: skip
+def test_a_file_that_exhausts_its_readers_limits_fails_alone(store, canary, tmp_path, monkeypatch, limit, value,
+                                                               fragment):  # fmt: skip
+    monkeypatch.setattr(isolated, limit, value)
+    heavy = tmp_path / "heavy.txt"  # not UTF-8: the encoding guess reads all of it, slowly
+    heavy.write_bytes("Crème brûlée à la française, très légère. ".encode("cp1252") * 500_000)
+    service = AttachmentService(store, files_dir=tmp_path / "files", embedder=None, max_bytes=100_000_000)
+    results = attach(service, store, [heavy, text_file(tmp_path, "fine.txt", "Herons wade.")])
+    document = results["heavy.txt"].attachment.document
+    assert document.status == DocumentStatus.ERROR and fragment in document.error and "\n" not in document.error
+    assert document.error.startswith("heavy.txt ")
+    assert results["fine.txt"].attachment.document.status == DocumentStatus.READY
+
+
+def test_a_password_reaches_the_reading_process_and_a_wrong_one_is_said(tmp_path):
+    path = tmp_path / "locked.pdf"
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "Seven otters.")
+    document.save(path, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="opensesame", owner_pw="owner-only")
+    assert "Seven otters" in isolated.extract_isolated(path, kind="pdf", name="locked.pdf", password="opensesame").pages[0]
+    with pytest.raises(PasswordNeeded) as caught:
+        isolated.extract_isolated(path, kind="pdf", name="locked.pdf", password="guess")
+    assert caught.value.wrong
+
+
+def test_each_file_is_embedded_before_the_next_is_read(service, store, canary, tmp_path):
+    phases = []
+    paths = [text_file(tmp_path, f"{n}.txt", f"File {n} is about otters and beavers.") for n in range(3)]
+    attach(service, store, paths, progress=lambda p: phases.append(p.phase))
+    steps = [phase for index, phase in enumerate(phases) if index == 0 or phases[index - 1] != phase]
+    assert steps[:6] == ["reading", "embedding", "reading", "embedding", "reading", "embedding"]
+
+
+def test_html_full_of_unclosed_tags_takes_linear_time():
+    for hostile in ("<", "<p", "<script", "<head ", "< div"):
+        assert doubling_ratio(lambda n: html_to_text((hostile + " x ") * n + "<p>end</p>"), 50_000) < RATIO_LIMIT
+    assert html_to_text("<head><title>T</title><body><p>Kept</p>") .strip() == "T\nKept"  # an unclosed head stays
+
+
+def test_search_snippets_of_unclosed_markup_take_linear_time():
+    for hostile in ("[", "![x](", "**", "_a", "`", "\n\n\n", "[a](b "):
+        ratio = doubling_ratio(lambda n: snippet(hostile * n + " otter", ["otter"]), 50_000)
+        assert ratio < RATIO_LIMIT, hostile
+    assert snippet("see [the **otter** page](http://x) now", ["otter"]) == "see the [otter] page now"
+
+
+def test_chunking_long_blank_runs_takes_linear_time():
+    def page(run: int) -> str:
+        return "".join(f"word{i}" + "\n " * run for i in range(400))
+
+    pages = {run: page(run) for run in (2_000, 4_000)}
+    assert doubling_ratio(lambda run: chunk_pages([pages[run]]), 2_000) < RATIO_LIMIT
