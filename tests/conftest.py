@@ -22,7 +22,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The repo's models/ folder, where `make test` pulls the starter model (git-ignored)."""
-    path = Path(os.environ.get("THREADLOOM_MODELS_DIR", REPO / "models"))
+    path = Path(os.environ.get("THREADLOOM_MODELS_DIR", REPO / "models")).resolve()  # tests may change directory
     from app.services.models import ModelService
 
     if not ModelService(path).is_installed():

@@ -39,9 +39,10 @@ def test_a_worker_started_from_a_python_project_runs_none_of_its_code(models_dir
                                       log_path=tmp_path / "worker.log", embedding=embedding))  # fmt: skip
     try:
         if embedding:
-            assert len(worker.embed(["otters"])[0]) == spec.dimensions
+            vectors, _tokens = worker.embed(["otters"])
+            assert len(vectors[0]) == spec.dimensions
         else:
-            assert worker.count_tokens((ChatTurn(Role.USER, "hello"),))[0] > 0
+            assert worker.count_tokens((ChatTurn(Role.USER, "hello"),)) > 0
     finally:
         worker.shutdown()
     assert not hostile_cwd.exists(), hostile_cwd.read_text()
