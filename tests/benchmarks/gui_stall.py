@@ -52,7 +52,9 @@ def main() -> None:
         session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=args.tokens, seed=1)
         window = MainWindow(session)
         window.show()
-        wait_until(app, lambda: not window.is_loading, 60)
+        wait_until(app, lambda: window.is_settled, 60)
+        settle = time.monotonic() + 2  # as a user would: the window's start-up work (model, readers) ends first
+        wait_until(app, lambda: time.monotonic() > settle, 10)
 
         ticks: list[float] = []
         ticker = QTimer(interval=1)
