@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.core.models import (
+from app.core.domain import (
     BackendCapabilities,
     ChatTurn,
     DoneEvent,

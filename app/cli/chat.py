@@ -7,8 +7,8 @@ import sys
 
 from app.cli.attach import citation_json
 from app.cli.output import print_json
+from app.core.domain import ContextBuilt, ContextReport, MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
 from app.core.errors import InvalidInput
-from app.core.models import ContextBuilt, ContextReport, MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
 from app.services.session import Session
 
 

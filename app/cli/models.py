@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from pathlib import Path
 
 from app.cli.output import print_json
-from app.core.models import ModelSpec
+from app.core.domain import ModelSpec
 from app.platform.paths import data_dir, models_dir
 from app.platform.settings import load_settings, save_settings
 from app.services.download import DownloadProgress, format_eta

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from app.core.models import Message, MetaValue, Thread
+from app.core.domain import Message, MetaValue, Thread
 
 
 def _iso(moment: datetime) -> str:

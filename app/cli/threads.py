@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from app.cli.output import message_json, print_json, shown, thread_json
+from app.core.domain import MessageStatus, ThreadFilter
 from app.core.errors import InvalidInput, NotFound
 from app.core.metadata import parse_pair
-from app.core.models import MessageStatus, ThreadFilter
 from app.services.purge import purge_for_good
 from app.services.session import Session
 

@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace, session: Session) -> int:
-    from app.core.models import ThreadFilter
+    from app.core.domain import ThreadFilter
 
     store = session.store
     ids = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from app.core.domain import MetaValue
 from app.core.errors import InvalidInput
-from app.core.models import MetaValue
 
 MAX_KEY_LENGTH = 64
 MAX_VALUE_LENGTH = 512

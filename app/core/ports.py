@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from app.core.models import BackendCapabilities, ChatTurn, GenerationRequest, StreamEvent
+from app.core.domain import BackendCapabilities, ChatTurn, GenerationRequest, StreamEvent
 
 
 class ChatBackend(Protocol):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.documents import Attachment, Citation, DocumentStatus, IngestProgress
-from app.core.models import Message, MessageStatus
+from app.core.domain import Message, MessageStatus
 from app.gui.page_viewer import CitedPage, PageViewer, render_citation
 from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner

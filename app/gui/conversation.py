@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.models import Message, MessageStatus, Role, ThreadSummary
+from app.core.domain import Message, MessageStatus, Role, ThreadSummary
 from app.gui import theme
 from app.gui.branch_switcher import BranchPosition, BranchSwitcher
 

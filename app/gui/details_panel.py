@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 
 from app.core import metadata
 from app.core.documents import Attachment
-from app.core.models import Thread
+from app.core.domain import Thread
 from app.gui.attachments import STATUS_MARKS
 
 

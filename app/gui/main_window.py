@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.domain import Message, Role, Thread
 from app.core.errors import ConsentRequired, ModelUnavailable, OfflineMode
-from app.core.models import Message, Role, Thread
 from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule
 from app.gui import hosted_consent, theme
 from app.gui.attachments import AttachmentController

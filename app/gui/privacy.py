@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from app.core.models import InstalledModel
+from app.core.domain import InstalledModel
 from app.core.routing import PrivacyRule, Provider
 from app.services.threads import PrivacyState
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.errors import ConfirmationNeeded, ConsentRequired, OfflineMode
-from app.core.models import (
+from app.core.domain import (
     ChatEvent,
     Message,
     MessageStatus,
@@ -25,6 +24,7 @@ from app.core.models import (
     ThreadCompacted,
     TokenEvent,
 )
+from app.core.errors import ConfirmationNeeded, ConsentRequired, OfflineMode
 from app.core.routing import ModelRef
 from app.gui.conversation import ConversationView
 from app.gui.hosted_consent import hosted_refusal

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QWidget
 
-from app.core.models import Role, SearchHit
+from app.core.domain import Role, SearchHit
 from app.gui import theme
 
 DEBOUNCE_MS = 200  # typing pauses this long before a search runs: one search per word, not per key

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from app.core import metadata
+from app.core.domain import SearchHit, ThreadFilter
 from app.core.errors import InvalidInput
-from app.core.models import SearchHit, ThreadFilter
 from app.gui.change_relay import ChangeRelay
 from app.gui.notice_bar import NoticeBar
 from app.gui.search_panel import SearchBox, SearchResults

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from app.core.models import ModelSpec
+from app.core.domain import ModelSpec
 
 PHASES = {"download": "Downloading", "extract": "Unpacking", "verify": "Checking"}
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import QLayout, QLayoutItem, QMenu, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from app.core import metadata
-from app.core.models import MetaValue, SavedView, ThreadFilter
+from app.core.domain import MetaValue, SavedView, ThreadFilter
 
 
 class FlowLayout(QLayout):

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QMenu, QWidget
 
-from app.core.models import Thread
+from app.core.domain import Thread
 
 THREAD_ID_ROLE = Qt.ItemDataRole.UserRole
 

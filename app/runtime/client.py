@@ -1,6 +1,6 @@
 """The parent side of the model worker: starts the process, loads the model, streams replies, notices deaths.
 
-`LocalWorker` is the client of one worker process and implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
+`WorkerClient` is the client of one worker process and implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
 thread in the GUI); `cancel` may be called from any other thread while it streams.
 """
 
@@ -15,8 +15,8 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from app.core.domain import BackendCapabilities, ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
 from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied
-from app.core.models import BackendCapabilities, ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
     ERROR_PROMPT_TOO_LONG,
@@ -42,7 +42,7 @@ class WorkerConfig:
     kv_cache_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
 
-class LocalWorker:
+class WorkerClient:
     name = "local"
 
     def __init__(self, config: WorkerConfig, *, preflight: Callable[[], None] | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from app.runtime.client import LocalWorker
+from app.runtime.client import WorkerClient
 
 # Texts per round trip: big enough to keep llama.cpp's batches full, small enough to keep progress and cancel lively.
 BATCH_TEXTS = 64
@@ -18,7 +18,7 @@ BATCH_TEXTS = 64
 class WorkerEmbedder:
     def __init__(
         self,
-        worker: LocalWorker,
+        worker: WorkerClient,
         *,
         model_id: str,
         dimensions: int,

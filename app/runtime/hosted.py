@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
+from app.core.domain import DoneEvent, GenerationRequest, StreamEvent, Timings, TokenEvent, Usage
 from app.core.errors import HostedError, OfflineMode
-from app.core.models import DoneEvent, GenerationRequest, StreamEvent, Timings, TokenEvent, Usage
 
 CHARS_PER_TOKEN = 4  # a rough count for endpoints that report no usage while streaming
 ERROR_BODY_LIMIT = 300  # characters of an error body kept in the message, after the key is scrubbed out

@@ -36,8 +36,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from app.core.models import ChatTurn, SamplingParams, Timings, Usage
-
+from app.core.domain import ChatTurn, SamplingParams, Timings, Usage
 
 # The `kind` of an error event whose prompt and reply do not fit the model's window (the worker trims nothing).
 ERROR_PROMPT_TOO_LONG = "prompt_too_long"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.documents import Attachment, Document
+from app.core.domain import GenerationRequest
 from app.core.errors import InvalidInput, StorageFull
-from app.core.models import GenerationRequest
 from app.core.ports import Embedder
 from app.ingest.extract import kind_of, preload_readers
 from app.retrieval.search import Retriever

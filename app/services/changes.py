@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.core.models import ChatEvent, ReplyFinished, ReplyStarted, ThreadCompacted, ThreadRetitled
+from app.core.domain import ChatEvent, ReplyFinished, ReplyStarted, ThreadCompacted, ThreadRetitled
 
 log = logging.getLogger(__name__)
 

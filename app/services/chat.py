@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from app.core.errors import EmptyMessage, InvalidInput, ModelUnavailable, NotFound
-from app.core.models import (
+from app.core.domain import (
     CallPurpose,
     ChatEvent,
     ChatTurn,
@@ -24,6 +23,7 @@ from app.core.models import (
     Thread,
     ThreadRetitled,
 )
+from app.core.errors import EmptyMessage, InvalidInput, ModelUnavailable, NotFound
 from app.core.routing import ConsentCheck, RouteReason
 from app.services.changes import ChangeBroadcast, Changes, after_chat_event
 from app.services.context import thread_cache_key

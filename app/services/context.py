@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from app.core.errors import PromptTooLong
-from app.core.models import (
+from app.core.domain import (
     CallPurpose,
     ChatTurn,
     ContextReport,
@@ -33,6 +32,7 @@ from app.core.models import (
     Thread,
     ThreadSummary,
 )
+from app.core.errors import PromptTooLong
 from app.services.routing import Route, Router
 from app.store import Store
 

@@ -3,7 +3,7 @@ Mixed into AttachmentService, whose `documents` and `summarise_with` it uses."""
 
 from __future__ import annotations
 
-from app.core.models import ChatTurn, GenerationRequest, Role, SamplingParams
+from app.core.domain import ChatTurn, GenerationRequest, Role, SamplingParams
 
 SUMMARY_GROUPS = 6  # map-reduce: at most this many partial summaries, spread over a long document
 SUMMARY_SAMPLING = SamplingParams(temperature=0.2, max_tokens=120, seed=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from app.core.domain import CallPurpose, ModelCall, ModelSpec, Timings, Usage
 from app.core.errors import NotFound
-from app.core.models import CallPurpose, ModelCall, ModelSpec, Timings, Usage
 from app.platform.settings import Settings
-from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.services.models import ModelService, check_model_file
 
@@ -35,7 +35,7 @@ def open_embedder(
     # Measured on a busy 2-core machine: 1 thread embedded 3x faster than 2, whose spin-waits stall when another
     # process holds a core (as with generation, see ARCHITECTURE.md). The generation setting fits.
     threads = settings.n_threads
-    worker = LocalWorker(
+    worker = WorkerClient(
         WorkerConfig(
             model_path=path,
             model_name=spec.name,

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from app.core.domain import ModelSpec, SamplingParams
 from app.core.errors import InvalidInput, SetupError
-from app.core.models import ModelSpec, SamplingParams
 from app.services.gguf import GgufInfo, validate_chat_model
 
 REGISTRY = "added-models.json"

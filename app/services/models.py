@@ -15,8 +15,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from app.core.domain import InstalledModel, ModelSpec, SamplingParams
 from app.core.errors import InvalidInput, ModelUnavailable, NotFound, OfflineMode, SetupError
-from app.core.models import InstalledModel, ModelSpec, SamplingParams
 from app.services.download import DownloadProgress, download, partial_path
 from app.services.local_models import (
     check_addable,

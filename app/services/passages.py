@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.documents import Citation, Passage
+from app.core.domain import Message, MessageStatus, Thread
 from app.core.errors import NotFound
-from app.core.models import Message, MessageStatus, Thread
 from app.retrieval.citations import citation, marked_numbers, quoted, verify
 from app.services.context import MessageContext
 

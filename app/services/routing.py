@@ -16,17 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from app.core.errors import (
-    ConfirmationNeeded,
-    ConsentRequired,
-    GenerationFailed,
-    HostedError,
-    ModelUnavailable,
-    NotFound,
-    OfflineMode,
-    WorkerDied,
-)
-from app.core.models import (
+from app.core.domain import (
     BackendCapabilities,
     CallPurpose,
     ChatTurn,
@@ -38,10 +28,20 @@ from app.core.models import (
     Thread,
     TokenEvent,
 )
+from app.core.errors import (
+    ConfirmationNeeded,
+    ConsentRequired,
+    GenerationFailed,
+    HostedError,
+    ModelUnavailable,
+    NotFound,
+    OfflineMode,
+    WorkerDied,
+)
 from app.core.ports import ChatBackend
 from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule, Provider, RouteReason
 from app.platform.settings import Settings
-from app.runtime.client import LocalWorker
+from app.runtime.client import WorkerClient
 from app.runtime.hosted import HostedBackend, estimate_tokens
 from app.services.models import ModelService
 from app.services.providers import ProviderService
@@ -89,7 +89,7 @@ class LocalWorkers:
 
     def __init__(
         self,
-        make_worker: Callable[[ModelSpec], LocalWorker],
+        make_worker: Callable[[ModelSpec], WorkerClient],
         *,
         limit: Callable[[], int] = lambda: 1,
         on_load: Callable[[str], None] | None = None,
@@ -97,9 +97,9 @@ class LocalWorkers:
         self._make_worker = make_worker
         self._limit = limit
         self.on_load = on_load
-        self._workers: OrderedDict[str, LocalWorker] = OrderedDict()  # least recently used first
+        self._workers: OrderedDict[str, WorkerClient] = OrderedDict()  # least recently used first
 
-    def worker_for(self, spec: ModelSpec) -> LocalWorker:
+    def worker_for(self, spec: ModelSpec) -> WorkerClient:
         worker = self._workers.get(spec.name)
         if worker is not None:
             self._workers.move_to_end(spec.name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from app.core.domain import SearchHit
 from app.core.errors import ModelUnavailable
-from app.core.models import SearchHit
 from app.core.ports import Embedder
 from app.core.search import fts_query, query_terms, reciprocal_rank_fusion, snippet
 from app.store import Store

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.documents import DocumentStatus
+from app.core.domain import MessageStatus, ReplyFinished
 from app.core.errors import ModelUnavailable, ThreadloomError
-from app.core.models import MessageStatus, ReplyFinished
 from app.services.session import Session, open_session
 from app.store.health import check_full_text_search, check_vector_search
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.models import CallPurpose, ModelSpec
+from app.core.domain import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
-from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
 from app.services.attachments import AttachmentService
@@ -22,9 +22,9 @@ from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
-from app.services.turns import TurnRunner
 from app.services.settings import SettingsService
 from app.services.threads import ThreadService
+from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
 
@@ -65,9 +65,9 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     spec = models.spec(settings.default_model)
     kv_cache_dir = data / "kv-cache" if settings.kv_cache_enabled else None
 
-    def make_worker(spec: ModelSpec) -> LocalWorker:
+    def make_worker(spec: ModelSpec) -> WorkerClient:
         model_path = models.path_of(spec)
-        return LocalWorker(
+        return WorkerClient(
             WorkerConfig(
                 model_path=model_path,
                 model_name=spec.name,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core.domain import Message, SavedView, Thread, ThreadFilter, ThreadSummary
 from app.core.errors import NotFound
 from app.core.metadata import MetaValue
-from app.core.models import Message, SavedView, Thread, ThreadFilter, ThreadSummary
 from app.core.routing import PrivacyRule
 from app.services.changes import ChangeBroadcast, Changes, of_thread
 from app.services.chat import ChatService

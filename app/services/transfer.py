@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core import metadata
-from app.core.errors import InvalidInput
-from app.core.models import (
+from app.core.domain import (
     ImportedMessage,
     ImportedThread,
     MessageStatus,
@@ -31,6 +30,7 @@ from app.core.models import (
     Timings,
     Usage,
 )
+from app.core.errors import InvalidInput
 from app.store import Store
 from app.store.imports import ImportSources
 

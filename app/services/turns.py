@@ -20,17 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from app.core.errors import (
-    ConfirmationNeeded,
-    ConsentRequired,
-    GenerationFailed,
-    HostedError,
-    ModelUnavailable,
-    OfflineMode,
-    PromptTooLong,
-    WorkerDied,
-)
-from app.core.models import (
+from app.core.domain import (
     CallPurpose,
     ChatEvent,
     ChatTurn,
@@ -45,6 +35,16 @@ from app.core.models import (
     Thread,
     ThreadCompacted,
     TokenEvent,
+)
+from app.core.errors import (
+    ConfirmationNeeded,
+    ConsentRequired,
+    GenerationFailed,
+    HostedError,
+    ModelUnavailable,
+    OfflineMode,
+    PromptTooLong,
+    WorkerDied,
 )
 from app.core.ports import ChatBackend
 from app.services.context import ContextBuilder

@@ -6,8 +6,8 @@ from __future__ import annotations
 import apsw
 import peewee
 
+from app.core.domain import ImportedThread, Thread
 from app.core.errors import InvalidInput
-from app.core.models import ImportedThread, Thread
 from app.store.database import _iso, utc_now
 from app.store.db import Store
 

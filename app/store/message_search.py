@@ -3,7 +3,7 @@ vectors behind the second."""
 
 from __future__ import annotations
 
-from app.core.models import Message, Thread
+from app.core.domain import Message, Thread
 from app.store.database import Database, nearest_vectors_sql, replace_vectors
 from app.store.values import message_value, thread_value
 

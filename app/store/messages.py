@@ -6,8 +6,8 @@ import os
 from dataclasses import replace
 from datetime import datetime
 
+from app.core.domain import CallPurpose, ImportedThread, Message, MessageStatus, ModelCall, Role, Thread
 from app.core.errors import NotFound
-from app.core.models import CallPurpose, ImportedThread, Message, MessageStatus, ModelCall, Role, Thread
 from app.store.database import Database, _iso, pid_alive
 from app.store.schema import MessageRow
 from app.store.values import message_value

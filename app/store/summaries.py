@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.core.domain import Message, ThreadSummary
 from app.core.errors import InvalidInput
-from app.core.models import Message, ThreadSummary
 from app.store.database import Database, _iso, _parse
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from peewee import SQL
 
 from app.core import metadata
+from app.core.domain import MetaValue, SavedView, Thread, ThreadFilter
 from app.core.errors import InvalidInput, NotFound
-from app.core.models import MetaValue, SavedView, Thread, ThreadFilter
 from app.store.database import Database, _iso
 from app.store.values import thread_value
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.models import Message, MessageStatus, MetaValue, Role, Thread, Timings, Usage
+from app.core.domain import Message, MessageStatus, MetaValue, Role, Thread, Timings, Usage
 from app.store.database import _parse
 from app.store.schema import MessageRow, ThreadRow
 

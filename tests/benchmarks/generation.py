@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.models import ReplyFinished  # noqa: E402
+from app.core.domain import ReplyFinished  # noqa: E402
 from app.services.models import ModelService  # noqa: E402
 from app.services.session import open_session  # noqa: E402
 
@@ -37,10 +37,9 @@ PROMPTS = [
 
 def raw_runs(model_path: Path, settings, sampling, prompts: list[str]) -> list[tuple[float, float, int]]:
     """(ttft_s, tokens_per_s, tokens) per prompt, straight through llama-cpp-python."""
+    import llama_cpp
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    import llama_cpp
 
     llm = Llama(
         model_path=str(model_path),

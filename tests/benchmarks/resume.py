@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.models import ReplyFinished, ReplyStarted, Role, TokenEvent  # noqa: E402
+from app.core.domain import ReplyFinished, ReplyStarted, Role, TokenEvent  # noqa: E402
 from app.platform.settings import KV_CACHE_ENV  # noqa: E402
 from app.services.session import open_session  # noqa: E402
 

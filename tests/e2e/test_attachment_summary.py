@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.models import CallPurpose
+from app.core.domain import CallPurpose
 from app.services.attachments import AttachmentService
 from app.services.document_summaries import SUMMARY_GROUPS
 from tests.e2e.test_attach_cli import haystack

@@ -13,7 +13,7 @@ from pathlib import Path
 import apsw
 import pytest
 
-from app.core.models import MessageStatus
+from app.core.domain import MessageStatus
 from app.store import open_store
 
 pytestmark = pytest.mark.slow

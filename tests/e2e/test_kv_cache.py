@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.models import (
+from app.core.domain import (
     ChatTurn,
     DoneEvent,
     GenerationRequest,
@@ -25,7 +25,7 @@ from app.core.models import (
     SamplingParams,
     Usage,
 )
-from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.kvcache import StateFiles
 from app.services.context import thread_cache_key
 from app.services.models import load_catalog
@@ -43,9 +43,9 @@ def kv_files(root: Path, key: str | None = None) -> list[Path]:
 
 
 @contextmanager
-def running_worker(model: Path, root: Path | None, tmp_path: Path, **config) -> Iterator[LocalWorker]:
+def running_worker(model: Path, root: Path | None, tmp_path: Path, **config) -> Iterator[WorkerClient]:
     """A worker saving its states under `root` (None: none saved), shut down (its last save done) on leaving."""
-    worker = LocalWorker(
+    worker = WorkerClient(
         WorkerConfig(model, "m", n_ctx=2048, log_path=tmp_path / "worker.log", kv_cache_dir=root, **config)
     )
     try:
@@ -55,7 +55,7 @@ def running_worker(model: Path, root: Path | None, tmp_path: Path, **config) -> 
 
 
 def ask(
-    worker: LocalWorker, turns: list[tuple[Role, str]], key: str | None = "thread-1", max_tokens: int = 16
+    worker: WorkerClient, turns: list[tuple[Role, str]], key: str | None = "thread-1", max_tokens: int = 16
 ) -> tuple[str, Usage]:
     request = GenerationRequest(
         tuple(ChatTurn(role, text) for role, text in turns), SamplingParams(seed=7, max_tokens=max_tokens), key

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.models import MessageStatus, ReplyFinished, Role, ThreadCompacted
+from app.core.domain import MessageStatus, ReplyFinished, Role, ThreadCompacted
 from app.services.session import open_session
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import ConsentRequired, HostedError, OfflineMode
-from app.core.models import (
+from app.core.domain import (
     ChatTurn,
     DoneEvent,
     GenerationRequest,
@@ -21,6 +20,7 @@ from app.core.models import (
     SamplingParams,
     TokenEvent,
 )
+from app.core.errors import ConsentRequired, HostedError, OfflineMode
 from app.core.routing import PrivacyRule, RouteReason
 from app.platform.settings import load_settings, save_settings
 from app.runtime.hosted import HostedBackend

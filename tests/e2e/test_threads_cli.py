@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.models import Role
+from app.core.domain import Role
 from app.store import open_store
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from app.core.models import ReplyFinished, ThreadRetitled
+from app.core.domain import ReplyFinished, ThreadRetitled
 from app.services.chat import clean_title
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import ModelUnavailable, WorkerDied
-from app.core.models import (
+from app.core.domain import (
     ChatTurn,
     DoneEvent,
     GenerationRequest,
@@ -25,7 +24,8 @@ from app.core.models import (
     SamplingParams,
     TokenEvent,
 )
-from app.runtime.client import LocalWorker, WorkerConfig
+from app.core.errors import ModelUnavailable, WorkerDied
+from app.runtime.client import WorkerClient, WorkerConfig
 from app.services.models import load_catalog
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ STORY = "Write a very long story about a lighthouse keeper and the sea, with man
 @pytest.fixture
 def worker(models_dir: Path, tmp_path: Path):
     spec = load_catalog()[0]
-    worker = LocalWorker(WorkerConfig(models_dir / spec.file, spec.name, n_ctx=2048, log_path=tmp_path / "w.log"))
+    worker = WorkerClient(WorkerConfig(models_dir / spec.file, spec.name, n_ctx=2048, log_path=tmp_path / "w.log"))
     yield worker
     worker.shutdown()
 
@@ -145,7 +145,7 @@ def test_a_corrupt_model_that_passes_the_cheap_checks_fails_to_load_with_a_clear
     with open(corrupt, "r+b") as handle:  # keep the magic, wreck the header
         handle.seek(4)
         handle.write(b"\xff" * 64)
-    worker = LocalWorker(WorkerConfig(corrupt, spec.name, log_path=tmp_path / "w.log"))
+    worker = WorkerClient(WorkerConfig(corrupt, spec.name, log_path=tmp_path / "w.log"))
     try:
         with pytest.raises(ModelUnavailable, match=str(corrupt)):
             worker.start()
@@ -163,8 +163,8 @@ def test_the_worker_exits_when_its_parent_is_killed(models_dir: Path, tmp_path: 
                 f"""
                 import time
                 from pathlib import Path
-                from app.runtime.client import LocalWorker, WorkerConfig
-                worker = LocalWorker(WorkerConfig(Path({str(models_dir / spec.file)!r}), "m", n_ctx=512))
+                from app.runtime.client import WorkerClient, WorkerConfig
+                worker = WorkerClient(WorkerConfig(Path({str(models_dir / spec.file)!r}), "m", n_ctx=512))
                 worker.start()
                 print(worker.pid, flush=True)
                 time.sleep(600)

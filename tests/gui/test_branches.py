@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.models import MessageStatus, Role
+from app.core.domain import MessageStatus, Role
 from tests.gui.conftest import close_window, limit_reply
 from tests.gui.test_main_window import type_and_send, wait_until_idle
 

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from app.core.models import MessageStatus, Role
+from app.core.domain import MessageStatus, Role
 from tests.gui.conftest import REPLY_TIMEOUT_MS, close_window, limit_reply
 
 pytestmark = pytest.mark.slow

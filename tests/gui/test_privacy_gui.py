@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.models import MessageStatus
+from app.core.domain import MessageStatus
 from app.core.routing import PrivacyRule, RouteReason
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 from tests.gui.test_main_window import type_and_send

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.models import Role
+from app.core.domain import Role
 
 
 def test_the_summary_card_sits_after_the_folded_turns_and_undo_removes_it(qtbot, session, show_window):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.core.models import Role, Thread
+from app.core.domain import Role, Thread
 from app.gui.thread_list import group_threads
 
 

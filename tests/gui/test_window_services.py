@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.core.documents import Citation
+from app.core.domain import MessageStatus, Role
 from app.core.errors import InvalidInput
-from app.core.models import MessageStatus, Role
 from app.gui import page_viewer, theme
 from app.platform.logs import setup_logging
 from tests.conftest import SHARED_DATA

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.models import MessageStatus, Role, Thread
+from app.core.domain import MessageStatus, Role, Thread
 from app.store import Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import pytest
 from exports import GOOD, chatgpt, openwebui, write
 from hostile import RATIO_LIMIT, REPO, best_time, run_cli
 
-from app.core.models import Role
+from app.core.domain import Role
 from app.services.transfer import export_json, import_file
 from app.store import open_store
 

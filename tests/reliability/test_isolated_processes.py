@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.domain import ChatTurn, Role
 from app.core.errors import SetupError
-from app.core.models import ChatTurn, Role
 from app.ingest.isolated import extract_isolated
-from app.runtime.client import LocalWorker, WorkerConfig
+from app.runtime.client import WorkerClient, WorkerConfig
 from app.services.embedding import embedding_spec
 from app.services.models import ModelService, _pip_download, load_catalog
 
@@ -35,7 +35,7 @@ def hostile_cwd(tmp_path: Path, monkeypatch) -> Path:
 def test_a_worker_started_from_a_python_project_runs_none_of_its_code(models_dir, hostile_cwd, tmp_path, embedding):
     models = ModelService(models_dir)
     spec = embedding_spec(models) if embedding else load_catalog()[0]
-    worker = LocalWorker(WorkerConfig(model_path=models_dir / spec.file, model_name=spec.name, n_ctx=512,
+    worker = WorkerClient(WorkerConfig(model_path=models_dir / spec.file, model_name=spec.name, n_ctx=512,
                                       log_path=tmp_path / "worker.log", embedding=embedding))  # fmt: skip
     try:
         if embedding:

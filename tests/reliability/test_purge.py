@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hostile import run_cli
 
-from app.core.models import Role
+from app.core.domain import Role
 from app.services.attachments import AttachmentService
 from app.services.purge import purge_for_good
 

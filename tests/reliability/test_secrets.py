@@ -12,8 +12,8 @@ import pytest
 from hostile import assert_one_line_error, run_cli
 from servers import MemoryKeyring
 
+from app.core.domain import ChatTurn, GenerationRequest, Role, SamplingParams
 from app.core.errors import HostedError, InvalidInput
-from app.core.models import ChatTurn, GenerationRequest, Role, SamplingParams
 from app.platform.secrets import KeyringSecrets
 from app.runtime.hosted import ERROR_BODY_LIMIT, HostedBackend
 from app.services.providers import ProviderService

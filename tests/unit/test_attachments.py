@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.core.documents import DocumentStatus
-from app.core.models import Role
+from app.core.domain import Role
 from app.services.attachments import AttachmentService
 
 

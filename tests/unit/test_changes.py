@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from app.core.models import Role, ThreadFilter
+from app.core.domain import Role, ThreadFilter
 from app.core.routing import PrivacyRule
 from app.services.changes import ChangeBroadcast, Changes
 

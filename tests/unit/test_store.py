@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.domain import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.core.errors import NotFound, SetupError, StorageFull
-from app.core.models import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.store import open_store
 from app.store.migrations import MIGRATIONS, applied_migrations
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from app.core.domain import Role, ThreadFilter
 from app.core.errors import InvalidInput
 from app.core.metadata import MAX_PAIRS, parse_pair
-from app.core.models import Role, ThreadFilter
 from app.core.search import fts_query, reciprocal_rank_fusion, snippet
 from app.services.search import SearchService
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from app.core.domain import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.core.errors import InvalidInput
-from app.core.models import CallPurpose, MessageStatus, ModelCall, Role, Timings, Usage
 from app.services.transfer import export_json, export_markdown, import_file
 from app.store import open_store
+
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "data" / "chat-exports" / "librechat-fixtures"
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from fakes import SECOND_MODEL, scripted_services
 
-from app.core.errors import InvalidInput, WorkerDied
-from app.core.models import (
+from app.core.domain import (
     ChatTurn,
     ContextBuilt,
     MessageStatus,
@@ -18,6 +17,7 @@ from app.core.models import (
     ThreadRetitled,
     TokenEvent,
 )
+from app.core.errors import InvalidInput, WorkerDied
 from app.platform.settings import Settings
 from app.services.context import SUMMARY_PREFIX, MessageContext
 from app.services.turns import FollowUp, Pause
