@@ -128,7 +128,8 @@ class TurnRunner:
         finished: ReplyFinished | None = None
         extra: list[ChatTurn] = list(follow_up.turns) if follow_up else []
         try:
-            for step in range(1, max(1, self._max_steps()) + 1):
+            limit = max(1, self._max_steps())  # read once: a setting changed mid-chain applies to the next one
+            for step in range(1, limit + 1):
                 said_before = writer.text_so_far()
                 done: DoneEvent | None = None
                 step_text: list[str] = []
@@ -150,7 +151,7 @@ class TurnRunner:
                 if isinstance(decision, Pause):
                     finished = self._finish(reply.id, MessageStatus.PAUSED, decision.reason, "paused")
                     break
-                if decision is None or step == self._max_steps():
+                if decision is None or step == limit:
                     finished = self._finish(reply.id, MessageStatus.COMPLETE, None, done.finish_reason)
                     break
                 extra = list(decision.turns)
