@@ -544,7 +544,7 @@ class MainWindow(QMainWindow):
     @property
     def is_loading(self) -> bool:
         """A thread listing or a thread's messages (or the branch switch before them) are still on their way."""
-        return self._reads.busy or self._writes.busy
+        return self._reads.busy or self._writes.busy or self.sidebar.refresh_pending
 
     @property
     def is_settled(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from app.core import metadata
@@ -26,6 +26,7 @@ from app.services.changes import Changes
 from app.services.session import Session
 from app.services.threads import ThreadListing
 
+REFRESH_DELAY_MS = 200  # after a change: a burst of changes makes one listing
 UNDO_MS = 10_000  # how long "Deleted … Undo" stays; the thread stays restorable (CLI) until purged
 
 
@@ -63,6 +64,8 @@ class Sidebar(QWidget):
         self._writes = writes
         self._status = status
         changes.changed.connect(self._on_changes)
+        self._refresh_soon = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_soon.timeout.connect(self.refresh)
         self._search_request = 0
         self._deleted: list[int] = []  # deleted since the Undo banner appeared, newest last
 
@@ -114,8 +117,15 @@ class Sidebar(QWidget):
             self.search(self.search_box.text().strip())  # a tag chip narrows the hits too
 
     def _on_changes(self, changes: Changes) -> None:
+        """Changes come in bursts (a reply starts, ends, is titled): one listing a moment later serves them all,
+        and it is not laid out in the same frame as the new reply's cards."""
         if changes.thread_list:
-            self.refresh()
+            self._refresh_soon.start()
+
+    @property
+    def refresh_pending(self) -> bool:
+        """A change arrived and its listing is about to be read."""
+        return self._refresh_soon.isActive()
 
     def _show_listing(self, listing: ThreadListing) -> None:
         self.filters.show_choices(listing.tags, listing.views)
