@@ -153,7 +153,7 @@ class ContextBuilder:
         new_summary: ThreadSummary | None,
         left_out: list[LeftOut],
     ) -> BuiltContext:
-        folded = self._folded_ids(thread.id, summary) if summary is not None else ()
+        folded = self._folded_ids(summary) if summary is not None else ()
         log.debug("thread %s prompt: %s tokens, window %s, %s messages folded", thread.id, tokens, window, len(folded))
         if left_out:
             log.info("thread %s: left out of the prompt to fit the window: %s", thread.id, left_out)
@@ -209,7 +209,7 @@ class ContextBuilder:
             return None, path
         return summary, path[[m.id for m in path].index(summary.up_to_message_id) + 1 :]
 
-    def _folded_ids(self, thread_id: int, summary: ThreadSummary) -> tuple[int, ...]:
+    def _folded_ids(self, summary: ThreadSummary) -> tuple[int, ...]:
         return tuple(m.id for m in self._store.path_to(summary.up_to_message_id))
 
     def _fold_older_turns(self, thread: Thread, reply: Message, route: Route, window: int) -> ThreadSummary | None:

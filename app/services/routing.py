@@ -84,19 +84,16 @@ class LoadedModel:
 
 class LocalWorkers:
     """The owner of the local models' worker processes: at most `limit()` chat models in memory; asking for one
-    more stops the least recently used. `on_load(name)` runs before a model that is not in memory is started, so
-    the window can say that it is switching models."""
+    more stops the least recently used. (The window says it is loading a model by asking `running` first.)"""
 
     def __init__(
         self,
         make_worker: Callable[[ModelSpec], WorkerClient],
         *,
         limit: Callable[[], int] = lambda: 1,
-        on_load: Callable[[str], None] | None = None,
     ) -> None:
         self._make_worker = make_worker
         self._limit = limit
-        self.on_load = on_load
         self._workers: OrderedDict[str, WorkerClient] = OrderedDict()  # least recently used first
 
     def worker_for(self, spec: ModelSpec) -> WorkerClient:
@@ -109,8 +106,6 @@ class LocalWorkers:
             log.info("unloading %s to make room for %s", name, spec.name)
             oldest.shutdown()
         log.info("loading local model %s", spec.name)
-        if self.on_load is not None:
-            self.on_load(spec.name)
         worker = self._workers[spec.name] = self._make_worker(spec)
         return worker
 
