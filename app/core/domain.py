@@ -38,6 +38,7 @@ class Thread:
     deleted_at: datetime | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, MetaValue] = field(default_factory=dict)
+    incognito: bool = False  # reads and writes no long-term memory; left out of training exports
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ class MessageTree(Database):
         with self.writing():
             thread = self.create_thread(
                 title or f"{source.title} (fork)", model=source.model, system_prompt=source.system_prompt,
-                title_source="user" if title else source.title_source,
+                title_source="user" if title else source.title_source, incognito=source.incognito,
             )  # fmt: skip
             parent_id = None
             for message in path:

@@ -369,6 +369,11 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "CREATE INDEX import_source_thread ON import_source(thread_id)",
         ),
     ),
+    (
+        "0013_incognito_threads",
+        # An incognito thread neither reads nor writes long-term memory and is left out of training exports.
+        _sql("ALTER TABLE thread ADD COLUMN incognito INTEGER NOT NULL DEFAULT 0"),
+    ),
 ]
 
 

@@ -27,6 +27,7 @@ class ThreadRow(_Row):
     system_prompt = peewee.TextField(null=True)
     current_leaf_id = peewee.IntegerField(null=True)
     title_source = peewee.TextField(default="provisional")
+    incognito = peewee.BooleanField(default=False)
 
     class Meta:
         table_name = "thread"

@@ -25,6 +25,7 @@ class ThreadRecords(Database):
         system_prompt: str | None = None,
         title_source: str = "provisional",
         created_at: datetime | None = None,
+        incognito: bool = False,
     ) -> Thread:
         now = _iso(created_at or self._clock())
         with self.writing():
@@ -35,6 +36,7 @@ class ThreadRecords(Database):
                 model=model,
                 system_prompt=system_prompt,
                 title_source=title_source,
+                incognito=incognito,
             )
         return self.get_thread(row.id)
 

@@ -22,6 +22,7 @@ def thread_value(row: ThreadRow, tags=(), meta: dict[str, MetaValue] | None = No
         model=row.model,
         system_prompt=row.system_prompt,
         current_leaf_id=row.current_leaf_id,
+        incognito=bool(row.incognito),
     )
 
 
