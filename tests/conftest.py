@@ -70,7 +70,7 @@ def session(data_dir: Path, models_dir: Path):
 
 @pytest.fixture(scope="session")
 def embedder(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The real on-device embedder (all-MiniLM-L6-v2 GGUF in its worker process), shared by a whole run."""
+    """The real on-device embedder (all-MiniLM-L6-v2, int8 ONNX, in its worker process), shared by a whole run."""
     from app.platform.settings import Settings
     from app.services.embedding import embedding_spec, open_embedder
     from app.services.models import ModelService
@@ -78,7 +78,7 @@ def embedder(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     models = ModelService(models_dir)
     if not models.is_installed(embedding_spec(models).name):
         pytest.fail(f"the embedding model is not in {models_dir}: run `make test` (or `threadloom --models-dir "
-                    f"{models_dir} models pull all-minilm-l6-v2`)")
+                    f"{models_dir} models pull {embedding_spec(models).name}`)")
     embedder = open_embedder(models, Settings(), log_path=tmp_path_factory.mktemp("embedder") / "embedder.log")
     yield embedder
     embedder.shutdown()

@@ -248,6 +248,16 @@ ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadC
 
 
 @dataclass(frozen=True, slots=True)
+class CompanionFile:
+    """A file a model needs beside its weights (an ONNX model's tokenizer.json), fetched and checked with it."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A model from the catalog (models/catalog.toml), installed or not."""
 
@@ -263,6 +273,7 @@ class ModelSpec:
     description: str = ""
     kind: str = "chat"   # "chat" or "embedding"
     dimensions: int = 0  # an embedding model's vector size
+    tokenizer: CompanionFile | None = None  # an ONNX embedding model's tokenizer.json (a GGUF holds its own)
 
 
 @dataclass(frozen=True, slots=True)

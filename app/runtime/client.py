@@ -38,6 +38,7 @@ class WorkerConfig:
     n_threads_batch: int = 2  # prompt processing does gain from more
     log_path: Path | None = None
     embedding: bool = False   # load an embedding model and serve `embed` instead of `generate`
+    tokenizer_path: Path | None = None  # an ONNX embedding model's tokenizer.json (a GGUF holds its own)
     kv_cache_dir: Path | None = None  # where model states are saved per cache key; None: reuse in memory only
     kv_cache_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
@@ -106,13 +107,13 @@ class WorkerClient:
                 if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
                     self._drain_after_cancel()
 
-    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+    def embed(self, texts: list[str], *, threads: int | None = None) -> tuple[list[list[float]], int]:
         """Unit-length vectors for `texts`, one per text, in one round trip (the worker batches them), and the
-        tokens they took."""
+        tokens they took; `threads`: the cores this batch may use (None: the configured n_threads)."""
         with self._generate_lock:
             self._ensure_started()
             request_id = next(self._ids)
-            self._send({"op": "embed", "id": request_id, "texts": texts})
+            self._send({"op": "embed", "id": request_id, "texts": texts, "threads": threads})
             event = self._read_event()
             if event["event"] == "error":
                 raise GenerationFailed(event["message"])
@@ -210,6 +211,7 @@ class WorkerClient:
                 "n_threads": self.config.n_threads,
                 "n_threads_batch": self.config.n_threads_batch,
                 "embedding": self.config.embedding,
+                "tokenizer_path": str(self.config.tokenizer_path) if self.config.tokenizer_path else None,
                 "kv_cache": (
                     {"dir": str(self.config.kv_cache_dir), "budget_bytes": self.config.kv_cache_budget_bytes}
                     if self.config.kv_cache_dir is not None

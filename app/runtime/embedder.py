@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 from app.runtime.client import WorkerClient
 
-# Texts per round trip: big enough to keep llama.cpp's batches full, small enough to keep progress and cancel lively.
-BATCH_TEXTS = 64
+# Texts per round trip: small enough (~1-2 s of work) that a reply starting mid-ingest gets its core back soon (the
+# thread count is chosen per round trip) and progress and cancel stay lively; onnxruntime runs texts one by one anyway.
+BATCH_TEXTS = 16
 
 
 class WorkerEmbedder:
@@ -23,21 +24,25 @@ class WorkerEmbedder:
         model_id: str,
         dimensions: int,
         on_batch: Callable[[int, float], None] | None = None,
+        threads: Callable[[], int] | None = None,
     ) -> None:
-        """`on_batch(tokens, seconds)` runs after each round trip: the usage meter."""
+        """`on_batch(tokens, seconds)` runs after each round trip: the usage meter; `threads()` before each one
+        gives the cores it may use (None: the worker's configured count)."""
         if not worker.config.embedding:
             raise ValueError("WorkerEmbedder needs a worker configured with embedding=True")
         self.worker = worker
         self.model_id = model_id
         self.dimensions = dimensions
         self._on_batch = on_batch
+        self._threads = threads
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Unit-length vectors, one per text; texts longer than the model's window are cut at its end."""
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH_TEXTS):
             started = time.perf_counter()
-            batch, tokens = self.worker.embed(texts[start : start + BATCH_TEXTS])
+            threads = self._threads() if self._threads is not None else None
+            batch, tokens = self.worker.embed(texts[start : start + BATCH_TEXTS], threads=threads)
             vectors.extend(batch)
             if self._on_batch is not None:
                 self._on_batch(tokens, time.perf_counter() - started)

@@ -12,10 +12,12 @@ Requests (parent → worker), each with an integer `id` unless noted:
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
         `cached_tokens` of the prompt were reused (from the warm context or a saved state of `cache_key`), not
         processed again. After `done` the worker saves the state for `cache_key` before it reads the next request.
-    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true}
-        loads an embedding model instead (no chat template needed)
+    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true, "tokenizer_path"}
+        loads an embedding model instead (no chat template needed): a GGUF through llama.cpp, or an `.onnx` file
+        through onnxruntime with its tokenizer.json at `tokenizer_path`
         → {"event": "loaded", "id", "n_ctx", "n_embd"} | {"event": "error", "id", "message"}
-    {"op": "embed", "id", "texts": [str]}   (after an embedding load) texts longer than the window are truncated
+    {"op": "embed", "id", "texts": [str], "threads": int | null}   (after an embedding load) texts longer than the
+        window are truncated; `threads`: the cores this batch may use (null: the load's n_threads)
         → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "tokens", "seconds"}
           | {"event": "error", "id", "message"}
     {"op": "count", "id", "messages": [{"role", "content"}]}

@@ -69,6 +69,9 @@ class Worker:
         self._history_formatter = None  # renders a conversation that ends with a reply, without a generation prompt
         self._kv_root: Path | None = None
         self._states: StateFiles | None = None
+        self._onnx = None  # an int8 ONNX embedding model (app.runtime.onnx_embedding), instead of `_llm`
+        self._embed_threads = 1  # an embed request's threads when it names none
+        self._llm_threads = 1  # what the llama.cpp embedding context runs on now
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -115,6 +118,7 @@ class Worker:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._llm = None
+        self._onnx = None
         self._states = None
         if request.get("embedding"):
             self._load_embedding(request)
@@ -159,6 +163,15 @@ class Worker:
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "chat_template": True})
 
     def _load_embedding(self, request: dict[str, Any]) -> None:
+        if request["path"].endswith(".onnx"):
+            from app.runtime.onnx_embedding import MAX_TOKENS, OnnxEmbeddingModel
+
+            if not request.get("tokenizer_path"):
+                raise ValueError("an ONNX embedding model needs its tokenizer.json (tokenizer_path)")
+            self._onnx = OnnxEmbeddingModel(Path(request["path"]), Path(request["tokenizer_path"]))
+            self._embed_threads = request["n_threads"]
+            self.send({"event": "loaded", "id": request["id"], "n_ctx": MAX_TOKENS, "n_embd": self._onnx.dimensions})
+            return
         from llama_cpp import Llama
 
         llm = Llama(
@@ -172,16 +185,27 @@ class Worker:
             verbose=False,
         )
         self._llm = llm
+        self._embed_threads = self._llm_threads = request["n_threads"]
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "n_embd": llm.n_embd()})
 
     def _embed(self, request: dict[str, Any]) -> None:
-        if self._llm is None:
-            raise RuntimeError("no model loaded")
+        """`threads` (optional) is the cores this batch may use: all while no reply streams, one while one does."""
         started = time.perf_counter()
         texts = request["texts"]
-        vectors = self._llm.embed(texts, normalize=True, truncate=True)
-        n_ctx = self._llm.n_ctx()
-        tokens = sum(min(n_ctx, len(self._llm.tokenize(text.encode("utf-8")))) for text in texts)
+        threads = request.get("threads") or self._embed_threads
+        if self._onnx is not None:
+            vectors, tokens = self._onnx.embed(texts, threads=threads)
+        elif self._llm is not None:
+            if threads != self._llm_threads:
+                import llama_cpp
+
+                llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
+                self._llm_threads = threads
+            vectors = self._llm.embed(texts, normalize=True, truncate=True)
+            n_ctx = self._llm.n_ctx()
+            tokens = sum(min(n_ctx, len(self._llm.tokenize(text.encode("utf-8")))) for text in texts)
+        else:
+            raise RuntimeError("no model loaded")
         self.send(
             {
                 "event": "embeddings",

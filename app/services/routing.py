@@ -11,9 +11,11 @@ one usage row with its purpose (`MeteredBackend`).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from app.core.domain import (
@@ -130,6 +132,28 @@ class LocalWorkers:
             worker.shutdown()
 
 
+class LocalActivity:
+    """How many local model calls (replies, titles, summaries) are generating now. The embedder asks it before each
+    batch and keeps to one core while one runs, so chat never waits on an ingest (issue 17)."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def generating(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def busy(self) -> bool:
+        return self._running > 0
+
+
 class MeteredBackend:
     """A backend whose every finished call records one usage row: purpose, model, tokens, cached tokens, TTFT,
     tokens/s and wall time. Everything else is the wrapped backend's."""
@@ -143,9 +167,12 @@ class MeteredBackend:
         model: str,
         thread_id: int | None = None,
         message_id: int | None = None,
+        activity: LocalActivity | None = None,
     ) -> None:
+        """`activity` (local models only) counts this call while it generates."""
         self.inner = inner
         self.name = inner.name
+        self._activity = activity
         self._record = record
         self._purpose = purpose
         self._model = model
@@ -159,6 +186,10 @@ class MeteredBackend:
         return self.inner.count_tokens(turns)
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
+        with self._activity.generating() if self._activity is not None else nullcontext():
+            yield from self._metered(request)
+
+    def _metered(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         started = time.perf_counter()
         for event in self.inner.generate(request):
             if isinstance(event, DoneEvent):
@@ -205,6 +236,7 @@ class Router:
         self._settings = settings
         self._default_model = default_model
         self._crashes: dict[str, int] = {}  # local model → worker deaths in a row
+        self.local_activity = LocalActivity()
 
     def offline(self) -> bool:
         return self._settings().offline
@@ -355,6 +387,7 @@ class Router:
             model=route.model,
             thread_id=thread_id,
             message_id=message_id,
+            activity=None if route.hosted else self.local_activity,
         )
 
     def _bare_backend(self, route: Route, *, thread_id: int | None, message_id: int | None) -> ChatBackend:

@@ -17,7 +17,7 @@ from app.services.attachments import AttachmentService
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
-from app.services.embedding import open_embedder
+from app.services.embedding import embedding_threads, open_embedder
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
@@ -97,7 +97,10 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         record=store.record_call,
         forget_saved_states=StateFiles(kv_cache_dir).forget if kv_cache_dir is not None else None,
     )
-    embedder = open_embedder(models, settings, log_path=data / "embedder.log", record=store.record_call)
+    embedder = open_embedder(
+        models, settings, log_path=data / "embedder.log", record=store.record_call,
+        threads=embedding_threads(router.local_activity.busy),
+    )  # fmt: skip
     search = SearchService(store, embedder)
     attachments = AttachmentService(
         store, files_dir=data / "attachments", embedder=embedder,

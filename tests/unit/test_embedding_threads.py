@@ -1,0 +1,51 @@
+"""The embedder's cores (issue 17): all of them while no local reply streams, one while one does, so chat never
+waits on an ingest. The router counts every local model call while it generates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.core.domain import CallPurpose, ChatTurn, GenerationRequest, Role
+from app.core.routing import RouteReason
+from app.services.embedding import embedding_threads
+from app.services.routing import Route
+from tests.fakes import scripted_services
+
+REQUEST = GenerationRequest(turns=(ChatTurn(Role.USER, "hello"),))
+
+
+def test_embedding_takes_every_core_when_idle_and_one_while_a_reply_streams(tmp_path: Path):
+    services = scripted_services(tmp_path)
+    threads = embedding_threads(services.router.local_activity.busy)
+    services.backend().enqueue(["one", " two", " three"])
+    assert threads() == (os.cpu_count() or 1)
+    seen = []
+    route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
+    for _event in services.router.backend(route, purpose=CallPurpose.TURN).generate(REQUEST):
+        seen.append(threads())
+    assert seen and set(seen) == {1}
+    assert threads() == (os.cpu_count() or 1)
+
+
+def test_a_reply_that_fails_gives_the_cores_back(tmp_path: Path):
+    services = scripted_services(tmp_path)
+    services.backend().enqueue(RuntimeError("the worker died"))
+    route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
+    with pytest.raises(RuntimeError):
+        list(services.router.backend(route, purpose=CallPurpose.TURN).generate(REQUEST))
+    assert not services.router.local_activity.busy()
+
+
+def test_a_reply_abandoned_midway_gives_the_cores_back(tmp_path: Path):
+    services = scripted_services(tmp_path)
+    services.backend().enqueue(["one", " two", " three"])
+    route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
+    stream = services.router.backend(route, purpose=CallPurpose.TURN).generate(REQUEST)
+    next(stream)
+    assert services.router.local_activity.busy()
+    stream.close()  # a stopped reply
+    assert not services.router.local_activity.busy()
+
