@@ -48,7 +48,8 @@ class OnnxEmbeddingModel:
         vectors, tokens = [], 0
         for encoding in self._tokenizer.encode_batch(texts):
             ids = np.array([encoding.ids], dtype=np.int64)
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
+            inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, inputs)
             pooled = hidden[0][0].mean(axis=0)
             vectors.append((pooled / max(float(np.linalg.norm(pooled)), 1e-12)).tolist())
             tokens += len(encoding.ids)

@@ -81,7 +81,8 @@ def check_model_file(spec: ModelSpec, path: Path) -> None:
     if not path.is_file():
         raise ModelUnavailable(f"model file {path} is missing: {fix}")
     if spec.tokenizer is not None and not (path.parent / spec.tokenizer.file).is_file():
-        raise ModelUnavailable(f"the tokenizer of model {spec.name} ({path.parent / spec.tokenizer.file}) is missing: {fix}")
+        tokenizer = path.parent / spec.tokenizer.file
+        raise ModelUnavailable(f"the tokenizer of model {spec.name} ({tokenizer}) is missing: {fix}")
     size = path.stat().st_size
     with open(path, "rb") as handle:
         if path.suffix == ".gguf" and handle.read(4) != GGUF_MAGIC:
@@ -150,8 +151,8 @@ class ModelService:
         spec = self.spec(name)
         target = self.path_of(spec)
         if spec.tokenizer is not None:
-            companion = spec.tokenizer
-            self._pull_file(spec.name, companion.file, companion.sha256, companion.size_bytes, companion.source, progress)
+            tokenizer = spec.tokenizer
+            self._pull_file(spec.name, tokenizer.file, tokenizer.sha256, tokenizer.size_bytes, tokenizer.source, progress)
         if target.is_file() and target.stat().st_size == spec.size_bytes:
             return target
         if self.offline():
