@@ -123,9 +123,58 @@ def _pdf_pages(path: Path, name: str, password: str | None) -> list[str]:
         if document.page_count == 0:
             raise UnreadableFile(f"{name} is damaged: no page can be read; attach an intact copy")
         try:
-            return [page.get_text() for page in document]
+            return [_page_text(page) for page in document]
         except (RuntimeError, ValueError) as exc:
             raise UnreadableFile(f"{name} is damaged ({exc}); attach an intact copy") from exc
+
+
+# A figure in a table cell: 1,234 / (459) / $ / 12.5% / — .
+_FIGURE = re.compile(r"^[(\[]?[-−–—$€£%]?\d[\d,.]*%?[)\]]?$|^[$€£%—–-]$")
+TABLE_ROWS_MIN = 5  # rows with two or more figures after their label that make a page read row by row
+
+
+def _page_text(page) -> str:
+    """A page's text. A page holding a table (a financial statement) is read row by row, each printed line one line
+    with its cells in order and two spaces between columns, so a row's label and figures stay together and a chunk
+    of the table reads as rows under their column headings; every other page as pymupdf reads it, block by block
+    (a two-column article stays in column order). pymupdf's find_tables was tried first: on the shaded rows of SEC
+    filings it finds each row as a table of its own (issue 17)."""
+    rows = _rows(page.get_text("words"))
+    figures_rows = sum(1 for row in rows if sum(1 for cell in row[2] if _FIGURE.match(cell)) >= 2)
+    if figures_rows < TABLE_ROWS_MIN:
+        return page.get_text()
+    lines: list[str] = []
+    for index, (top, height, cells, text) in enumerate(rows):
+        if index and top - (rows[index - 1][0] + rows[index - 1][1]) > height:  # a paragraph's gap
+            lines.append("")
+        lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+def _rows(words: list) -> list[tuple[float, float, list[str], str]]:
+    """Words grouped into printed lines (by vertical middle): (top, height, cells, text) top to bottom, where cells
+    are the runs of words separated by more than a word gap."""
+    ordered = sorted(words, key=lambda w: ((w[1] + w[3]) / 2, w[0]))
+    groups: list[list] = []
+    middle = 0.0
+    for word in ordered:
+        centre, height = (word[1] + word[3]) / 2, word[3] - word[1]
+        if not groups or abs(centre - middle) > height / 2:
+            groups.append([])
+            middle = centre
+        groups[-1].append(word)
+    rows = []
+    for group in groups:
+        group.sort(key=lambda w: w[0])
+        cells = [group[0][4]]
+        for before, word in zip(group, group[1:], strict=False):
+            if word[0] - before[2] > 0.8 * (before[3] - before[1]):
+                cells.append(word[4])
+            else:
+                cells[-1] += " " + word[4]
+        top = min(w[1] for w in group)
+        rows.append((top, max(w[3] for w in group) - top, cells[1:], "  ".join(cells)))
+    return rows
 
 
 def decode_text(data: bytes, name: str) -> str:
