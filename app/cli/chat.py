@@ -110,4 +110,5 @@ def context_json(report: ContextReport | None) -> dict | None:
         "window": report.window,
         "folded": list(report.folded),
         "left_out": [{"what": o.what, "tokens": o.tokens, "message_id": o.message_id} for o in report.left_out],
+        "passages": report.passages,
     }

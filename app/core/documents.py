@@ -63,6 +63,28 @@ class ChunkText:
     text: str
 
 
+HEADING_MAX_CHARS = 160  # a page heading: its opening lines up to this long (a statement's title and units)
+HEADING_MAX_LINES = 3
+_NOT_HEADINGS = ("table of contents",)
+
+
+def page_heading(page_opening: str) -> str:
+    """What a page is about, from its opening text: its first lines (a running "Table of Contents" link and bare
+    page numbers aside), up to HEADING_MAX_LINES lines and HEADING_MAX_CHARS characters, joined by " / ". It goes
+    with every chunk of the page that does not start with it: into its embedding and before it in a prompt."""
+    lines: list[str] = []
+    for raw in page_opening.splitlines():
+        line = raw.strip()
+        if not line or line.lower() in _NOT_HEADINGS or line.isdigit():
+            continue
+        if lines and sum(map(len, lines)) + len(line) > HEADING_MAX_CHARS:
+            break
+        lines.append(line[:HEADING_MAX_CHARS])
+        if len(lines) == HEADING_MAX_LINES:
+            break
+    return " / ".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     """A retrieved chunk, with where it came from, ready to go into a prompt or a citation."""

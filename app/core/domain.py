@@ -235,6 +235,7 @@ class ContextReport:
     window: int | None                   # the route's window; None: not known
     folded: tuple[int, ...] = ()         # messages standing in the prompt as a summary, not verbatim
     left_out: tuple[LeftOut, ...] = ()
+    passages: int = 0                    # attachment passages in the prompt (of every message not left out)
 
 
 @dataclass(frozen=True, slots=True)

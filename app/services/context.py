@@ -59,6 +59,7 @@ class MessageContext:
 
     prefix: str
     tokens_hint: int  # about how many tokens the prefix costs, for the report when it is left out
+    passages: int = 0  # how many passages the prefix holds, for the report
 
 
 class MessageContributor(Protocol):
@@ -94,7 +95,8 @@ class ContextBuilder:
         messages: list[MessageContributor] | None = None,
         passage_share: Callable[[], float] = lambda: 0.25,
     ) -> None:
-        """`passage_share` is read per turn: the share of the window a message's passages may take."""
+        """`passage_share` is read per turn: the share of the window left after the thread and the reply's room
+        that a message's passages may take."""
         self._store = store
         self._router = router
         self.system: list[SystemContributor] = system if system is not None else [thread_system_prompt]
@@ -104,17 +106,20 @@ class ContextBuilder:
     def build(self, thread: Thread, reply: Message, route: Route, sampling: SamplingParams) -> BuiltContext:
         """The request for `reply` on `route`, fitted to its window."""
         window = self._router.window(route)
-        budget = int(window * self._passage_share()) if window else None
         new_summary = None
         left_out: list[LeftOut] = []
         folds = 0
         while True:
             summary, path = self._summarised_path(thread.id, reply.parent_id)
+            budget = None
+            if window:
+                thread_tokens = self._router.count_tokens(route, self._turns(thread, summary, path, {}, skip=set()))
+                budget = int(max(0, window - thread_tokens - sampling.max_tokens) * self._passage_share())
             extras = self._message_extras(thread, path, budget)
             turns = self._turns(thread, summary, path, extras, skip=set())
             tokens = self._router.count_tokens(route, turns)
             if window is None or tokens + sampling.max_tokens <= window:
-                return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out)
+                return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras)
             folded = self._fold_older_turns(thread, reply, route, window) if folds < MAX_FOLDS_PER_TURN else None
             if folded is None:
                 break
@@ -135,7 +140,7 @@ class ContextBuilder:
                 f"with older turns folded: shorten the message, or pick a model with a larger window"
             )
         sampling = replace(sampling, max_tokens=min(sampling.max_tokens, room))
-        return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out)
+        return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras, skip)
 
     def assemble(self, thread: Thread, reply: Message) -> tuple[ChatTurn, ...]:
         """The prompt for `reply` as it stands, before any fitting (nothing folded now, nothing left out)."""
@@ -152,14 +157,19 @@ class ContextBuilder:
         summary: ThreadSummary | None,
         new_summary: ThreadSummary | None,
         left_out: list[LeftOut],
+        extras: dict[int, MessageContext],
+        skip: set[int] | None = None,
     ) -> BuiltContext:
         folded = self._folded_ids(summary) if summary is not None else ()
+        passages = sum(extra.passages for message_id, extra in extras.items() if message_id not in (skip or ()))
         log.debug("thread %s prompt: %s tokens, window %s, %s messages folded", thread.id, tokens, window, len(folded))
         if left_out:
             log.info("thread %s: left out of the prompt to fit the window: %s", thread.id, left_out)
         return BuiltContext(
             request=GenerationRequest(turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id)),
-            report=ContextReport(tokens=tokens, window=window, folded=folded, left_out=tuple(left_out)),
+            report=ContextReport(
+                tokens=tokens, window=window, folded=folded, left_out=tuple(left_out), passages=passages
+            ),
             new_summary=new_summary,
         )
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.documents import Attachment, Document, DocumentStatus, IngestProgress
+from app.core.documents import Attachment, ChunkText, Document, DocumentStatus, IngestProgress, page_heading
 from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
 from app.ingest.chunking import chunk_pages
 from app.ingest.extract import PasswordNeeded, UnreadableFile
@@ -55,6 +57,16 @@ class _Tracker:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What reading a file gave: its chunks, or the status that says why not; neither: it was read before."""
+
+    pages: int = 0
+    chunks: list[ChunkText] | None = None
+    status: DocumentStatus | None = None
+    error: str | None = None
+
+
 class Ingest:
     def ingest_pending(
         self, *, summarise: bool = True, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
@@ -88,19 +100,33 @@ class Ingest:
         cancel: threading.Event | None,
     ) -> None:
         """Read and embed one file after the other, then summarise them. A file that cannot be read fails alone,
-        and each step commits as it goes, so a stop at any point resumes from the stored state."""
-        with self._ingest_lock:
+        and each step commits as it goes, so a stop at any point resumes from the stored state. The next file is
+        read (in its own process) while this one embeds: many small files took as long to read as to embed."""
+        with self._ingest_lock, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as reader:
             tracker = _Tracker(len(documents), progress)
             readable, ready = [], set()
-            for document, name in documents:
+            fresh = [self.documents.document(document.id) for document, _ in documents]
+            reads: dict[int, Future[_Read]] = {}
+
+            def read_ahead(index: int) -> None:
+                if index < len(documents) and index not in reads:
+                    reads[index] = reader.submit(self._extract, fresh[index], documents[index][1], password)
+
+            for index, (document, name) in enumerate(documents):
                 if cancel is not None and cancel.is_set():
                     break
                 tracker.file_name = name
-                if self._read(self.documents.document(document.id), name, password, tracker):
+                tracker.report("reading")
+                read_ahead(index)
+                outcome = reads.pop(index).result()
+                read_ahead(index + 1)
+                if self._store_read(fresh[index], outcome, tracker):
                     readable.append((document.id, name))
                     ready |= self._embed_documents([(document.id, name)], tracker, cancel)
                 else:
                     tracker.files_done += 1
+            for future in reads.values():
+                future.cancel()
             for document_id, name in readable:
                 if document_id not in ready:
                     continue
@@ -112,28 +138,44 @@ class Ingest:
                     self.summarise(document_id)
             tracker.report("done")
 
-    def _read(self, document: Document, name: str, password: str | None, tracker: _Tracker) -> bool:
-        """Extract and chunk a file not read yet; False when it cannot be read (its status says why)."""
+    def _extract(self, document: Document, name: str, password: str | None) -> _Read:
+        """A file not read yet, extracted and chunked (on the reader thread: no store writes, no progress)."""
         retry_password = document.status == DocumentStatus.NEEDS_PASSWORD and password is not None
-        if document.status == DocumentStatus.PENDING or retry_password:
-            tracker.report("reading")
-            try:
-                extracted = extract_isolated(
-                    Path(document.stored_path), kind=document.kind, name=name, password=password
-                )
-            except PasswordNeeded as exc:
-                self.documents.set_status(document.id, DocumentStatus.NEEDS_PASSWORD, error=str(exc))
-                return False
-            except (UnreadableFile, OSError) as exc:
-                message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
-                self.documents.set_status(document.id, DocumentStatus.ERROR, error=message)
-                return False
-            tracker.pages_total += len(extracted.pages)
-            tracker.pages_done += len(extracted.pages)
-            self.documents.replace_chunks(document.id, chunk_pages(extracted.pages), pages=len(extracted.pages))
+        if not (document.status == DocumentStatus.PENDING or retry_password):
+            return _Read()
+        try:
+            extracted = extract_isolated(Path(document.stored_path), kind=document.kind, name=name, password=password)
+        except PasswordNeeded as exc:
+            return _Read(status=DocumentStatus.NEEDS_PASSWORD, error=str(exc))
+        except (UnreadableFile, OSError) as exc:
+            message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
+            return _Read(status=DocumentStatus.ERROR, error=message)
+        return _Read(pages=len(extracted.pages), chunks=chunk_pages(extracted.pages))
+
+    def _store_read(self, document: Document, outcome: _Read, tracker: _Tracker) -> bool:
+        """Keep what `_extract` found; False when the file cannot be read (its status says why)."""
+        if outcome.status is not None:
+            self.documents.set_status(document.id, outcome.status, error=outcome.error)
+            return False
+        if outcome.chunks is not None:
+            tracker.pages_total += outcome.pages
+            tracker.pages_done += outcome.pages
+            self.documents.replace_chunks(document.id, outcome.chunks, pages=outcome.pages)
             return True
         # An error stays until the file is attached again (with a password, if it asked for one).
         return document.status in (DocumentStatus.EMBEDDING, DocumentStatus.READY)
+
+    def _texts_to_embed(self, document_id: int, model: str) -> list[tuple[int, str]]:
+        """(chunk id, text to embed) of the chunks without a vector: a chunk that does not open its page goes with
+        the page's heading (a statement's title and units), so the second half of a table is found as that table."""
+        chunks = self.documents.chunks_to_embed(document_id, model=model)
+        openings = self.documents.page_openings(document_id, sorted({c.page for _, c in chunks})) if chunks else {}
+        headings = {page: page_heading(opening.text) for page, opening in openings.items()}
+        return [
+            (chunk_id, f"{headings[c.page]}\n{c.text}" if headings.get(c.page) and c.start > openings[c.page].start
+             else c.text)
+            for chunk_id, c in chunks
+        ]  # fmt: skip
 
     def _embed_documents(
         self, documents: list[tuple[int, str]], tracker: _Tracker, cancel: threading.Event | None
@@ -148,7 +190,7 @@ class Ingest:
                 tracker.files_done += 1
             return ready
         model = self.embedder.model_id
-        pending = [(d, name, self.documents.chunks_to_embed(d, model=model)) for d, name in documents]
+        pending = [(d, name, self._texts_to_embed(d, model)) for d, name in documents]
         tracker.chunks_total += sum(len(chunks) for _, _, chunks in pending)
         batch: list[tuple[int, str]] = []
         waiting: list[tuple[int, str]] = []  # documents whose last chunks are in `batch`

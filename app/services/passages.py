@@ -3,16 +3,21 @@ citations of a reply. Mixed into AttachmentService, whose `documents`, `retrieve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from app.core.documents import Citation, Passage
-from app.core.domain import Message, MessageStatus, Thread
+from app.core.documents import ChunkText, Citation, Passage, page_heading
+from app.core.domain import Message, MessageStatus, Role, Thread
 from app.core.errors import NotFound
 from app.retrieval.citations import citation, marked_numbers, quoted, verify
 from app.services.context import MessageContext
 
 WHOLE_DOCUMENT_CHUNKS = 3  # a document this small goes into the prompt whole instead of being searched
-MAX_PASSAGES = 3  # per turn: each passage costs ~300 prompt tokens on a small CPU model
+# Chunks ranked per turn before the token budget picks among them (issue 17: the budget, a share of the window, decides
+# how many go in, not a fixed count); more than a small window's share holds.
+SEARCH_DEPTH = 24
+STRONG_HITS = 3  # the best hits bring their neighbouring chunks on the same page
+UNKNOWN_WINDOW_TOKENS = 1500  # searched passages' budget when the route's window is not known (a hosted model)
 CHARS_PER_TOKEN = 4  # a rough count for budgeting passages before the model's tokenizer sees them
 
 
@@ -20,10 +25,59 @@ def passage_tokens(passages: list[Passage]) -> int:
     return sum(len(p.text) for p in passages) // CHARS_PER_TOKEN + 10 * len(passages)
 
 
+def merge_by_page(
+    hits: list[Passage], page_chunks: Callable[[int, int], list[tuple[int, ChunkText]]], *, strong: int = STRONG_HITS
+) -> list[list[Passage]]:
+    """Hits (best first) as one passage per page: the page's hits with the chunks between them, and for the
+    `strong` best hits their neighbours on the page too, joined along their overlaps into one span of the page's
+    text (so it still verifies against the file). Each comes with fallbacks, smaller, for a budget it overflows:
+    the best hit of the page alone. In the order of each page's best hit."""
+    pages: dict[tuple[int, int], list[tuple[int, Passage]]] = {}
+    for rank, hit in enumerate(hits):
+        pages.setdefault((hit.document_id, hit.page), []).append((rank, hit))
+    merged: list[list[Passage]] = []
+    for (document_id, page), ranked in pages.items():
+        best = ranked[0][1]
+        chunks = page_chunks(document_id, page)
+        positions = {chunk_id: index for index, (chunk_id, _) in enumerate(chunks)}
+        found = [positions[hit.chunk_id] for _, hit in ranked if hit.chunk_id in positions]
+        if not found:
+            merged.append([best])
+            continue
+        low, high = min(found), max(found)
+        if any(rank < strong for rank, _ in ranked):
+            low, high = max(0, low - 1), min(len(chunks) - 1, high + 1)
+        runs = _joined_runs(chunks[low : high + 1])
+        run = next((r for r in runs if r[0] <= positions[best.chunk_id] - low < r[1]), None)
+        span = runs[0] if len(runs) == 1 else run
+        if span is None:
+            merged.append([best])
+            continue
+        first_id, chunk = chunks[low + span[0]]
+        whole = Passage(first_id, document_id, best.file_name, page, chunk.start, span[3], span[2], best.score)
+        merged.append([whole, best] if whole.text != best.text else [best])
+    return merged
+
+
+def _joined_runs(chunks: list[tuple[int, ChunkText]]) -> list[tuple[int, int, str, int]]:
+    """Consecutive chunks joined where they overlap or touch: (first index, end index, text, end offset) per run."""
+    runs: list[tuple[int, int, str, int]] = []
+    for index, (_, chunk) in enumerate(chunks):
+        if runs and chunk.start <= runs[-1][3]:
+            first, _, text, end = runs[-1]
+            if chunk.end > end:
+                text += chunk.text[end - chunk.start :]
+            runs[-1] = (first, index + 1, text, max(end, chunk.end))
+        else:
+            runs.append((index, index + 1, chunk.text, chunk.end))
+    return runs
+
+
 class Passages:
     def passages_for(self, thread: Thread, user: Message, *, budget_tokens: int | None = None) -> list[Passage]:
         """The passages that go with user message `user`: stored ones if it had them, else chosen now within
-        `budget_tokens` (None: no limit): small documents whole while they fit, the rest searched."""
+        `budget_tokens` (None: the route's window is not known): small documents whole while they fit, the rest
+        searched with the message and the one before it (a follow-up asks in few words), one passage per page."""
         stored = self.documents.message_passages(user.id)
         if stored is not None:
             return stored
@@ -47,28 +101,53 @@ class Passages:
                     left -= cost
                     continue
             searched.append(document_id)
+        if budget_tokens is None:
+            left = UNKNOWN_WINDOW_TOKENS
         if searched and left > 0:
-            found = self.retriever.search(
-                user.content, document_ids=searched, names=names, limit=max(1, MAX_PASSAGES - len(passages))
+            hits = self.retriever.search(
+                self._retrieval_query(thread, user), document_ids=searched, names=names, limit=SEARCH_DEPTH
             )
-            for passage in found:
-                cost = passage_tokens([passage])
-                if cost > left:
-                    break
-                passages.append(passage)
-                left -= cost
+            for choices in merge_by_page(hits, self.documents.page_chunks):
+                choice = next((c for c in choices if passage_tokens([c]) <= left), None)
+                if choice is not None:
+                    passages.append(choice)
+                    left -= passage_tokens([choice])
         self.documents.save_message_passages(user.id, passages)
         return passages
 
+    def _retrieval_query(self, thread: Thread, user: Message) -> str:
+        """The message, after the previous user message of its branch if there is one: "and the year before?" is
+        searched with what it follows up on."""
+        parent = self.documents.store.get_message(user.parent_id) if user.parent_id is not None else None
+        while parent is not None and parent.role != Role.USER:
+            parent = self.documents.store.get_message(parent.parent_id) if parent.parent_id is not None else None
+        return f"{parent.content}\n{user.content}" if parent is not None and parent.content else user.content
+
     def for_message(self, thread: Thread, message: Message, *, budget_tokens: int | None) -> MessageContext | None:
-        """The context builder's contributor: numbered passages before the message (the same every time)."""
+        """The context builder's contributor: numbered passages before the message (the same every time), each
+        with its page's heading when it does not start with it."""
         passages = self.passages_for(thread, message, budget_tokens=budget_tokens)
         if not passages:
             return None
+        headings = self._headings(passages)
         lines = ["Passages from the attached files; cite the ones you use as [1], [2], …:"]
         for number, passage in enumerate(passages, 1):
-            lines.append(f"[{number}] {passage.file_name}, page {passage.page}:\n{passage.text}")
-        return MessageContext(prefix="\n\n".join(lines) + "\n\nQuestion: ", tokens_hint=passage_tokens(passages))
+            heading = headings.get((passage.document_id, passage.page), ("", -1))
+            about = f" ({heading[0]})" if heading[0] and passage.start > heading[1] else ""
+            lines.append(f"[{number}] {passage.file_name}, page {passage.page}{about}:\n{passage.text}")
+        tokens = passage_tokens(passages) + sum(len(h) for h, _ in headings.values()) // CHARS_PER_TOKEN
+        return MessageContext(prefix="\n\n".join(lines) + "\n\nQuestion: ", tokens_hint=tokens, passages=len(passages))
+
+    def _headings(self, passages: list[Passage]) -> dict[tuple[int, int], tuple[str, int]]:
+        """(document, page) → (the page's heading, where the page's first chunk starts)."""
+        pages: dict[int, set[int]] = {}
+        for passage in passages:
+            pages.setdefault(passage.document_id, set()).add(passage.page)
+        headings = {}
+        for document_id, numbers in pages.items():
+            for page, opening in self.documents.page_openings(document_id, sorted(numbers)).items():
+                headings[(document_id, page)] = (page_heading(opening.text), opening.start)
+        return headings
 
     def citations(self, reply: Message) -> list[Citation]:
         """The passages given with the reply's user message, each checked against the stored file. Those the reply

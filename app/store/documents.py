@@ -172,13 +172,35 @@ class DocumentStore:
         )
         return [(row[0], ChunkText(row[1], row[2], row[3], row[4])) for row in rows]
 
-    def chunks_to_embed(self, document_id: int, *, model: str) -> list[tuple[int, str]]:
-        """(chunk id, text) of a document's chunks without a vector from `model`, in document order."""
+    def chunks_to_embed(self, document_id: int, *, model: str) -> list[tuple[int, ChunkText]]:
+        """(chunk id, chunk) of a document's chunks without a vector from `model`, in document order."""
         rows = self._rows(
-            "SELECT id, text FROM chunk WHERE document_id = ? AND vector_model IS NOT ? ORDER BY ordinal",
+            'SELECT id, page, start, "end", text FROM chunk WHERE document_id = ? AND vector_model IS NOT ? '
+            "ORDER BY ordinal",
             (document_id, model),
         )
-        return [(row[0], row[1]) for row in rows]
+        return [(row[0], ChunkText(row[1], row[2], row[3], row[4])) for row in rows]
+
+    def page_openings(self, document_id: int, pages: list[int] | None = None) -> dict[int, ChunkText]:
+        """The first chunk of each page of a document (of `pages` only, if given): where its heading is."""
+        rows = self._rows(
+            'SELECT page, start, "end", text, min(ordinal) FROM chunk WHERE document_id = ? GROUP BY page',
+            (document_id,),
+        )
+        wanted = set(pages) if pages is not None else None
+        return {
+            row[0]: ChunkText(row[0], row[1], row[2], row[3])
+            for row in rows
+            if wanted is None or row[0] in wanted
+        }
+
+    def page_chunks(self, document_id: int, page: int) -> list[tuple[int, ChunkText]]:
+        """(chunk id, chunk) of one page of a document, in order: a hit's neighbours."""
+        rows = self._rows(
+            'SELECT id, page, start, "end", text FROM chunk WHERE document_id = ? AND page = ? ORDER BY ordinal',
+            (document_id, page),
+        )
+        return [(row[0], ChunkText(row[1], row[2], row[3], row[4])) for row in rows]
 
     def store_chunk_vectors(self, rows: list[tuple[int, bytes]], *, model: str) -> None:
         """(chunk id, float32 bytes) pairs from embedding model `model`, committed together."""

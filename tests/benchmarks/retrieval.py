@@ -9,8 +9,8 @@ the corpus size and at 100k chunks (synthetic chunks added to the same database)
 Throughput, in the same run on the first THROUGHPUT_DOCS documents (issue 17): the app's ingest with today's embedder
 (int8 ONNX, every core) against the F16 GGUF on one thread (the embedder before) and against the fastest raw runtime
 call on the same chunks (onnxruntime or llama-cpp-python, no app around it); pages/s of extraction (the isolated
-reader) beside chunks/s, on the PDFs of `--pdfs`; and the TTFT of a reply started while a large ingest runs against
-an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes).
+reader) beside chunks/s, on the PDFs of `--pdfs`; and the TTFT of a reply started while a large ingest (the PDFs of
+`--pdfs`, else the corpus) runs against an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes).
 
 Embedding the corpus takes a while on 2 cores; `--workdir DIR` keeps the ingested corpus there, and a later run with
 the same DIR skips the ingest (and its throughput figures) and measures search again.
@@ -108,7 +108,7 @@ def main() -> None:
     files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
     throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
     extraction(args.pdfs)
-    reply_during_ingest(args.models_dir, files, args.ttft_runs)
+    reply_during_ingest(args.models_dir, sorted(args.pdfs.glob("*.pdf")) or files, args.ttft_runs)
     if args.throughput_only:
         embedder.shutdown()
         return
@@ -191,9 +191,10 @@ def raw_embedding_seconds(models: ModelService, texts: list[str]) -> dict[str, f
     tokenizer = Tokenizer.from_file(str(models.models_dir / spec.tokenizer.file))
     tokenizer.enable_truncation(spec.context_length)
     seconds = {}
-    for threads in sorted({1, cores}):
+    for threads, spinning in sorted({(1, True), (cores, True), (cores, False)}):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         session = onnxruntime.InferenceSession(str(models.path_of(spec)), options, providers=["CPUExecutionProvider"])
         started = time.perf_counter()
         for encoding in tokenizer.encode_batch(texts):
@@ -201,7 +202,8 @@ def raw_embedding_seconds(models: ModelService, texts: list[str]) -> dict[str, f
             hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                         "token_type_ids": np.zeros_like(ids)})[0]  # fmt: skip
             hidden[0].mean(axis=0)
-        seconds[f"onnxruntime int8, {threads} thread(s)"] = time.perf_counter() - started
+        spins = "" if spinning else ", no spinning"
+        seconds[f"onnxruntime int8, {threads} thread(s){spins}"] = time.perf_counter() - started
     f16 = next(s for s in models.catalog if s.kind == "embedding" and s.quantization == "F16")
     for threads in sorted({1, cores}):
         raw = Llama(
@@ -259,13 +261,13 @@ def reply_during_ingest(models_dir: Path, files: list[Path], runs: int) -> None:
         target=lambda: session.attachments.attach(target, files, summarise=False, cancel=cancel), daemon=True
     )
     ingest.start()
-    time.sleep(5.0)  # the ingest is embedding by now
+    time.sleep(3.0)  # the ingest is embedding by now
     busy = [ttft() for _ in range(runs)]
     still_running = ingest.is_alive()
     cancel.set()
     ingest.join()
     print(
-        f"reply TTFT: idle median {statistics.median(idle) * 1000:.0f} ms, during a {len(files)}-file ingest median "
+        f"reply TTFT: idle median {statistics.median(idle) * 1000:.0f} ms, while {len(files)} files are ingested median "
         f"{statistics.median(busy) * 1000:.0f} ms, ratio {statistics.median(busy) / statistics.median(idle):.2f} "
         f"(goal <= 1.3){'' if still_running else ' (the ingest ended before the last reply: raise the file count)'}",
         flush=True,

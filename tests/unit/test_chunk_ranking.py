@@ -131,7 +131,7 @@ def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedde
     assert documents.vector_ranking(vector, model=MODEL, scope=documents.scope([5]), limit=3) == []
     # What each row's vector came from is read from the row now: only what lacks a vector of the model is left.
     assert documents.chunks_to_embed(4, model=MODEL) == []
-    assert documents.chunks_to_embed(4, model="next-model") == [(9, "hello")]
+    assert [(i, c.text) for i, c in documents.chunks_to_embed(4, model="next-model")] == [(9, "hello")]
     assert [m.id for m in store.messages_to_embed(model=MODEL)] == [2]
     assert [m.id for m in store.messages_to_embed(model="next-model")] == [1, 2]
     store.store_embeddings([(2, vector)], model=MODEL)

@@ -1,0 +1,154 @@
+"""Passages from long documents (issue 17): the budget is a share of the window left after the thread, and the
+prompt says how many passages went in; a strong hit brings its neighbours on the same page and a page's passages
+merge into one span that still verifies; the page's heading goes with it; a follow-up is searched with the message
+before it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from app.core.documents import ChunkText, Passage
+from app.core.domain import ContextBuilt, MessageStatus, ReplyFinished, Role
+from app.services.attachments import AttachmentService
+from app.services.context import MessageContext
+from app.services.passages import merge_by_page, passage_tokens
+from tests.fakes import scripted_services
+
+FILLER = "The committee met again and reviewed the routine matters of the quarter in some detail. "
+
+
+@pytest.fixture
+def service(store, tmp_path: Path) -> AttachmentService:
+    return AttachmentService(store, files_dir=tmp_path / "files", embedder=None, max_bytes=5_000_000)
+
+
+def _report_pdf(path: Path) -> None:
+    """Six pages of filler prose, each headed; page 4 holds the heron census in its middle."""
+    document = pymupdf.open()
+    for number in range(1, 7):
+        page = document.new_page()
+        body = FILLER * 20
+        if number == 4:
+            body += "The heron census at Marsh Lake counted 412 nesting pairs. " + FILLER * 20
+        page.insert_textbox(pymupdf.Rect(40, 40, 560, 80), f"ANNUAL REPORT, PART {number}", fontsize=11)
+        assert page.insert_textbox(pymupdf.Rect(40, 90, 560, 800), body, fontsize=5) >= 0  # all of it fits
+    document.save(path)
+
+
+def _ask(service, store, thread_id: int, text: str, parent_id=None):
+    return store.add_message(thread_id, parent_id=parent_id, role=Role.USER, content=text)
+
+
+def test_a_hit_comes_with_its_neighbours_as_one_span_that_verifies(service, store, tmp_path: Path):
+    path = tmp_path / "report.pdf"
+    _report_pdf(path)
+    thread = store.create_thread("t")
+    [result] = service.attach(thread.id, [path], summarise=False)
+    document_id = result.attachment.document.id
+    page_four = service.documents.page_chunks(document_id, 4)
+    assert len(page_four) >= 3, "the test needs a page of several chunks"
+    user = _ask(service, store, thread.id, "How many heron nesting pairs at Marsh Lake?")
+    passages = service.passages_for(store.get_thread(thread.id), user, budget_tokens=3000)
+    on_page = [p for p in passages if p.page == 4]
+    assert len(on_page) == 1  # one passage per page
+    (passage,) = on_page
+    hit = next(i for i, (_, c) in enumerate(page_four) if "412 nesting pairs" in c.text)
+    # The span runs from the chunk before the hit to the one after it (where there are such chunks).
+    assert passage.start == page_four[max(0, hit - 1)][1].start
+    assert passage.end == page_four[min(len(page_four) - 1, hit + 1)][1].end
+    assert passages[0].page == 4  # the best page first
+    reply = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="412 pairs [1].")
+    store.finish_message(reply.id, status=MessageStatus.COMPLETE)
+    citations = service.citations(store.get_message(reply.id))
+    assert citations[0].page == 4 and citations[0].verified  # the merged text is exactly the page's text there
+
+
+def test_the_page_heading_goes_with_a_passage_that_does_not_open_its_page(service, store, tmp_path: Path):
+    path = tmp_path / "report.pdf"
+    _report_pdf(path)
+    thread = store.create_thread("t")
+    service.attach(thread.id, [path], summarise=False)
+    user = _ask(service, store, thread.id, "heron census Marsh Lake")
+    # Room for the hit alone, not its neighbours: the passage starts mid-page.
+    context = service.for_message(store.get_thread(thread.id), user, budget_tokens=500)
+    (passage,) = service.documents.message_passages(user.id)
+    assert passage.start > 0 and "412 nesting pairs" in passage.text
+    assert "page 4 (ANNUAL REPORT, PART 4):" in context.prefix
+    assert context.passages == len(service.documents.message_passages(user.id))
+
+
+def test_the_budget_decides_how_many_passages_not_a_fixed_count(service, store, tmp_path: Path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for index in range(12):  # too big to go in whole: each is searched
+        (folder / f"note{index:02}.txt").write_text((f"Heron note {index}. " + FILLER) * 40)
+    thread = store.create_thread("t")
+    service.attach(thread.id, [folder], summarise=False)
+    generous = _ask(service, store, thread.id, "What do the notes say about herons?")
+    many = service.passages_for(store.get_thread(thread.id), generous, budget_tokens=4000)
+    assert len(many) > 3 and passage_tokens(many) <= 4000
+    tight = _ask(service, store, thread.id, "What do the notes say about herons?")
+    few = service.passages_for(store.get_thread(thread.id), tight, budget_tokens=1000)
+    assert 1 <= len(few) < len(many) and passage_tokens(few) <= 1000
+    nothing = _ask(service, store, thread.id, "What do the notes say about herons?")
+    assert service.passages_for(store.get_thread(thread.id), nothing, budget_tokens=5) == []
+
+
+def test_a_follow_up_is_searched_with_the_message_before_it(service, store, tmp_path: Path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "lakes.txt").write_text(("Marsh Lake had 412 heron pairs in 2022 and 380 in 2021. " + FILLER * 30))
+    (folder / "other.txt").write_text(("The budget for the year before was approved in March. " + FILLER * 30))
+    thread = store.create_thread("t")
+    service.attach(thread.id, [folder], summarise=False)
+    first = _ask(service, store, thread.id, "How many herons nested at Marsh Lake?")
+    reply = store.add_message(thread.id, parent_id=first.id, role=Role.ASSISTANT, content="412 pairs.")
+    store.finish_message(reply.id, status=MessageStatus.COMPLETE)
+    follow_up = _ask(service, store, thread.id, "and the year before?", parent_id=reply.id)
+    passages = service.passages_for(store.get_thread(thread.id), follow_up, budget_tokens=600)
+    assert passages and passages[0].file_name == "lakes.txt"
+
+
+def _chunk(page: int, start: int, text: str) -> ChunkText:
+    return ChunkText(page, start, start + len(text), text)
+
+
+def test_merging_joins_overlaps_and_keeps_a_gap_apart():
+    page = "alpha beta gamma delta epsilon zeta eta theta"
+    chunks = [(1, _chunk(1, 0, page[0:16])), (2, _chunk(1, 11, page[11:31])), (3, _chunk(1, 38, page[38:]))]
+    hit = Passage(2, 7, "f.pdf", 1, 11, 31, page[11:31], 0.9)
+    (choices,) = merge_by_page([hit], lambda document_id, number: chunks)
+    whole, fallback = choices
+    assert whole.text == page[0:31] and (whole.start, whole.end) == (0, 31)  # chunk 3 is past a gap: not joined
+    assert fallback == hit
+
+
+class CountedPassages:
+    """A contributor that records the budget it was given and says it holds two passages."""
+
+    def __init__(self) -> None:
+        self.budgets: list[int | None] = []
+
+    def for_message(self, thread, message, *, budget_tokens):
+        self.budgets.append(budget_tokens)
+        return MessageContext(prefix="[1] a\n[2] b\n", tokens_hint=6, passages=2)
+
+
+def test_the_budget_is_a_share_of_what_the_thread_leaves_and_the_report_counts_passages(tmp_path: Path):
+    contributor = CountedPassages()
+    services = scripted_services(tmp_path / "data", window=2000, contributors=[contributor])
+    thread = services.chat.new_thread()
+    events = list(services.chat.send(thread.id, "hello there"))
+    report = next(e for e in events if isinstance(e, ContextBuilt)).report
+    assert report.passages == 2
+    first_budget = contributor.budgets[-1]
+    assert 0 < first_budget < int((2000 - 64) * 0.25)
+    assert next(e for e in events if isinstance(e, ReplyFinished)).reply.status == MessageStatus.COMPLETE
+    services.backend().enqueue([" ".join(["word"] * 600)])
+    list(services.chat.send(thread.id, "tell me a long story"))
+    list(services.chat.send(thread.id, "and then?"))
+    assert contributor.budgets[-1] < first_budget  # a longer thread leaves less room, so less for passages
+    services.store.close()
