@@ -119,6 +119,16 @@ class WorkerClient:
                 raise GenerationFailed(event["message"])
             return event["vectors"], event["tokens"]
 
+    def set_embed_threads(self, threads: int) -> None:
+        """The cores the embed in progress (and the next) may use from its next text on; safe from any thread. A
+        worker not running is left alone: each embed request names its own count."""
+        if self.pid is None:
+            return
+        try:
+            self._send({"op": "threads", "threads": threads})
+        except WorkerDied:
+            pass
+
     def capabilities(self) -> BackendCapabilities:
         """The window is the configured one until the model is loaded, then the one llama.cpp gave."""
         return BackendCapabilities(context_window=self._loaded_n_ctx or self.config.n_ctx, json_grammar=True)

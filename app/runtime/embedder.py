@@ -48,5 +48,10 @@ class WorkerEmbedder:
                 self._on_batch(tokens, time.perf_counter() - started)
         return vectors
 
+    def retarget(self) -> None:
+        """Ask `threads()` again now and tell the worker, for the batch in hand (a reply started or ended)."""
+        if self._threads is not None:
+            self.worker.set_embed_threads(self._threads())
+
     def shutdown(self) -> None:
         self.worker.shutdown()

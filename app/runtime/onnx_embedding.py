@@ -10,6 +10,7 @@ thread), and length-sorted groups of similar size gained nothing over single tex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +46,12 @@ class OnnxEmbeddingModel:
             )
         return self._sessions[threads]
 
-    def embed(self, texts: list[str], *, threads: int = 1) -> tuple[list[list[float]], int]:
-        """Unit-length vectors in the order of `texts`, and the tokens they took."""
-        session = self._session(max(1, threads))
+    def embed(self, texts: list[str], *, threads: Callable[[], int] = lambda: 1) -> tuple[list[list[float]], int]:
+        """Unit-length vectors in the order of `texts`, and the tokens they took; `threads()` is asked before each
+        text (a reply starting elsewhere takes cores back mid-batch)."""
         vectors, tokens = [], 0
         for encoding in self._tokenizer.encode_batch(texts):
+            session = self._session(max(1, threads()))
             ids = np.array([encoding.ids], dtype=np.int64)
             inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
             hidden = session.run(None, inputs)

@@ -20,6 +20,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
         window are truncated; `threads`: the cores this batch may use (null: the load's n_threads)
         → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "tokens", "seconds"}
           | {"event": "error", "id", "message"}
+    {"op": "threads", "threads": int} (no reply) the cores the ONNX embed in progress uses from its next text on
+        (a reply started or ended in the app); once sent it wins over the embed requests' own `threads`
     {"op": "count", "id", "messages": [{"role", "content"}]}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
     {"op": "cancel", "id"?} (no reply) generation `id` ends within a token with finish_reason "cancelled", even if

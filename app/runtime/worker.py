@@ -72,6 +72,10 @@ class Worker:
         self._onnx = None  # an int8 ONNX embedding model (app.runtime.onnx_embedding), instead of `_llm`
         self._embed_threads = 1  # an embed request's threads when it names none
         self._llm_threads = 1  # what the llama.cpp embedding context runs on now
+        # Set by the stdin reader when a reply starts or ends in the app ("threads" op): an ONNX embed in progress
+        # changes its cores from the next text on, so a reply never waits for the batch in hand. Once set it wins
+        # over a request's own count (which may have been decided before the change, still queued).
+        self.embed_threads_now: int | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -194,7 +198,7 @@ class Worker:
         texts = request["texts"]
         threads = request.get("threads") or self._embed_threads
         if self._onnx is not None:
-            vectors, tokens = self._onnx.embed(texts, threads=threads)
+            vectors, tokens = self._onnx.embed(texts, threads=lambda: self.embed_threads_now or threads)
         elif self._llm is not None:
             if threads != self._llm_threads:
                 import llama_cpp
@@ -485,6 +489,8 @@ def main() -> None:
             message = decode(line)
             if message.get("op") == "cancel":
                 worker.request_cancel(message.get("id"))
+            elif message.get("op") == "threads":
+                worker.embed_threads_now = message.get("threads")
             elif message.get("op") == "shutdown":
                 break
             else:

@@ -139,16 +139,27 @@ class LocalActivity:
     def __init__(self) -> None:
         self._running = 0
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """`listener()` runs when the first local call starts and when the last one ends."""
+        self._listeners.append(listener)
 
     @contextmanager
     def generating(self) -> Iterator[None]:
-        with self._lock:
-            self._running += 1
+        self._add(1)
         try:
             yield
         finally:
-            with self._lock:
-                self._running -= 1
+            self._add(-1)
+
+    def _add(self, step: int) -> None:
+        with self._lock:
+            self._running += step
+            changed = self._running == (1 if step > 0 else 0)
+        if changed:
+            for listener in self._listeners:
+                listener()
 
     def busy(self) -> bool:
         return self._running > 0

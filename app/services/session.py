@@ -101,6 +101,7 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         models, settings, log_path=data / "embedder.log", record=store.record_call,
         threads=embedding_threads(router.local_activity.busy),
     )  # fmt: skip
+    router.local_activity.on_change(embedder.retarget)
     search = SearchService(store, embedder)
     attachments = AttachmentService(
         store, files_dir=data / "attachments", embedder=embedder,

@@ -127,3 +127,13 @@ def test_a_damaged_onnx_file_is_reported_not_crashed_on(models_dir: Path, tmp_pa
     with pytest.raises((ModelUnavailable, GenerationFailed), match="models pull|model"):
         embedder.embed(["hello"])
     embedder.shutdown()
+
+
+def test_a_batch_in_hand_takes_the_new_core_count_and_gives_the_same_vectors(embedder):
+    """A reply starting mid-batch tells the worker at once ("threads" op); the batch goes on, vectors unchanged."""
+    before = embedder.embed(SENTENCES)
+    embedder.worker.set_embed_threads(1)
+    after = embedder.embed(SENTENCES)
+    embedder.worker.set_embed_threads(2)
+    for a, b in zip(before, after, strict=True):
+        assert _cosine(a, b) > 0.9999

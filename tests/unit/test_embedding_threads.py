@@ -49,3 +49,13 @@ def test_a_reply_abandoned_midway_gives_the_cores_back(tmp_path: Path):
     stream.close()  # a stopped reply
     assert not services.router.local_activity.busy()
 
+
+
+def test_the_embedder_is_told_when_the_first_reply_starts_and_the_last_ends(tmp_path: Path):
+    services = scripted_services(tmp_path)
+    told = []
+    services.router.local_activity.on_change(lambda: told.append(services.router.local_activity.busy()))
+    services.backend().enqueue(["one", " two"])
+    route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
+    list(services.router.backend(route, purpose=CallPurpose.TURN).generate(REQUEST))
+    assert told == [True, False]
