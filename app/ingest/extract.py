@@ -144,7 +144,7 @@ def _page_text(page) -> str:
     if figures_rows < TABLE_ROWS_MIN:
         return page.get_text()
     lines: list[str] = []
-    for index, (top, height, cells, text) in enumerate(rows):
+    for index, (top, height, _cells, text) in enumerate(rows):
         if index and top - (rows[index - 1][0] + rows[index - 1][1]) > height:  # a paragraph's gap
             lines.append("")
         lines.append(text)

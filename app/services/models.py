@@ -151,8 +151,8 @@ class ModelService:
         spec = self.spec(name)
         target = self.path_of(spec)
         if spec.tokenizer is not None:
-            tokenizer = spec.tokenizer
-            self._pull_file(spec.name, tokenizer.file, tokenizer.sha256, tokenizer.size_bytes, tokenizer.source, progress)
+            tok = spec.tokenizer
+            self._pull_file(spec.name, tok.file, tok.sha256, tok.size_bytes, tok.source, progress)
         if target.is_file() and target.stat().st_size == spec.size_bytes:
             return target
         if self.offline():

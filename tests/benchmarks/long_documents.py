@@ -71,7 +71,8 @@ def main() -> None:
         f"\n{count} questions over {len(filings)} filings: evidence page among the passages given "
         f"{sum(r['given'] for r in rows) / count:.2f} (goal >= 0.8), the page before it instead "
         f"{sum(r['before'] and not r['given'] for r in rows) / count:.2f}; among the cited passages "
-        f"{sum(r['cited_hit'] for r in rows) / count:.2f}; passages per turn {statistics.mean(r['passages'] for r in rows):.1f}, "
+        f"{sum(r['cited_hit'] for r in rows) / count:.2f}; "
+        f"passages per turn {statistics.mean(r['passages'] for r in rows):.1f}, "
         f"prompt tokens per turn {statistics.mean(r['prompt_tokens'] for r in rows):.0f}, "
         f"seconds per question {statistics.mean(r['seconds'] for r in rows):.1f}"
         + (" (replies stopped at their first token)" if args.no_reply else ""),

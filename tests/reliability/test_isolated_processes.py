@@ -35,9 +35,10 @@ def hostile_cwd(tmp_path: Path, monkeypatch) -> Path:
 def test_a_worker_started_from_a_python_project_runs_none_of_its_code(models_dir, hostile_cwd, tmp_path, embedding):
     models = ModelService(models_dir)
     spec = embedding_spec(models) if embedding else load_catalog()[0]
+    tokenizer = models_dir / spec.tokenizer.file if spec.tokenizer else None
     worker = WorkerClient(WorkerConfig(model_path=models_dir / spec.file, model_name=spec.name, n_ctx=512,
                                       log_path=tmp_path / "worker.log", embedding=embedding,
-                                      tokenizer_path=models_dir / spec.tokenizer.file if spec.tokenizer else None))  # fmt: skip
+                                      tokenizer_path=tokenizer))  # fmt: skip
     try:
         if embedding:
             vectors, _tokens = worker.embed(["otters"])
