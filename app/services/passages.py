@@ -32,25 +32,27 @@ def passage_tokens(passages: list[Passage]) -> int:
 def merge_by_page(
     hits: list[Passage], page_chunks: Callable[[int, int], list[tuple[int, ChunkText]]], *, strong: int = STRONG_HITS
 ) -> list[list[Passage]]:
-    """Hits (best first) as one passage per page: the page's hits with the chunks between them, and for the
-    `strong` best hits their neighbours on the page too, joined along their overlaps into one span of the page's
-    text (so it still verifies against the file). Each comes with fallbacks, smaller, for a budget it overflows:
-    the best hit of the page alone. In the order of each page's best hit."""
+    """Hits (best first) as one passage per page, in the order of each page's best hit. A page holding one of the
+    `strong` best hits gives the span from its first hit to its last with a neighbouring chunk on either side,
+    joined along the chunks' overlaps into one span of the page's text (so it still verifies against the file),
+    and its best hit alone as the fallback for a budget the span overflows; any other page gives its best hit (more
+    pages in the same budget)."""
     pages: dict[tuple[int, int], list[tuple[int, Passage]]] = {}
     for rank, hit in enumerate(hits):
         pages.setdefault((hit.document_id, hit.page), []).append((rank, hit))
     merged: list[list[Passage]] = []
     for (document_id, page), ranked in pages.items():
         best = ranked[0][1]
+        if ranked[0][0] >= strong:
+            merged.append([best])
+            continue
         chunks = page_chunks(document_id, page)
         positions = {chunk_id: index for index, (chunk_id, _) in enumerate(chunks)}
         found = [positions[hit.chunk_id] for _, hit in ranked if hit.chunk_id in positions]
         if not found:
             merged.append([best])
             continue
-        low, high = min(found), max(found)
-        if any(rank < strong for rank, _ in ranked):
-            low, high = max(0, low - 1), min(len(chunks) - 1, high + 1)
+        low, high = max(0, min(found) - 1), min(len(chunks) - 1, max(found) + 1)
         runs = _joined_runs(chunks[low : high + 1])
         run = next((r for r in runs if r[0] <= positions[best.chunk_id] - low < r[1]), None)
         span = runs[0] if len(runs) == 1 else run

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from app.core.domain import ContextBuilt, ReplyFinished, TokenEvent  # noqa: E402
+from app.platform.settings import Settings, save_settings  # noqa: E402
 from app.services.session import open_session  # noqa: E402
 
 
@@ -35,10 +36,15 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=Path(os.environ.get("THREADLOOM_MODELS_DIR", REPO / "models")))  # noqa: E501
     parser.add_argument("--max-tokens", type=int, default=96, help="reply length of the starter model")
     parser.add_argument("--no-reply", action="store_true", help="stop each reply at its first token")
+    parser.add_argument("--passage-share", type=float, help="the setting passage_share (default: the app's)")
     args = parser.parse_args()
 
     questions = [json.loads(line) for line in open(args.data / "questions.jsonl", encoding="utf-8")]
-    session = open_session(Path(tempfile.mkdtemp(prefix="long-documents-")), args.models_dir)
+    data = Path(tempfile.mkdtemp(prefix="long-documents-"))
+    if args.passage_share is not None:
+        save_settings(data, Settings(passage_share=args.passage_share))
+    session = open_session(data, args.models_dir)
+    print(f"passage_share {session.settings.passage_share}", flush=True)
     session.chat.sampling = replace(session.chat.sampling, max_tokens=args.max_tokens, seed=1234)
     filings = sorted({q["doc_name"] for q in questions})
     started = time.perf_counter()

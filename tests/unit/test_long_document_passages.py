@@ -152,3 +152,13 @@ def test_the_budget_is_a_share_of_what_the_thread_leaves_and_the_report_counts_p
     list(services.chat.send(thread.id, "and then?"))
     assert contributor.budgets[-1] < first_budget  # a longer thread leaves less room, so less for passages
     services.store.close()
+
+
+def test_only_the_strong_hits_pages_grow_to_spans():
+    page = "alpha beta gamma delta epsilon zeta eta theta"
+    chunks = {1: [(1, _chunk(1, 0, page[0:16])), (2, _chunk(1, 11, page[11:31]))],
+              2: [(3, _chunk(2, 0, page[0:16])), (4, _chunk(2, 11, page[11:31]))]}  # fmt: skip
+    strong = Passage(2, 7, "f.pdf", 1, 11, 31, page[11:31], 0.9)
+    weak = Passage(4, 7, "f.pdf", 2, 11, 31, page[11:31], 0.1)
+    first, second = merge_by_page([strong, weak], lambda document_id, number: chunks[number], strong=1)
+    assert first[0].text == page[0:31] and second == [weak]
