@@ -10,7 +10,8 @@ Throughput, in the same run on the first THROUGHPUT_DOCS documents (issue 17): t
 (int8 ONNX, every core) against the F16 GGUF on one thread (the embedder before) and against the fastest raw runtime
 call on the same chunks (onnxruntime or llama-cpp-python, no app around it); pages/s of extraction (the isolated
 reader) beside chunks/s, on the PDFs of `--pdfs`; and the TTFT of a reply started while a large ingest (the PDFs of
-`--pdfs`, else the corpus) runs against an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes).
+`--pdfs`, else the corpus) runs against an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes);
+`--quality-only` skips them.
 
 Embedding the corpus takes a while on 2 cores; `--workdir DIR` keeps the ingested corpus there, and a later run with
 the same DIR skips the ingest (and its throughput figures) and measures search again.
@@ -97,6 +98,7 @@ def main() -> None:
                         help="PDFs whose extraction is timed (pages/s)")
     parser.add_argument("--ttft-runs", type=int, default=3)
     parser.add_argument("--throughput-only", action="store_true", help="skip the full ingest, nDCG and latency")
+    parser.add_argument("--quality-only", action="store_true", help="skip throughput, extraction and TTFT")
     args = parser.parse_args()
 
     corpus, queries, qrels = load_beir(args.data, args.split)
@@ -106,9 +108,10 @@ def main() -> None:
     embedder.embed(["warm up"])  # start the worker outside the timings
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="retrieval-bench-"))
     files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
-    throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
-    extraction(args.pdfs)
-    reply_during_ingest(args.models_dir, sorted(args.pdfs.glob("*.pdf")) or files, args.ttft_runs)
+    if not args.quality_only:
+        throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
+        extraction(args.pdfs)
+        reply_during_ingest(args.models_dir, sorted(args.pdfs.glob("*.pdf")) or files, args.ttft_runs)
     if args.throughput_only:
         embedder.shutdown()
         return
