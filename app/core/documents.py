@@ -65,21 +65,23 @@ class ChunkText:
 
 HEADING_MAX_CHARS = 160  # a page heading: its opening lines up to this long (a statement's title and units)
 HEADING_MAX_LINES = 3
+HEADING_LINE_MAX_CHARS = 60  # a longer line is prose, not a heading: the heading ends before it
 _NOT_HEADINGS = ("table of contents",)
 
 
 def page_heading(page_opening: str) -> str:
-    """What a page is about, from its opening text: its first lines (a running "Table of Contents" link and bare
-    page numbers aside), up to HEADING_MAX_LINES lines and HEADING_MAX_CHARS characters, joined by " / ". It goes
-    with every chunk of the page that does not start with it: into its embedding and before it in a prompt."""
+    """What a page is about, from its opening text: its first short lines (a running "Table of Contents" link and
+    bare page numbers aside), up to HEADING_MAX_LINES lines and HEADING_MAX_CHARS characters, joined by " / "; ""
+    when the page opens with prose. It goes with every chunk of the page that does not start with it: into its
+    embedding and before it in a prompt."""
     lines: list[str] = []
     for raw in page_opening.splitlines():
         line = raw.strip()
         if not line or line.lower() in _NOT_HEADINGS or line.isdigit():
             continue
-        if lines and sum(map(len, lines)) + len(line) > HEADING_MAX_CHARS:
+        if len(line) > HEADING_LINE_MAX_CHARS or sum(map(len, lines)) + len(line) > HEADING_MAX_CHARS:
             break
-        lines.append(line[:HEADING_MAX_CHARS])
+        lines.append(line)
         if len(lines) == HEADING_MAX_LINES:
             break
     return " / ".join(lines)

@@ -162,3 +162,11 @@ def test_only_the_strong_hits_pages_grow_to_spans():
     weak = Passage(4, 7, "f.pdf", 2, 11, 31, page[11:31], 0.1)
     first, second = merge_by_page([strong, weak], lambda document_id, number: chunks[number], strong=1)
     assert first[0].text == page[0:31] and second == [weak]
+
+
+def test_a_page_heading_is_its_short_opening_lines_and_prose_has_none():
+    from app.core.documents import page_heading
+
+    statement = "Table of Contents\nAMAZON.COM, INC.\nCONSOLIDATED BALANCE SHEETS\n(in millions)\nDecember 31,\n2016  2017"
+    assert page_heading(statement) == "AMAZON.COM, INC. / CONSOLIDATED BALANCE SHEETS / (in millions)"
+    assert page_heading("Our cat refuses to eat dry food and only wants fresh fish every evening, said Ann.\nNo.") == ""
