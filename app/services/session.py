@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.domain import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
@@ -112,7 +113,9 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
     changes = ChangeBroadcast()
-    chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
+    chat = ChatService(
+        store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
+    )
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
