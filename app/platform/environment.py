@@ -18,10 +18,12 @@ _KEPT = frozenset(
 )  # fmt: skip
 # Locale, and the thread-pool knobs of llama.cpp's runtime a user may set on purpose.
 _KEPT_PREFIXES = ("LC_", "OMP_", "GGML_")
-# A download also needs the proxy and the certificate authorities the machine uses.
+# A download also needs the proxy and the certificate authorities the machine uses, and pip its own configuration
+# (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_CERT...: the user's settings for pip, which only pip sees).
 _NETWORK = frozenset(
     ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 )
+_NETWORK_PREFIXES = ("PIP_",)
 
 
 def child_environment(*, network: bool = False, source: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -32,5 +34,5 @@ def child_environment(*, network: bool = False, source: Mapping[str, str] | None
         for name, value in source.items()
         if name in _KEPT
         or name.startswith(_KEPT_PREFIXES)
-        or (network and name.upper() in _NETWORK)
+        or (network and (name.upper() in _NETWORK or name.startswith(_NETWORK_PREFIXES)))
     }
