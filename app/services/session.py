@@ -107,6 +107,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
+    models.sweep_scratch()  # what a copy killed last time left behind
+    attachments.sweep_scratch()
     builder = ContextBuilder(
         store, router, system=[thread_system_prompt], messages=[attachments],
         passage_share=lambda: current_settings().passage_share,
