@@ -43,6 +43,7 @@ from app.gui.edit_mode import EditMode
 from app.gui.elided_label import ElidedLabel
 from app.gui.hosted_consent import hosted_refusal
 from app.gui.model_manager import ModelManagerDialog
+from app.gui.notices import Notices
 from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
 from app.gui.reply_controller import ReplyController
 from app.gui.settings_dialog import SettingsDialog
@@ -236,6 +237,8 @@ class MainWindow(QMainWindow):
 
         column = QVBoxLayout()
         column.setSpacing(10)
+        self.notices = Notices(self._session, reads=self._reads, parent=self)
+        column.addWidget(self.notices)
         column.addWidget(self.starter_card)
         column.addWidget(self.conversation, 1)
         column.addWidget(self.editing_bar)
@@ -243,6 +246,7 @@ class MainWindow(QMainWindow):
             self._session, thread_id=lambda: self._open_thread_id, status=self.status, parent=self
         )
         self.attachments.thread_created.connect(self.open_thread)
+        self.attachments.folders_synced.connect(self.notices.tell_links)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
         column.addLayout(entry)
