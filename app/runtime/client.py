@@ -392,6 +392,8 @@ class _EventLines:
         try:
             for line in stream:
                 self._lines.put(line)
+        except UnicodeDecodeError as exc:  # no UTF-8: not the protocol (no line end, so never taken for an event)
+            self._lines.put(f"bytes that are not UTF-8: {exc}")
         except (OSError, ValueError):  # closed under us: the process is gone
             pass
         self._lines.put("")  # the end of the worker's output

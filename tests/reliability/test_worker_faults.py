@@ -45,6 +45,8 @@ FAKE_WORKER = textwrap.dedent(
                 time.sleep(3600)
             elif mode == "garbage":
                 sys.stdout.write("Segmentation fault (core dumped) \\x00\\x1b[2J\\n"); sys.stdout.flush()
+            elif mode == "not-utf-8":
+                sys.stdout.buffer.write(b'{"event": "token", "id": 1, "text": "\\xff\\xfe"}\\n'); sys.stdout.flush()
             elif mode == "half-line":
                 sys.stdout.write('{"event": "token", "id": ' + str(rid) + ', "te'); sys.stdout.flush(); os._exit(0)
             elif mode == "not-an-object":
@@ -93,7 +95,7 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-@pytest.mark.parametrize("mode", ["garbage", "half-line", "not-an-object", "wrong-shape", "exit", "hang"])
+@pytest.mark.parametrize("mode", ["garbage", "not-utf-8", "half-line", "not-an-object", "wrong-shape", "exit", "hang"])
 def test_a_misbehaving_worker_fails_its_request_in_one_line_and_the_next_request_gets_a_new_one(fake_worker, mode):
     client, starts = fake_worker(mode)
     with pytest.raises(WorkerDied) as failure:
