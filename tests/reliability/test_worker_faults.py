@@ -19,6 +19,7 @@ import pytest
 from app.core.domain import ChatTurn, DoneEvent, GenerationRequest, MessageStatus, ReplyFinished, Role, SamplingParams
 from app.core.errors import ModelUnavailable, WorkerDied, WorkerHung
 from app.platform.environment import child_environment
+from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
 from app.services.models import load_catalog
 
@@ -264,3 +265,11 @@ def test_the_scrubbed_environment_keeps_what_helpers_need_and_proxies_only_for_d
     assert download["https_proxy"] == "http://proxy:3128" and download["PIP_FIND_LINKS"] == "/wheels"
     assert not download.keys() & {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "PYTHONPATH", "LD_PRELOAD"}
 
+
+
+def test_the_worker_memory_cap_defaults_to_most_of_the_machine_and_follows_the_setting(tmp_path):
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert Settings().worker_memory_bytes == max(2 * 2**30, physical * 4 // 5)
+    assert Settings(worker_memory_mb=512).worker_memory_bytes == 512 * 2**20
+    (tmp_path / "settings.json").write_text(json.dumps({"worker_memory_mb": "lots"}))
+    assert load_settings(tmp_path).offline  # a cap of the wrong type is a damaged file: it fails closed
