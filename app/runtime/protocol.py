@@ -9,8 +9,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
         caps its own address space first (RLIMIT_AS); a load or request that needs more fails with
         kind "out_of_memory".
     {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null}
-        → {"event": "prefill", "id", "done", "total"}* (after each chunk of the prompt processed; a cancel is
-          honoured between chunks, so during a long prefill too), {"event": "token", "id", "text"}* then
+        → {"event": "prefill", "id", "done", "total"}* (after each batch of the prompt processed; a cancel is
+          honoured between batches, so during a long prefill too), {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}

@@ -43,9 +43,6 @@ SMALL_BATCH_TOKENS = 64
 # after, so its next turn (and the shared system prompt of the next new thread) stays warm. Only contexts up to this
 # many tokens are copied (about 23 KB a token with the starter model; a few ms each way).
 KEEP_WARM_MAX_TOKENS = 4096
-# The prompt is processed in chunks of this many tokens: a cancel is honoured between two, and each one's progress
-# event tells the client the worker is alive during a long prefill (a chunk is well under a second on small models).
-PREFILL_CHUNK_TOKENS = 256
 # After a shutdown (or the parent's death) the request in hand may finish, up to this long.
 EXIT_GRACE_S = 4.0
 
@@ -366,14 +363,15 @@ class Worker:
 
     def _prefill(self, request_id: int, tokens: list[int], cached: int) -> bool:
         """Process the prompt after its `cached` prefix, but for its last token (generate() samples from that one),
-        in chunks with a cancel check and a progress event after each. False: cancelled before the end."""
+        one llama.cpp batch (n_batch tokens) at a time, as eval() would, but with a cancel check and a progress event
+        (the client's sign of life during a long prefill) after each. False: cancelled before the end."""
         llm = self._llm
         llm.n_tokens = cached  # eval() drops whatever the context holds past this
         end = len(tokens) - 1
-        for start in range(cached, end, PREFILL_CHUNK_TOKENS):
+        for start in range(cached, end, llm.n_batch):
             if self._cancel.is_set():
                 return False
-            llm.eval(tokens[start : min(end, start + PREFILL_CHUNK_TOKENS)])
+            llm.eval(tokens[start : min(end, start + llm.n_batch)])
             self.send({"event": "prefill", "id": request_id, "done": llm.n_tokens, "total": len(tokens)})
         return not self._cancel.is_set()
 
