@@ -52,7 +52,7 @@ class WorkerConfig:
     kv_cache_dir: Path | None = None  # where model states are saved per cache key; None: reuse in memory only
     kv_cache_budget_bytes: int = DEFAULT_BUDGET_BYTES
     memory_limit_bytes: int | None = None  # the worker's address-space cap; None: none
-    reply_timeout_s: float = 120.0  # the longest a worker with a request in hand may be silent (prefill progress counts)
+    reply_timeout_s: float = 120.0  # the longest a worker with a request in hand may be silent (prefill reports count)
     load_timeout_s: float = 600.0   # start and model load, hashing a large file for saved states included
     command: tuple[str, ...] | None = None  # the worker's argv; None: this Python, isolated, running app.runtime.worker
 

@@ -44,7 +44,8 @@ def test_links_out_of_a_dropped_folder_are_told_once(qtbot, session, show_window
     window = show_window(session)
     assert drop_files(window.conversation.viewport(), [folder])
     qtbot.waitUntil(lambda: window.notices.isVisible(), timeout=REPLY_TIMEOUT_MS)
-    assert window.notices.label.text().startswith("Not followed: 1 link(s) leading out of a knowledge folder (secret.txt)")
+    told = window.notices.label.text()
+    assert told.startswith("Not followed: 1 link(s) leading out of a knowledge folder (secret.txt)")
     qtbot.waitUntil(lambda: [c.attachment.file_name for c in window.attachments.panel.chips()] == ["otters.txt"],
                     timeout=REPLY_TIMEOUT_MS)  # fmt: skip
     window.notices.action_button.click()

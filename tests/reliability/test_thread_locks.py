@@ -79,7 +79,7 @@ def _streaming(data_dir: Path, thread_id: int) -> bool:
 
 
 @pytest.mark.slow
-def test_two_clis_on_one_thread_the_second_is_refused_in_one_line_and_a_killed_first_frees_it(cli, data_dir, models_dir):
+def test_two_clis_on_one_thread_the_second_is_refused_in_one_line_a_killed_first_frees_it(cli, data_dir, models_dir):
     created = cli("chat", "--new", "--json", "Say hello.")
     assert created.returncode == 0, created.stderr
     thread_id = json.loads(created.stdout)["thread_id"]

@@ -257,7 +257,8 @@ def test_a_worker_starts_with_a_scrubbed_environment(models_dir, spec, tmp_path,
 def test_the_scrubbed_environment_keeps_what_helpers_need_and_proxies_only_for_downloads():
     shell = {"PATH": "/usr/bin", "HOME": "/home/ada", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "2",
              "AWS_SECRET_ACCESS_KEY": "canary", "GITHUB_TOKEN": "canary", "PYTHONPATH": "/tmp/x",
-             "PYTHONSTARTUP": "/tmp/x.py", "LD_PRELOAD": "/tmp/x.so", "https_proxy": "http://proxy:3128", "PIP_FIND_LINKS": "/wheels"}  # fmt: skip
+             "PYTHONSTARTUP": "/tmp/x.py", "LD_PRELOAD": "/tmp/x.so", "https_proxy": "http://proxy:3128",
+             "PIP_FIND_LINKS": "/wheels"}  # fmt: skip
     assert child_environment(source=shell) == {
         "PATH": "/usr/bin", "HOME": "/home/ada", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "2",
     }  # fmt: skip
