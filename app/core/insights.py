@@ -53,7 +53,9 @@ class Distribution:
     model: str
     count: int
     p10: float
+    p25: float
     p50: float
+    p75: float
     p90: float
     maximum: float
 

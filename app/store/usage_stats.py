@@ -24,6 +24,7 @@ def _totals_sql(of: str = "") -> str:
 
 
 TOP_THREADS = 10
+PERCENTILES = (10, 25, 50, 75, 90)  # those of a `Distribution`
 
 
 def _since(since: date | None, column: str = "created_at") -> tuple[str, tuple]:
@@ -97,8 +98,7 @@ class UsageStats(Database):
                     FROM usage_event
                     WHERE {column} IS NOT NULL AND purpose != 'embedding' AND model IS NOT NULL {where}
                 )
-                SELECT model, n, min(CASE WHEN rank >= 0.1 * n THEN value END),
-                    min(CASE WHEN rank >= 0.5 * n THEN value END), min(CASE WHEN rank >= 0.9 * n THEN value END),
+                SELECT model, n, {", ".join(f"min(CASE WHEN rank * 100 >= {p} * n THEN value END)" for p in PERCENTILES)},
                     max(value)
                 FROM ranked GROUP BY model ORDER BY n DESC, model""",
             params,

@@ -73,5 +73,6 @@ def test_percentiles_at_scale_match_a_sort_in_python(store):
         assert spread.count == len(values)
         assert spread.p50 == values[-(-len(values) // 2) - 1]  # nearest rank: ceil(n / 2)-th value
         assert spread.p90 == values[-(-len(values) * 9 // 10) - 1]
+        assert spread.p25 == values[-(-len(values) // 4) - 1]
         assert spread.maximum == values[-1]
     assert sum(day.calls for day in board.per_day) == 5000
