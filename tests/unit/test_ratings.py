@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from history import build_history
 
 from app.core.domain import Role, ThreadFilter
 from app.core.errors import InvalidInput, NotFound
@@ -12,7 +13,6 @@ from app.core.insights import MAX_NOTE_LENGTH, RatingValue
 from app.services.changes import ChangeBroadcast
 from app.services.insights import InsightsService
 from app.services.transfer import export_json, import_file
-from history import build_history
 
 
 def test_a_reply_is_rated_re_rated_and_cleared(store):
