@@ -431,6 +431,13 @@ MIGRATIONS: list[tuple[str, Step]] = [
                 rated_at TEXT NOT NULL
             )""",
             "CREATE INDEX rating_value ON rating(value)",
+            # Covering indexes for the usage sums per day, model and thread (`threadloom stats`, Insights): a GROUP
+            # BY walks one in order, and a period starts at its first day, instead of sorting every usage row.
+            *(
+                f"""CREATE INDEX usage_event_by_{name} ON usage_event({key}substr(created_at, 1, 10), prompt_tokens,
+                       completion_tokens, cached_tokens, seconds, ttft_s, tokens_per_s)"""
+                for name, key in (("day", ""), ("model", "model, "), ("thread", "thread_id, "))
+            ),
             # The documented views `threadloom sql` reads (README, "Read-only SQL"): a stable interface, so a
             # later migration that changes a table re-creates the views it touches with the same columns.
             *VIEWS_0016,

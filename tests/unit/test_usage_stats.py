@@ -8,6 +8,7 @@ import pytest
 from history import OTHER, STARTER, build_history, bulk_usage, record_usage
 
 from app.core.insights import StatsKey
+from app.store import usage_stats
 
 
 @pytest.fixture
@@ -76,3 +77,16 @@ def test_percentiles_at_scale_match_a_sort_in_python(store):
         assert spread.p25 == values[-(-len(values) // 4) - 1]
         assert spread.maximum == values[-1]
     assert sum(day.calls for day in board.per_day) == 5000
+
+
+def test_spreads_beyond_the_sample_size_are_read_from_an_even_sample(store, monkeypatch):
+    bulk_usage(store, 6000, threads=20)
+    exact = {spread.model: spread for spread in store.dashboard().ttft}
+    monkeypatch.setattr(usage_stats, "SPREAD_SAMPLE", 1000)
+    sampled = {spread.model: spread for spread in store.dashboard().ttft}
+    assert sampled.keys() == exact.keys()
+    for model, spread in sampled.items():
+        assert spread.count < exact[model].count  # about one row in six
+        width = exact[model].p90 - exact[model].p10
+        for name in ("p10", "p25", "p50", "p75", "p90"):
+            assert abs(getattr(spread, name) - getattr(exact[model], name)) < 0.1 * width
