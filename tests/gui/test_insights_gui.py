@@ -6,6 +6,7 @@ The history (tests/history.py) is written before the window opens; the dashboard
 from __future__ import annotations
 
 import csv
+import itertools
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -157,7 +158,7 @@ def test_the_dashboard_reads_100k_usage_rows_off_the_gui_thread(qtbot, big_histo
     ticker.stop()
     assert recording.threads and all(t is not threading.main_thread() for t in recording.threads)
     assert [t for t in ticks if t > asked], "the GUI thread handled no event while the figures were read"
-    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
     print(f"worst GUI gap while the dashboard loaded: {max(gaps) * 1000:.1f} ms over {len(ticks)} ticks")
 
     in_period = session.store.db.execute_sql(
