@@ -20,6 +20,8 @@ from app.gui import theme
 
 MARGIN = 8
 AXIS_WIDTH = 56  # room for the largest value's label on the left
+FEW_BARS = 12  # up to this many bars, each is labelled
+ROW_HEIGHT = 28  # of a box plot's row
 
 
 def series_colours() -> list[QColor]:
@@ -44,7 +46,8 @@ class BarChart(QWidget):
         self.setObjectName("barChart")
         self.setAccessibleName(title)
         self.setMouseTracking(True)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(180)
         self.series = tuple(series)
         self.labels: list[str] = []
         self.values: list[tuple[float, ...]] = []
@@ -112,9 +115,13 @@ class BarChart(QWidget):
                                  colour)  # fmt: skip
                 bottom -= height
         painter.setPen(QColor(colours.muted))
-        shown = {0, len(self.labels) - 1, len(self.labels) // 2}  # first, middle and last label: no overlap
+        few = len(self.labels) <= FEW_BARS
+        # Few bars: each its label, cut to its width; many (days): the first, middle and last, which cannot overlap.
+        shown = range(len(self.labels)) if few else {0, len(self.labels) - 1, len(self.labels) // 2}
         for index in sorted(shown):
             label = self.labels[index]
+            if few:
+                label = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(slot - 4))
             width = metrics.horizontalAdvance(label)
             left = min(max(plot.left() + index * slot + slot / 2 - width / 2, plot.left()), plot.right() - width)
             painter.drawText(QPointF(left, plot.bottom() + metrics.ascent() + 3), label)
@@ -140,10 +147,11 @@ class SpreadChart(QWidget):
         self.set_spreads([])
 
     def sizeHint(self) -> QSize:
-        return QSize(520, 40 + 28 * max(1, len(self.spreads)))
+        return QSize(520, 2 * MARGIN + ROW_HEIGHT * max(1, len(self.spreads)))
 
     def set_spreads(self, spreads: Sequence[Distribution]) -> None:
         self.spreads = list(spreads)
+        self.setFixedHeight(self.sizeHint().height())
         self.setAccessibleDescription(
             "; ".join(
                 self.tr("{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}").format(
@@ -165,7 +173,8 @@ class SpreadChart(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No timed model calls in this period"))
             return
         names = max(metrics.horizontalAdvance(s.model) for s in self.spreads) + 12
-        left, right = min(names, self.width() // 3), self.width() - MARGIN - 60
+        medians = max(metrics.horizontalAdvance(f"{s.p50:.2f} {self.unit}") for s in self.spreads) + 12
+        left, right = min(names, self.width() // 3), self.width() - MARGIN - medians
         top_value = max(s.p90 for s in self.spreads) or 1.0
         row = (self.height() - 2 * MARGIN) / len(self.spreads)
 

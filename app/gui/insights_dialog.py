@@ -137,6 +137,7 @@ class InsightsDialog(QDialog):
 
         page = QWidget()
         column = QVBoxLayout(page)
+        column.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)  # scroll rather than squeeze the charts
         column.addLayout(figures)
         for title, chart in (
             (self.tr("Tokens per day"), self.per_day),
@@ -191,7 +192,9 @@ class InsightsDialog(QDialog):
             or self.tr("none: nothing left this computer")
         )
         self.embedding.setText(self.tr("{0:.1f} s").format(board.embedding_seconds))
-        self.ratings.setText(f"👍 {board.ratings.get('up', 0)} · 👎 {board.ratings.get('down', 0)}")
+        self.ratings.setText(
+            self.tr("{0:,} up, {1:,} down").format(board.ratings.get("up", 0), board.ratings.get("down", 0))
+        )
         self.per_day.set_bars([d.key or "?" for d in board.per_day],
                               [(d.prompt_tokens, d.completion_tokens) for d in board.per_day])  # fmt: skip
         self.per_model.set_bars([m.key or self.tr("unknown") for m in board.per_model],

@@ -168,7 +168,7 @@ def test_the_dashboard_reads_100k_usage_rows_off_the_gui_thread(qtbot, big_histo
     assert len(dialog.per_day.values) == in_period[1]
     assert dialog.threads.rowCount() == 10 and dialog.ttft.spreads and dialog.speed.spreads
     assert dialog.hosted.text() == "acme: 1"
-    assert dialog.ratings.text() == "👍 3 · 👎 2"
+    assert dialog.ratings.text() == "3 up, 2 down"
 
     with qtbot.waitSignal(dialog.loaded, timeout=TIMEOUT_MS):
         dialog.period.setCurrentIndex(dialog.period.findData(None))  # all time
@@ -197,6 +197,6 @@ def test_ctrl_shift_i_opens_insights(qtbot, history, session, show_window):
     dialog = window.findChild(InsightsDialog)
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.board is not None, timeout=TIMEOUT_MS)
-    assert dialog.ratings.text() == "👍 3 · 👎 2"
+    assert dialog.ratings.text() == "3 up, 2 down"
     assert dialog.state.text() == "0 model calls" and not dialog.export_button.isEnabled()
     close_window(qtbot, window)
