@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.tables import add_format_options, print_rows
+from app.core.errors import InvalidInput
 from app.services.session import Session
 from app.store.readonly import QUERY_SECONDS, run_readonly
 
@@ -18,6 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sql(args: argparse.Namespace, session: Session) -> int:
+    if not args.timeout > 0:
+        raise InvalidInput(f"--timeout is in seconds and above 0, not {args.timeout:g}")
     result = run_readonly(session.store.path, args.query, seconds=args.timeout)
     print_rows(result.columns, result.rows, args)
     return 0

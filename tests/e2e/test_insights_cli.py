@@ -101,3 +101,4 @@ def test_sql_answers_which_model_was_used_most_and_refuses_writes(cli, history):
         assert done.returncode == 1
         assert done.stderr == f"threadloom: error: `threadloom sql` only reads: {refused}\n"
     assert cli("sql", "SELECT count(*) AS n FROM v_threads").stdout.split() == ["n", "5"]
+    assert cli("sql", "SELECT 1", "--timeout", "0").stderr == "threadloom: error: --timeout is in seconds and above 0, not 0\n"
