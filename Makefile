@@ -25,6 +25,7 @@ benchmarks: $(VENV)/.installed-test
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/generation.py
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/resume.py
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/search.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/insights.py
 	# retrieval.py embeds all of SciFact (tens of minutes on 2 cores); run it by hand:
 	# $(BIN)/python tests/benchmarks/retrieval.py --data ../shared/data/beir-scifact --split train
 

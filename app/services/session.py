@@ -19,6 +19,7 @@ from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
+from app.services.insights import InsightsService
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
@@ -50,6 +51,7 @@ class Session:
     changes: ChangeBroadcast  # every write publishes what it changed
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
+    insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
         self.router.unload_models()
@@ -122,5 +124,5 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service,
+        attachments, kv_cache_dir, changes, threads, settings_service, InsightsService(store, changes=changes),
     )
