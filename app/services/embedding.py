@@ -55,6 +55,8 @@ def open_embedder(
             log_path=log_path,
             embedding=True,
             tokenizer_path=models.models_dir / spec.tokenizer.file if spec.tokenizer else None,
+            memory_limit_bytes=settings.worker_memory_bytes,
+            reply_timeout_s=settings.worker_timeout_s,
         ),
         preflight=lambda: check_model_file(spec, path),
     )
