@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QTextBlockFormat, QTextCursor, QTextFormat
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QScrollArea,
-    QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,10 +21,11 @@ from PySide6.QtWidgets import (
 from app.core.domain import Message, MessageStatus, Role, ThreadSummary
 from app.gui import theme
 from app.gui.branch_switcher import BranchPosition, BranchSwitcher
+from app.gui.code_block import CodeBlock
+from app.gui.reply_view import MessageBody, ReplyView
 
 READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
-STREAMING_CARET = " ▍"
 HIGHLIGHT_MS = 1800  # how long a message opened from a search hit stays tinted
 ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes; keep the target in view meanwhile
 
@@ -52,66 +50,6 @@ def status_banner(message: Message) -> tuple[str, str] | None:
     if message.status == MessageStatus.ERROR:
         return "error", f"Error: {message.error or 'the model could not answer'}"
     return None
-
-
-class MessageBody(QTextBrowser):
-    """Read-only rich text that is exactly as tall as its content, so the page scrolls rather than each message."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageBody")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setOpenExternalLinks(True)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-            | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
-        self.document().setDocumentMargin(0)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
-
-    def show_markdown(self, text: str) -> None:
-        self.setMarkdown(text)
-        self._style_blocks()
-
-    def show_plain(self, text: str) -> None:
-        self.setPlainText(text)
-        self._style_blocks()
-
-    def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self.height())
-
-    def _fit_height(self, size) -> None:
-        self.setFixedHeight(math.ceil(size.height()) + 2 * self.frameWidth() + 2)
-
-    def _style_blocks(self) -> None:
-        """Prose gets airy line spacing; fenced code a tinted, padded background, wrapping instead of running off."""
-        background = QColor(theme.current().code)
-        cursor = QTextCursor(self.document())
-        block = self.document().begin()
-        previous_was_code = False
-        while block.isValid():
-            is_code = block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence)
-            next_is_code = block.next().isValid() and block.next().blockFormat().hasProperty(
-                QTextFormat.Property.BlockCodeFence
-            )
-            form = QTextBlockFormat()
-            if is_code:
-                form.setBackground(background)
-                form.setNonBreakableLines(False)
-                form.setLeftMargin(0)
-                form.setTextIndent(10)
-                form.setTopMargin(0 if previous_was_code else 8)
-                form.setBottomMargin(0 if next_is_code else 8)  # margins fall outside the tint: none inside a block
-            else:
-                form.setLineHeight(135, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
-            cursor.setPosition(block.position())
-            cursor.mergeBlockFormat(form)
-            previous_was_code = is_code
-            block = block.next()
 
 
 def action_button(text: str, tip: str, handler) -> QToolButton:
@@ -183,7 +121,7 @@ class MessageCard(QFrame):
         header_row.addWidget(self.more_button)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
-        self._body = MessageBody()
+        self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
@@ -196,6 +134,7 @@ class MessageCard(QFrame):
         layout.addLayout(header_row)
         layout.addWidget(self._body)
         layout.addWidget(self._banner)
+        self._layout = layout
         self.message = message
         self.show_message(message)
 
@@ -206,15 +145,14 @@ class MessageCard(QFrame):
         who = "You" if mine else "Assistant"
         details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
         colours = theme.current()
-        meta = "".join(f" · {html.escape(part)}" for part in details)
+        meta = "".join(f" · {html.escape(part).replace(' ', '&nbsp;')}" for part in details)  # "62.8 tok/s" whole
         self._header.setText(f"<b style='color:{colours.text}'>{who}</b>{meta}")
         self.setAccessibleName(f"Message from {'you' if mine else 'the assistant'}")
         text = live_text if live_text is not None else message.content
         if mine:
             self._body.show_plain(text)
         else:
-            streaming = message.status == MessageStatus.STREAMING
-            self._body.show_markdown(text + STREAMING_CARET if streaming else text)
+            self._body.show_text(text, streaming=message.status == MessageStatus.STREAMING)
         self._body.setAccessibleName(f"{who} wrote")
         self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
         settled = message.status != MessageStatus.STREAMING
@@ -231,7 +169,22 @@ class MessageCard(QFrame):
 
     def body_text(self) -> str:
         """The text as shown, without the streaming caret."""
-        return self._body.toPlainText().removesuffix(STREAMING_CARET.strip()).rstrip()
+        if isinstance(self._body, ReplyView):
+            return self._body.plain_text()
+        return self._body.toPlainText()
+
+    def code_blocks(self) -> list[CodeBlock]:
+        """The reply's code blocks, top to bottom (none for a user message)."""
+        return self._body.code_blocks() if isinstance(self._body, ReplyView) else []
+
+    def add_section(self, widget: QWidget, *, above_text: bool = False) -> None:
+        """The seam for what other features show in a card (a tool call, a rating, a memory note): `widget` goes
+        below the text (after any earlier section, above the banner), or above the text when `above_text`."""
+        index = self._layout.indexOf(self._body) + (0 if above_text else 1)
+        if not above_text:
+            while self._layout.itemAt(index) is not None and self._layout.itemAt(index).widget() is not self._banner:
+                index += 1
+        self._layout.insertWidget(index, widget)
 
     def set_highlighted(self, highlighted: bool) -> None:
         self.setProperty("highlight", highlighted)

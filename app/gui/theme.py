@@ -26,7 +26,7 @@ class Colours:
 
 
 LIGHT = Colours(
-    sidebar="#f3f4f6", surface="#ffffff", text="#1f2328", muted="#6b7280", border="#e3e5e8",
+    sidebar="#f3f4f6", surface="#ffffff", text="#1f2328", muted="#646b78", border="#e3e5e8",
     accent="#2563eb", accent_text="#ffffff", accent_soft="#dbe7fd", code="#f1f3f5",
     warning_bg="#fdf3d7", warning_text="#8a5a00", error_bg="#fde4e4", error_text="#9b1c1c",
 )  # fmt: skip
@@ -178,6 +178,16 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #messageBody {{
     background: transparent; border: none; color: {c.text}; font-size: 14px; selection-background-color: {c.accent};
 }}
+#codeBlock {{ background: {c.code}; border-radius: 6px; }}
+#codeView {{
+    background: transparent; color: {c.text}; border: none; selection-background-color: {c.accent};
+    selection-color: {c.accent_text};
+}}
+#codeView QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 2px; }}
+#codeView QScrollBar::handle:horizontal {{ background: {c.border}; border-radius: 4px; min-width: 30px; }}
+#codeLanguage {{ color: {c.muted}; font-size: 12px; }}
+#codeCopy {{ color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 8px; }}
+#codeCopy:hover, #codeCopy:focus {{ background: {c.border}; color: {c.text}; }}
 #banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; }}
 #banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; }}
 #emptyState {{ color: {c.muted}; }}
