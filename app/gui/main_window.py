@@ -36,6 +36,7 @@ from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRu
 from app.gui import hosted_consent, theme
 from app.gui.attachments import AttachmentController
 from app.gui.change_relay import ChangeRelay
+from app.gui.code_block import preload_lexers
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.details_panel import DetailsPanel
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         self.refresh_threads()
         self._index_for_search()  # messages imported or written before this window (or by the CLI) included
         self._reads.run(session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
+        self._reads.run(preload_lexers)  # the first code block of a reply would wait for its lexer's import
         self.replies.preload()  # starting a worker mid-reply stalls the window (a fork of this process)
 
     # Layout
