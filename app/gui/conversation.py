@@ -27,7 +27,7 @@ from app.gui.reply_view import MessageBody, ReplyView
 READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
 HIGHLIGHT_MS = 1800  # how long a message opened from a search hit stays tinted
-ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes; keep the target in view meanwhile
+ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes: the target stays in view
 
 
 def reply_details(message: Message) -> list[str]:
@@ -474,6 +474,8 @@ class ConversationView(QScrollArea):
     def _keep_following(self, _minimum: int, maximum: int) -> None:
         if self._anchor is not None:
             self._scroll_to_anchor()
+            QTimer.singleShot(0, self, self._scroll_to_anchor)  # again once the cards have moved to their new places
+            self._anchor_timer.start()  # held until the heights have been still for ANCHOR_MS, however busy the machine
         elif self._follow_bottom:
             self.verticalScrollBar().setValue(maximum)
 

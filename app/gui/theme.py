@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -95,7 +96,12 @@ def _on_inverse(accent: str, surface: str) -> str:
     return (colour.darker(125) if QColor(surface).lightness() < 128 else colour.lighter(140)).name()
 
 
-def style_sheet(c: Colours) -> str:
+def style_sheet(c: Colours, *, scale: float = 1.0) -> str:
+    """The window's style sheet; `scale` multiplies every font size in it (Ctrl+= / Ctrl+-)."""
+    return re.sub(r"font-size: (\d+)px", lambda size: f"font-size: {round(int(size[1]) * scale)}px", _sheet(c))
+
+
+def _sheet(c: Colours) -> str:
     return f"""
 QMainWindow, QStatusBar {{ background: {c.sidebar}; color: {c.text}; }}
 QStatusBar {{ border-top: 1px solid {c.border}; }}
@@ -144,7 +150,13 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #conversation {{ border: none; }}
 #threadTitle {{ color: {c.text}; font-size: 16px; font-weight: 600; }}
 #modelChip {{
-    color: {c.muted}; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+    color: {c.muted}; background: transparent; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+}}
+#modelChip:hover, #modelChip:focus {{ color: {c.text}; border-color: {c.muted}; }}
+#modelChip::menu-indicator {{ image: none; width: 0; }}
+#threadTitleEditor {{
+    color: {c.text}; background: {c.surface}; border: 1px solid {c.accent}; border-radius: 6px; padding: 2px 6px;
+    font-size: 16px; font-weight: 600;
 }}
 #headerRule {{ background: {c.border}; }}
 #attachmentChip, #citationButton {{
@@ -180,7 +192,7 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 }}
 #codeBlock {{ background: {c.code}; border-radius: 6px; }}
 #codeView {{
-    background: transparent; color: {c.text}; border: none; selection-background-color: {c.accent};
+    font-size: 13px; background: transparent; color: {c.text}; border: none; selection-background-color: {c.accent};
     selection-color: {c.accent_text};
 }}
 #codeView QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 2px; }}

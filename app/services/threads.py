@@ -177,6 +177,14 @@ class ThreadService:
         self._store.undo_summary(summary_id)
         self._changes.publish(of_thread(thread_id, messages=True, listed=False))
 
+    def set_model(self, thread_id: int, model: str) -> Thread:
+        """The thread's replies come from `model` (a local name or PROVIDER/MODEL) from its next turn on; NotFound
+        for a model that is not installed or a provider that was not added. Whether a hosted one may be sent the
+        thread is still its privacy rule's, turn by turn."""
+        self._chat.router.check_model(model)
+        self._routing.set_thread_model(thread_id, model)
+        return self._published(self._store.get_thread(thread_id))
+
     def set_privacy_rule(self, thread_id: int, rule: PrivacyRule) -> PrivacyState:
         self._routing.set_privacy_rule(thread_id, rule)
         self._changes.publish(of_thread(thread_id, privacy=True, listed=False))
