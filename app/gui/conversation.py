@@ -19,10 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.domain import Message, MessageStatus, Role, ThreadSummary
+from app.core.reasoning import split_reasoning
 from app.gui import theme
 from app.gui.branch_switcher import BranchPosition, BranchSwitcher
+from app.gui.card_button import action_button
 from app.gui.code_block import CodeBlock
 from app.gui.reply_view import MessageBody, ReplyView
+from app.gui.thinking_section import ThinkingSection
 
 READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
@@ -50,20 +53,6 @@ def status_banner(message: Message) -> tuple[str, str] | None:
     if message.status == MessageStatus.ERROR:
         return "error", f"Error: {message.error or 'the model could not answer'}"
     return None
-
-
-def action_button(text: str, tip: str, handler) -> QToolButton:
-    """A quiet text button in a card's header."""
-    button = QToolButton()
-    button.setObjectName("messageAction")
-    button.setText(text)
-    button.setAccessibleName(text)
-    button.setToolTip(tip)
-    button.setAutoRaise(True)
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
-    if handler is not None:
-        button.clicked.connect(handler)
-    return button
 
 
 class MessageCard(QFrame):
@@ -122,6 +111,8 @@ class MessageCard(QFrame):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
         self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
+        self.thinking = ThinkingSection()  # a reasoning model's thoughts, above the answer
+        self.thinking.hide()
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
@@ -132,6 +123,7 @@ class MessageCard(QFrame):
         layout.setContentsMargins(8, 8, 8, 8)  # room for the tint of a highlighted message
         layout.setSpacing(6)
         layout.addLayout(header_row)
+        layout.addWidget(self.thinking)
         layout.addWidget(self._body)
         layout.addWidget(self._banner)
         self._layout = layout
@@ -152,7 +144,7 @@ class MessageCard(QFrame):
         if mine:
             self._body.show_plain(text)
         else:
-            self._body.show_text(text, streaming=message.status == MessageStatus.STREAMING)
+            text = self._show_reply(message, live_text)
         self._body.setAccessibleName(f"{who} wrote")
         self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
         settled = message.status != MessageStatus.STREAMING
@@ -166,6 +158,20 @@ class MessageCard(QFrame):
             self._banner.setText(text)
             self._banner.style().unpolish(self._banner)
             self._banner.style().polish(self._banner)
+
+    def _show_reply(self, message: Message, live_text: str | None) -> str:
+        """The thinking (if any) in its section, the answer as Markdown; returns the answer."""
+        streaming = message.status == MessageStatus.STREAMING
+        raw = live_text if live_text is not None else message.content
+        reasoned = split_reasoning(raw, streaming=streaming)  # a stored reply may be raw: cut off mid-stream
+        reasoning = message.reasoning if message.reasoning is not None else reasoned.reasoning
+        self.thinking.setVisible(reasoning is not None)
+        if reasoning is not None:
+            self.thinking.show_reasoning(
+                reasoning, thinking=reasoned.thinking and streaming, seconds=None if streaming else message.reasoning_s
+            )
+        self._body.show_text(reasoned.answer, streaming=streaming)
+        return reasoned.answer
 
     def body_text(self) -> str:
         """The text as shown, without the streaming caret."""

@@ -190,6 +190,9 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #messageBody {{
     background: transparent; border: none; color: {c.text}; font-size: 14px; selection-background-color: {c.accent};
 }}
+#thinkingToggle {{ color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 4px; }}
+#thinkingToggle:hover, #thinkingToggle:focus {{ background: {c.border}; color: {c.text}; }}
+#thinkingBody {{ color: {c.muted}; border: none; border-left: 2px solid {c.border}; padding-left: 8px; }}
 #codeBlock {{ background: {c.code}; border-radius: 6px; }}
 #codeView {{
     font-size: 13px; background: transparent; color: {c.text}; border: none; selection-background-color: {c.accent};

@@ -374,6 +374,14 @@ MIGRATIONS: list[tuple[str, Step]] = [
         # An incognito thread neither reads nor writes long-term memory and is left out of training exports.
         _sql("ALTER TABLE thread ADD COLUMN incognito INTEGER NOT NULL DEFAULT 0"),
     ),
+    (
+        "0019_message_reasoning",
+        # A reasoning model's thinking, kept apart from the reply's text (app.core.reasoning), and how long it took.
+        _sql(
+            "ALTER TABLE message ADD COLUMN reasoning TEXT",
+            "ALTER TABLE message ADD COLUMN reasoning_s REAL",
+        ),
+    ),
 ]
 
 

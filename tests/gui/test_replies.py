@@ -217,3 +217,41 @@ def contrast(foreground: str, background: str) -> float:
 
     lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_a_think_stream_renders_as_a_collapsed_thinking_section_above_the_answer(qtbot):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from app.core.domain import Message, MessageStatus, Role
+    from app.gui.conversation import MessageCard
+
+    streaming = Message(
+        id=7, thread_id=1, parent_id=None, role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING,
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+    card = MessageCard(streaming)
+    qtbot.addWidget(card)
+    card.show()
+    card.show_message(streaming, live_text="<thi")
+    assert card.body_text() == "" and not card.thinking.isHidden()  # half a marker never shows as text
+    card.show_message(streaming, live_text="<think>The user wants code")
+    assert card.thinking.toggle.text().startswith("▸ Thinking…")
+    assert not card.thinking.expanded and card.thinking.body.isHidden()
+    assert card.body_text() == ""
+    card.show_message(streaming, live_text="<think>The user wants code</think>\n\nHere it is.")
+    assert card.body_text() == "Here it is."
+
+    stored = replace(
+        streaming, status=MessageStatus.COMPLETE, content="Here it is.", reasoning="The user wants code",
+        reasoning_s=2.25,
+    )  # fmt: skip
+    card.show_message(stored)
+    assert card.thinking.toggle.text() == "▸ Thought for 2.2 s"
+    assert card.body_text() == "Here it is." and "user wants" not in card.body_text()
+    qtbot.mouseClick(card.thinking.toggle, Qt.MouseButton.LeftButton)
+    assert card.thinking.expanded and card.thinking.body.toPlainText() == "The user wants code"
+    assert card.thinking.toggle.text() == "▾ Thought for 2.2 s"
+
+    plain = replace(stored, reasoning=None, reasoning_s=None, id=8)
+    assert MessageCard(plain).thinking.isHidden()  # no thinking, no section

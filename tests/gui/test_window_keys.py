@@ -13,7 +13,7 @@ from app.core.domain import MessageStatus, Role, Timings
 from app.core.errors import NotFound
 from app.core.routing import PrivacyRule
 from app.gui.conversation import MessageCard
-from app.gui.quick_switcher import fuzzy_score, rank
+from app.gui.quick_switcher import fuzzy_score
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 from tests.gui.test_main_window import type_and_send
 
