@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,6 +44,24 @@ def reply_details(message: Message) -> list[str]:
     if usage is not None and usage.prompt_tokens and usage.cached_tokens:
         details.append(f"{100 * usage.cached_tokens // usage.prompt_tokens}% of prompt from cache")
     return details
+
+
+def first_steps() -> str:
+    """The empty conversation: what the app can do, the keys that matter, and where files can be dropped."""
+    tr = lambda text: QCoreApplication.translate("ConversationView", text)  # noqa: E731
+    keys = [
+        ("Ctrl+K", tr("go to a thread")), ("Ctrl+N", tr("new thread")), ("Ctrl+F", tr("search every message")),
+        ("Ctrl+L", tr("back to the composer")), ("Esc", tr("stop a reply")),
+    ]  # fmt: skip
+    key_rows = "".join(f"<tr><td align='right'><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
+    return (
+        f"<p style='font-size:16px'><b>{tr('Start a conversation')}</b></p>"
+        f"<p>{tr('Type below and press Enter. Replies come from a model on this computer;')}<br>"
+        f"{tr('nothing you write leaves it.')}</p>"
+        f"<p>{tr('Drop PDFs, documents or a folder here to ask about them.')}<br>"
+        f"{tr('Bring your ChatGPT or Open WebUI history with File → Import…')}</p>"
+        f"<p></p><table align='center' cellspacing='0' cellpadding='3'>{key_rows}</table>"
+    )
 
 
 def status_banner(message: Message) -> tuple[str, str] | None:
@@ -343,12 +361,7 @@ class ConversationView(QScrollArea):
 
     def show_empty(self, text: str | None = None) -> None:
         self._clear_cards()
-        self._empty.setText(
-            text
-            or "<p style='font-size:16px'><b>Start a conversation</b></p>"
-            "<p>Type below and press Enter. Replies come from a model on this computer;<br>"
-            "nothing you write leaves it.</p>"
-        )
+        self._empty.setText(text or first_steps())
         self._empty.show()
 
     def show_messages(

@@ -52,6 +52,7 @@ from app.gui.starter_card import StarterModelCard
 from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_header import ThreadHeader
+from app.gui.transfer_dialogs import Transfers
 from app.platform.settings import Settings
 from app.services.changes import Changes
 from app.services.session import Session
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self._show_model(None)
         self.privacy = self.header.privacy
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
+        self._show_title(NEW_THREAD_LABEL)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -253,6 +255,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
 
     def _add_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
         for text, keys, handler in (
             ("New thread", [QKeySequence.StandardKey.New], self.new_thread),
             ("Go to thread", [QKeySequence("Ctrl+K")], self.open_quick_switcher),
@@ -269,7 +272,7 @@ class MainWindow(QMainWindow):
             ("Usual text size", [QKeySequence("Ctrl+0")], lambda: self.scale_text(None)),
             ("Quit", [QKeySequence("Ctrl+Q")], self.close),
         ):
-            action = QAction(text, self)
+            action = self.actions_by_name[text] = QAction(text, self)
             action.setShortcuts(keys)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(handler)
@@ -295,6 +298,48 @@ class MainWindow(QMainWindow):
         settings_button.clicked.connect(self.open_settings)
         self.statusBar().addPermanentWidget(settings_button)
         self.statusBar().addPermanentWidget(self.details_button)
+        self._add_menus()
+
+    def _add_menus(self) -> None:
+        """The menu bar: every action is also a key (UI.md), and the menus make them findable."""
+        self.transfers = Transfers(
+            self._session.threads, writes=self._writes, reads=self._reads, status=self.status, parent=self
+        )
+        self.transfers.imported.connect(self.open_thread_and_focus)
+        self.thread_list.export_requested.connect(
+            lambda thread_id, fmt: self.transfers.choose_export(thread_id, fmt, self.thread_list.title_of(thread_id))
+        )
+        actions = self.actions_by_name
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(actions["New thread"])
+        file_menu.addAction(actions["Go to thread"])
+        file_menu.addSeparator()
+        file_menu.addAction("Import…", self.transfers.choose_import)
+        this_thread = file_menu.addMenu("Export this thread")
+        every_thread = file_menu.addMenu("Export all threads")
+        for fmt, label in (("md", "Markdown…"), ("json", "JSON (lossless)…")):
+            this_thread.addAction(label, lambda fmt=fmt: self._export_open_thread(fmt))
+            every_thread.addAction(label, lambda fmt=fmt: self.transfers.choose_export(None, fmt))
+        this_thread.aboutToShow.connect(lambda: this_thread.setEnabled(self._open_thread_id is not None))
+        file_menu.addSeparator()
+        file_menu.addAction(actions["Settings"])
+        file_menu.addAction(actions["Models and providers"])
+        file_menu.addSeparator()
+        file_menu.addAction(actions["Quit"])
+        view_menu = self.menuBar().addMenu("&View")
+        for name in ("Search threads", "Thread details", "Larger text", "Smaller text", "Usual text size"):
+            view_menu.addAction(actions[name])
+        thread_menu = self.menuBar().addMenu("&Thread")
+        for name in ("Edit last message", "Copy last reply", "Stop reply or cancel editing", "Focus composer"):
+            thread_menu.addAction(actions[name])
+        for menu in (file_menu, this_thread, every_thread, view_menu, thread_menu):
+            menu.setAccessibleName(menu.title().replace("&", ""))
+
+    def _export_open_thread(self, fmt: str) -> None:
+        if self._open_thread_id is None:
+            self.status.show_hint("Open a thread to export it (or export all threads).")
+            return
+        self.transfers.choose_export(self._open_thread_id, fmt, self.header.title.label.full_text())
 
     def apply_theme(self) -> None:
         """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""

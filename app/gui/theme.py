@@ -103,7 +103,8 @@ def style_sheet(c: Colours, *, scale: float = 1.0) -> str:
 
 def _sheet(c: Colours) -> str:
     return f"""
-QMainWindow, QStatusBar {{ background: {c.sidebar}; color: {c.text}; }}
+QMainWindow, QStatusBar, QMenuBar {{ background: {c.sidebar}; color: {c.text}; }}
+QMenuBar::item:selected {{ background: {c.border}; }}
 QStatusBar {{ border-top: 1px solid {c.border}; }}
 QStatusBar QLabel {{ color: {c.muted}; padding: 2px 6px; }}
 QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
@@ -206,6 +207,9 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; }}
 #banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; }}
 #emptyState {{ color: {c.muted}; }}
+#conversationColumn > #emptyState {{
+    border: 2px dashed {c.border}; border-radius: 12px; padding: 28px; margin: 24px 0;
+}}
 
 #starterCard {{ background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 10px; }}
 #starterTitle {{ font-size: 15px; font-weight: 600; color: {c.text}; }}

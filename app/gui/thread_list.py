@@ -54,6 +54,7 @@ class ThreadList(QListWidget):
     archive_requested = Signal(int, bool)  # thread id, archived
     tags_requested = Signal(int)  # the user wants to edit the thread's tags
     metadata_requested = Signal(int)  # … or its typed key=value metadata
+    export_requested = Signal(int, str)  # thread id, "md" or "json"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -176,6 +177,8 @@ class ThreadList(QListWidget):
             "Unarchive" if thread.archived else "Archive",
             lambda: self.archive_requested.emit(thread_id, not thread.archived),
         )
+        menu.addAction("Export as Markdown…", lambda: self.export_requested.emit(thread_id, "md"))
+        menu.addAction("Export as JSON…", lambda: self.export_requested.emit(thread_id, "json"))
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.delete_requested.emit(thread_id))
         return menu
