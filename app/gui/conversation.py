@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -451,7 +451,9 @@ class ConversationView(QScrollArea):
         if highlight:
             card.set_highlighted(True)
             QTimer.singleShot(HIGHLIGHT_MS, card, lambda: card.set_highlighted(False))  # cancelled with the card
+        self._drop_anchor()
         self._anchor = card
+        card.installEventFilter(self)  # the card moving (cards above it taking their heights) moves the view too
         self._anchor_timer.start()
         self._scroll_to_anchor()
 
@@ -460,7 +462,15 @@ class ConversationView(QScrollArea):
             self.verticalScrollBar().setValue(self._anchor.mapTo(self.widget(), QPoint(0, 0)).y() - 8)
 
     def _drop_anchor(self) -> None:
+        if self._anchor is not None:
+            self._anchor.removeEventFilter(self)
         self._anchor = None
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Move and watched is getattr(self, "_anchor", None):  # (Qt filters early)
+            self._scroll_to_anchor()
+            self._anchor_timer.start()
+        return super().eventFilter(watched, event)
 
 
     def update_live_text(self, message: Message, text: str) -> None:
@@ -493,7 +503,6 @@ class ConversationView(QScrollArea):
     def _keep_following(self, _minimum: int, maximum: int) -> None:
         if self._anchor is not None:
             self._scroll_to_anchor()
-            QTimer.singleShot(0, self, self._scroll_to_anchor)  # again once the cards have moved to their new places
             self._anchor_timer.start()  # held until the heights have been still for ANCHOR_MS, however busy the machine
         elif self._follow_bottom:
             self.verticalScrollBar().setValue(maximum)

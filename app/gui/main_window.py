@@ -63,7 +63,7 @@ TEXT_SCALE_STEP = 1.1
 TEXT_SCALE_LIMITS = (0.7, 2.0)
 NEW_THREAD_LABEL = "New thread"
 DETAILS_WIDTH_PX = 280
-DETAILS_FROM_WIDTH_PX = 1200  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
+DETAILS_FROM_WIDTH_PX = 1100  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,7 @@ class MainWindow(QMainWindow):
         sidebar.thread_restored.connect(self.open_thread)
         self.thread_list = sidebar.thread_list
         self.thread_list.thread_chosen.connect(self.open_thread)
-        self.thread_list.itemClicked.connect(lambda _item: self.composer.setFocus())  # arrows keep the list's focus
-        self.thread_list.itemActivated.connect(lambda _item: self.composer.setFocus())
+        self.thread_list.thread_activated.connect(lambda _id: self.composer.setFocus())  # arrows keep the list's focus
         self.thread_list.rename_requested.connect(self.rename_thread)
         self.thread_list.delete_requested.connect(self.delete_thread)
 
@@ -563,9 +562,9 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_thread(thread_id)
 
     def _delete_current_thread(self) -> None:
-        item = self.thread_list.currentItem()
-        if item is not None and item.data(Qt.ItemDataRole.UserRole) is not None:
-            self.delete_thread(item.data(Qt.ItemDataRole.UserRole))
+        thread_id = self.thread_list.current_thread_id()
+        if thread_id is not None:
+            self.delete_thread(thread_id)
 
     def _show_title(self, title: str) -> None:
         self.header.title.set_title(title, editable=self._open_thread_id is not None)

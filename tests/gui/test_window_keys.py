@@ -51,7 +51,7 @@ def test_focus_returns_to_the_composer_after_new_thread_a_switch_and_a_reply(qtb
     assert composer_focused(window)
 
     window.thread_list.setFocus()
-    rect = window.thread_list.visualItemRect(window.thread_list._item_for(first.id))
+    rect = window.thread_list.rect_of(first.id)
     qtbot.mouseClick(window.thread_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.title_label.full_text() == "First")
     assert composer_focused(window)
@@ -167,7 +167,7 @@ def test_the_model_chip_picks_the_threads_model_hosted_only_where_its_rule_allow
     hosted = next(action for action in menu.actions() if action.text() == "acme/big-model")
     assert hosted.isEnabled()
     hosted.trigger()
-    qtbot.waitUntil(lambda: window.model_chip.text() == "● big-model · acme (hosted)")
+    qtbot.waitUntil(lambda: window.model_chip.full_text == "● big-model · acme (hosted)")
     assert session.store.get_thread(thread.id).model == "acme/big-model"
 
     with pytest.raises(NotFound):
