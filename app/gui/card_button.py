@@ -12,6 +12,7 @@ def action_button(text: str, tip: str, handler) -> QToolButton:
     button.setObjectName("messageAction")
     button.setText(text)
     button.setAccessibleName(text)
+    button.setAccessibleDescription(tip)
     button.setToolTip(tip)
     button.setAutoRaise(True)
     button.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -11,7 +11,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.styles import get_style_by_name
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -38,9 +38,6 @@ LIGHT_STYLE, DARK_STYLE = "xcode", "github-dark"  # every colour they give code 
 COPIED_MS = 1500
 COMMON_LANGUAGES = ("python", "bash", "sh", "javascript", "typescript", "json", "c", "cpp", "rust", "go", "java", "sql")
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CodeBlock", text)
 
 
 @lru_cache(maxsize=64)
@@ -141,8 +138,8 @@ class CodeView(QPlainTextEdit):
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.setAccessibleName(tr("Code"))
-        self.setAccessibleDescription(tr("The code of this block; select it or use Copy"))
+        self.setAccessibleName(self.tr("Code"))
+        self.setAccessibleDescription(self.tr("The code of this block; select it or use Copy"))
         self.document().setDocumentMargin(8)
         self.document().blockCountChanged.connect(self.fit_height)
         self.horizontalScrollBar().rangeChanged.connect(self.fit_height)
@@ -173,16 +170,16 @@ class CodeBlock(QFrame):
         self.language = language
         self.code = ""
         self.finished = False
-        label = QLabel(language or tr("code"))
+        label = QLabel(language or self.tr("code"))
         label.setObjectName("codeLanguage")
         self.copy_button = QToolButton()
         self.copy_button.setObjectName("codeCopy")
-        self.copy_button.setText(tr("Copy"))
+        self.copy_button.setText(self.tr("Copy"))
         self.copy_button.setAutoRaise(True)
         self.copy_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.copy_button.setToolTip(tr("Copy this code to the clipboard"))
-        self.copy_button.setAccessibleName(tr("Copy code"))
-        self.copy_button.setAccessibleDescription(tr("Puts exactly this block's code on the clipboard"))
+        self.copy_button.setToolTip(self.tr("Copy this code to the clipboard"))
+        self.copy_button.setAccessibleName(self.tr("Copy code"))
+        self.copy_button.setAccessibleDescription(self.tr("Puts exactly this block's code on the clipboard"))
         self.copy_button.clicked.connect(self.copy)
         header = QHBoxLayout()
         header.setContentsMargins(10, 2, 4, 0)
@@ -216,5 +213,5 @@ class CodeBlock(QFrame):
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.code)
-        self.copy_button.setText(tr("Copied"))
-        QTimer.singleShot(COPIED_MS, self, lambda: self.copy_button.setText(tr("Copy")))
+        self.copy_button.setText(self.tr("Copied"))
+        QTimer.singleShot(COPIED_MS, self, lambda: self.copy_button.setText(self.tr("Copy")))

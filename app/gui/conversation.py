@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,24 +44,6 @@ def reply_details(message: Message) -> list[str]:
     if usage is not None and usage.prompt_tokens and usage.cached_tokens:
         details.append(f"{100 * usage.cached_tokens // usage.prompt_tokens}% of prompt from cache")
     return details
-
-
-def first_steps() -> str:
-    """The empty conversation: what the app can do, the keys that matter, and where files can be dropped."""
-    tr = lambda text: QCoreApplication.translate("ConversationView", text)  # noqa: E731
-    keys = [
-        ("Ctrl+K", tr("go to a thread")), ("Ctrl+N", tr("new thread")), ("Ctrl+F", tr("search every message")),
-        ("Ctrl+L", tr("back to the composer")), ("Esc", tr("stop a reply")),
-    ]  # fmt: skip
-    key_rows = "".join(f"<tr><td align='right'><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
-    return (
-        f"<p style='font-size:16px'><b>{tr('Start a conversation')}</b></p>"
-        f"<p>{tr('Type below and press Enter. Replies come from a model on this computer;')}<br>"
-        f"{tr('nothing you write leaves it.')}</p>"
-        f"<p>{tr('Drop PDFs, documents or a folder here to ask about them.')}<br>"
-        f"{tr('Bring your ChatGPT or Open WebUI history with File → Import…')}</p>"
-        f"<p></p><table align='center' cellspacing='0' cellpadding='3'>{key_rows}</table>"
-    )
 
 
 def status_banner(message: Message) -> tuple[str, str] | None:
@@ -128,9 +110,9 @@ class MessageCard(QFrame):
         header_row.addWidget(self.more_button)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
-        self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
         self.thinking = ThinkingSection()  # a reasoning model's thoughts, above the answer
         self.thinking.hide()
+        self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
@@ -361,8 +343,27 @@ class ConversationView(QScrollArea):
 
     def show_empty(self, text: str | None = None) -> None:
         self._clear_cards()
-        self._empty.setText(text or first_steps())
+        self._empty.setText(text or self._first_steps())
         self._empty.show()
+
+    def _first_steps(self) -> str:
+        """The empty conversation: what the app can do, the keys that matter, and where files can be dropped."""
+        keys = [
+            ("Ctrl+K", self.tr("go to a thread")),
+            ("Ctrl+N", self.tr("new thread")),
+            ("Ctrl+F", self.tr("search every message")),
+            ("Ctrl+L", self.tr("back to the composer")),
+            ("Esc", self.tr("stop a reply")),
+        ]
+        rows = "".join(f"<tr><td align='right'><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
+        return (
+            f"<p style='font-size:16px'><b>{self.tr('Start a conversation')}</b></p>"
+            f"<p>{self.tr('Type below and press Enter. Replies come from a model on this computer;')}<br>"
+            f"{self.tr('nothing you write leaves it.')}</p>"
+            f"<p>{self.tr('Drop PDFs, documents or a folder here to ask about them.')}<br>"
+            f"{self.tr('Bring your ChatGPT or Open WebUI history with File → Import…')}</p>"
+            f"<p></p><table align='center' cellspacing='0' cellpadding='3'>{rows}</table>"
+        )
 
     def show_messages(
         self,
@@ -394,6 +395,7 @@ class ConversationView(QScrollArea):
             self.scroll_to_message(focus_message_id, highlight=highlight)
         else:
             self.scroll_to_bottom()
+        self.order_tabs()
 
     def refresh_messages(
         self,
@@ -415,6 +417,7 @@ class ConversationView(QScrollArea):
                 card = self._cards[message.id]
                 if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
                     card.show_message(message)
+                    self.order_tabs()
         return same
 
     def add_message(
@@ -482,6 +485,21 @@ class ConversationView(QScrollArea):
         card = self._cards.get(message.id)
         if card is not None:
             card.show_message(message)
+            self.order_tabs()  # a finished reply's code blocks and links join the Tab order
+
+    def order_tabs(self) -> None:
+        """Tab goes through the cards' controls top to bottom right after the conversation itself (widgets made
+        later would otherwise come last in the window's order, after the composer)."""
+        previous: QWidget = self
+        for card in self._card_order():
+            for widget in card.findChildren(QWidget):
+                if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisibleTo(card):
+                    QWidget.setTabOrder(previous, widget)
+                    previous = widget
+
+    def _card_order(self) -> list[QWidget]:
+        items = (self._cards_layout.itemAt(index).widget() for index in range(self._cards_layout.count()))
+        return [widget for widget in items if isinstance(widget, (MessageCard, SummaryCard))]
 
     def has_message(self, message_id: int) -> bool:
         return message_id in self._cards

@@ -183,9 +183,10 @@ class MainWindow(QMainWindow):
         self.composer.submitted.connect(self.send_message)
         self.edit_mode = EditMode(self.composer, self)
         self.editing_bar = self.edit_mode.bar
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send")
+        self.send_button.setAccessibleName(self.tr("Send"))
+        self.send_button.setAccessibleDescription(self.tr("Send the message, or stop the reply being written (Esc)"))
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.send_button.clicked.connect(self._send_or_stop)
         self.send_button.setMinimumWidth(110)  # as wide as "Stop  Esc", so the composer does not jump
@@ -227,11 +228,13 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.details = DetailsPanel()
-        self.details_button = QPushButton("Details")
+        self.details_button = QPushButton(self.tr("Details"))
         self.details_button.setObjectName("detailsButton")
         self.details_button.setFlat(True)
         self.details_button.setCheckable(True)
-        self.details_button.setToolTip("Show or hide the thread's tags, metadata and attachments (Ctrl+I)")
+        self.details_button.setToolTip(self.tr("Show or hide the thread's tags, metadata and attachments (Ctrl+I)"))
+        self.details_button.setAccessibleName(self.tr("Details"))
+        self.details_button.setAccessibleDescription(self.details_button.toolTip())
         self.details.tags_requested.connect(sidebar.edit_tags)
         self.details.metadata_requested.connect(sidebar.edit_metadata)
         self.attachments.attachments_shown.connect(self.details.show_attachments)
@@ -247,7 +250,7 @@ class MainWindow(QMainWindow):
 
         self.status_model = QLabel()
         self.status_model.setObjectName("statusModel")
-        self.status_model.setAccessibleName("Model status")
+        self.status_model.setAccessibleName(self.tr("Model status"))
         self.status_note = StatusLine(self.status)
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
@@ -255,45 +258,49 @@ class MainWindow(QMainWindow):
 
     def _add_actions(self) -> None:
         self.actions_by_name: dict[str, QAction] = {}
-        for text, keys, handler in (
-            ("New thread", [QKeySequence.StandardKey.New], self.new_thread),
-            ("Go to thread", [QKeySequence("Ctrl+K")], self.open_quick_switcher),
-            ("Stop reply or cancel editing", [QKeySequence(Qt.Key.Key_Escape)], self._escape),
-            ("Edit last message", [QKeySequence("Ctrl+Up")], self.edit_last_message),
-            ("Copy last reply", [QKeySequence("Ctrl+Shift+C")], self.copy_last_reply),
-            ("Focus composer", [QKeySequence("Ctrl+L")], self.composer.setFocus),
-            ("Models and providers", [QKeySequence("Ctrl+Shift+M")], self.open_model_manager),
-            ("Settings", [QKeySequence("Ctrl+,")], self.open_settings),
-            ("Thread details", [QKeySequence("Ctrl+I")], self.details_button.toggle),
-            ("Search threads", [QKeySequence.StandardKey.Find], self.sidebar.focus_search),
-            ("Larger text", [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")], lambda: self.scale_text(TEXT_SCALE_STEP)),
-            ("Smaller text", [QKeySequence("Ctrl+-")], lambda: self.scale_text(1 / TEXT_SCALE_STEP)),
-            ("Usual text size", [QKeySequence("Ctrl+0")], lambda: self.scale_text(None)),
-            ("Quit", [QKeySequence("Ctrl+Q")], self.close),
+        for name, label, keys, handler in (
+            ("New thread", self.tr("New thread"), [QKeySequence.StandardKey.New], self.new_thread),
+            ("Go to thread", self.tr("Go to thread"), [QKeySequence("Ctrl+K")], self.open_quick_switcher),
+            ("Stop reply or cancel editing", self.tr("Stop reply or cancel editing"), [QKeySequence(Qt.Key.Key_Escape)], self._escape),
+            ("Edit last message", self.tr("Edit last message"), [QKeySequence("Ctrl+Up")], self.edit_last_message),
+            ("Copy last reply", self.tr("Copy last reply"), [QKeySequence("Ctrl+Shift+C")], self.copy_last_reply),
+            ("Focus composer", self.tr("Focus composer"), [QKeySequence("Ctrl+L")], self.composer.setFocus),
+            ("Models and providers", self.tr("Models and providers"), [QKeySequence("Ctrl+Shift+M")], self.open_model_manager),
+            ("Settings", self.tr("Settings"), [QKeySequence("Ctrl+,")], self.open_settings),
+            ("Thread details", self.tr("Thread details"), [QKeySequence("Ctrl+I")], self.details_button.toggle),
+            ("Search threads", self.tr("Search threads"), [QKeySequence.StandardKey.Find], self.sidebar.focus_search),
+            ("Larger text", self.tr("Larger text"), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")], lambda: self.scale_text(TEXT_SCALE_STEP)),
+            ("Smaller text", self.tr("Smaller text"), [QKeySequence("Ctrl+-")], lambda: self.scale_text(1 / TEXT_SCALE_STEP)),
+            ("Usual text size", self.tr("Usual text size"), [QKeySequence("Ctrl+0")], lambda: self.scale_text(None)),
+            ("Quit", self.tr("Quit"), [QKeySequence("Ctrl+Q")], self.close),
         ):
-            action = self.actions_by_name[text] = QAction(text, self)
+            action = self.actions_by_name[name] = QAction(label, self)
             action.setShortcuts(keys)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(handler)
             self.addAction(action)
-        rename = QAction("Rename thread", self._centre)  # F2 in the thread list renames there
+        rename = QAction(self.tr("Rename thread"), self._centre)  # F2 in the thread list renames there
         rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
         rename.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         rename.triggered.connect(self.rename_open_thread_in_place)
         self._centre.addAction(rename)
-        delete = QAction("Delete thread", self.thread_list)
+        delete = QAction(self.tr("Delete thread"), self.thread_list)
         delete.setShortcut(QKeySequence.StandardKey.Delete)
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self._delete_current_thread)
         self.thread_list.addAction(delete)
-        models = QPushButton("Models…", self)
+        models = QPushButton(self.tr("Models…"), self)
         models.setFlat(True)
-        models.setToolTip("Local models, hosted providers and the offline switch (Ctrl+Shift+M)")
+        models.setToolTip(self.tr("Local models, hosted providers and the offline switch (Ctrl+Shift+M)"))
+        models.setAccessibleName(self.tr("Models and providers"))
+        models.setAccessibleDescription(models.toolTip())
         models.clicked.connect(self.open_model_manager)
         self.statusBar().addPermanentWidget(models)
-        settings_button = QPushButton("Settings…", self)
+        settings_button = QPushButton(self.tr("Settings…"), self)
         settings_button.setFlat(True)
-        settings_button.setToolTip("Theme, send key, attachment size limit, saved model states (Ctrl+,)")
+        settings_button.setToolTip(self.tr("Theme, send key, attachment size limit, saved model states (Ctrl+,)"))
+        settings_button.setAccessibleName(self.tr("Settings"))
+        settings_button.setAccessibleDescription(settings_button.toolTip())
         settings_button.clicked.connect(self.open_settings)
         self.statusBar().addPermanentWidget(settings_button)
         self.statusBar().addPermanentWidget(self.details_button)
@@ -309,14 +316,14 @@ class MainWindow(QMainWindow):
             lambda thread_id, fmt: self.transfers.choose_export(thread_id, fmt, self.thread_list.title_of(thread_id))
         )
         actions = self.actions_by_name
-        file_menu = self.file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu(self.tr("&File"))
         file_menu.addAction(actions["New thread"])
         file_menu.addAction(actions["Go to thread"])
         file_menu.addSeparator()
-        file_menu.addAction("Import…", self.transfers.choose_import)
-        this_thread = file_menu.addMenu("Export this thread")
-        every_thread = file_menu.addMenu("Export all threads")
-        for fmt, label in (("md", "Markdown…"), ("json", "JSON (lossless)…")):
+        file_menu.addAction(self.tr("Import…"), self.transfers.choose_import)
+        this_thread = file_menu.addMenu(self.tr("Export this thread"))
+        every_thread = file_menu.addMenu(self.tr("Export all threads"))
+        for fmt, label in (("md", self.tr("Markdown…")), ("json", self.tr("JSON (lossless)…"))):
             this_thread.addAction(label, lambda fmt=fmt: self._export_open_thread(fmt))
             every_thread.addAction(label, lambda fmt=fmt: self.transfers.choose_export(None, fmt))
         this_thread.aboutToShow.connect(lambda: this_thread.setEnabled(self._open_thread_id is not None))
@@ -325,10 +332,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(actions["Models and providers"])
         file_menu.addSeparator()
         file_menu.addAction(actions["Quit"])
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
         for name in ("Search threads", "Thread details", "Larger text", "Smaller text", "Usual text size"):
             view_menu.addAction(actions[name])
-        thread_menu = self.menuBar().addMenu("&Thread")
+        thread_menu = self.menuBar().addMenu(self.tr("&Thread"))
         for name in ("Edit last message", "Copy last reply", "Stop reply or cancel editing", "Focus composer"):
             thread_menu.addAction(actions[name])
         for menu in (file_menu, this_thread, every_thread, view_menu, thread_menu):
@@ -336,7 +343,7 @@ class MainWindow(QMainWindow):
 
     def _export_open_thread(self, fmt: str) -> None:
         if self._open_thread_id is None:
-            self.status.show_hint("Open a thread to export it (or export all threads).")
+            self.status.show_hint(self.tr("Open a thread to export it (or export all threads)."))
             return
         self.transfers.choose_export(self._open_thread_id, fmt, self.header.title.label.full_text())
 
@@ -359,7 +366,7 @@ class MainWindow(QMainWindow):
         self._text_scale = 1.0 if factor is None else min(high, max(low, self._text_scale * factor))
         self._settings.setValue("view/textScale", self._text_scale)
         self.apply_theme()
-        self.status.show_info(f"Text size {round(self._text_scale * 100)}%.")
+        self.status.show_info(self.tr("Text size {percent}%.").format(percent=round(self._text_scale * 100)))
 
     def _restore_layout(self) -> None:
         geometry = self._settings.value("window/geometry")
@@ -596,7 +603,7 @@ class MainWindow(QMainWindow):
         def changed(thread: Thread) -> None:
             if thread.id == self._open_thread_id:
                 self._show_model(thread.model)
-            self.status.show_info(f"This thread's replies now come from {thread.model}.")
+            self.status.show_info(self.tr("This thread's replies now come from {model}.").format(model=thread.model))
 
         self._writes.run(lambda: threads.set_model(thread_id, model), on_result=changed)
 
@@ -624,7 +631,7 @@ class MainWindow(QMainWindow):
 
     def _refuse_while_streaming(self) -> bool:
         if self.replies.is_streaming:
-            self.status.show_hint("A reply is still being written: press Esc to stop it first.")
+            self.status.show_hint(self.tr("A reply is still being written: press Esc to stop it first."))
         return self.replies.is_streaming
 
     def send_message(self) -> None:
@@ -632,7 +639,7 @@ class MainWindow(QMainWindow):
             return
         text = self.composer.toPlainText()
         if not text.strip():
-            self.status.show_hint("Type a message first.")
+            self.status.show_hint(self.tr("Type a message first."))
             return
         self.composer.clear()
         edit_of = self.edit_mode.message_id
@@ -670,8 +677,8 @@ class MainWindow(QMainWindow):
 
     def _set_streaming(self, streaming: bool) -> None:
         self.send_button.setText("■  Stop   Esc" if streaming else "Send")
-        self.send_button.setAccessibleName("Stop" if streaming else "Send")
-        self.send_button.setToolTip("Stop the reply (Esc)" if streaming else self.composer.send_hint())
+        self.send_button.setAccessibleName(self.tr("Stop") if streaming else "Send")
+        self.send_button.setToolTip(self.tr("Stop the reply (Esc)") if streaming else self.composer.send_hint())
         self.send_button.setProperty("streaming", streaming)
         self.send_button.style().unpolish(self.send_button)
         self.send_button.style().polish(self.send_button)
@@ -704,7 +711,7 @@ class MainWindow(QMainWindow):
     def show_branch(self, message_id: int) -> None:
         """‹ / ›: show the branch through `message_id`; the store remembers it as the thread's current branch."""
         if self.replies.is_live_in(self._open_thread_id):
-            self.status.show_hint("Wait for the reply to finish (or press Esc) before switching versions.")
+            self.status.show_hint(self.tr("Wait for the reply to finish (or press Esc) before switching versions."))
             return
         self.open_thread(self._open_thread_id, at_message_id=message_id)
 
@@ -728,7 +735,7 @@ class MainWindow(QMainWindow):
         cards = [card for card in self.conversation.cards() if card.message.role == Role.ASSISTANT]
         if cards:
             QGuiApplication.clipboard().setText(cards[-1].body_text())
-            self.status.show_info("Copied the last reply.")
+            self.status.show_info(self.tr("Copied the last reply."))
 
     # Privacy and hosted models
 
@@ -861,7 +868,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_installed(self) -> None:
         self._show_model_state()
-        self.status.show_info("The starter model is ready. Ask anything.")
+        self.status.show_info(self.tr("The starter model is ready. Ask anything."))
         self.composer.setFocus()
 
     def _index_for_search(self) -> None:

@@ -53,6 +53,7 @@ class PrivacyControl(QWidget):
         self.rule_box = QComboBox()
         self.rule_box.setObjectName("privacyRule")
         self.rule_box.setAccessibleName("Privacy rule")
+        self.rule_box.setAccessibleDescription("May this thread's messages go to a hosted model: never, ask, allowed")
         for rule, label in RULE_LABELS.items():
             self.rule_box.addItem(label, str(rule))
             self.rule_box.setItemData(self.rule_box.count() - 1, RULE_TIPS[rule], Qt.ItemDataRole.ToolTipRole)

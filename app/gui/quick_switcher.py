@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -13,9 +13,6 @@ from app.core.domain import Thread
 MAX_SHOWN = 50
 THREAD_ID_ROLE = Qt.ItemDataRole.UserRole
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("QuickSwitcher", text)
 
 
 def fuzzy_score(query: str, title: str) -> float | None:
@@ -57,25 +54,25 @@ class QuickSwitcher(QDialog):
     def __init__(self, threads: Sequence[Thread], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("quickSwitcher")
-        self.setWindowTitle(tr("Go to thread"))
-        self.setAccessibleName(tr("Go to thread"))
-        self.setAccessibleDescription(tr("Type part of a thread's title; Enter opens it"))
+        self.setWindowTitle(self.tr("Go to thread"))
+        self.setAccessibleName(self.tr("Go to thread"))
+        self.setAccessibleDescription(self.tr("Type part of a thread's title; Enter opens it"))
         self._threads = list(threads)
         self.query = QLineEdit()
         self.query.setObjectName("quickSwitcherQuery")
-        self.query.setPlaceholderText(tr("Go to thread…  (type part of its title)"))
-        self.query.setAccessibleName(tr("Thread title to find"))
-        self.query.setAccessibleDescription(tr("Fuzzy: a few letters of the title, in order"))
+        self.query.setPlaceholderText(self.tr("Go to thread…  (type part of its title)"))
+        self.query.setAccessibleName(self.tr("Thread title to find"))
+        self.query.setAccessibleDescription(self.tr("Fuzzy: a few letters of the title, in order"))
         self.query.textChanged.connect(self._fill)
         self.query.installEventFilter(self)
         self.results = QListWidget()
         self.results.setObjectName("quickSwitcherResults")
-        self.results.setAccessibleName(tr("Matching threads"))
-        self.results.setAccessibleDescription(tr("Most recently active first among equal matches"))
+        self.results.setAccessibleName(self.tr("Matching threads"))
+        self.results.setAccessibleDescription(self.tr("Most recently active first among equal matches"))
         self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing stays in the field; arrows move the list
         self.results.itemActivated.connect(self._open)
         self.results.itemClicked.connect(self._open)
-        self.empty = QLabel(tr("No thread matches."))
+        self.empty = QLabel(self.tr("No thread matches."))
         self.empty.setObjectName("emptyState")
         layout = QVBoxLayout(self)
         layout.addWidget(self.query)

@@ -34,27 +34,23 @@ STREAMING_CARET = " ▍"
 OPENABLE_SCHEMES = ("http", "https", "mailto")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ReplyView", text)
-
-
 def confirm_and_open_link(parent: QWidget, url: QUrl) -> bool:
     """Show the link's full address and open it in the browser only on the user's yes. Other schemes (file:,
     javascript:, an app's own) are refused with the address shown."""
     address = url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
     box = QMessageBox(parent)
     box.setObjectName("linkConfirm")
-    box.setWindowTitle(tr("Open link"))
+    box.setWindowTitle(QCoreApplication.translate("ReplyView", "Open link"))
     box.setTextFormat(Qt.TextFormat.PlainText)
     if url.scheme().lower() not in OPENABLE_SCHEMES:
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setText(tr("This link is not a web address, so it is not opened:") + f"\n\n{address}")
+        box.setText(QCoreApplication.translate("ReplyView", "This link is not a web address, so it is not opened:") + f"\n\n{address}")
         box.setStandardButtons(QMessageBox.StandardButton.Close)
         box.exec()
         return False
-    box.setText(tr("Open this address in your browser?") + f"\n\n{address}")
-    box.setInformativeText(tr("Check it first: a reply can carry a link that is not what its text says."))
-    open_button = box.addButton(tr("Open in browser"), QMessageBox.ButtonRole.AcceptRole)
+    box.setText(QCoreApplication.translate("ReplyView", "Open this address in your browser?") + f"\n\n{address}")
+    box.setInformativeText(QCoreApplication.translate("ReplyView", "Check it first: a reply can carry a link that is not what its text says."))
+    open_button = box.addButton(QCoreApplication.translate("ReplyView", "Open in browser"), QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
@@ -70,6 +66,7 @@ class MessageBody(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBody")
+        self.setAccessibleDescription(self.tr("Read-only text: select it to copy; a link asks before it opens"))
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setOpenLinks(False)
         self.anchorClicked.connect(lambda url: confirm_and_open_link(self, url))
@@ -191,7 +188,7 @@ class ReplyView(QWidget):
         else:
             caret = STREAMING_CARET if streaming and not block.closed else ""
             widget.show_markdown(block.text + caret)
-            widget.setAccessibleName(tr("Reply text"))
+            widget.setAccessibleName(self.tr("Reply text"))
 
     def _drop_from(self, index: int) -> None:
         for _block, widget in self._shown[index:]:

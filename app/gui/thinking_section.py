@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication
+
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from app.gui.card_button import action_button
 from app.gui.reply_view import MessageBody
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ThinkingSection", text)
 
 
 class ThinkingSection(QFrame):
@@ -22,15 +19,15 @@ class ThinkingSection(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("thinkingSection")
-        self.toggle = action_button("", tr("Show or hide what the model thought before answering"), None)
+        self.toggle = action_button("", self.tr("Show or hide what the model thought before answering"), None)
         self.toggle.setObjectName("thinkingToggle")
-        self.toggle.setAccessibleName(tr("Thinking"))
-        self.toggle.setAccessibleDescription(tr("Shows or hides the model's reasoning"))
+        self.toggle.setAccessibleName(self.tr("Thinking"))
+        self.toggle.setAccessibleDescription(self.tr("Shows or hides the model's reasoning"))
         self.toggle.setCheckable(True)
         self.toggle.toggled.connect(self._expand)
         self.body = MessageBody()
         self.body.setObjectName("thinkingBody")
-        self.body.setAccessibleName(tr("The model's reasoning"))
+        self.body.setAccessibleName(self.tr("The model's reasoning"))
         self.body.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -47,9 +44,9 @@ class ThinkingSection(QFrame):
         if seconds is None:
             seconds = time.monotonic() - self._seen_since
         if thinking:
-            label = tr("Thinking… {seconds} s").format(seconds=f"{seconds:.0f}")
+            label = self.tr("Thinking… {seconds} s").format(seconds=f"{seconds:.0f}")
         else:
-            label = tr("Thought for {seconds} s").format(seconds=f"{seconds:.1f}")
+            label = self.tr("Thought for {seconds} s").format(seconds=f"{seconds:.1f}")
         self.toggle.setText(("▾ " if self.toggle.isChecked() else "▸ ") + label)
         if text != self._text:
             self._text = text

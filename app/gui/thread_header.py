@@ -3,7 +3,7 @@ the model chip (a menu picks the thread's model) and the privacy control."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QMenu, QStackedWidget, QToolButton, QWidget
 
@@ -15,9 +15,6 @@ from app.gui.privacy import PrivacyControl
 CHIP_MAX_PX = 200
 TITLE_MIN_PX = 160  # the chip and the privacy badge shrink first
 
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ThreadHeader", text)
 
 
 class EditableTitle(QStackedWidget):
@@ -31,14 +28,14 @@ class EditableTitle(QStackedWidget):
         super().__init__(parent)
         self.label = ElidedLabel(prefer_full_width=True)
         self.label.setObjectName("threadTitle")
-        self.label.setAccessibleName(tr("Thread title"))
-        self.label.setAccessibleDescription(tr("Double-click or press F2 to rename the thread"))
+        self.label.setAccessibleName(self.tr("Thread title"))
+        self.label.setAccessibleDescription(self.tr("Double-click or press F2 to rename the thread"))
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.editor = QLineEdit()
         self.editor.setObjectName("threadTitleEditor")
-        self.editor.setAccessibleName(tr("New title"))
-        self.editor.setAccessibleDescription(tr("Enter renames the thread, Esc keeps its title"))
+        self.editor.setAccessibleName(self.tr("New title"))
+        self.editor.setAccessibleDescription(self.tr("Enter renames the thread, Esc keeps its title"))
         self.editor.setMaxLength(200)
         self.editor.editingFinished.connect(self._commit)
         self.editable = False
@@ -109,12 +106,12 @@ class ModelChip(QToolButton):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelChip")
-        self.setAccessibleName(tr("Model"))
-        self.setAccessibleDescription(tr("The model this thread's replies come from; opens a menu to pick another"))
+        self.setAccessibleName(self.tr("Model"))
+        self.setAccessibleDescription(self.tr("The model this thread's replies come from; opens a menu to pick another"))
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setMenu(QMenu(self))
-        self.menu().setAccessibleName(tr("Choose the thread's model"))
+        self.menu().setAccessibleName(self.tr("Choose the thread's model"))
         self.menu().aboutToShow.connect(self._fill_menu)
         self.current = ""
         self.full_text = ""
@@ -135,17 +132,17 @@ class ModelChip(QToolButton):
         ref = ModelRef.parse(model)
         self.current = str(ref)
         if ref.hosted:
-            self.setText(tr("● {name} · {provider} (hosted)").format(name=ref.name, provider=ref.provider))
+            self.setText(self.tr("● {name} · {provider} (hosted)").format(name=ref.name, provider=ref.provider))
             self.setToolTip(
-                tr(
+                self.tr(
                     "This thread's replies come from {ref}, a hosted model: its messages are sent to {provider} "
                     "when its privacy rule allows it"
                 ).format(ref=ref, provider=ref.provider)
             )
         else:
-            self.setText(tr("● {name} · local").format(name=ref.name))
+            self.setText(self.tr("● {name} · local").format(name=ref.name))
             self.setToolTip(
-                tr("Replies come from {name}, running on this computer. Click to pick another").format(name=ref.name)
+                self.tr("Replies come from {name}, running on this computer. Click to pick another").format(name=ref.name)
             )
 
     def _fill_menu(self) -> None:
@@ -153,22 +150,22 @@ class ModelChip(QToolButton):
         menu = self.menu()
         menu.clear()
         if not self.has_thread:
-            menu.addAction(tr("Send a first message, then pick this thread's model")).setEnabled(False)
+            menu.addAction(self.tr("Send a first message, then pick this thread's model")).setEnabled(False)
         else:
-            menu.addSection(tr("On this computer"))
+            menu.addSection(self.tr("On this computer"))
             for name in self.local_models:
                 self._add_choice(menu, name, name)
             if not self.local_models:
-                menu.addAction(tr("No local model installed")).setEnabled(False)
-            menu.addSection(tr("Hosted"))
+                menu.addAction(self.tr("No local model installed")).setEnabled(False)
+            menu.addSection(self.tr("Hosted"))
             allowed = self.rule != PrivacyRule.LOCAL_ONLY
             for model in self.hosted_models:
-                label = model if allowed else tr("{model} (this thread is local only)").format(model=model)
+                label = model if allowed else self.tr("{model} (this thread is local only)").format(model=model)
                 self._add_choice(menu, label, model).setEnabled(allowed)
             if not self.hosted_models:
-                menu.addAction(tr("No provider added")).setEnabled(False)
+                menu.addAction(self.tr("No provider added")).setEnabled(False)
         menu.addSeparator()
-        menu.addAction(tr("Models and providers…"), self.manage_requested.emit)
+        menu.addAction(self.tr("Models and providers…"), self.manage_requested.emit)
 
     def _add_choice(self, menu: QMenu, label: str, model: str):
         action = menu.addAction(label)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -32,9 +32,6 @@ IMPORT_FILTER = "Chat exports (*.json);;All files (*)"
 FORMATS = {"md": ("Markdown", "Markdown (*.md)"), "json": ("JSON", "JSON, lossless (*.json)")}
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("Transfer", text)
-
 
 def file_name_for(title: str | None, fmt: str) -> str:
     """A safe default file name: the thread's title, or "threadloom-export" for all threads."""
@@ -48,25 +45,25 @@ class ImportProgress(QDialog):
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importProgress")
-        self.setWindowTitle(tr("Import"))
-        self.setAccessibleName(tr("Import"))
-        self.setAccessibleDescription(tr("How the import of a chat export goes"))
-        self.summary = QLabel(tr("Reading {name}…").format(name=path.name))
+        self.setWindowTitle(self.tr("Import"))
+        self.setAccessibleName(self.tr("Import"))
+        self.setAccessibleDescription(self.tr("How the import of a chat export goes"))
+        self.summary = QLabel(self.tr("Reading {name}…").format(name=path.name))
         self.summary.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy until the file is read and the entries counted
-        self.progress.setAccessibleName(tr("Import progress"))
-        self.progress.setAccessibleDescription(tr("Conversations read so far"))
+        self.progress.setAccessibleName(self.tr("Import progress"))
+        self.progress.setAccessibleDescription(self.tr("Conversations read so far"))
         self.skipped = QListWidget()
         self.skipped.setObjectName("importSkipped")
-        self.skipped.setAccessibleName(tr("Skipped conversations"))
-        self.skipped.setAccessibleDescription(tr("Each conversation that was not imported, with the reason"))
+        self.skipped.setAccessibleName(self.tr("Skipped conversations"))
+        self.skipped.setAccessibleDescription(self.tr("Each conversation that was not imported, with the reason"))
         self.skipped.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName(tr("Close"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName(self.tr("Close"))
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleDescription(
-            tr("Close this window; an import in progress goes on")
+            self.tr("Close this window; an import in progress goes on")
         )
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -78,24 +75,24 @@ class ImportProgress(QDialog):
     def show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.summary.setText(tr("Importing conversation {done} of {total}…").format(done=min(done + 1, total), total=total))
+        self.summary.setText(self.tr("Importing conversation {done} of {total}…").format(done=min(done + 1, total), total=total))
 
     def show_report(self, report: ImportReport) -> None:
         self.progress.hide()
         self.summary.setText(
-            tr("Imported {imported} thread(s); skipped {skipped}.").format(
+            self.tr("Imported {imported} thread(s); skipped {skipped}.").format(
                 imported=len(report.imported), skipped=len(report.skipped)
             )
         )
         for title, reason in report.skipped:
-            self.skipped.addItem(f"{title or tr('(untitled)')}: {reason}")
+            self.skipped.addItem(f"{title or self.tr('(untitled)')}: {reason}")
         self.skipped.setVisible(bool(report.skipped))
         if report.skipped:
             self.resize(self.width(), 360)
 
     def show_failure(self, text: str) -> None:
         self.progress.hide()
-        self.summary.setText(tr("Nothing was imported: {reason}").format(reason=text))
+        self.summary.setText(self.tr("Nothing was imported: {reason}").format(reason=text))
 
 
 class Transfers(QObject):
@@ -117,7 +114,7 @@ class Transfers(QObject):
         self.progress: ImportProgress | None = None
 
     def choose_import(self) -> None:
-        dialog = self._file_dialog(tr("Import a chat export"), QFileDialog.AcceptMode.AcceptOpen, IMPORT_FILTER)
+        dialog = self._file_dialog(self.tr("Import a chat export"), QFileDialog.AcceptMode.AcceptOpen, IMPORT_FILTER)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(lambda path: self.import_file(Path(path)))
         dialog.open()
@@ -130,14 +127,14 @@ class Transfers(QObject):
         def done(report: ImportReport) -> None:
             progress.show_report(report)
             self._status.show_info(
-                tr("Imported {imported} thread(s) from {name}.").format(imported=len(report.imported), name=path.name)
+                self.tr("Imported {imported} thread(s) from {name}.").format(imported=len(report.imported), name=path.name)
             )
             if report.imported:
                 self.imported.emit(report.imported[0].id)
 
         def failed(error: BaseException) -> None:
             progress.show_failure(explain(error))
-            self._status.report(error, doing=tr("Could not import"))
+            self._status.report(error, doing=self.tr("Could not import"))
 
         self._writes.run_reporting(
             lambda report: threads.import_file(path, progress=lambda done, total: report((done, total))),
@@ -149,7 +146,7 @@ class Transfers(QObject):
     def choose_export(self, thread_id: int | None, fmt: str, title: str | None = None) -> None:
         """Export one thread (None: all) as "md" or "json" to a file the user picks."""
         name, pattern = FORMATS[fmt]
-        caption = tr("Export as {name}").format(name=name) if thread_id else tr("Export all threads as {name}").format(
+        caption = self.tr("Export as {name}").format(name=name) if thread_id else self.tr("Export all threads as {name}").format(
             name=name
         )
         dialog = self._file_dialog(caption, QFileDialog.AcceptMode.AcceptSave, pattern)
@@ -172,7 +169,7 @@ class Transfers(QObject):
         self._reads.run(
             export,
             on_result=lambda count: self._status.show_info(
-                tr("Exported {count} thread(s) to {path}.").format(count=count, path=path)
+                self.tr("Exported {count} thread(s) to {path}.").format(count=count, path=path)
             ),
         )
 
