@@ -15,7 +15,7 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -52,14 +52,13 @@ from app.gui.starter_card import StarterModelCard
 from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_header import ThreadHeader
-from app.gui.transfer_dialogs import Transfers
+from app.gui.window_keys import WindowKeys
 from app.platform.settings import Settings
 from app.services.changes import Changes
 from app.services.session import Session
 from app.services.threads import PrivacyState, ThreadPage
 
 PROGRESS_INTERVAL_S = 0.1
-TEXT_SCALE_STEP = 1.1
 TEXT_SCALE_LIMITS = (0.7, 2.0)
 NEW_THREAD_LABEL = "New thread"
 DETAILS_WIDTH_PX = 280
@@ -114,7 +113,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Threadloom")
         self.setObjectName("mainWindow")
         self._build()
-        self._add_actions()
+        self.keys = WindowKeys(self)  # the window's keys, its menus and the status bar's buttons
+        self.actions_by_name = self.keys.actions
+        self.file_menu = self.keys.file_menu
+        self.transfers = self.keys.transfers
         self.apply_theme()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self.apply_theme)
         self._restore_layout()
@@ -142,7 +144,7 @@ class MainWindow(QMainWindow):
         self.thread_list.rename_requested.connect(self.rename_thread)
         self.thread_list.delete_requested.connect(self.delete_thread)
 
-        centre = self._centre = QWidget()
+        centre = self.centre = QWidget()
         centre.setObjectName("centre")
         self.header = ThreadHeader()
         self.title_label = self.header.title.label  # a long title ends in "…" rather than widening the column
@@ -255,97 +257,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
         self.statusBar().setSizeGripEnabled(False)
-
-    def _add_actions(self) -> None:
-        self.actions_by_name: dict[str, QAction] = {}
-        for name, label, keys, handler in (
-            ("New thread", self.tr("New thread"), [QKeySequence.StandardKey.New], self.new_thread),
-            ("Go to thread", self.tr("Go to thread"), [QKeySequence("Ctrl+K")], self.open_quick_switcher),
-            ("Stop reply or cancel editing", self.tr("Stop reply or cancel editing"), [QKeySequence(Qt.Key.Key_Escape)], self._escape),
-            ("Edit last message", self.tr("Edit last message"), [QKeySequence("Ctrl+Up")], self.edit_last_message),
-            ("Copy last reply", self.tr("Copy last reply"), [QKeySequence("Ctrl+Shift+C")], self.copy_last_reply),
-            ("Focus composer", self.tr("Focus composer"), [QKeySequence("Ctrl+L")], self.composer.setFocus),
-            ("Models and providers", self.tr("Models and providers"), [QKeySequence("Ctrl+Shift+M")], self.open_model_manager),
-            ("Settings", self.tr("Settings"), [QKeySequence("Ctrl+,")], self.open_settings),
-            ("Thread details", self.tr("Thread details"), [QKeySequence("Ctrl+I")], self.details_button.toggle),
-            ("Search threads", self.tr("Search threads"), [QKeySequence.StandardKey.Find], self.sidebar.focus_search),
-            ("Larger text", self.tr("Larger text"), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")], lambda: self.scale_text(TEXT_SCALE_STEP)),
-            ("Smaller text", self.tr("Smaller text"), [QKeySequence("Ctrl+-")], lambda: self.scale_text(1 / TEXT_SCALE_STEP)),
-            ("Usual text size", self.tr("Usual text size"), [QKeySequence("Ctrl+0")], lambda: self.scale_text(None)),
-            ("Quit", self.tr("Quit"), [QKeySequence("Ctrl+Q")], self.close),
-        ):
-            action = self.actions_by_name[name] = QAction(label, self)
-            action.setShortcuts(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(handler)
-            self.addAction(action)
-        rename = QAction(self.tr("Rename thread"), self._centre)  # F2 in the thread list renames there
-        rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
-        rename.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        rename.triggered.connect(self.rename_open_thread_in_place)
-        self._centre.addAction(rename)
-        delete = QAction(self.tr("Delete thread"), self.thread_list)
-        delete.setShortcut(QKeySequence.StandardKey.Delete)
-        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.triggered.connect(self._delete_current_thread)
-        self.thread_list.addAction(delete)
-        models = QPushButton(self.tr("Models…"), self)
-        models.setFlat(True)
-        models.setToolTip(self.tr("Local models, hosted providers and the offline switch (Ctrl+Shift+M)"))
-        models.setAccessibleName(self.tr("Models and providers"))
-        models.setAccessibleDescription(models.toolTip())
-        models.clicked.connect(self.open_model_manager)
-        self.statusBar().addPermanentWidget(models)
-        settings_button = QPushButton(self.tr("Settings…"), self)
-        settings_button.setFlat(True)
-        settings_button.setToolTip(self.tr("Theme, send key, attachment size limit, saved model states (Ctrl+,)"))
-        settings_button.setAccessibleName(self.tr("Settings"))
-        settings_button.setAccessibleDescription(settings_button.toolTip())
-        settings_button.clicked.connect(self.open_settings)
-        self.statusBar().addPermanentWidget(settings_button)
-        self.statusBar().addPermanentWidget(self.details_button)
-        self._add_menus()
-
-    def _add_menus(self) -> None:
-        """The menu bar: every action is also a key (UI.md), and the menus make them findable."""
-        self.transfers = Transfers(
-            self._session.threads, writes=self._writes, reads=self._reads, status=self.status, parent=self
-        )
-        self.transfers.imported.connect(self.open_thread_and_focus)
-        self.thread_list.export_requested.connect(
-            lambda thread_id, fmt: self.transfers.choose_export(thread_id, fmt, self.thread_list.title_of(thread_id))
-        )
-        actions = self.actions_by_name
-        file_menu = self.file_menu = self.menuBar().addMenu(self.tr("&File"))
-        file_menu.addAction(actions["New thread"])
-        file_menu.addAction(actions["Go to thread"])
-        file_menu.addSeparator()
-        file_menu.addAction(self.tr("Import…"), self.transfers.choose_import)
-        this_thread = file_menu.addMenu(self.tr("Export this thread"))
-        every_thread = file_menu.addMenu(self.tr("Export all threads"))
-        for fmt, label in (("md", self.tr("Markdown…")), ("json", self.tr("JSON (lossless)…"))):
-            this_thread.addAction(label, lambda fmt=fmt: self._export_open_thread(fmt))
-            every_thread.addAction(label, lambda fmt=fmt: self.transfers.choose_export(None, fmt))
-        this_thread.aboutToShow.connect(lambda: this_thread.setEnabled(self._open_thread_id is not None))
-        file_menu.addSeparator()
-        file_menu.addAction(actions["Settings"])
-        file_menu.addAction(actions["Models and providers"])
-        file_menu.addSeparator()
-        file_menu.addAction(actions["Quit"])
-        view_menu = self.menuBar().addMenu(self.tr("&View"))
-        for name in ("Search threads", "Thread details", "Larger text", "Smaller text", "Usual text size"):
-            view_menu.addAction(actions[name])
-        thread_menu = self.menuBar().addMenu(self.tr("&Thread"))
-        for name in ("Edit last message", "Copy last reply", "Stop reply or cancel editing", "Focus composer"):
-            thread_menu.addAction(actions[name])
-        for menu in (file_menu, this_thread, every_thread, view_menu, thread_menu):
-            menu.setAccessibleName(menu.title().replace("&", ""))
-
-    def _export_open_thread(self, fmt: str) -> None:
-        if self._open_thread_id is None:
-            self.status.show_hint(self.tr("Open a thread to export it (or export all threads)."))
-            return
-        self.transfers.choose_export(self._open_thread_id, fmt, self.header.title.label.full_text())
 
     def apply_theme(self) -> None:
         """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""
@@ -568,7 +479,8 @@ class MainWindow(QMainWindow):
             self.open_thread(None)
         self.sidebar.delete_thread(thread_id)
 
-    def _delete_current_thread(self) -> None:
+    def delete_current_thread(self) -> None:
+        """Delete in the thread list: the thread selected there."""
         thread_id = self.thread_list.current_thread_id()
         if thread_id is not None:
             self.delete_thread(thread_id)
@@ -606,6 +518,11 @@ class MainWindow(QMainWindow):
             self.status.show_info(self.tr("This thread's replies now come from {model}.").format(model=thread.model))
 
         self._writes.run(lambda: threads.set_model(thread_id, model), on_result=changed)
+
+    @property
+    def open_thread_id(self) -> int | None:
+        """The thread shown (None: a draft)."""
+        return self._open_thread_id
 
     # Sending and streaming (the reply itself is the ReplyController's)
 
@@ -725,7 +642,8 @@ class MainWindow(QMainWindow):
 
         self._writes.run(lambda: threads.fork(message_id), on_result=forked)
 
-    def _escape(self) -> None:
+    def escape(self) -> None:
+        """Esc: stop the reply being written, else leave editing a message."""
         if self.replies.is_streaming:
             self.stop_reply()
         else:

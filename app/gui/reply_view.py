@@ -44,13 +44,17 @@ def confirm_and_open_link(parent: QWidget, url: QUrl) -> bool:
     box.setTextFormat(Qt.TextFormat.PlainText)
     if url.scheme().lower() not in OPENABLE_SCHEMES:
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setText(QCoreApplication.translate("ReplyView", "This link is not a web address, so it is not opened:") + f"\n\n{address}")
+        refused = QCoreApplication.translate("ReplyView", "This link is not a web address, so it is not opened:")
+        box.setText(f"{refused}\n\n{address}")
         box.setStandardButtons(QMessageBox.StandardButton.Close)
         box.exec()
         return False
     box.setText(QCoreApplication.translate("ReplyView", "Open this address in your browser?") + f"\n\n{address}")
-    box.setInformativeText(QCoreApplication.translate("ReplyView", "Check it first: a reply can carry a link that is not what its text says."))
-    open_button = box.addButton(QCoreApplication.translate("ReplyView", "Open in browser"), QMessageBox.ButtonRole.AcceptRole)
+    box.setInformativeText(
+        QCoreApplication.translate("ReplyView", "Check it first: a reply can carry a link that is not what it says.")
+    )
+    open_label = QCoreApplication.translate("ReplyView", "Open in browser")
+    open_button = box.addButton(open_label, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()

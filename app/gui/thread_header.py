@@ -107,7 +107,9 @@ class ModelChip(QToolButton):
         super().__init__(parent)
         self.setObjectName("modelChip")
         self.setAccessibleName(self.tr("Model"))
-        self.setAccessibleDescription(self.tr("The model this thread's replies come from; opens a menu to pick another"))
+        self.setAccessibleDescription(
+            self.tr("The model this thread's replies come from; opens a menu to pick another")
+        )
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setMenu(QMenu(self))
@@ -142,7 +144,9 @@ class ModelChip(QToolButton):
         else:
             self.setText(self.tr("● {name} · local").format(name=ref.name))
             self.setToolTip(
-                self.tr("Replies come from {name}, running on this computer. Click to pick another").format(name=ref.name)
+                self.tr("Replies come from {name}, running on this computer. Click to pick another").format(
+                    name=ref.name
+                )
             )
 
     def _fill_menu(self) -> None:
@@ -207,7 +211,8 @@ class ThreadHeader(QWidget):
         badge = self.privacy.badge.sizeHint().width() + self.privacy.layout().spacing()
         rule = self.privacy.rule_box.sizeHint().width()
         self.privacy.badge.setVisible(title + min(chip, CHIP_MAX_PX) + badge + rule <= room)
-        spare = room - max(TITLE_MIN_PX, min(title, room // 2)) - rule - (badge if self.privacy.badge.isVisible() else 0)
+        shown_badge = badge if self.privacy.badge.isVisible() else 0
+        spare = room - max(TITLE_MIN_PX, min(title, room // 2)) - rule - shown_badge
         self.model_chip.fit(max(80, min(CHIP_MAX_PX, spare - chip_chrome)))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)

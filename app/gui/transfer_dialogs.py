@@ -75,7 +75,8 @@ class ImportProgress(QDialog):
     def show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.summary.setText(self.tr("Importing conversation {done} of {total}…").format(done=min(done + 1, total), total=total))
+        text = self.tr("Importing conversation {done} of {total}…")
+        self.summary.setText(text.format(done=min(done + 1, total), total=total))
 
     def show_report(self, report: ImportReport) -> None:
         self.progress.hide()
@@ -127,7 +128,9 @@ class Transfers(QObject):
         def done(report: ImportReport) -> None:
             progress.show_report(report)
             self._status.show_info(
-                self.tr("Imported {imported} thread(s) from {name}.").format(imported=len(report.imported), name=path.name)
+                self.tr("Imported {imported} thread(s) from {name}.").format(
+                    imported=len(report.imported), name=path.name
+                )
             )
             if report.imported:
                 self.imported.emit(report.imported[0].id)
@@ -146,7 +149,7 @@ class Transfers(QObject):
     def choose_export(self, thread_id: int | None, fmt: str, title: str | None = None) -> None:
         """Export one thread (None: all) as "md" or "json" to a file the user picks."""
         name, pattern = FORMATS[fmt]
-        caption = self.tr("Export as {name}").format(name=name) if thread_id else self.tr("Export all threads as {name}").format(
+        caption = (self.tr("Export as {name}") if thread_id else self.tr("Export all threads as {name}")).format(
             name=name
         )
         dialog = self._file_dialog(caption, QFileDialog.AcceptMode.AcceptSave, pattern)

@@ -155,122 +155,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>New thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Go to thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Stop reply or cancel editing</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Edit last message</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Copy last reply</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Focus composer</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Models and providers</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Settings</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Thread details</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Search threads</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Larger text</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Smaller text</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Usual text size</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Quit</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Rename thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Delete thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Models…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Local models, hosted providers and the offline switch (Ctrl+Shift+M)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Settings…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Theme, send key, attachment size limit, saved model states (Ctrl+,)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>&amp;File</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Import…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Export this thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Export all threads</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Markdown…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>JSON (lossless)…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>&amp;View</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>&amp;Thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Open a thread to export it (or export all threads).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Text size {percent}%.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -423,7 +307,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Check it first: a reply can carry a link that is not what its text says.</source>
+        <source>Check it first: a reply can carry a link that is not what it says.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -486,6 +370,125 @@
     </message>
     <message>
         <source>Exported {count} thread(s) to {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WindowKeys</name>
+    <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Go to thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop reply or cancel editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit last message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy last reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Focus composer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models and providers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Larger text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Smaller text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Usual text size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Local models, hosted providers and the offline switch (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Theme, send key, attachment size limit, saved model states (Ctrl+,)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export all threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>JSON (lossless)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a thread to export it (or export all threads).</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
