@@ -41,9 +41,12 @@ from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.details_panel import DetailsPanel
 from app.gui.edit_mode import EditMode
 from app.gui.hosted_consent import hosted_refusal
+from app.gui.insights_dialog import InsightsDialog
 from app.gui.model_manager import ModelManagerDialog
+from app.gui.notices import Notices
 from app.gui.privacy import RULE_LABELS, stronger_models
 from app.gui.quick_switcher import QuickSwitcher
+from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
 from app.gui.session_closer import SessionCloser
 from app.gui.settings_dialog import SettingsDialog
@@ -175,6 +178,9 @@ class MainWindow(QMainWindow):
             self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
+        self.ratings = RatingController(
+            self._session.insights, self.conversation, reads=self._reads, writes=self._writes, parent=self
+        )
         self.replies.streaming_changed.connect(self._set_streaming)
         self.replies.thread_created.connect(self._adopt_thread)
         self.replies.reload_requested.connect(self.open_thread)
@@ -200,6 +206,8 @@ class MainWindow(QMainWindow):
 
         column = QVBoxLayout()
         column.setSpacing(10)
+        self.notices = Notices(self._session, reads=self._reads, parent=self)
+        column.addWidget(self.notices)
         column.addWidget(self.starter_card)
         column.addWidget(self.conversation, 1)
         column.addWidget(self.editing_bar)
@@ -207,6 +215,7 @@ class MainWindow(QMainWindow):
             self._session, thread_id=lambda: self._open_thread_id, status=self.status, parent=self
         )
         self.attachments.thread_created.connect(self.open_thread)
+        self.attachments.folders_synced.connect(self.notices.tell_links)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
         column.addLayout(entry)
@@ -745,6 +754,13 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self._session.settings, self)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.chosen()))
         dialog.open()
+        return dialog
+
+    def open_insights(self) -> InsightsDialog:
+        """The usage dashboard, beside the window (not modal): its figures are read on the read lane."""
+        dialog = InsightsDialog(self._session.insights, reads=self._reads, status=self.status, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
         return dialog
 
     def apply_settings(self, chosen: Settings) -> None:

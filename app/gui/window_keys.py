@@ -37,6 +37,7 @@ class WindowKeys(QObject):
             ("Models and providers", self.tr("Models and providers"), [QKeySequence("Ctrl+Shift+M")],
              window.open_model_manager),
             ("Settings", self.tr("Settings"), [QKeySequence("Ctrl+,")], window.open_settings),
+            ("Insights", self.tr("Insights"), [QKeySequence("Ctrl+Shift+I")], window.open_insights),
             ("Thread details", self.tr("Thread details"), [QKeySequence("Ctrl+I")], window.details_button.toggle),
             ("Search threads", self.tr("Search threads"), [QKeySequence.StandardKey.Find], window.sidebar.focus_search),
             ("Larger text", self.tr("Larger text"), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")],
@@ -75,6 +76,13 @@ class WindowKeys(QObject):
         settings_button.setAccessibleDescription(settings_button.toolTip())
         settings_button.clicked.connect(window.open_settings)
         window.statusBar().addPermanentWidget(settings_button)
+        insights_button = QPushButton(self.tr("Insights…"), window)
+        insights_button.setFlat(True)
+        insights_button.setAccessibleName(self.tr("Insights"))
+        insights_button.setToolTip(self.tr("Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)"))
+        insights_button.setAccessibleDescription(insights_button.toolTip())
+        insights_button.clicked.connect(window.open_insights)
+        window.statusBar().addPermanentWidget(insights_button)
         window.statusBar().addPermanentWidget(window.details_button)
         self._add_menus(window)
 
@@ -105,7 +113,7 @@ class WindowKeys(QObject):
         file_menu.addSeparator()
         file_menu.addAction(actions["Quit"])
         view_menu = window.menuBar().addMenu(self.tr("&View"))
-        for name in ("Search threads", "Thread details", "Larger text", "Smaller text", "Usual text size"):
+        for name in ("Search threads", "Thread details", "Insights", "Larger text", "Smaller text", "Usual text size"):
             view_menu.addAction(actions[name])
         thread_menu = window.menuBar().addMenu(self.tr("&Thread"))
         for name in ("Edit last message", "Copy last reply", "Stop reply or cancel editing", "Focus composer"):

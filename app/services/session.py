@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.domain import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
@@ -18,6 +19,7 @@ from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
+from app.services.insights import InsightsService
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
@@ -49,6 +51,7 @@ class Session:
     changes: ChangeBroadcast  # every write publishes what it changed
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
+    insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
         self.router.unload_models()
@@ -77,6 +80,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 log_path=data / "worker.log",
                 kv_cache_dir=kv_cache_dir,
                 kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
+                memory_limit_bytes=settings.worker_memory_bytes,
+                reply_timeout_s=settings.worker_timeout_s,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
@@ -104,16 +109,20 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
+    models.sweep_scratch()  # what a copy killed last time left behind
+    attachments.sweep_scratch()
     builder = ContextBuilder(
         store, router, system=[thread_system_prompt], messages=[attachments],
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
     changes = ChangeBroadcast()
-    chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
+    chat = ChatService(
+        store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
+    )
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service,
+        attachments, kv_cache_dir, changes, threads, settings_service, InsightsService(store, changes=changes),
     )

@@ -19,12 +19,15 @@ from app.store.message_search import MessageSearch
 from app.store.messages import MessageTree
 from app.platform.paths import private_file
 from app.store.migrations import migrate
+from app.store.ratings import Ratings
 from app.store.summaries import Summaries
+from app.store.usage_stats import UsageStats
 from app.store.threads import ThreadRecords
 
 
-class Store(ThreadRecords, MessageTree, Summaries, MessageSearch):
-    """Repository over one database file: threads, their message trees, summaries, search rankings and usage."""
+class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, Ratings, UsageStats):
+    """Repository over one database file: threads, their message trees, summaries, search rankings, usage and
+    ratings."""
 
 
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:

@@ -2,6 +2,21 @@
 <!DOCTYPE TS>
 <TS version="2.1">
 <context>
+    <name>BarChart</name>
+    <message>
+        <source>{0} bars; the largest is {1}: {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing to show yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CodeBlock</name>
     <message>
         <source>code</source>
@@ -129,6 +144,149 @@
     </message>
     <message>
         <source>Nothing was imported: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>InsightsDialog</name>
+    <message>
+        <source>Insights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Period</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Which model calls the figures cover</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the sums per day, model and thread as a CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Insights status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt tokens from saved state (local)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens run on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hosted calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time spent embedding</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ratings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>completion</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time to first token per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per second per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Busiest threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time to first token (10th–90th percentile, box 25th–75th, line at the median)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read the figures</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,} model calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none: nothing left this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:.1f} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,} up, {1:,} down</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(deleted thread)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved the usage figures to {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save the CSV file</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -293,6 +451,68 @@
     </message>
 </context>
 <context>
+    <name>RatingBar</name>
+    <message>
+        <source>Good reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate this reply up (press again to clear)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bad reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate this reply down (press again to clear)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note on this rating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Say why you rated this reply so</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a note</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RatingNoteDialog</name>
+    <message>
+        <source>Note on this rating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Why is this reply good?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What was wrong?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kept with the rating and exported with it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>At most {0} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReplyView</name>
     <message>
         <source>Open link</source>
@@ -316,6 +536,21 @@
     </message>
     <message>
         <source>Reply text</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SpreadChart</name>
+    <message>
+        <source>{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing to show yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No timed model calls in this period</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -408,6 +643,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Insights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Thread details</source>
         <translation type="unfinished"></translation>
     </message>
@@ -453,6 +692,14 @@
     </message>
     <message>
         <source>Theme, send key, attachment size limit, saved model states (Ctrl+,)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Insights…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
