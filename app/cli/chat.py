@@ -7,7 +7,15 @@ import sys
 
 from app.cli.attach import citation_json
 from app.cli.output import print_json
-from app.core.domain import ContextBuilt, ContextReport, MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
+from app.core.domain import (
+    ContextBuilt,
+    ContextReport,
+    Message,
+    MessageStatus,
+    ReplyFinished,
+    ReplyStarted,
+    TokenEvent,
+)
 from app.core.errors import InvalidInput
 from app.services.session import Session
 
@@ -76,6 +84,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 "message_id": reply.id,
                 "user_message_id": started.user_message.id,
                 "reply": reply.content,
+                "reasoning": reasoning_json(reply),
                 "status": str(reply.status),
                 "finish_reason": finished.finish_reason,
                 "error": reply.error,
@@ -112,3 +121,10 @@ def context_json(report: ContextReport | None) -> dict | None:
         "left_out": [{"what": o.what, "tokens": o.tokens, "message_id": o.message_id} for o in report.left_out],
         "passages": report.passages,
     }
+
+
+def reasoning_json(reply: Message) -> dict | None:
+    """A reasoning model's thinking, apart from `reply`; None when it did not think aloud."""
+    if reply.reasoning is None:
+        return None
+    return {"text": reply.reasoning, "seconds": reply.reasoning_s}

@@ -109,6 +109,8 @@ class Message:
     error: str | None = None
     usage: Usage | None = None
     timings: Timings | None = None
+    reasoning: str | None = None  # a reasoning model's thinking, apart from `content` (app.core.reasoning)
+    reasoning_s: float | None = None  # how long it thought
 
 
 class CallPurpose(StrEnum):

@@ -71,6 +71,7 @@ class DetailsPanel(QScrollArea):
         edit.setFlat(True)
         edit.setToolTip(tooltip)
         edit.setAccessibleName(tooltip)
+        edit.setAccessibleDescription(tooltip)
         edit.clicked.connect(lambda: signal.emit(self.thread_id))  # enabled only while a thread is shown
         row = QHBoxLayout()
         row.addWidget(heading, 1)

@@ -443,6 +443,14 @@ MIGRATIONS: list[tuple[str, Step]] = [
             *VIEWS_0016,
         ),
     ),
+    (
+        "0019_message_reasoning",
+        # A reasoning model's thinking, kept apart from the reply's text (app.core.reasoning), and how long it took.
+        _sql(
+            "ALTER TABLE message ADD COLUMN reasoning TEXT",
+            "ALTER TABLE message ADD COLUMN reasoning_s REAL",
+        ),
+    ),
 ]
 
 
