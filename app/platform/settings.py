@@ -33,6 +33,11 @@ class Settings:
     passage_share: float = 0.25       # of the model's window, the most that a message's attached passages take
     max_steps: int = 8                # model calls one reply may chain (a tool call and its follow-up are two)
     log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
+    about_me: str = ""                # custom instructions for every new thread: about the user…
+    answer_style: str = ""            # …and how to answer
+    memory_budget_tokens: int = 600   # the most a new thread's recalled memories take of its prompt
+    memory_auto_approve: bool = False  # proposed memories are recalled at once, without waiting in the inbox
+    memory_idle_minutes: int = 10     # a thread untouched this long is read for memories (the window); 0: never
 
     @property
     def kv_cache_enabled(self) -> bool:

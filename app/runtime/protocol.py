@@ -5,7 +5,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
         → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message"}
         With `kv_cache`, model states are saved to and restored from that directory (`app.runtime.kvcache`), all of
         them within `budget_bytes`; null (or absent) keeps reuse in memory only.
-    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null}
+    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
+     "json_schema": {...}|null}  (a JSON schema the reply is held to by a llama.cpp grammar)
         → {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}

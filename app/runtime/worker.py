@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import json
 import os
 import queue
 import sys
@@ -69,6 +70,7 @@ class Worker:
         self._history_formatter = None  # renders a conversation that ends with a reply, without a generation prompt
         self._kv_root: Path | None = None
         self._states: StateFiles | None = None
+        self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -259,8 +261,10 @@ class Worker:
         reply: list[str] = []
         first_token_at = None
         finish_reason = "length"
+        schema = request.get("json_schema")
         for token in llm.generate(
             tokens,
+            grammar=self._grammar(schema) if schema else None,
             temp=sampling["temperature"],
             top_p=sampling["top_p"],
             top_k=sampling["top_k"],
@@ -319,6 +323,15 @@ class Worker:
             log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
             llm._ctx.kv_cache_clear()
             llm.reset()
+
+    def _grammar(self, schema: dict[str, Any]):
+        """The llama.cpp grammar that holds a reply to `schema` (compiled once per schema)."""
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
 
     # KV-cache states
 

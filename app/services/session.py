@@ -16,9 +16,11 @@ from app.runtime.kvcache import StateFiles
 from app.services.attachments import AttachmentService
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
-from app.services.context import ContextBuilder, thread_system_prompt
+from app.services.context import ContextBuilder
 from app.services.embedding import open_embedder
+from app.services.memory import MemoryService
 from app.services.models import ModelService, check_model_file
+from app.services.personalization import BranchSystemPrompt, ThreadStart
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
@@ -49,6 +51,8 @@ class Session:
     changes: ChangeBroadcast  # every write publishes what it changed
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
+    memory: MemoryService  # long-term memories: extraction, the inbox, recall, forgetting
+    thread_start: ThreadStart  # what each thread took at its start: custom instructions, recalled memories
 
     def close(self) -> None:
         self.router.unload_models()
@@ -104,16 +108,18 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
+    changes = ChangeBroadcast()
+    memory = MemoryService(store, router, routing, embedder=embedder, settings=current_settings, changes=changes)
+    thread_start = ThreadStart(store, memory, current_settings)
     builder = ContextBuilder(
-        store, router, system=[thread_system_prompt], messages=[attachments],
+        store, router, system=[], branch=[BranchSystemPrompt(store), thread_start], messages=[attachments],
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
-    changes = ChangeBroadcast()
     chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service,
+        attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start,
     )

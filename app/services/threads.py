@@ -177,6 +177,12 @@ class ThreadService:
         self._store.undo_summary(summary_id)
         self._changes.publish(of_thread(thread_id, messages=True, listed=False))
 
+    def set_system_prompt(self, thread_id: int, text: str | None) -> Thread:
+        """The thread's own system prompt (None or blank: none), for the branches that begin from now on: those
+        there are keep theirs, so their saved model state stays valid."""
+        self._store.set_thread_system_prompt(thread_id, text)
+        return self._published(self._store.get_thread(thread_id))
+
     def set_privacy_rule(self, thread_id: int, rule: PrivacyRule) -> PrivacyState:
         self._routing.set_privacy_rule(thread_id, rule)
         self._changes.publish(of_thread(thread_id, privacy=True, listed=False))
