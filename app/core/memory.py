@@ -116,14 +116,15 @@ def compare(text: str, other: str, similarity: float) -> Likeness:
     mine, theirs = key_words(text), key_words(other)
     if not mine or not theirs:
         return Likeness.DIFFERENT
+    shared = len(mine & theirs) / min(len(mine), len(theirs))
+    negated = bool((mine ^ theirs) & _NEGATIONS)
+    if negated and shared >= SHARED_WORDS_RELATED:
+        return Likeness.CONTRADICTION
     if mine == theirs or (similarity >= DUPLICATE_SIMILARITY and mine <= theirs):
         return Likeness.DUPLICATE
-    shared = len(mine & theirs) / min(len(mine), len(theirs))
     if shared < SHARED_WORDS_RELATED:
         return Likeness.DIFFERENT
-    differing = (mine ^ theirs) - _NEGATIONS
-    negated = bool((mine ^ theirs) & _NEGATIONS)
-    if negated or any(_is_value(word, text + " " + other) for word in differing):
+    if any(_is_value(word, text + " " + other) for word in mine ^ theirs):
         return Likeness.CONTRADICTION
     return Likeness.DUPLICATE if similarity >= DUPLICATE_SIMILARITY else Likeness.DIFFERENT
 
