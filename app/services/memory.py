@@ -19,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.core.domain import CallPurpose, ChatTurn, GenerationRequest, Message, Role, SamplingParams, Thread
+from app.core.domain import (
+    CallPurpose,
+    ChatTurn,
+    GenerationRequest,
+    Message,
+    Role,
+    SamplingParams,
+    Thread,
+)
 from app.core.errors import GenerationFailed, InvalidInput, ModelUnavailable, WorkerDied
 from app.core.memory import (
     ExtractionReport,
@@ -49,6 +57,9 @@ log = logging.getLogger(__name__)
 
 SIMILAR_CANDIDATES = 5
 SEARCH_CANDIDATES = 50
+# By meaning alone, a memory farther than this from the query is not a match (all-MiniLM-L6-v2: unrelated
+# sentences sit at a cosine similarity of about 0 to 0.2, related ones from about 0.35).
+MAX_SEARCH_DISTANCE = 0.7
 # Extraction: one short call per user message that speaks of the user, under a JSON schema (a llama.cpp grammar).
 FACTS_SCHEMA = {
     "type": "object",
@@ -191,7 +202,8 @@ class MemoryService:
         words = content_words(query)
         keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if (match := any_word_query(words)) else []
         vector = self._embed(query)
-        by_meaning = [i for i, _ in self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES)] if vector else []
+        nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
+        by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
         ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_meaning)]
         found = self._store.memories(MemoryStatus.APPROVED, ids=ranked)
         if for_hosted:

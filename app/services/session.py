@@ -13,6 +13,7 @@ from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
+from app.services.assistants import AssistantService
 from app.services.attachments import AttachmentService
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
@@ -53,6 +54,7 @@ class Session:
     settings_service: SettingsService  # saves and applies what the settings dialog changes
     memory: MemoryService  # long-term memories: extraction, the inbox, recall, forgetting
     thread_start: ThreadStart  # what each thread took at its start: custom instructions, recalled memories
+    assistants: AssistantService  # saved set-ups new threads start from
 
     def close(self) -> None:
         self.router.unload_models()
@@ -119,7 +121,9 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
+    assistants = AssistantService(store, routing, chat, attachments, changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
         attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start,
+        assistants,
     )

@@ -259,12 +259,12 @@ class MemoryRecords(Database):
             ids,
         ):
             sources.setdefault(memory_id, []).append(MemorySource(thread_id, message_id))
-        return [
-            Memory(
-                id=row[0], text=row[1], status=MemoryStatus(row[2]), privacy=PrivacyRule(row[3]),
-                created_at=_parse(row[4]), updated_at=_parse(row[5]),
-                last_used_at=_parse(row[6]) if row[6] else None, uses=row[7], conflicts_with=row[8],
-                sources=tuple(sources.get(row[0], ())),
-            )  # fmt: skip
-            for row in rows
-        ]
+        return [_memory(row, sources.get(row[0], ())) for row in rows]
+
+
+def _memory(row: tuple, sources: list[MemorySource]) -> Memory:
+    return Memory(
+        id=row[0], text=row[1], status=MemoryStatus(row[2]), privacy=PrivacyRule(row[3]),
+        created_at=_parse(row[4]), updated_at=_parse(row[5]),
+        last_used_at=_parse(row[6]) if row[6] else None, uses=row[7], conflicts_with=row[8], sources=tuple(sources),
+    )  # fmt: skip

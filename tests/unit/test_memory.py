@@ -176,7 +176,7 @@ def test_forget_leaves_no_trace_in_the_database_or_its_log(services):
 
 def test_rejecting_a_proposal_forgets_it_and_it_is_not_proposed_again(services):
     thread = services.chat.new_thread()
-    (message,) = said(services, thread.id, "I think I live in Porto.")
+    said(services, thread.id, "I think I live in Porto.")
     services.backend().enqueue(facts("The user lives in Porto"))
     (proposed,) = services.memory.extract(thread.id).added
     services.memory.reject(proposed)
