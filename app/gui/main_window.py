@@ -43,6 +43,7 @@ from app.gui.edit_mode import EditMode
 from app.gui.elided_label import ElidedLabel
 from app.gui.hosted_consent import hosted_refusal
 from app.gui.model_manager import ModelManagerDialog
+from app.gui.personal import PersonalControls
 from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
 from app.gui.reply_controller import ReplyController
 from app.gui.settings_dialog import SettingsDialog
@@ -193,6 +194,10 @@ class MainWindow(QMainWindow):
         self.privacy = PrivacyControl()
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
         header.addWidget(self.privacy)
+        self.personal = PersonalControls(self._session, reads=self._reads, writes=self._writes, window=self)
+        self.personal.open_requested.connect(self._open_personal)
+        header.addWidget(self.personal.incognito)
+        header.addWidget(self.personal.new_thread_with)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -217,6 +222,7 @@ class MainWindow(QMainWindow):
         self.replies.reload_requested.connect(self.open_thread)
         self.replies.finished.connect(self._on_reply_finished)
         self.replies.unsent.connect(self._give_back)
+        self.replies.draft_incognito = self.personal.incognito.isChecked
 
         self.composer = Composer(send_key=self._session.settings.send_key)
         self.composer.submitted.connect(self.send_message)
@@ -273,6 +279,7 @@ class MainWindow(QMainWindow):
         self.details_button.setToolTip("Show or hide the thread's tags, metadata and attachments (Ctrl+I)")
         self.details.tags_requested.connect(sidebar.edit_tags)
         self.details.metadata_requested.connect(sidebar.edit_metadata)
+        self.details.system_prompt_requested.connect(self.personal.edit_system_prompt)
         self.attachments.attachments_shown.connect(self.details.show_attachments)
         self.details_button.toggled.connect(self.details.setVisible)
         self.details_button.toggled.connect(lambda shown: self.attachments.panel.show_summary(not shown))
@@ -301,6 +308,7 @@ class MainWindow(QMainWindow):
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
+            ("Memories", QKeySequence("Ctrl+Shift+Y"), self.personal.open_memories),
             ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
@@ -419,6 +427,7 @@ class MainWindow(QMainWindow):
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
             self.details.show_thread(None)
+            self.personal.incognito.show_for(None)
             self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
@@ -451,6 +460,13 @@ class MainWindow(QMainWindow):
         """The draft on screen became this thread (its first message was stored); it is shown already."""
         self._open_thread_id = thread_id
 
+    def _open_personal(self, thread_id: int, message_id: int) -> None:
+        """A memory's source message (tinted, on its branch), or a thread as it is (message_id 0)."""
+        if message_id:
+            self.open_search_hit(thread_id, message_id)
+        else:
+            self.open_thread(thread_id)
+
     def open_search_hit(self, thread_id: int, message_id: int) -> None:
         """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""
         self.open_thread(thread_id, at_message_id=message_id, highlight=True)
@@ -468,6 +484,7 @@ class MainWindow(QMainWindow):
             return  # the user has opened something else since
         self._show_model(page.thread.model if page.thread else None)
         self.details.show_thread(page.thread)
+        self.personal.incognito.show_for(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
         messages = page.messages
@@ -755,7 +772,9 @@ class MainWindow(QMainWindow):
         next starts)."""
         edited = {
             name: getattr(chosen, name)
-            for name in ("theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb")
+            for name in (
+                "theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb", "about_me", "answer_style"
+            )
         }
         self._session.settings = self._session.settings.with_changes(**edited)
         self.composer.send_key = chosen.send_key

@@ -177,6 +177,9 @@ class ThreadService:
         self._store.undo_summary(summary_id)
         self._changes.publish(of_thread(thread_id, messages=True, listed=False))
 
+    def thread(self, thread_id: int) -> Thread:
+        return self._store.get_thread(thread_id)
+
     def set_system_prompt(self, thread_id: int, text: str | None) -> Thread:
         """The thread's own system prompt (None or blank: none), for the branches that begin from now on: those
         there are keep theirs, so their saved model state stays valid."""
