@@ -196,8 +196,6 @@ class MainWindow(QMainWindow):
         header.addWidget(self.privacy)
         self.personal = PersonalControls(self._session, reads=self._reads, writes=self._writes, window=self)
         self.personal.open_requested.connect(self._open_personal)
-        header.addWidget(self.personal.incognito)
-        header.addWidget(self.personal.new_thread_with)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -297,6 +295,8 @@ class MainWindow(QMainWindow):
         self.status_note = StatusLine(self.status)
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
+        self.statusBar().addPermanentWidget(self.personal.incognito)
+        self.statusBar().addPermanentWidget(self.personal.new_thread_with)
         self.statusBar().setSizeGripEnabled(False)
 
     def _add_actions(self) -> None:

@@ -148,3 +148,20 @@ def test_the_incognito_toggle_makes_the_new_thread_incognito(qtbot, session, sho
     assert toggle.isChecked()
     window.new_thread()
     assert toggle.isEnabled() and not toggle.isChecked()
+
+
+def test_new_thread_with_an_assistant_starts_from_its_set_up(qtbot, session, show_window):
+    from app.core.memory import Assistant
+    from app.core.routing import PrivacyRule
+
+    session.assistants.add(Assistant(0, "Coach", system_prompt="You are a running coach.", privacy_rule=PrivacyRule.ASK))
+    window = show_window(session)
+    button = window.personal.new_thread_with
+    button.menu().aboutToShow.emit()  # as when the user opens the menu
+    qtbot.waitUntil(lambda: [a.text() for a in button.menu().actions()] == ["Coach"])
+    button.menu().actions()[0].trigger()
+    qtbot.waitUntil(lambda: window._open_thread_id is not None)
+    thread = session.store.get_thread(window._open_thread_id)
+    assert thread.system_prompt == "You are a running coach."
+    assert session.routing.privacy_rule(thread.id) == PrivacyRule.ASK
+    qtbot.waitUntil(lambda: window.details.system_prompt_label.text() == "You are a running coach.")
