@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
         self.attachments.thread_created.connect(self.open_thread)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
+        column.addWidget(self.personal.memories_used)
         column.addLayout(entry)
         column.addWidget(self.composer_hint)
         column_box = QWidget()
@@ -428,6 +429,7 @@ class MainWindow(QMainWindow):
             self._show_model(None)
             self.details.show_thread(None)
             self.personal.incognito.show_for(None)
+            self.personal.show_memories_used(None)
             self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
@@ -487,6 +489,7 @@ class MainWindow(QMainWindow):
         self.personal.incognito.show_for(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
+        self.personal.show_memories_used(replies[-1] if replies else None)
         messages = page.messages
         live, live_texts = self.replies.live_messages(page.thread_id)
         if live and not any(message.id == live[-1].id for message in messages):  # read before the reply began

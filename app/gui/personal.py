@@ -1,5 +1,5 @@
 """What makes a thread personal, in the window: the thread's system prompt (edited from the details column), the
-incognito toggle of a new thread, and "New thread with…" an assistant."""
+incognito toggle of a new thread, "New thread with…" an assistant, the memories a reply used, and Memories…"""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QLabel,
     QMenu,
     QPlainTextEdit,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.domain import Thread
-from app.core.memory import Assistant
+from app.core.domain import Message, MessageStatus, Thread
+from app.core.memory import Assistant, Memory
 from app.gui.memory_dialog import MemoryDialog
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
@@ -92,6 +94,42 @@ class NewThreadWith(QToolButton):
             menu.addAction(self.tr("No assistants yet (threadloom assistants add)")).setEnabled(False)
 
 
+class MemoriesUsed(QWidget):
+    """Under the conversation: the memories the latest reply's prompt held, each a link to the message it came from.
+    Signals: `source_chosen(thread_id, message_id)`."""
+
+    source_chosen = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("memoriesUsed")
+        self.setAccessibleName(self.tr("Memories used"))
+        self.setAccessibleDescription(self.tr("What the latest reply was told about you; each opens its source"))
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self.buttons: list[QPushButton] = []
+        self.show_memories([])
+
+    def show_memories(self, memories: list[Memory]) -> None:
+        for button in self.buttons:
+            button.hide()
+            button.deleteLater()
+        self.buttons = []
+        for memory in memories:
+            button = QPushButton(f"🧠 {memory.text}")
+            button.setFlat(True)
+            button.setObjectName("memoryUsed")
+            button.setAccessibleName(self.tr("Memory: %1").replace("%1", memory.text))
+            button.setAccessibleDescription(self.tr("Open the message this memory came from"))
+            button.setEnabled(bool(memory.sources))
+            if memory.sources:
+                source = memory.sources[0]
+                button.clicked.connect(lambda _=False, s=source: self.source_chosen.emit(s.thread_id, s.message_id))
+            self._row.addWidget(button)
+            self.buttons.append(button)
+        self.setVisible(bool(memories))
+
+
 class PersonalControls(QObject):
     """The window's personal parts, wired to the services on its read and write lanes.
 
@@ -110,8 +148,18 @@ class PersonalControls(QObject):
         self.new_thread_with = NewThreadWith(window)
         self.new_thread_with.menu().aboutToShow.connect(self._list_assistants)
         self.new_thread_with.chosen.connect(self.start_with)
+        self.memories_used = MemoriesUsed(window)
+        self.memories_used.source_chosen.connect(self.open_requested)
         self.memory_dialog: MemoryDialog | None = None
         self.system_prompt_dialog: SystemPromptDialog | None = None
+
+    def show_memories_used(self, reply: Message | None) -> None:
+        """The memories the open thread's latest reply was given (none while it streams)."""
+        if reply is None or reply.status == MessageStatus.STREAMING:
+            self.memories_used.show_memories([])
+            return
+        start = self._session.thread_start
+        self._reads.run(lambda: start.used_by(reply), on_result=self.memories_used.show_memories)
 
     def open_memories(self) -> MemoryDialog:
         if self.memory_dialog is None:

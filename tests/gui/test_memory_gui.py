@@ -165,3 +165,22 @@ def test_new_thread_with_an_assistant_starts_from_its_set_up(qtbot, session, sho
     assert thread.system_prompt == "You are a running coach."
     assert session.routing.privacy_rule(thread.id) == PrivacyRule.ASK
     qtbot.waitUntil(lambda: window.details.system_prompt_label.text() == "You are a running coach.")
+
+
+def test_a_reply_lists_the_memories_it_used_and_each_opens_its_source(qtbot, session, show_window):
+    limit_reply(session, max_tokens=4)
+    store = session.store
+    source_thread = session.chat.new_thread("Allergies")
+    said = store.add_message(source_thread.id, parent_id=None, role=Role.USER, content="I'm allergic to peanuts.")
+    session.memory.add("The user is allergic to peanuts", sources=[MemorySource(source_thread.id, said.id)],
+                       status=MemoryStatus.APPROVED)  # fmt: skip
+    window = show_window(session)
+    used = window.personal.memories_used
+    assert not used.isVisibleTo(window)
+    with qtbot.waitSignal(window.replies.finished, timeout=REPLY_TIMEOUT_MS):
+        type_and_send(qtbot, window, "Suggest a snack with peanuts")
+    qtbot.waitUntil(lambda: [b.text() for b in used.buttons] == ["🧠 The user is allergic to peanuts"])
+    assert used.isVisibleTo(window)
+    click(qtbot, used.buttons[0])
+    qtbot.waitUntil(lambda: window._open_thread_id == source_thread.id)
+    qtbot.waitUntil(lambda: used.buttons == [])  # the source thread's own reply used none
