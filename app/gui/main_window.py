@@ -194,7 +194,10 @@ class MainWindow(QMainWindow):
         self.privacy = PrivacyControl()
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
         header.addWidget(self.privacy)
-        self.personal = PersonalControls(self._session, reads=self._reads, writes=self._writes, window=self)
+        self.personal = PersonalControls(
+            self._session, reads=self._reads, writes=self._writes, models=self._indexing, status=self.status,
+            window=self,
+        )  # fmt: skip
         self.personal.open_requested.connect(self._open_personal)
         rule = QFrame()
         rule.setObjectName("headerRule")
@@ -310,6 +313,7 @@ class MainWindow(QMainWindow):
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
             ("Memories", QKeySequence("Ctrl+Shift+Y"), self.personal.open_memories),
+            ("Remember from this thread", QKeySequence(), lambda: self.personal.remember_from(self._open_thread_id)),
             ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
@@ -840,6 +844,7 @@ class MainWindow(QMainWindow):
             for runner in runners:
                 runner.shutdown()
             self.attachments.shutdown()
+            self.personal.idle_timer.stop()
             # A download has no cancel: its thread ends with the process, so closing does not wait for it.
             waits = [self.replies.wait, self._reads.wait, self._writes.wait, self._indexing.wait, self.attachments.wait]
             self._closer.close(self._session, waits)

@@ -3,7 +3,7 @@ incognito toggle of a new thread, "New thread with…" an assistant, the memorie
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -19,10 +19,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.domain import Message, MessageStatus, Thread
-from app.core.memory import Assistant, Memory
+from app.core.memory import Assistant, ExtractionReport, Memory
 from app.gui.memory_dialog import MemoryDialog
+from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
+
+
+IDLE_CHECK_MS = 60_000
 
 
 class SystemPromptDialog(QDialog):
@@ -138,12 +142,28 @@ class PersonalControls(QObject):
 
     open_requested = Signal(int, int)
 
-    def __init__(self, session: Session, *, reads: TaskRunner, writes: TaskRunner, window: QWidget) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        reads: TaskRunner,
+        writes: TaskRunner,
+        models: TaskRunner,
+        status: StatusBridge,
+        window: QWidget,
+    ) -> None:
+        """`models`: the lane for model work in the background (memory extraction runs the local model)."""
         super().__init__(window)
         self._session = session
         self._reads = reads
         self._writes = writes
+        self._models = models
+        self._status = status
         self._window = window
+        self.idle_timer = QTimer(self)  # reads threads left idle for `memory_idle_minutes`
+        self.idle_timer.setInterval(IDLE_CHECK_MS)
+        self.idle_timer.timeout.connect(self.remember_from_idle_threads)
+        self.idle_timer.start()
         self.incognito = IncognitoToggle(window)
         self.new_thread_with = NewThreadWith(window)
         self.new_thread_with.menu().aboutToShow.connect(self._list_assistants)
@@ -152,6 +172,29 @@ class PersonalControls(QObject):
         self.memories_used.source_chosen.connect(self.open_requested)
         self.memory_dialog: MemoryDialog | None = None
         self.system_prompt_dialog: SystemPromptDialog | None = None
+
+    def remember_from(self, thread_id: int | None) -> None:
+        """"Remember from this thread": propose memories from its new messages now; the inbox has them."""
+        if thread_id is None:
+            self._status.show_info(self.tr("Open a thread to remember from it"))
+            return
+        memory = self._session.memory
+        self._status.show_info(self.tr("Reading the thread for things to remember…"))
+        self._models.run(lambda: memory.extract(thread_id), on_result=self._say_proposed)
+
+    def remember_from_idle_threads(self) -> None:
+        memory = self._session.memory
+        self._models.run(memory.extract_idle, on_result=lambda idle: idle.threads and self._say_proposed(idle.report))
+
+    def _say_proposed(self, report: ExtractionReport) -> None:
+        waiting = len(report.added) + len(report.conflicts)
+        self._status.show_info(
+            self.tr("%1 new memories to review in Memories… (Ctrl+Shift+Y)").replace("%1", str(waiting))
+            if waiting
+            else self.tr("Nothing new to remember")
+        )
+        if self.memory_dialog is not None and self.memory_dialog.isVisible():
+            self.memory_dialog.reload()
 
     def show_memories_used(self, reply: Message | None) -> None:
         """The memories the open thread's latest reply was given (none while it streams)."""

@@ -184,3 +184,17 @@ def test_a_reply_lists_the_memories_it_used_and_each_opens_its_source(qtbot, ses
     click(qtbot, used.buttons[0])
     qtbot.waitUntil(lambda: window._open_thread_id == source_thread.id)
     qtbot.waitUntil(lambda: used.buttons == [])  # the source thread's own reply used none
+
+
+def test_remember_from_this_thread_fills_the_inbox(qtbot, session, show_window):
+    store = session.store
+    thread = session.chat.new_thread("About me")
+    said = store.add_message(thread.id, parent_id=None, role=Role.USER, content="I'm allergic to peanuts.")
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: said.id in [card.message.id for card in window.conversation.cards()])
+    remember = next(action for action in window.actions() if action.text() == "Remember from this thread")
+    remember.trigger()
+    qtbot.waitUntil(lambda: session.memory.inbox() != [], timeout=REPLY_TIMEOUT_MS)
+    assert all(m.sources == (MemorySource(thread.id, said.id),) for m in session.memory.inbox())
+    qtbot.waitUntil(lambda: "to review in Memories" in window.status_note.text())
