@@ -25,7 +25,6 @@ from app.gui.status import StatusBridge
 from app.gui.tasks import TaskRunner
 from app.services.session import Session
 
-
 IDLE_CHECK_MS = 60_000
 
 

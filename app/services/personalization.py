@@ -20,16 +20,6 @@ from app.services.routing import Route
 from app.store import Store
 
 
-def branch_began_at(store: Store, reply: Message) -> int:
-    """The message a reply's branch began at: the newest on its path with an older sibling (an edit or a
-    regenerated reply forks there), else the first."""
-    path = store.path_to(reply.id)
-    for message in reversed(path):
-        if any(sibling.id < message.id for sibling in store.siblings(message.id)):
-            return message.id
-    return path[0].id
-
-
 class BranchSystemPrompt:
     """The thread's system prompt as it was when the reply's branch began."""
 
@@ -37,7 +27,7 @@ class BranchSystemPrompt:
         self._store = store
 
     def for_reply(self, thread: Thread, reply: Message, route: Route | None) -> str | None:
-        versioned, prompt = self._store.system_prompt_for_branch(thread.id, branch_began_at(self._store, reply))
+        versioned, prompt = self._store.system_prompt_for_reply(thread.id, reply.id)
         return prompt if versioned else thread.system_prompt
 
 

@@ -41,13 +41,29 @@ class ProfileRecords(Database):
             )
             self.set_system_prompt(thread_id, content)
 
-    def system_prompt_for_branch(self, thread_id: int, begun_at_message_id: int) -> tuple[bool, str | None]:
-        """(versioned, the prompt in force when the branch that began at `begun_at_message_id` began); not versioned
-        when the thread's prompt was never changed here: then the thread's own prompt is the one."""
+    def system_prompt_for_reply(self, thread_id: int, reply_id: int) -> tuple[bool, str | None]:
+        """(versioned, the prompt in force when the reply's branch began); not versioned when the thread's prompt
+        was never changed here: then the thread's own prompt is the one.
+
+        A branch begins at the newest message on its path with an older sibling (an edit, a regenerated reply),
+        else at its first message; the prompt in force is the newest set before that message was written."""
+        if not self.db.execute_sql("SELECT 1 FROM system_prompt_version WHERE thread_id = ?", (thread_id,)).fetchone():
+            return False, None
+        began_at = self.db.execute_sql(
+            """WITH RECURSIVE path(id, parent_id) AS (
+                   SELECT id, parent_id FROM message WHERE id = ?1
+                   UNION ALL SELECT m.id, m.parent_id FROM message m JOIN path ON m.id = path.parent_id
+               )
+               SELECT ifnull(
+                   (SELECT max(p.id) FROM path p WHERE EXISTS (
+                       SELECT 1 FROM message s WHERE s.thread_id = ?2 AND s.parent_id IS p.parent_id AND s.id < p.id)),
+                   (SELECT min(id) FROM path))""",
+            (reply_id, thread_id),
+        ).fetchone()[0]
         row = self.db.execute_sql(
             "SELECT content FROM system_prompt_version WHERE thread_id = ? AND from_message_id < ? "
             "ORDER BY from_message_id DESC, id DESC LIMIT 1",
-            (thread_id, begun_at_message_id),
+            (thread_id, began_at),
         ).fetchone()
         return (False, None) if row is None else (True, row[0])
 

@@ -28,12 +28,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.core.domain import CallPurpose, ChatTurn, GenerationRequest, Role, SamplingParams  # noqa: E402
-from app.core.memory import estimated_tokens  # noqa: E402
-from app.platform.settings import Settings, save_settings  # noqa: E402
-from app.retrieval.search import any_word_query, content_words  # noqa: E402
-from app.services.memory import RECALL_HEADER  # noqa: E402
-from app.services.session import open_session  # noqa: E402
+from app.core.domain import (
+    CallPurpose,
+    ChatTurn,
+    GenerationRequest,
+    Role,
+    SamplingParams,
+)
+from app.core.memory import estimated_tokens
+from app.platform.settings import Settings, save_settings
+from app.retrieval.search import any_word_query, content_words
+from app.services.memory import RECALL_HEADER
+from app.services.session import open_session
 
 ADVERSARIAL = 5
 ANSWER_PROMPT = "Answer the question in a few words."
