@@ -79,6 +79,7 @@ MESSAGE_CHARS = 1500
 # A message that never speaks of its writer holds no fact about them: it is not sent to the model at all.
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|i'll|me|my|mine|myself|we|our|us)\b", re.IGNORECASE)
 GROUNDED_SHARE = 0.5  # of a proposed fact's key words, the share its message must contain (else it is made up)
+IDLE_LOOKBACK = timedelta(days=7)
 RECALL_HEADER = "What you remember about the user from earlier conversations (use it only where it helps):"
 
 
@@ -257,13 +258,15 @@ class MemoryService:
             self._store.set_memory_scan_position(thread_id, max(m.id for m in unread))
         return report
 
-    def extract_idle(self) -> IdleReport:
-        """Read the threads left idle for the setting's minutes (none when it is 0)."""
+    def extract_idle(self, *, limit: int = 1) -> IdleReport:
+        """Read up to `limit` threads left idle for the setting's minutes (none when it is 0). Only threads active in
+        the last IDLE_LOOKBACK are read: a long history is not all read at once on the first start."""
         minutes = self._settings().memory_idle_minutes
         idle = IdleReport()
         if minutes <= 0:
             return idle
-        for thread_id in self._store.threads_to_scan(idle_for=timedelta(minutes=minutes)):
+        idle_for = timedelta(minutes=minutes)
+        for thread_id in self._store.threads_to_scan(idle_for=idle_for, active_within=IDLE_LOOKBACK, limit=limit):
             report = self.extract(thread_id)
             idle.threads.append(thread_id)
             for name in ("added", "merged", "conflicts"):

@@ -219,16 +219,17 @@ class MemoryRecords(Database):
                 (thread_id, up_to_message_id, _iso(self._clock())),
             )
 
-    def threads_to_scan(self, *, idle_for: timedelta) -> list[int]:
-        """Live, not incognito threads untouched for `idle_for` that have user messages extraction has not read."""
+    def threads_to_scan(self, *, idle_for: timedelta, active_within: timedelta, limit: int) -> list[int]:
+        """Live, not incognito threads untouched for `idle_for` but active within `active_within`, that have user
+        messages extraction has not read; least recently active first."""
         return [
             row[0]
             for row in self.db.execute_sql(
                 """SELECT t.id FROM thread t WHERE t.deleted_at IS NULL AND t.incognito = 0 AND t.updated_at < ?
-                   AND EXISTS (SELECT 1 FROM message m WHERE m.thread_id = t.id AND m.role = 'user'
+                   AND t.updated_at > ? AND EXISTS (SELECT 1 FROM message m WHERE m.thread_id = t.id AND m.role = 'user'
                        AND m.id > ifnull((SELECT up_to_message_id FROM memory_scan s WHERE s.thread_id = t.id), 0))
-                   ORDER BY t.updated_at""",
-                (_iso(self._clock() - idle_for),),
+                   ORDER BY t.updated_at LIMIT ?""",
+                (_iso(self._clock() - idle_for), _iso(self._clock() - active_within), limit),
             )
         ]
 

@@ -4,6 +4,7 @@ sources, dedupe, contradictions, the inbox, tombstones, forgetting without a tra
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -194,9 +195,13 @@ def test_idle_threads_are_read_and_busy_ones_wait(services, tmp_path: Path):
     save_settings(services.data_dir, load_settings(services.data_dir).with_changes(memory_idle_minutes=10))
     assert services.memory.extract_idle().threads == []  # just written to: not idle yet
     services.store.db.execute_sql("UPDATE thread SET updated_at = '2020-01-01T00:00:00+00:00'")
+    assert services.memory.extract_idle().threads == []  # long before the lookback: not read on its own
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    services.store.db.execute_sql("UPDATE thread SET updated_at = ?", (hour_ago,))
     services.backend().enqueue(facts("The user plays the cello"))
     idle = services.memory.extract_idle()
     assert idle.threads == [thread.id] and len(idle.report.added) == 1
+    assert services.memory.extract_idle().threads == []  # read: nothing new
 
 
 def test_the_memory_tools_remember_and_recall(services):
