@@ -68,11 +68,12 @@ FACTS_SCHEMA = {
     },
     "required": ["facts"],
 }
-EXTRACTION_PROMPT = "Extract facts about the user from the message. Reply with JSON."
+EXTRACTION_PROMPT = "Extract facts about the user (the writer of the message). Reply with JSON."
 EXTRACTION_EXAMPLES = (
-    ("I have two cats and I live in Lisbon.", '{"facts": ["The user has two cats", "The user lives in Lisbon"]}'),
+    ("I'm vegetarian and I work night shifts.", '{"facts": ["The user is vegetarian", "The user works night shifts"]}'),
     ("Can you explain how rainbows form?", '{"facts": []}'),
     ("My sister Ana is a doctor.", '{"facts": ["The user\'s sister Ana is a doctor"]}'),
+    ("I have two cats and I live in Lisbon.", '{"facts": ["The user has two cats", "The user lives in Lisbon"]}'),
 )
 EXTRACTION_MAX_TOKENS = 128
 MESSAGE_CHARS = 1500
