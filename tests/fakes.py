@@ -25,6 +25,7 @@ from app.core.domain import (
     TokenEvent,
     Usage,
 )
+from app.platform.locks import ThreadLocks
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
 from app.core.ports import Embedder
@@ -165,7 +166,9 @@ def scripted_services(
         store, router, system=[], branch=[BranchSystemPrompt(store), thread_start], messages=contributors or []
     )
     runner = TurnRunner(store, router, builder, max_steps=lambda: current().max_steps, flush_interval_s=0.0)
-    chat = ChatService(store, router, runner, sampling=SamplingParams(max_tokens=64))
+    chat = ChatService(
+        store, router, runner, sampling=SamplingParams(max_tokens=64), locks=ThreadLocks(data_dir / "locks")
+    )
     return ScriptedServices(
         store, routing, router, builder, runner, chat, backends, data_dir, make_backend, memory, thread_start
     )

@@ -50,6 +50,7 @@ class ThreadFilter:
     include_archived: bool = False
     archived_only: bool = False
     deleted_only: bool = False
+    rated: str | None = None  # "up" or "down": only threads holding a reply rated so
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +291,7 @@ class ImportedMessage:
     usage: Usage | None = None
     timings: Timings | None = None
     backend: str = "local"
+    rating: tuple[str, str | None, datetime] | None = None  # (up or down, note, rated at), from our own export
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.domain import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
@@ -19,6 +20,7 @@ from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder
 from app.services.embedding import open_embedder
+from app.services.insights import InsightsService
 from app.services.memory import MemoryService
 from app.services.models import ModelService, check_model_file
 from app.services.personalization import BranchSystemPrompt, ThreadStart
@@ -55,6 +57,7 @@ class Session:
     memory: MemoryService  # long-term memories: extraction, the inbox, recall, forgetting
     thread_start: ThreadStart  # what each thread took at its start: custom instructions, recalled memories
     assistants: AssistantService  # saved set-ups new threads start from
+    insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
         self.router.unload_models()
@@ -83,6 +86,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 log_path=data / "worker.log",
                 kv_cache_dir=kv_cache_dir,
                 kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
+                memory_limit_bytes=settings.worker_memory_bytes,
+                reply_timeout_s=settings.worker_timeout_s,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
@@ -110,6 +115,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
+    models.sweep_scratch()  # what a copy killed last time left behind
+    attachments.sweep_scratch()
     changes = ChangeBroadcast()
     memory = MemoryService(store, router, routing, embedder=embedder, settings=current_settings, changes=changes)
     thread_start = ThreadStart(store, memory, current_settings)
@@ -118,12 +125,14 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
-    chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
+    chat = ChatService(
+        store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
+    )
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     assistants = AssistantService(store, routing, chat, attachments, changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start,
-        assistants,
+        attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start, assistants,
+        InsightsService(store, changes=changes),
     )

@@ -31,6 +31,7 @@ from app.core.domain import (
     Usage,
 )
 from app.core.errors import InvalidInput
+from app.core.insights import MAX_NOTE_LENGTH, Rating, RatingValue
 from app.store import Store
 from app.store.imports import ImportSources
 
@@ -54,6 +55,8 @@ def export_json(store: Store, thread_ids: Iterable[int]) -> dict[str, Any]:
 
 def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
     thread = store.get_thread(thread_id)
+    messages = store.messages(thread.id)
+    ratings = store.ratings(m.id for m in messages)
     return {
         "id": thread.id,
         "title": thread.title,
@@ -94,10 +97,17 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
                 "timings": None
                 if m.timings is None
                 else {"ttft_s": m.timings.ttft_s, "tokens_per_s": m.timings.tokens_per_s},
+                "rating": _rating_json(ratings.get(m.id)),
             }
-            for m in store.messages(thread.id)
+            for m in messages
         ],
     }
+
+
+def _rating_json(rating: Rating | None) -> dict[str, Any] | None:
+    if rating is None:
+        return None
+    return {"value": str(rating.value), "note": rating.note, "rated_at": rating.rated_at.isoformat()}
 
 
 def export_markdown(store: Store, thread_ids: Iterable[int]) -> str:
@@ -327,6 +337,7 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
             error=m.get("error"),
             usage=Usage(**m["usage"]) if m.get("usage") else None,
             timings=Timings(**m["timings"]) if m.get("timings") else None,
+            rating=_imported_rating(m.get("rating")) if m["role"] == "assistant" else None,
         )
         for m in entry["messages"]
     )
@@ -427,6 +438,15 @@ def _from_chatgpt(entry: dict[str, Any]) -> ImportedThread:
         model=entry.get("default_model_slug"),
         system_prompt=system_prompt,
     )
+
+
+def _imported_rating(data: Any) -> tuple[RatingValue, str | None, datetime] | None:
+    if data is None:
+        return None
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
+        raise InvalidInput(f"a rating's note is not text of at most {MAX_NOTE_LENGTH} characters")
+    return RatingValue(data["value"]), note, _when(data["rated_at"])
 
 
 def _without_reasoning(text: str) -> str:

@@ -21,13 +21,15 @@ from app.store.messages import MessageTree
 from app.platform.paths import private_file
 from app.store.migrations import migrate
 from app.store.profiles import ProfileRecords
+from app.store.ratings import Ratings
 from app.store.summaries import Summaries
+from app.store.usage_stats import UsageStats
 from app.store.threads import ThreadRecords
 
 
-class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, ProfileRecords, MemoryRecords):
-    """Repository over one database file: threads, their message trees, summaries, search rankings and usage,
-    system prompts, assistants and long-term memories."""
+class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, Ratings, UsageStats, ProfileRecords, MemoryRecords):
+    """Repository over one database file: threads, their message trees, summaries, search rankings, usage,
+    ratings, system prompts, assistants and long-term memories."""
 
 
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
