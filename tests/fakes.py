@@ -25,10 +25,10 @@ from app.core.domain import (
     TokenEvent,
     Usage,
 )
+from app.core.ports import Embedder
 from app.platform.locks import ThreadLocks
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
-from app.core.ports import Embedder
 from app.services.context import ContextBuilder, MessageContributor
 from app.services.memory import MemoryService
 from app.services.models import ModelService, load_catalog

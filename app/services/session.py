@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.domain import CallPurpose, ModelSpec
+from app.platform.locks import ThreadLocks
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
-from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
