@@ -121,6 +121,7 @@ class CallPurpose(StrEnum):
     SUMMARY = "summary"        # summarising an attachment
     COMPACTION = "compaction"  # folding older turns so the thread fits the window
     EMBEDDING = "embedding"    # vectors for search
+    MEMORY = "memory"          # proposing long-term memories from a thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,7 @@ class GenerationRequest:
     turns: tuple[ChatTurn, ...]
     sampling: SamplingParams = field(default_factory=SamplingParams)
     cache_key: str | None = None  # whose saved model states may serve this prompt (one per thread); None: none
+    json_schema: dict | None = None  # the reply must be JSON of this schema (a grammar where the backend has one)
 
 
 # Stream events: what a backend yields while it answers one request.

@@ -46,6 +46,7 @@ from app.gui.model_manager import ModelManagerDialog
 from app.gui.notices import Notices
 from app.gui.privacy import RULE_LABELS, stronger_models
 from app.gui.quick_switcher import QuickSwitcher
+from app.gui.personal import PersonalControls
 from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
 from app.gui.session_closer import SessionCloser
@@ -159,6 +160,11 @@ class MainWindow(QMainWindow):
         self.privacy = self.header.privacy
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
         self._show_title(NEW_THREAD_LABEL)
+        self.personal = PersonalControls(
+            self._session, reads=self._reads, writes=self._writes, models=self._indexing, status=self.status,
+            window=self,
+        )  # fmt: skip
+        self.personal.open_requested.connect(self._open_personal)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -186,6 +192,7 @@ class MainWindow(QMainWindow):
         self.replies.reload_requested.connect(self.open_thread)
         self.replies.finished.connect(self._on_reply_finished)
         self.replies.unsent.connect(self._give_back)
+        self.replies.draft_incognito = self.personal.incognito.isChecked
 
         self.composer = Composer(send_key=self._session.settings.send_key)
         self.composer.submitted.connect(self.send_message)
@@ -218,6 +225,7 @@ class MainWindow(QMainWindow):
         self.attachments.folders_synced.connect(self.notices.tell_links)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
+        column.addWidget(self.personal.memories_used)
         column.addLayout(entry)
         column.addWidget(self.composer_hint)
         column_box = QWidget()
@@ -248,6 +256,7 @@ class MainWindow(QMainWindow):
         self.details_button.setAccessibleDescription(self.details_button.toolTip())
         self.details.tags_requested.connect(sidebar.edit_tags)
         self.details.metadata_requested.connect(sidebar.edit_metadata)
+        self.details.system_prompt_requested.connect(self.personal.edit_system_prompt)
         self.attachments.attachments_shown.connect(self.details.show_attachments)
         self.details_button.toggled.connect(self.details.setVisible)
         self.details_button.toggled.connect(lambda shown: self.attachments.panel.show_summary(not shown))
@@ -265,6 +274,8 @@ class MainWindow(QMainWindow):
         self.status_note = StatusLine(self.status)
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
+        self.statusBar().addPermanentWidget(self.personal.incognito)
+        self.statusBar().addPermanentWidget(self.personal.new_thread_with)
         self.statusBar().setSizeGripEnabled(False)
 
     def apply_theme(self) -> None:
@@ -394,6 +405,8 @@ class MainWindow(QMainWindow):
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
             self.details.show_thread(None)
+            self.personal.incognito.show_for(None)
+            self.personal.show_memories_used(None)
             self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
@@ -426,6 +439,13 @@ class MainWindow(QMainWindow):
         """The draft on screen became this thread (its first message was stored); it is shown already."""
         self._open_thread_id = thread_id
 
+    def _open_personal(self, thread_id: int, message_id: int) -> None:
+        """A memory's source message (tinted, on its branch), or a thread as it is (message_id 0)."""
+        if message_id:
+            self.open_search_hit(thread_id, message_id)
+        else:
+            self.open_thread(thread_id)
+
     def open_search_hit(self, thread_id: int, message_id: int) -> None:
         """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""
         self.open_thread(thread_id, at_message_id=message_id, highlight=True)
@@ -443,8 +463,10 @@ class MainWindow(QMainWindow):
             return  # the user has opened something else since
         self._show_model(page.thread.model if page.thread else None)
         self.details.show_thread(page.thread)
+        self.personal.incognito.show_for(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
+        self.personal.show_memories_used(replies[-1] if replies else None)
         messages = page.messages
         live, live_texts = self.replies.live_messages(page.thread_id)
         if live and not any(message.id == live[-1].id for message in messages):  # read before the reply began
@@ -769,7 +791,9 @@ class MainWindow(QMainWindow):
         next starts)."""
         edited = {
             name: getattr(chosen, name)
-            for name in ("theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb")
+            for name in (
+                "theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb", "about_me", "answer_style"
+            )
         }
         self._session.settings = self._session.settings.with_changes(**edited)
         self.composer.send_key = chosen.send_key
@@ -835,6 +859,7 @@ class MainWindow(QMainWindow):
             for runner in runners:
                 runner.shutdown()
             self.attachments.shutdown()
+            self.personal.idle_timer.stop()
             # A download has no cancel: its thread ends with the process, so closing does not wait for it.
             waits = [self.replies.wait, self._reads.wait, self._writes.wait, self._indexing.wait, self.attachments.wait]
             self._closer.close(self._session, waits)

@@ -38,6 +38,10 @@ class WindowKeys(QObject):
              window.open_model_manager),
             ("Settings", self.tr("Settings"), [QKeySequence("Ctrl+,")], window.open_settings),
             ("Insights", self.tr("Insights"), [QKeySequence("Ctrl+Shift+I")], window.open_insights),
+            ("Memories", self.tr("Memories"), [QKeySequence("Ctrl+Shift+Y")],
+             lambda: window.personal.open_memories()),
+            ("Remember from this thread", self.tr("Remember from this thread"), [QKeySequence("Ctrl+Shift+R")],
+             lambda: window.personal.remember_from(window.open_thread_id)),
             ("Thread details", self.tr("Thread details"), [QKeySequence("Ctrl+I")], window.details_button.toggle),
             ("Search threads", self.tr("Search threads"), [QKeySequence.StandardKey.Find], window.sidebar.focus_search),
             ("Larger text", self.tr("Larger text"), [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")],
@@ -113,10 +117,12 @@ class WindowKeys(QObject):
         file_menu.addSeparator()
         file_menu.addAction(actions["Quit"])
         view_menu = window.menuBar().addMenu(self.tr("&View"))
-        for name in ("Search threads", "Thread details", "Insights", "Larger text", "Smaller text", "Usual text size"):
+        for name in ("Search threads", "Thread details", "Insights", "Memories", "Larger text", "Smaller text",
+                     "Usual text size"):
             view_menu.addAction(actions[name])
         thread_menu = window.menuBar().addMenu(self.tr("&Thread"))
-        for name in ("Edit last message", "Copy last reply", "Stop reply or cancel editing", "Focus composer"):
+        for name in ("Edit last message", "Copy last reply", "Remember from this thread", "Stop reply or cancel editing",
+                     "Focus composer"):
             thread_menu.addAction(actions[name])
         for menu in (file_menu, this_thread, every_thread, view_menu, thread_menu):
             menu.setAccessibleName(menu.title().replace("&", ""))

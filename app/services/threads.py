@@ -206,6 +206,15 @@ class ThreadService:
             return json.dumps(export_json(self._store, ids), ensure_ascii=False, indent=2) + "\n", len(ids)
         return export_markdown(self._store, ids), len(ids)
 
+    def thread(self, thread_id: int) -> Thread:
+        return self._store.get_thread(thread_id)
+
+    def set_system_prompt(self, thread_id: int, text: str | None) -> Thread:
+        """The thread's own system prompt (None or blank: none), for the branches that begin from now on: those
+        there are keep theirs, so their saved model state stays valid."""
+        self._store.set_thread_system_prompt(thread_id, text)
+        return self._published(self._store.get_thread(thread_id))
+
     def set_privacy_rule(self, thread_id: int, rule: PrivacyRule) -> PrivacyState:
         self._routing.set_privacy_rule(thread_id, rule)
         self._changes.publish(of_thread(thread_id, privacy=True, listed=False))
