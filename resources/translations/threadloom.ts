@@ -148,6 +148,17 @@
     </message>
 </context>
 <context>
+    <name>IncognitoToggle</name>
+    <message>
+        <source>Incognito</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A new thread that neither reads nor writes long-term memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>InsightsDialog</name>
     <message>
         <source>Insights</source>
@@ -350,6 +361,136 @@
     </message>
 </context>
 <context>
+    <name>MemoriesUsed</name>
+    <message>
+        <source>Memories used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What the latest reply was told about you; each opens its source</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open the message this memory came from</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MemoryDialog</name>
+    <message>
+        <source>Memories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Inbox: waiting for your approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All memories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Which memories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The inbox of proposed memories, or every memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search memories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Approved memories matching these words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search approved memories…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each memory with its status; select one to act on it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memory text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit the selected memory&apos;s text, then Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open source message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open the message it came from</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Approve</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use this memory in new threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep this, forget the other</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Approve it and forget the memory it contradicts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save edit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the edited text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reject</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reject it: it is not proposed again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Forget</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove it for good, leaving no copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>waiting for approval</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>approved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This contradicts memory %1: keep both (Approve), keep this one, or reject it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MessageBody</name>
     <message>
         <source>Read-only text: select it to copy; a link asks before it opens</source>
@@ -412,6 +553,44 @@
     </message>
     <message>
         <source>Models and providers…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>NewThreadWith</name>
+    <message>
+        <source>New thread with…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New thread with an assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start a thread from a saved set-up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No assistants yet (threadloom assistants add)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PersonalControls</name>
+    <message>
+        <source>Open a thread to remember from it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the thread for things to remember…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 new memories to review in Memories… (Ctrl+Shift+Y)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing new to remember</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -540,6 +719,29 @@
     </message>
 </context>
 <context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>About me</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Custom instructions: what new threads know about you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How to answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Custom instructions: how new threads should answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New threads get these; threads there are keep what they started with.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SpreadChart</name>
     <message>
         <source>{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}</source>
@@ -551,6 +753,21 @@
     </message>
     <message>
         <source>No timed model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SystemPromptDialog</name>
+    <message>
+        <source>System prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Instructions the model gets at the start of this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Applies from the thread&apos;s next branch (an edited message or a regenerated reply); the branches there are keep theirs, so their saved model state stays valid. Empty: none.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -644,6 +861,14 @@
     </message>
     <message>
         <source>Insights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Memories</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remember from this thread</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
