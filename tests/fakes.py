@@ -23,14 +23,17 @@ from app.core.domain import (
     StreamEvent,
     Timings,
     TokenEvent,
+    ToolCallEvent,
     Usage,
 )
+from app.core.tools import ToolCallRequest, ToolProvider
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, MessageContributor, thread_system_prompt
 from app.services.models import ModelService, load_catalog
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
+from app.services.tools import ToolRegistry, ToolService, ToolStepHandler
 from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
@@ -40,8 +43,8 @@ WORDS_PER_TURN_OVERHEAD = 4  # what a chat template adds around each turn, in th
 
 
 class ScriptedBackend:
-    """Streams the queued replies in order (a reply is a list of token strings, or an exception to raise before
-    the first token); with nothing queued it says "ok". One token is one word in its tokenizer."""
+    """Streams the queued replies in order (a reply is a list of token strings and tool calls, or an exception to
+    raise before the first token); with nothing queued it says "ok". One token is one word in its tokenizer."""
 
     name = "local"
 
@@ -55,7 +58,7 @@ class ScriptedBackend:
         self._pid = pid
         self._script: deque[list[str] | Exception] = deque()
 
-    def enqueue(self, *replies: list[str] | Exception) -> ScriptedBackend:
+    def enqueue(self, *replies: list[str | ToolCallRequest] | Exception) -> ScriptedBackend:
         self._script.extend(replies)
         return self
 
@@ -82,7 +85,7 @@ class ScriptedBackend:
                 finish_reason = "cancelled"
                 break
             said += 1
-            yield TokenEvent(text)
+            yield ToolCallEvent(text) if isinstance(text, ToolCallRequest) else TokenEvent(text)
             self.started.set()
         if self.cancelled.is_set():
             finish_reason = "cancelled"
@@ -111,6 +114,7 @@ class ScriptedServices:
     backends: dict[str, ScriptedBackend]  # by model name, as the router asked for them
     data_dir: Path
     make_backend: Callable[[ModelSpec], ScriptedBackend]
+    tools: ToolService | None = None  # with `tool_providers`: the registry, the step handler and the answers
 
     def backend(self, model: str | None = None) -> ScriptedBackend:
         """The scripted backend the router uses for `model` (the default one when None), made now if need be."""
@@ -123,6 +127,7 @@ def scripted_services(
     window: int = 4096,
     settings: Settings | None = None,
     contributors: list[MessageContributor] | None = None,
+    tool_providers: list[ToolProvider] | None = None,
 ) -> ScriptedServices:
     """The real store, router, context builder, turn loop and chat service, with a ScriptedBackend made for each
     local model the router loads (the catalog's models, no weights needed)."""
@@ -155,4 +160,10 @@ def scripted_services(
     builder = ContextBuilder(store, router, system=[thread_system_prompt], messages=contributors or [])
     runner = TurnRunner(store, router, builder, max_steps=lambda: current().max_steps, flush_interval_s=0.0)
     chat = ChatService(store, router, runner, sampling=SamplingParams(max_tokens=64))
-    return ScriptedServices(store, routing, router, builder, runner, chat, backends, data_dir, make_backend)
+    tools = None
+    if tool_providers is not None:
+        registry = ToolRegistry(store, tool_providers)
+        runner.offer_tools = registry.offered
+        runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
+        tools = ToolService(store, registry, chat.resume)
+    return ScriptedServices(store, routing, router, builder, runner, chat, backends, data_dir, make_backend, tools)

@@ -12,10 +12,20 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
+from uuid import uuid4
 from pathlib import Path
 from typing import Any
 
-from app.core.domain import BackendCapabilities, ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.core.domain import (
+    BackendCapabilities,
+    ChatTurn,
+    DoneEvent,
+    GenerationRequest,
+    StreamEvent,
+    TokenEvent,
+    ToolCallEvent,
+)
+from app.core.tools import ToolCallRequest
 from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
@@ -24,6 +34,7 @@ from app.runtime.protocol import (
     encode,
     sampling_to_wire,
     timings_from_wire,
+    tools_to_wire,
     turns_to_wire,
     usage_from_wire,
 )
@@ -70,15 +81,16 @@ class WorkerClient:
         with self._generate_lock:
             request_id = self._current_id = next(self._ids)
             self._ensure_started()
-            self._send(
-                {
-                    "op": "generate",
-                    "id": request_id,
-                    "messages": turns_to_wire(request.turns),
-                    "sampling": sampling_to_wire(request.sampling),
-                    "cache_key": request.cache_key,
-                }
-            )
+            message = {
+                "op": "generate",
+                "id": request_id,
+                "messages": turns_to_wire(request.turns),
+                "sampling": sampling_to_wire(request.sampling),
+                "cache_key": request.cache_key,
+            }
+            if request.tools:
+                message["tools"] = tools_to_wire(request.tools)
+            self._send(message)
             if self._cancelled_id == request_id:  # stopped while the worker was starting
                 self._send({"op": "cancel", "id": request_id})
             finished = False
@@ -88,6 +100,8 @@ class WorkerClient:
                     kind = event["event"]
                     if kind == "token":
                         yield TokenEvent(event["text"])
+                    elif kind == "tool_call":
+                        yield ToolCallEvent(ToolCallRequest(f"call_{uuid4().hex[:12]}", event["name"], event["arguments"]))
                     elif kind == "done":
                         finished = True
                         yield DoneEvent(

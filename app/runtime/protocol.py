@@ -5,11 +5,16 @@ Requests (parent → worker), each with an integer `id` unless noted:
         → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message"}
         With `kv_cache`, model states are saved to and restored from that directory (`app.runtime.kvcache`), all of
         them within `budget_bytes`; null (or absent) keeps reuse in memory only.
-    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null}
+    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
+     "tools": [{"name", "description", "parameters"}] (optional)}
         → {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
+        With `tools`, the reply is either text or one call, generated under a grammar (`app.runtime.tool_format`):
+        a call comes as {"event": "tool_call", "id", "name", "arguments"} (no tokens) before `done`. A message may
+        then carry "tool_calls": [{"id", "name", "arguments"}] (an assistant's call) or be {"role": "tool",
+        "content", "tool_call_id"} (its result).
         `cached_tokens` of the prompt were reused (from the warm context or a saved state of `cache_key`), not
         processed again. After `done` the worker saves the state for `cache_key` before it reads the next request.
     {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true}
@@ -37,6 +42,7 @@ from dataclasses import asdict
 from typing import Any
 
 from app.core.domain import ChatTurn, SamplingParams, Timings, Usage
+from app.core.tools import ToolSpec
 
 # The `kind` of an error event whose prompt and reply do not fit the model's window (the worker trims nothing).
 ERROR_PROMPT_TOO_LONG = "prompt_too_long"
@@ -50,8 +56,22 @@ def decode(line: str) -> dict[str, Any]:
     return json.loads(line)
 
 
-def turns_to_wire(turns: tuple[ChatTurn, ...]) -> list[dict[str, str]]:
-    return [{"role": str(turn.role), "content": turn.content} for turn in turns]
+def turns_to_wire(turns: tuple[ChatTurn, ...]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for turn in turns:
+        message: dict[str, Any] = {"role": str(turn.role), "content": turn.content}
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {"id": call.call_key, "name": call.name, "arguments": call.arguments} for call in turn.tool_calls
+            ]
+        if turn.tool_call_id is not None:
+            message["tool_call_id"] = turn.tool_call_id
+        wire.append(message)
+    return wire
+
+
+def tools_to_wire(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools]
 
 
 def sampling_to_wire(sampling: SamplingParams) -> dict[str, Any]:

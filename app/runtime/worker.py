@@ -15,6 +15,7 @@ does is loaded, so a thread switch or a restart costs a file read instead of a f
 from __future__ import annotations
 
 import codecs
+import json
 import ctypes
 import os
 import queue
@@ -27,6 +28,15 @@ from typing import Any, TextIO
 
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
 from app.runtime.protocol import ERROR_PROMPT_TOO_LONG, decode, encode
+from app.runtime.tool_format import (
+    CALL_OPEN,
+    call_grammar,
+    generic_messages,
+    native_messages,
+    parse_call,
+    template_knows_tools,
+    wire_tool,
+)
 
 # Tokens kept free at the end of the window so a reply always has room to start.
 MIN_REPLY_TOKENS = 16
@@ -96,7 +106,8 @@ class Worker:
             elif op == "embed":
                 self._embed(request)
             elif op == "count":
-                tokens = self._tokenize(request["messages"])
+                messages, tools, _ = self._with_tools(request["messages"], request.get("tools") or [])
+                tokens = self._tokenize(messages, tools=tools)
                 self.send({"event": "count", "id": request_id, "tokens": len(tokens), "n_ctx": self._llm.n_ctx()})
             else:
                 self.send({"event": "error", "id": request_id, "message": f"unknown op {op!r}"})
@@ -141,6 +152,8 @@ class Worker:
             raise ValueError("the model has no chat template")
         eos = llm._model.token_get_text(llm.token_eos())
         bos = llm._model.token_get_text(llm.token_bos())
+        self._native_tools = template_knows_tools(template)
+        self._grammars: dict[str, Any] = {}
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         self._history_formatter = Jinja2ChatFormatter(
             template=template, eos_token=eos, bos_token=bos, add_generation_prompt=False
@@ -208,15 +221,15 @@ class Worker:
             "llama_cpp": llama_cpp.__version__,
         }
 
-    def _tokenize(self, messages: list[dict[str, str]], formatter=None) -> list[int]:
-        rendered = (formatter or self._formatter)(messages=messages)
+    def _tokenize(self, messages: list[dict[str, Any]], formatter=None, tools=None) -> list[int]:
+        rendered = (formatter or self._formatter)(messages=messages, tools=tools)
         return self._llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
 
-    def _check_fits(self, messages: list[dict[str, str]], max_tokens: int) -> list[int]:
+    def _check_fits(self, messages: list[dict[str, Any]], max_tokens: int, tools=None) -> list[int]:
         """The prompt's tokens, if prompt and reply fit the window. The caller's context builder fits the prompt;
         the worker never leaves turns out on its own (that would break the append-only prompt unseen)."""
         n_ctx = self._llm.n_ctx()
-        tokens = self._tokenize(messages)
+        tokens = self._tokenize(messages, tools=tools)
         if len(tokens) + max(max_tokens, MIN_REPLY_TOKENS) > n_ctx:
             raise WindowTooSmall(
                 f"the prompt does not fit the model's window ({len(tokens)} tokens and {max_tokens} for the reply, "
@@ -237,9 +250,9 @@ class Worker:
         self._cancel.clear()
         if request_id in self._cancelled_ids:
             self._cancel.set()
-        messages = request["messages"]
+        messages, render_tools, grammar = self._with_tools(request["messages"], request.get("tools") or [])
         max_tokens = sampling["max_tokens"]
-        tokens = self._check_fits(messages, max_tokens)
+        tokens = self._check_fits(messages, max_tokens, render_tools)
         cache_key = request.get("cache_key")
         borrowed = None if cache_key else self._copy_aside()
         if cache_key and self._states is not None:
@@ -259,6 +272,7 @@ class Worker:
         reply: list[str] = []
         first_token_at = None
         finish_reason = "length"
+        calling = False  # under a tool grammar, a reply that starts with "<" is a call: kept back, sent as one event
         for token in llm.generate(
             tokens,
             temp=sampling["temperature"],
@@ -267,6 +281,7 @@ class Worker:
             min_p=sampling["min_p"],
             repeat_penalty=sampling["repeat_penalty"],
             reset=True,
+            grammar=grammar,
         ):
             if self._cancel.is_set():
                 finish_reason = "cancelled"
@@ -280,14 +295,22 @@ class Worker:
             generated.append(token)
             text = decoder.decode(piece)
             if text:
+                if grammar is not None and not reply and text.lstrip().startswith(CALL_OPEN[0]):
+                    calling = True
                 reply.append(text)
-                self.send({"event": "token", "id": request_id, "text": text})
+                if not calling:
+                    self.send({"event": "token", "id": request_id, "text": text})
             if len(generated) >= max_tokens:
                 break
         tail = decoder.decode(b"", final=True)
         if tail:
             reply.append(tail)
-            self.send({"event": "token", "id": request_id, "text": tail})
+            if not calling:
+                self.send({"event": "token", "id": request_id, "text": tail})
+        if calling and finish_reason != "cancelled":
+            name, arguments = parse_call("".join(reply)) or ("", "".join(reply))
+            self.send({"event": "tool_call", "id": request_id, "name": name, "arguments": arguments})
+            finish_reason = "stop"
         finished = time.perf_counter()
         decode_time = finished - first_token_at if first_token_at else 0.0
         self.send(
@@ -319,6 +342,30 @@ class Worker:
             log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
             llm._ctx.kv_cache_clear()
             llm.reset()
+
+    def _with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]):
+        """(messages, tools for the template, grammar): the prompt in the model's own tool format if its template has
+        one, else in the generic one; and the grammar that makes the reply text or one valid call."""
+        from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+        has_tool_turns = any(m.get("tool_calls") or m["role"] == "tool" for m in messages)
+        if not tools and not has_tool_turns:
+            return messages, None, None
+        if self._native_tools:
+            messages, render_tools = native_messages(messages), [wire_tool(t) for t in tools] or None
+        else:
+            messages, render_tools = generic_messages(messages, tools), None
+        if not tools:
+            return messages, render_tools, None
+        key = json.dumps(tools, sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            if len(self._grammars) >= 8:
+                self._grammars.clear()
+            grammar = self._grammars[key] = LlamaGrammar.from_string(
+                call_grammar(tools, json_schema_to_gbnf), verbose=False
+            )
+        return messages, render_tools, grammar
 
     # KV-cache states
 

@@ -14,6 +14,7 @@ from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
 from app.services.attachments import AttachmentService
+from app.services.builtin_tools import BuiltinTools
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
@@ -24,6 +25,7 @@ from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
 from app.services.settings import SettingsService
 from app.services.threads import ThreadService
+from app.services.tools import ToolRegistry, ToolService, ToolStepHandler
 from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
@@ -49,6 +51,7 @@ class Session:
     changes: ChangeBroadcast  # every write publishes what it changed
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
+    tools: ToolService  # the tools threads may call, and the user's answers to calls waiting for a yes
 
     def close(self) -> None:
         self.router.unload_models()
@@ -109,11 +112,14 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
+    registry = ToolRegistry(store, [BuiltinTools(search, attachments)])
+    runner.offer_tools = registry.offered
+    runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
     changes = ChangeBroadcast()
     chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service,
+        attachments, kv_cache_dir, changes, threads, settings_service, ToolService(store, registry, chat.resume),
     )

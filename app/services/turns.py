@@ -26,7 +26,6 @@ from app.core.domain import (
     ChatTurn,
     ContextBuilt,
     DoneEvent,
-    GenerationRequest,
     Message,
     MessageStatus,
     ReplyFinished,
@@ -35,6 +34,8 @@ from app.core.domain import (
     Thread,
     ThreadCompacted,
     TokenEvent,
+    ToolCallEvent,
+    ToolCallsChanged,
 )
 from app.core.errors import (
     ConfirmationNeeded,
@@ -47,6 +48,7 @@ from app.core.errors import (
     WorkerDied,
 )
 from app.core.ports import ChatBackend
+from app.core.tools import ToolCallRequest, ToolSpec
 from app.services.context import ContextBuilder
 from app.services.routing import Route, Router
 from app.store import Store
@@ -63,6 +65,7 @@ class StepResult:
     text: str             # what this step said
     finish_reason: str    # "stop" or "length" (a cancelled or failed step ends the chain before handlers see it)
     step: int             # 1 for the first call of the reply
+    tool_calls: tuple[ToolCallRequest, ...] = ()  # what the model called in this step
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +104,17 @@ class TurnRunner:
         self._router = router
         self._builder = builder
         self.handlers: list[StepHandler] = []
+        self.offer_tools: Callable[[Thread], list[ToolSpec]] = lambda thread: []  # what each step may call
         self._max_steps = max_steps
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
         self._active: ChatBackend | None = None  # the backend streaming now, for `stop`
         self._stopped = threading.Event()
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set from `stop` until the next chain starts (a handler running a tool watches it)."""
+        return self._stopped
 
     def stop(self) -> None:
         self._stopped.set()
@@ -127,17 +136,22 @@ class TurnRunner:
         writer = _ReplyWriter(self._store, reply, self._flush_interval_s, self._monotonic)
         finished: ReplyFinished | None = None
         extra: list[ChatTurn] = list(follow_up.turns) if follow_up else []
+        if follow_up is not None:
+            yield ToolCallsChanged(tuple(self._store.tool_calls(reply.id)))
         try:
             limit = max(1, self._max_steps())  # read once: a setting changed mid-chain applies to the next one
             for step in range(1, limit + 1):
                 said_before = writer.text_so_far()
                 done: DoneEvent | None = None
                 step_text: list[str] = []
+                calls: list[ToolCallRequest] = []
                 for event in self._call(thread, reply, route, sampling, said_before, extra):
                     if isinstance(event, TokenEvent):
                         writer.add(event.text)
                         step_text.append(event.text)
-                    if isinstance(event, DoneEvent):
+                    if isinstance(event, ToolCallEvent):
+                        calls.append(event.call)
+                    elif isinstance(event, DoneEvent):
                         done = event
                     else:
                         yield event
@@ -146,8 +160,15 @@ class TurnRunner:
                 if done.finish_reason == "cancelled" or self._stopped.is_set():
                     finished = self._finish(reply.id, MessageStatus.INTERRUPTED, "stopped", "cancelled")
                     break
-                result = StepResult(self._store.get_message(reply.id), "".join(step_text), done.finish_reason, step)
+                result = StepResult(
+                    self._store.get_message(reply.id), "".join(step_text), done.finish_reason, step, tuple(calls)
+                )
                 decision = self._next(thread, result)
+                if calls:
+                    yield ToolCallsChanged(tuple(self._store.tool_calls(reply.id)))
+                if self._stopped.is_set():  # stopped while a tool ran
+                    finished = self._finish(reply.id, MessageStatus.INTERRUPTED, "stopped", "cancelled")
+                    break
                 if isinstance(decision, Pause):
                     finished = self._finish(reply.id, MessageStatus.PAUSED, decision.reason, "paused")
                     break
@@ -211,10 +232,10 @@ class TurnRunner:
                 if built.new_summary is not None:
                     yield ThreadCompacted(built.new_summary)
                 yield ContextBuilt(built.report)
-                request = built.request
+                request = replace(built.request, tools=tuple(self.offer_tools(thread)))
                 if said_before or extra:
                     turns = request.turns + ((ChatTurn(Role.ASSISTANT, said_before),) if said_before else ())
-                    request = GenerationRequest(turns + tuple(extra), request.sampling, request.cache_key)
+                    request = replace(request, turns=turns + tuple(extra))
                 self._active = self._router.backend(
                     route, purpose=CallPurpose.TURN, thread_id=thread.id, message_id=reply.id
                 )

@@ -20,11 +20,13 @@ from app.store.messages import MessageTree
 from app.platform.paths import private_file
 from app.store.migrations import migrate
 from app.store.summaries import Summaries
+from app.store.tool_calls import ToolCalls
 from app.store.threads import ThreadRecords
 
 
-class Store(ThreadRecords, MessageTree, Summaries, MessageSearch):
-    """Repository over one database file: threads, their message trees, summaries, search rankings and usage."""
+class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, ToolCalls):
+    """Repository over one database file: threads, their message trees, summaries, search rankings, usage and
+    tool calls."""
 
 
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
