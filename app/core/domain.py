@@ -174,6 +174,7 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     cache_key: str | None = None  # whose saved model states may serve this prompt (one per thread); None: none
     tools: tuple[ToolSpec, ...] = ()  # what the model may call in this step; () : plain chat
+    tool_choice: str = "auto"  # "auto": a reply or a call, as the model decides; "required": a call
 
 
 # Stream events: what a backend yields while it answers one request.

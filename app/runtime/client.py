@@ -90,6 +90,7 @@ class WorkerClient:
             }
             if request.tools:
                 message["tools"] = tools_to_wire(request.tools)
+                message["tool_choice"] = request.tool_choice
             self._send(message)
             if self._cancelled_id == request_id:  # stopped while the worker was starting
                 self._send({"op": "cancel", "id": request_id})

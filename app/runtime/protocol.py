@@ -6,12 +6,12 @@ Requests (parent → worker), each with an integer `id` unless noted:
         With `kv_cache`, model states are saved to and restored from that directory (`app.runtime.kvcache`), all of
         them within `budget_bytes`; null (or absent) keeps reuse in memory only.
     {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
-     "tools": [{"name", "description", "parameters"}] (optional)}
+     "tools": [{"name", "description", "parameters"}], "tool_choice": "auto"|"required" (both optional)}
         → {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
-        With `tools`, the reply is either text or one call, generated under a grammar (`app.runtime.tool_format`):
+        With `tools`, the reply is either text or one call ("required": a call), generated under a grammar (`app.runtime.tool_format`):
         a call comes as {"event": "tool_call", "id", "name", "arguments"} (no tokens) before `done`. A message may
         then carry "tool_calls": [{"id", "name", "arguments"}] (an assistant's call) or be {"role": "tool",
         "content", "tool_call_id"} (its result).

@@ -106,24 +106,34 @@ def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _closed(schema: dict[str, Any]) -> dict[str, Any]:
-    """A tool's parameters as the grammar writes them: every property that is required comes first; the model
-    may not invent others (a grammar with open objects lets a small model ramble in made-up keys)."""
-    if schema.get("type") == "object" and "additionalProperties" not in schema:
-        return {**schema, "additionalProperties": False}
-    return schema
+def _closed(schema: Any) -> Any:
+    """A tool's parameters as the grammar writes them: objects closed (a grammar with open objects lets a small
+    model ramble in made-up keys). Only the grammar is tightened; validation uses the tool's own schema. (Strings
+    are not bounded by length here: llama.cpp's grammar of a bounded string grows with the bound and stalls.)"""
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) if key in ("items", "not") else value for key, value in schema.items()}
+    if "properties" in schema:
+        closed["properties"] = {name: _closed(sub) for name, sub in schema["properties"].items()}
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            closed[key] = [_closed(sub) for sub in schema[key]]
+    if schema.get("type") == "object":
+        closed.setdefault("additionalProperties", False)
+    return closed
 
 
-def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf) -> str:
-    """GBNF: a plain reply (first character not `<`) or one call of one of `tools`. `json_schema_to_gbnf` is
-    llama.cpp's converter (passed in so this module imports no model runtime)."""
+def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: bool = False) -> str:
+    """GBNF: a plain reply (first character not `<`) or one call of one of `tools` (`required`: only a call).
+    `json_schema_to_gbnf` is llama.cpp's converter (passed in so this module imports no model runtime)."""
     call_rules = json_schema_to_gbnf(json.dumps(call_schema(tools)), prop_order=["name", "arguments"])
     call_rules = call_rules.replace("root ::=", "tool-call ::=", 1)
-    return (
-        f"{call_rules}\n"
-        f'root ::= "{CALL_OPEN}" tool-call "{CALL_CLOSE}" | plain-reply\n'
-        "plain-reply ::= [^<] .*\n"
-    )
+    # JSON strings hold no raw control characters (llama-cpp-python's converter allows them; llama.cpp's does not),
+    # and here no "<" either: a small model that means to end its call writes "}</tool_call>" inside the string.
+    call_rules = call_rules.replace('char ::= [^"\\\\]', 'char ::= [^"\\\\<\\x7F\\x00-\\x1F]')
+    reply = "" if required else " | plain-reply\nplain-reply ::= [^<] .*"
+    return f'{call_rules}\nroot ::= "{CALL_OPEN}" tool-call "{CALL_CLOSE}"{reply}\n'
+
 
 
 def parse_call(text: str) -> tuple[str, Any] | None:
@@ -133,10 +143,9 @@ def parse_call(text: str) -> tuple[str, Any] | None:
     start = stripped.find(CALL_OPEN)
     if start < 0:
         return None
-    body = stripped[start + len(CALL_OPEN):]
-    body = body.split(CALL_CLOSE, 1)[0].strip()
+    body = stripped[start + len(CALL_OPEN):].strip()
     try:
-        data = json.loads(body)
+        data, _ = json.JSONDecoder().raw_decode(body)
     except ValueError:
         return ("", body)
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):

@@ -106,7 +106,7 @@ class Worker:
             elif op == "embed":
                 self._embed(request)
             elif op == "count":
-                messages, tools, _ = self._with_tools(request["messages"], request.get("tools") or [])
+                messages, tools, _ = self._with_tools(request["messages"], request.get("tools") or [], "auto")
                 tokens = self._tokenize(messages, tools=tools)
                 self.send({"event": "count", "id": request_id, "tokens": len(tokens), "n_ctx": self._llm.n_ctx()})
             else:
@@ -250,7 +250,9 @@ class Worker:
         self._cancel.clear()
         if request_id in self._cancelled_ids:
             self._cancel.set()
-        messages, render_tools, grammar = self._with_tools(request["messages"], request.get("tools") or [])
+        messages, render_tools, grammar = self._with_tools(
+            request["messages"], request.get("tools") or [], request.get("tool_choice", "auto")
+        )
         max_tokens = sampling["max_tokens"]
         tokens = self._check_fits(messages, max_tokens, render_tools)
         cache_key = request.get("cache_key")
@@ -307,10 +309,10 @@ class Worker:
             reply.append(tail)
             if not calling:
                 self.send({"event": "token", "id": request_id, "text": tail})
-        if calling and finish_reason != "cancelled":
+        if calling and finish_reason != "cancelled":  # a call cut by max_tokens goes as text: the model hears why
             name, arguments = parse_call("".join(reply)) or ("", "".join(reply))
             self.send({"event": "tool_call", "id": request_id, "name": name, "arguments": arguments})
-            finish_reason = "stop"
+            finish_reason = "stop" if name else finish_reason
         finished = time.perf_counter()
         decode_time = finished - first_token_at if first_token_at else 0.0
         self.send(
@@ -343,7 +345,7 @@ class Worker:
             llm._ctx.kv_cache_clear()
             llm.reset()
 
-    def _with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]):
+    def _with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], choice: str):
         """(messages, tools for the template, grammar): the prompt in the model's own tool format if its template has
         one, else in the generic one; and the grammar that makes the reply text or one valid call."""
         from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
@@ -357,13 +359,13 @@ class Worker:
             messages, render_tools = generic_messages(messages, tools), None
         if not tools:
             return messages, render_tools, None
-        key = json.dumps(tools, sort_keys=True)
+        key = json.dumps([tools, choice], sort_keys=True)
         grammar = self._grammars.get(key)
         if grammar is None:
             if len(self._grammars) >= 8:
                 self._grammars.clear()
             grammar = self._grammars[key] = LlamaGrammar.from_string(
-                call_grammar(tools, json_schema_to_gbnf), verbose=False
+                call_grammar(tools, json_schema_to_gbnf, required=choice == "required"), verbose=False
             )
         return messages, render_tools, grammar
 

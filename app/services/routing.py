@@ -477,7 +477,7 @@ class LedgeredBackend:
         )
 
     def capabilities(self) -> BackendCapabilities:
-        return BackendCapabilities(context_window=None, hosted=True)
+        return BackendCapabilities(context_window=None, hosted=True, native_tools=True)
 
     def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
         return estimate_tokens(GenerationRequest(turns))
