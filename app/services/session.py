@@ -19,6 +19,7 @@ from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
+from app.services.mcp_servers import McpServers
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
@@ -52,8 +53,10 @@ class Session:
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
     tools: ToolService  # the tools threads may call, and the user's answers to calls waiting for a yes
+    mcp: McpServers  # the MCP servers of mcp.json: their tools, and the file's edits
 
     def close(self) -> None:
+        self.mcp.stop_all()
         self.router.unload_models()
         self.embedder.shutdown()
         self.store.close()
@@ -112,7 +115,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
-    registry = ToolRegistry(store, [BuiltinTools(search, attachments)])
+    mcp = McpServers(data)
+    registry = ToolRegistry(store, [BuiltinTools(search, attachments), mcp])
     runner.offer_tools = registry.offered
     runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
     changes = ChangeBroadcast()
@@ -121,5 +125,5 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service, ToolService(store, registry, chat.resume),
+        attachments, kv_cache_dir, changes, threads, settings_service, ToolService(store, registry, chat.resume), mcp,
     )
