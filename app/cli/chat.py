@@ -47,6 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--tools", metavar="NAME,NAME", help="the tools this thread may call from now on (`threadloom tools list`)"
     )
     tools.add_argument("--no-tools", action="store_true", help="this thread calls no tools from now on")
+    chat.add_argument(
+        "--require-tool", action="store_true", help="the reply starts with a call of one of the thread's tools"
+    )
     chat.add_argument("message", nargs="?", help="the message to send (not with --regenerate)")
     chat.set_defaults(handler=run)
 
@@ -65,7 +68,11 @@ def _events(args: argparse.Namespace, session: Session):
         raise InvalidInput("give the message to send")
     thread_id = args.thread if args.thread is not None else chat.new_thread().id
     _choose_tools(args, session, thread_id)
-    return thread_id, chat.send(thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted)
+    if args.require_tool and args.no_tools:
+        raise InvalidInput("--require-tool needs tools; leave out --no-tools")
+    return thread_id, chat.send(
+        thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted, require_tool=args.require_tool
+    )
 
 
 def _choose_tools(args: argparse.Namespace, session: Session, thread_id: int) -> None:

@@ -129,9 +129,12 @@ class TurnRunner:
         route: Route,
         sampling: SamplingParams,
         follow_up: FollowUp | None = None,
+        *,
+        require_tool: bool = False,
     ) -> Iterator[ChatEvent]:
         """Stream the chain for `reply` (stored, status STREAMING) and end with its ReplyFinished. With
-        `follow_up`, the chain resumes after what the reply already says."""
+        `follow_up`, the chain resumes after what the reply already says; `require_tool`: the first model call
+        must call one of the offered tools."""
         self._stopped.clear()
         writer = _ReplyWriter(self._store, reply, self._flush_interval_s, self._monotonic)
         finished: ReplyFinished | None = None
@@ -145,7 +148,8 @@ class TurnRunner:
                 done: DoneEvent | None = None
                 step_text: list[str] = []
                 calls: list[ToolCallRequest] = []
-                for event in self._call(thread, reply, route, sampling, said_before, extra):
+                choice = "required" if require_tool and step == 1 else "auto"
+                for event in self._call(thread, reply, route, sampling, said_before, extra, choice):
                     if isinstance(event, TokenEvent):
                         writer.add(event.text)
                         step_text.append(event.text)
@@ -221,6 +225,7 @@ class TurnRunner:
         sampling: SamplingParams,
         said_before: str,
         extra: list[ChatTurn],
+        tool_choice: str,
     ) -> Iterator[ChatEvent | DoneEvent]:
         """One model call of the chain, on `route` or on the fallback the router picks when it cannot serve."""
         tried: list[Route] = []
@@ -232,7 +237,7 @@ class TurnRunner:
                 if built.new_summary is not None:
                     yield ThreadCompacted(built.new_summary)
                 yield ContextBuilt(built.report)
-                request = replace(built.request, tools=tuple(self.offer_tools(thread)))
+                request = replace(built.request, tools=tuple(self.offer_tools(thread)), tool_choice=tool_choice)
                 if said_before or extra:
                     turns = request.turns + ((ChatTurn(Role.ASSISTANT, said_before),) if said_before else ())
                     request = replace(request, turns=turns + tuple(extra))
