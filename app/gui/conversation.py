@@ -342,6 +342,7 @@ class ConversationView(QScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.card_decorator: Callable[[MessageCard], None] | None = None  # adds to a card shown or refreshed
         self.setObjectName("conversation")
         self.setAccessibleName("Conversation")
         self.setWidgetResizable(True)
@@ -443,6 +444,8 @@ class ConversationView(QScrollArea):
                 card = self._cards[message.id]
                 if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
                     card.show_message(message)
+                if self.card_decorator is not None:
+                    self.card_decorator(card)
         return same
 
     def add_message(
@@ -463,6 +466,8 @@ class ConversationView(QScrollArea):
         ):
             signal.connect(relay)
         self._cards[message.id] = card
+        if self.card_decorator is not None:
+            self.card_decorator(card)
         if position is not None:
             self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)

@@ -45,6 +45,7 @@ from app.gui.hosted_consent import hosted_refusal
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
 from app.gui.reply_controller import ReplyController
+from app.gui.tool_card import ToolCards
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.sidebar import Sidebar
 from app.gui.starter_card import StarterModelCard
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
             self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
+        self.conversation.card_decorator = ToolCards(self._session.tools, self.replies.answer_tool_call).decorate
         self.replies.streaming_changed.connect(self._set_streaming)
         self.replies.thread_created.connect(self._adopt_thread)
         self.replies.reload_requested.connect(self.open_thread)
