@@ -45,6 +45,7 @@ from app.gui.hosted_consent import hosted_refusal
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
 from app.gui.reply_controller import ReplyController
+from app.gui.mcp_servers_page import McpServersDialog
 from app.gui.tool_card import ToolCards
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.sidebar import Sidebar
@@ -303,6 +304,7 @@ class MainWindow(QMainWindow):
             ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
+            ("MCP servers", QKeySequence("Ctrl+Shift+T"), self.open_mcp_servers),
             ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
@@ -741,6 +743,11 @@ class MainWindow(QMainWindow):
         """The model manager, modal; the model state is shown again when it closes."""
         dialog = ModelManagerDialog(self._session, self.status, self)
         dialog.finished.connect(lambda _result: (self._show_model_state(), self._load_stronger_models()))
+        dialog.open()
+        return dialog
+
+    def open_mcp_servers(self) -> McpServersDialog:
+        dialog = McpServersDialog(self._session.mcp, self.status, self)
         dialog.open()
         return dialog
 

@@ -81,3 +81,23 @@ def test_dont_on_the_card_refuses_and_writes_nothing(qtbot, session, show_window
     assert list(notes.iterdir()) == []
     assert session.store.get_tool_call(card.call.id).result == "the user declined"
     close_window(qtbot, window)
+
+
+def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window = show_window(session)
+    answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
+    dialog = window.open_mcp_servers()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
+    assert "notes — enabled, stopped" == dialog.server_list.item(0).text()
+    qtbot.mouseClick(dialog.tools_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Tools: read_note, write_note" in dialog.details.text(), timeout=REPLY_TIMEOUT_MS)
+    assert "notes server starting" in dialog.log.toPlainText()  # its stderr
+    qtbot.mouseClick(dialog.toggle_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.item(0).text() == "notes — disabled, stopped", timeout=REPLY_TIMEOUT_MS)
+    assert [c.enabled for c in session.mcp.configs()] == [False]
+    dialog.close()
+    close_window(qtbot, window)
