@@ -114,7 +114,9 @@ class McpConnection:
         threading.Thread(target=loop.run_forever, name=f"mcp-{self.name}", daemon=True).start()
         self._loop = loop
         ready: concurrent.futures.Future = concurrent.futures.Future()
-        self._served = asyncio.run_coroutine_threadsafe(self._serve(ready), loop)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        errlog = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed when the server stops
+        self._served = asyncio.run_coroutine_threadsafe(self._serve(ready, errlog), loop)
         try:
             ready.result(self._start_timeout_s)
         except concurrent.futures.TimeoutError:
@@ -122,7 +124,7 @@ class McpConnection:
         except Exception as exc:  # noqa: BLE001 - whatever the SDK or the process raised
             self._fail(f"the MCP server {self.name} could not start: {_one_line(exc)} (see {self.log_path})")
 
-    async def _serve(self, ready: concurrent.futures.Future) -> None:
+    async def _serve(self, ready: concurrent.futures.Future, errlog) -> None:
         from mcp import ClientSession, StdioServerParameters
         from mcp.client.stdio import stdio_client
 
@@ -130,21 +132,19 @@ class McpConnection:
         params = StdioServerParameters(
             command=self.command.command, args=list(self.command.args), env=dict(self.command.env) or None
         )
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a", encoding="utf-8") as errlog:
-            try:
-                async with stdio_client(params, errlog=errlog) as streams:
-                    async with ClientSession(*streams) as session:
-                        await session.initialize()
-                        self._session = session
-                        ready.set_result(None)
-                        await self._closing.wait()
-            except BaseException as exc:  # noqa: BLE001 - reported to whoever waits, never raised into the loop
-                if not ready.done():
-                    ready.set_exception(exc)
-                self.last_error = _one_line(exc)
-            finally:
-                self._session = None
+        try:
+            async with stdio_client(params, errlog=errlog) as streams, ClientSession(*streams) as session:
+                await session.initialize()
+                self._session = session
+                ready.set_result(None)
+                await self._closing.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits, never raised into the loop
+            if not ready.done():
+                ready.set_exception(exc)
+            self.last_error = _one_line(exc)
+        finally:
+            self._session = None
+            errlog.close()
 
     def _run(self, coroutine, timeout_s: float, doing: str):
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)

@@ -19,7 +19,13 @@ from app.core.domain import (
 from app.core.tools import ToolCallRequest
 from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.hosted import HostedBackend
-from app.services.builtin_tools import CALCULATOR, CURRENT_TIME, READ_PAGE, SEARCH_DOCUMENTS, SEARCH_THREADS
+from app.services.builtin_tools import (
+    CALCULATOR,
+    CURRENT_TIME,
+    READ_PAGE,
+    SEARCH_DOCUMENTS,
+    SEARCH_THREADS,
+)
 from app.services.models import load_catalog
 from app.services.tools import validation_error
 from tests.servers import CountingProxy, start_llama_server, stop

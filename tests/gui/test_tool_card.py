@@ -45,7 +45,7 @@ def notes(tmp_path: Path) -> Path:
 def test_run_on_the_card_runs_the_waiting_call_after_a_restart(qtbot, data_dir, models_dir, open_sessions, show_window, notes):
     first = open_sessions(data_dir, models_dir)
     limit_reply(first, max_tokens=48)
-    thread, reply = pending_reply(first, notes)
+    thread, _ = pending_reply(first, notes)
     first.close()  # quit while the call waits
 
     session = open_sessions(data_dir, models_dir)
@@ -69,7 +69,7 @@ def test_run_on_the_card_runs_the_waiting_call_after_a_restart(qtbot, data_dir, 
 
 def test_dont_on_the_card_refuses_and_writes_nothing(qtbot, session, show_window, notes):
     limit_reply(session, max_tokens=48)
-    thread, reply = pending_reply(session, notes)
+    thread, _ = pending_reply(session, notes)
     limit_reply(session, max_tokens=24)
     window = show_window(session)
     window.open_thread(thread.id)

@@ -13,7 +13,7 @@ from fakes import scripted_services
 
 from app.core.domain import MessageStatus, ReplyFinished
 from app.core.errors import InvalidInput, NotFound
-from app.core.tools import ToolCallRequest, ToolCallStatus, ToolEffect
+from app.core.tools import ToolCallRequest, ToolEffect
 from app.services.mcp_servers import McpServers
 
 SERVER = str(Path(__file__).parents[1] / "mcp" / "notes_server.py")
