@@ -69,8 +69,9 @@ class ScriptedBackend:
     def capabilities(self) -> BackendCapabilities:
         return BackendCapabilities(context_window=self.window)
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return sum(len(turn.content.split()) + WORDS_PER_TURN_OVERHEAD for turn in turns)
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools=()) -> int:
+        offered = sum(len(tool.description.split()) + WORDS_PER_TURN_OVERHEAD for tool in tools)
+        return sum(len(turn.content.split()) + WORDS_PER_TURN_OVERHEAD for turn in turns) + offered
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         self.requests.append(request)
@@ -163,7 +164,7 @@ def scripted_services(
     tools = None
     if tool_providers is not None:
         registry = ToolRegistry(store, tool_providers)
-        runner.offer_tools = registry.offered
+        builder.offer_tools = registry.offered
         runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
         tools = ToolService(store, registry, chat.resume)
     return ScriptedServices(store, routing, router, builder, runner, chat, backends, data_dir, make_backend, tools)

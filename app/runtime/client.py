@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
-from uuid import uuid4
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from app.core.domain import (
     BackendCapabilities,
@@ -25,8 +25,13 @@ from app.core.domain import (
     TokenEvent,
     ToolCallEvent,
 )
-from app.core.tools import ToolCallRequest
-from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied
+from app.core.errors import (
+    GenerationFailed,
+    ModelUnavailable,
+    PromptTooLong,
+    WorkerDied,
+)
+from app.core.tools import ToolCallRequest, ToolSpec
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
     ERROR_PROMPT_TOO_LONG,
@@ -137,12 +142,16 @@ class WorkerClient:
         """The window is the configured one until the model is loaded, then the one llama.cpp gave."""
         return BackendCapabilities(context_window=self._loaded_n_ctx or self.config.n_ctx, json_grammar=True)
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        """The prompt's length: `turns` rendered with the model's chat template and tokenizer (starts the worker)."""
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int:
+        """The prompt's length: `turns` rendered with the model's chat template and tokenizer, with `tools` offered
+        as a generate request offers them (starts the worker)."""
         with self._generate_lock:
             self._ensure_started()
             request_id = next(self._ids)
-            self._send({"op": "count", "id": request_id, "messages": turns_to_wire(turns)})
+            message = {"op": "count", "id": request_id, "messages": turns_to_wire(turns)}
+            if tools:
+                message["tools"] = tools_to_wire(tools)
+            self._send(message)
             event = self._read_event()
             if event["event"] == "error":
                 raise GenerationFailed(event["message"])

@@ -34,7 +34,8 @@ ERROR_READ_LIMIT = 64 * 1024  # bytes of it read to scrub: the key is found whol
 
 
 def estimate_tokens(request: GenerationRequest) -> int:
-    return sum(len(turn.content) for turn in request.turns) // CHARS_PER_TOKEN + 1
+    tools = sum(len(t.description) + len(json.dumps(t.parameters)) + len(t.name) for t in request.tools)
+    return (sum(len(turn.content) for turn in request.turns) + tools) // CHARS_PER_TOKEN + 1
 
 
 class HostedBackend:

@@ -23,7 +23,7 @@ Requests (parent → worker), each with an integer `id` unless noted:
     {"op": "embed", "id", "texts": [str]}   (after an embedding load) texts longer than the window are truncated
         → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "tokens", "seconds"}
           | {"event": "error", "id", "message"}
-    {"op": "count", "id", "messages": [{"role", "content"}]}
+    {"op": "count", "id", "messages": [{"role", "content"}], "tools": [...] (optional, as for generate)}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
     {"op": "cancel", "id"?} (no reply) generation `id` ends within a token with finish_reason "cancelled", even if
                          the cancel arrives before the generate request is read; without an id, the one running now

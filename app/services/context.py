@@ -33,6 +33,7 @@ from app.core.domain import (
     ThreadSummary,
 )
 from app.core.errors import PromptTooLong
+from app.core.tools import ToolSpec
 from app.services.routing import Route, Router
 from app.store import Store
 
@@ -100,6 +101,7 @@ class ContextBuilder:
         self.system: list[SystemContributor] = system if system is not None else [thread_system_prompt]
         self.messages: list[MessageContributor] = messages or []
         self._passage_share = passage_share
+        self.offer_tools: Callable[[Thread], list[ToolSpec]] = lambda thread: []  # what the model may call
 
     def build(self, thread: Thread, reply: Message, route: Route, sampling: SamplingParams) -> BuiltContext:
         """The request for `reply` on `route`, fitted to its window."""
@@ -108,13 +110,14 @@ class ContextBuilder:
         new_summary = None
         left_out: list[LeftOut] = []
         folds = 0
+        tools = tuple(self.offer_tools(thread))  # their descriptions take room in the prompt too
         while True:
             summary, path = self._summarised_path(thread.id, reply.parent_id)
             extras = self._message_extras(thread, path, budget)
             turns = self._turns(thread, summary, path, extras, skip=set())
-            tokens = self._router.count_tokens(route, turns)
+            tokens = self._router.count_tokens(route, turns, tools)
             if window is None or tokens + sampling.max_tokens <= window:
-                return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out)
+                return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, tools)
             folded = self._fold_older_turns(thread, reply, route, window) if folds < MAX_FOLDS_PER_TURN else None
             if folded is None:
                 break
@@ -125,7 +128,7 @@ class ContextBuilder:
             skip.add(message.id)
             left_out.append(LeftOut("passages", extras[message.id].tokens_hint, message.id))
             turns = self._turns(thread, summary, path, extras, skip=skip)
-            tokens = self._router.count_tokens(route, turns)
+            tokens = self._router.count_tokens(route, turns, tools)
             if tokens + sampling.max_tokens <= window:
                 break
         room = window - tokens
@@ -135,7 +138,7 @@ class ContextBuilder:
                 f"with older turns folded: shorten the message, or pick a model with a larger window"
             )
         sampling = replace(sampling, max_tokens=min(sampling.max_tokens, room))
-        return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out)
+        return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, tools)
 
     def assemble(self, thread: Thread, reply: Message) -> tuple[ChatTurn, ...]:
         """The prompt for `reply` as it stands, before any fitting (nothing folded now, nothing left out)."""
@@ -152,13 +155,16 @@ class ContextBuilder:
         summary: ThreadSummary | None,
         new_summary: ThreadSummary | None,
         left_out: list[LeftOut],
+        tools: tuple[ToolSpec, ...] = (),
     ) -> BuiltContext:
         folded = self._folded_ids(summary) if summary is not None else ()
         log.debug("thread %s prompt: %s tokens, window %s, %s messages folded", thread.id, tokens, window, len(folded))
         if left_out:
             log.info("thread %s: left out of the prompt to fit the window: %s", thread.id, left_out)
         return BuiltContext(
-            request=GenerationRequest(turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id)),
+            request=GenerationRequest(
+                turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id), tools=tools
+            ),
             report=ContextReport(tokens=tokens, window=window, folded=folded, left_out=tuple(left_out)),
             new_summary=new_summary,
         )

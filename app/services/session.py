@@ -117,7 +117,7 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
     mcp = McpServers(data)
     registry = ToolRegistry(store, [BuiltinTools(search, attachments), mcp])
-    runner.offer_tools = registry.offered
+    builder.offer_tools = registry.offered
     runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
     changes = ChangeBroadcast()
     chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)

@@ -48,7 +48,7 @@ from app.core.errors import (
     WorkerDied,
 )
 from app.core.ports import ChatBackend
-from app.core.tools import ToolCallRequest, ToolSpec
+from app.core.tools import ToolCallRequest
 from app.services.context import ContextBuilder
 from app.services.routing import Route, Router
 from app.store import Store
@@ -104,7 +104,6 @@ class TurnRunner:
         self._router = router
         self._builder = builder
         self.handlers: list[StepHandler] = []
-        self.offer_tools: Callable[[Thread], list[ToolSpec]] = lambda thread: []  # what each step may call
         self._max_steps = max_steps
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
@@ -237,7 +236,7 @@ class TurnRunner:
                 if built.new_summary is not None:
                     yield ThreadCompacted(built.new_summary)
                 yield ContextBuilt(built.report)
-                request = replace(built.request, tools=tuple(self.offer_tools(thread)), tool_choice=tool_choice)
+                request = replace(built.request, tool_choice=tool_choice)
                 if said_before or extra:
                     turns = request.turns + ((ChatTurn(Role.ASSISTANT, said_before),) if said_before else ())
                     request = replace(request, turns=turns + tuple(extra))

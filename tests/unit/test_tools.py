@@ -370,3 +370,17 @@ def test_a_reply_is_found_by_the_words_of_its_tool_call(services):
     reply = finished(list(services.chat.send(thread.id, "look"))).reply
     hits = SearchService(services.store).search("zanzibar")
     assert [hit.message_id for hit in hits] == [reply.id]
+
+
+def test_the_offered_tools_count_in_the_prompt_that_must_fit_the_window(services):
+    from app.core.domain import ContextBuilt
+
+    services = services()
+    with_tools, without = services.chat.new_thread(), services.chat.new_thread()
+    services.tools.choose(without.id, [])
+    sizes = []
+    for thread in (with_tools, without):
+        events = list(services.chat.send(thread.id, "the same words"))
+        sizes.append(next(e for e in events if isinstance(e, ContextBuilt)).report.tokens)
+    described = sum(len(spec.description.split()) + 4 for spec in services.tools.registry.offered(with_tools))
+    assert sizes[0] - sizes[1] == described
