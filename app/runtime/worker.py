@@ -22,7 +22,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -275,16 +275,7 @@ class Worker:
         first_token_at = None
         finish_reason = "length"
         calling = False  # under a tool grammar, a reply that starts with "<" is a call: kept back, sent as one event
-        for token in llm.generate(
-            tokens,
-            temp=sampling["temperature"],
-            top_p=sampling["top_p"],
-            top_k=sampling["top_k"],
-            min_p=sampling["min_p"],
-            repeat_penalty=sampling["repeat_penalty"],
-            reset=True,
-            grammar=grammar,
-        ):
+        for token in self._sampled(tokens, sampling, grammar):
             if self._cancel.is_set():
                 finish_reason = "cancelled"
                 break
@@ -344,6 +335,32 @@ class Worker:
             log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
             llm._ctx.kv_cache_clear()
             llm.reset()
+
+    def _sampled(self, tokens: list[int], sampling: dict[str, Any], grammar) -> Iterator[int]:
+        """The reply's tokens. Under a tool grammar only the first token decides (a call starts with "<"): a plain
+        reply goes on without the grammar, which costs about 40 % of generation speed on the starter model."""
+        llm = self._llm
+
+        def generate(prompt: list[int], grammar=None) -> Iterator[int]:
+            return llm.generate(
+                prompt, temp=sampling["temperature"], top_p=sampling["top_p"], top_k=sampling["top_k"],
+                min_p=sampling["min_p"], repeat_penalty=sampling["repeat_penalty"], reset=True, grammar=grammar,
+            )  # fmt: skip
+
+        if grammar is None:
+            yield from generate(tokens)
+            return
+        constrained = generate(tokens, grammar)
+        first = next(constrained, None)
+        if first is None:
+            return
+        yield first
+        piece = llm.detokenize([first], prev_tokens=tokens).decode("utf-8", errors="replace")
+        if piece.lstrip().startswith(CALL_OPEN[0]) or not piece.strip():
+            yield from constrained  # a call (or not decided yet: whitespace) stays under the grammar
+            return
+        constrained.close()
+        yield from generate(tokens + [first])
 
     def _with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], choice: str):
         """(messages, tools for the template, grammar): the prompt in the model's own tool format if its template has
