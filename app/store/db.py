@@ -40,4 +40,5 @@ def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
     migrate(db)
     store = Store(db, clock=clock)
     store.recover_interrupted()
+    store.recover_tool_calls()
     return store

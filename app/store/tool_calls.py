@@ -121,6 +121,17 @@ class ToolCalls(Database):
         )
         return list(dict.fromkeys(row[0] for row in rows))
 
+    def recover_tool_calls(self) -> int:
+        """Calls left running by a process that died mid-call fail (their reply was marked interrupted); those
+        queued behind a call that waits for the user in a paused reply are kept. How many failed."""
+        with self.writing():
+            cursor = self.db.execute_sql(
+                """UPDATE tool_call SET status = 'failed', error = 'Threadloom stopped while this call ran'
+                   WHERE status = 'running'
+                     AND message_id IN (SELECT id FROM message WHERE status NOT IN ('paused', 'streaming'))"""
+            )
+            return cursor.connection.changes()
+
     # "Always for this thread"
 
     def grant_tool(self, thread_id: int, server: str, name: str) -> None:

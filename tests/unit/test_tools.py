@@ -384,3 +384,22 @@ def test_the_offered_tools_count_in_the_prompt_that_must_fit_the_window(services
         sizes.append(next(e for e in events if isinstance(e, ContextBuilt)).report.tokens)
     described = sum(len(spec.description.split()) + 4 for spec in services.tools.registry.offered(with_tools))
     assert sizes[0] - sizes[1] == described
+
+
+def test_a_call_left_running_by_a_killed_process_fails_on_the_next_open(services, tmp_path):
+    from app.store import open_store
+
+    first = services()
+    thread = first.chat.new_thread()
+    reply = first.store.add_message(thread.id, parent_id=None, role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING)
+    running = first.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="k", name="slow", server="notes", arguments={},
+        status=ToolCallStatus.RUNNING, effect=ToolEffect.READ_ONLY, offset=0,
+    )  # fmt: skip
+    first.store.db.execute_sql("UPDATE message SET writer_pid = 999999 WHERE id = ?", (reply.id,))  # a dead writer
+    reopened = open_store(tmp_path / "data")
+    try:
+        failed = reopened.get_tool_call(running.id)
+        assert (failed.status, failed.error) == (ToolCallStatus.FAILED, "Threadloom stopped while this call ran")
+    finally:
+        reopened.close()
