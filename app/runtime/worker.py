@@ -15,8 +15,8 @@ does is loaded, so a thread switch or a restart costs a file read instead of a f
 from __future__ import annotations
 
 import codecs
-import json
 import ctypes
+import json
 import os
 import queue
 import sys
