@@ -54,7 +54,7 @@ def test_run_on_the_card_runs_the_waiting_call_after_a_restart(qtbot, data_dir, 
     window.open_thread(thread.id)
     qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
     [card] = call_cards(window)
-    assert card.call.status == ToolCallStatus.PENDING and card.details.isVisible()  # the exact call, shown open
+    assert card.call.status == ToolCallStatus.PENDING and not card.details.isHidden()  # the exact call, shown open
     assert '"name"' in card.details.toPlainText() and card.run_button.accessibleName() == "Run"
     assert list(notes.iterdir()) == []
     qtbot.mouseClick(card.run_button, Qt.MouseButton.LeftButton)
