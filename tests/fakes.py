@@ -27,6 +27,7 @@ from app.core.domain import (
     Usage,
 )
 from app.core.tools import ToolCallRequest, ToolProvider
+from app.platform.locks import ThreadLocks
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder, MessageContributor, thread_system_prompt
@@ -160,7 +161,9 @@ def scripted_services(
     )
     builder = ContextBuilder(store, router, system=[thread_system_prompt], messages=contributors or [])
     runner = TurnRunner(store, router, builder, max_steps=lambda: current().max_steps, flush_interval_s=0.0)
-    chat = ChatService(store, router, runner, sampling=SamplingParams(max_tokens=64))
+    chat = ChatService(
+        store, router, runner, sampling=SamplingParams(max_tokens=64), locks=ThreadLocks(data_dir / "locks")
+    )
     tools = None
     if tool_providers is not None:
         registry = ToolRegistry(store, tool_providers)

@@ -19,6 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="threads, pinned first, then most recently active")
     listing.add_argument("--tag", help="only threads with this tag")
     listing.add_argument("--where", action="append", default=[], metavar="KEY=VALUE", help="metadata must match")
+    listing.add_argument("--rated", choices=("up", "down"), help="only threads holding a reply rated so")
     listing.add_argument("--view", help="apply a saved view")
     listing.add_argument("--save-view", metavar="NAME", help="save this filter as a view")
     shown = listing.add_mutually_exclusive_group()
@@ -87,6 +88,7 @@ def list_threads(args: argparse.Namespace, session: Session) -> int:
             include_archived=args.all,
             archived_only=args.archived,
             deleted_only=args.deleted,
+            rated=args.rated,
         )
     if args.save_view:
         store.save_view(args.save_view, filter)

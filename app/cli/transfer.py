@@ -8,18 +8,31 @@ import sys
 from pathlib import Path
 
 from app.cli.output import print_json, shown, thread_json
+from app.cli.stats import parse_day
 from app.core.errors import InvalidInput
 from app.services.session import Session
+from app.services.training import TrainingFilter, finetune_lines, preference_lines
 from app.services.transfer import export_json, export_markdown, import_file
+
+TRAINING_FORMATS = {"finetune": finetune_lines, "preference": preference_lines}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser("export", help="export a thread or all threads as Markdown or lossless JSON")
-    which = export.add_mutually_exclusive_group(required=True)
+    export = commands.add_parser(
+        "export", help="export threads as Markdown, lossless JSON, or fine-tuning / preference JSONL"
+    )
+    which = export.add_mutually_exclusive_group()
     which.add_argument("id", type=int, nargs="?", help="the thread to export")
     which.add_argument("--all", action="store_true", help="every thread, archived ones included")
-    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--format", choices=("md", "json", *TRAINING_FORMATS), default="md")
     export.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    training = export.add_argument_group("training sets (--format finetune or preference; every thread that matches)")
+    training.add_argument("--tag", help="only threads with this tag")
+    training.add_argument("--rated", choices=("up",), help="only replies rated up")
+    training.add_argument("--since", metavar="YYYY-MM-DD", help="only threads active on or after this day (UTC)")
+    training.add_argument("--model", help="only replies this model wrote")
+    training.add_argument("--include-hosted", action="store_true", help="threads that went to a hosted model too")
+    training.add_argument("--include-incognito", action="store_true", help="incognito threads too")
     export.set_defaults(handler=run_export)
 
     imports = commands.add_parser("import", help="import a Threadloom, ChatGPT or Open WebUI JSON export")
@@ -32,6 +45,15 @@ def run_export(args: argparse.Namespace, session: Session) -> int:
     from app.core.domain import ThreadFilter
 
     store = session.store
+    if args.format in TRAINING_FORMATS:
+        lines = list(TRAINING_FORMATS[args.format](store, _training_filter(args)))
+        text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        return _write(args.output, text, f"{len(lines)} line(s)")
+    training_options = [option for option in ("tag", "rated", "since", "model") if getattr(args, option)]
+    if args.include_hosted or args.include_incognito or training_options:
+        raise InvalidInput("--tag, --rated, --since, --model and --include-… go with --format finetune or preference")
+    if args.id is None and not args.all:
+        raise InvalidInput("say which thread to export (its id), or --all")
     ids = (
         [thread.id for thread in reversed(store.list_threads(ThreadFilter(include_archived=True)))]
         if args.all
@@ -41,14 +63,31 @@ def run_export(args: argparse.Namespace, session: Session) -> int:
         text = json.dumps(export_json(store, ids), ensure_ascii=False, indent=2) + "\n"
     else:
         text = export_markdown(store, ids)
-    if args.output is None:
+    return _write(args.output, text, f"{len(ids)} thread(s)")
+
+
+def _training_filter(args: argparse.Namespace) -> TrainingFilter:
+    if args.id is not None:
+        raise InvalidInput(f"--format {args.format} exports every thread that matches its filters, not one id")
+    return TrainingFilter(
+        tag=args.tag,
+        rated_up_only=args.rated == "up",
+        since=parse_day(args.since),
+        model=args.model,
+        include_hosted=args.include_hosted,
+        include_incognito=args.include_incognito,
+    )
+
+
+def _write(output: Path | None, text: str, what: str) -> int:
+    if output is None:
         sys.stdout.write(text)
         return 0
     try:
-        args.output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"cannot write {args.output}: {exc.strerror}") from exc
-    print(f"exported {len(ids)} thread(s) to {args.output}", file=sys.stderr)
+        raise InvalidInput(f"cannot write {output}: {exc.strerror}") from exc
+    print(f"exported {what} to {output}", file=sys.stderr)
     return 0
 
 

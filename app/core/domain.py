@@ -53,6 +53,7 @@ class ThreadFilter:
     include_archived: bool = False
     archived_only: bool = False
     deleted_only: bool = False
+    rated: str | None = None  # "up" or "down": only threads holding a reply rated so
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +313,7 @@ class ImportedMessage:
     timings: Timings | None = None
     backend: str = "local"
     tool_calls: tuple[ToolCall, ...] = ()  # their ids, thread and message are the file's, replaced on import
+    rating: tuple[str, str | None, datetime] | None = None  # (up or down, note, rated at), from our own export
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,10 @@ class WorkerDied(ThreadloomError):
     """The model worker process ended while it was serving a request."""
 
 
+class WorkerHung(WorkerDied):
+    """The model worker went silent past its deadline and was stopped (not retried: it would cost the wait again)."""
+
+
 class GenerationFailed(ThreadloomError):
     """The worker reported an error for one request; the worker itself is still usable."""
 

@@ -222,10 +222,12 @@ class AttachmentController(QObject):
     Signals (GUI thread):
         attachments_shown(list[Attachment]): each new listing of the open thread's attachments (the details panel).
         thread_created(int): a thread was made to hold files dropped on a draft.
+        folders_synced(dict): what a sync of the knowledge folders changed (`sync_folders`' changes).
     """
 
     attachments_shown = Signal(object)
     thread_created = Signal(int)
+    folders_synced = Signal(object)
 
     def __init__(
         self,
@@ -325,14 +327,18 @@ class AttachmentController(QObject):
             for folder in folders:
                 service.add_folder(folder, thread_id=folder_thread_id)
             results = service.attach(thread_id, files, progress=report, cancel=cancel) if files else []
-            if folders:
-                service.sync_folders(progress=report, cancel=cancel)
-            return results
+            changes = service.sync_folders(progress=report, cancel=cancel) if folders else {}
+            return results, changes
+
+        def attached(outcome) -> None:
+            results, changes = outcome
+            self.folders_synced.emit(changes)
+            self._on_attached(thread_id, results)
 
         self._ingest.run_reporting(
             work,
             on_progress=self._on_progress,
-            on_result=lambda results: self._on_attached(thread_id, results),
+            on_result=attached,
             on_error=lambda error: self._status.report(error, doing="Could not attach"),
         )
 
@@ -376,8 +382,10 @@ class AttachmentController(QObject):
             on_error=lambda error: self._status.report(error, doing="Could not index a knowledge folder"),
         )
 
-    def _on_synced(self, _changes=None) -> None:
+    def _on_synced(self, changes=None) -> None:
         """After the knowledge folders changed (synced, one added or removed): chips and watched paths anew."""
+        if changes:
+            self.folders_synced.emit(changes)
         self.show_thread(self._thread_id())
         self.watch_folders()
 

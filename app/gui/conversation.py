@@ -181,6 +181,8 @@ class MessageCard(QFrame):
         self.more_button.setMenu(self._menu())
         header_row.addWidget(self.action_button)
         header_row.addWidget(self.more_button)
+        self._header_row = header_row
+        self._settled_widgets: list[QWidget] = [self.action_button, self.more_button]  # hidden while it streams
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
         self._body = MessageBody()
@@ -218,8 +220,8 @@ class MessageCard(QFrame):
         self._body.setAccessibleName(f"{who} wrote")
         self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
         settled = message.status != MessageStatus.STREAMING
-        self.action_button.setVisible(settled)
-        self.more_button.setVisible(settled)
+        for widget in self._settled_widgets:
+            widget.setVisible(settled)
         banner = status_banner(message)
         self._banner.setVisible(banner is not None)
         if banner is not None:
@@ -228,6 +230,13 @@ class MessageCard(QFrame):
             self._banner.setText(text)
             self._banner.style().unpolish(self._banner)
             self._banner.style().polish(self._banner)
+
+    def add_header_widget(self, widget: QWidget) -> None:
+        """A control another module puts on this card's header, before the actions (the rating of a reply); it is
+        hidden while the message streams, like them."""
+        self._header_row.insertWidget(self._header_row.indexOf(self.action_button), widget)
+        self._settled_widgets.append(widget)
+        widget.setVisible(self.message.status != MessageStatus.STREAMING)
 
     def body_text(self) -> str:
         """The text as shown, without the streaming caret."""
@@ -330,6 +339,7 @@ class ConversationView(QScrollArea):
         branch_chosen(int): the id of the sibling message whose branch to show.
         fork_requested(int): the id of the message a new thread copies the branch up to.
         summary_edit_requested(int), summary_undo_requested(int): the id of the summary (the fold) to edit or undo.
+        card_added(MessageCard): a card was just made, for controls other modules add to it (`add_header_widget`).
     """
 
     edit_requested = Signal(int)
@@ -339,6 +349,7 @@ class ConversationView(QScrollArea):
     fork_requested = Signal(int)
     summary_edit_requested = Signal(int)
     summary_undo_requested = Signal(int)
+    card_added = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -471,6 +482,7 @@ class ConversationView(QScrollArea):
         if position is not None:
             self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
+        self.card_added.emit(card)
 
     def card_for(self, message_id: int) -> MessageCard | None:
         return self._cards.get(message_id)

@@ -42,8 +42,11 @@ from app.gui.details_panel import DetailsPanel
 from app.gui.edit_mode import EditMode
 from app.gui.elided_label import ElidedLabel
 from app.gui.hosted_consent import hosted_refusal
+from app.gui.insights_dialog import InsightsDialog
 from app.gui.model_manager import ModelManagerDialog
+from app.gui.notices import Notices
 from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
+from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
 from app.gui.mcp_servers_page import McpServersDialog
 from app.gui.tool_card import ToolCards
@@ -215,6 +218,9 @@ class MainWindow(QMainWindow):
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
         self.conversation.card_decorator = ToolCards(self._session.tools, self.replies.answer_tool_call).decorate
+        self.ratings = RatingController(
+            self._session.insights, self.conversation, reads=self._reads, writes=self._writes, parent=self
+        )
         self.replies.streaming_changed.connect(self._set_streaming)
         self.replies.thread_created.connect(self._adopt_thread)
         self.replies.reload_requested.connect(self.open_thread)
@@ -239,6 +245,8 @@ class MainWindow(QMainWindow):
 
         column = QVBoxLayout()
         column.setSpacing(10)
+        self.notices = Notices(self._session, reads=self._reads, parent=self)
+        column.addWidget(self.notices)
         column.addWidget(self.starter_card)
         column.addWidget(self.conversation, 1)
         column.addWidget(self.editing_bar)
@@ -246,6 +254,7 @@ class MainWindow(QMainWindow):
             self._session, thread_id=lambda: self._open_thread_id, status=self.status, parent=self
         )
         self.attachments.thread_created.connect(self.open_thread)
+        self.attachments.folders_synced.connect(self.notices.tell_links)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
         column.addLayout(entry)
@@ -305,6 +314,7 @@ class MainWindow(QMainWindow):
             ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
             ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
             ("MCP servers", QKeySequence("Ctrl+Shift+T"), self.open_mcp_servers),
+            ("Insights", QKeySequence("Ctrl+Shift+I"), self.open_insights),
             ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
             ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
             ("Quit", QKeySequence("Ctrl+Q"), self.close),
@@ -329,6 +339,12 @@ class MainWindow(QMainWindow):
         settings_button.setToolTip("Theme, send key, attachment size limit, saved model states (Ctrl+,)")
         settings_button.clicked.connect(self.open_settings)
         self.statusBar().addPermanentWidget(settings_button)
+        insights_button = QPushButton(self.tr("Insights…"), self)
+        insights_button.setFlat(True)
+        insights_button.setAccessibleName(self.tr("Insights"))
+        insights_button.setToolTip(self.tr("Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)"))
+        insights_button.clicked.connect(self.open_insights)
+        self.statusBar().addPermanentWidget(insights_button)
         self.statusBar().addPermanentWidget(self.details_button)
 
     def apply_theme(self) -> None:
@@ -756,6 +772,13 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self._session.settings, self)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.chosen()))
         dialog.open()
+        return dialog
+
+    def open_insights(self) -> InsightsDialog:
+        """The usage dashboard, beside the window (not modal): its figures are read on the read lane."""
+        dialog = InsightsDialog(self._session.insights, reads=self._reads, status=self.status, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
         return dialog
 
     def apply_settings(self, chosen: Settings) -> None:

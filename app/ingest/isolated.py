@@ -1,10 +1,11 @@
 """Read an attached file in a separate, limited process, so a hostile file can only fail its own attachment.
 
 The parsers (pymupdf, python-docx over lxml, charset detection) run on strangers' bytes. Here they run in a child
-Python started isolated (`-I`: nothing from the current directory) with caps on its memory (RLIMIT_AS) and CPU time
-(RLIMIT_CPU), and a wall-clock deadline the parent enforces: a file that exhausts any of them, or crashes the
-parser outright, fails with a one-line UnreadableFile, and the app goes on. The request (with any password) travels
-on the child's standard input, never its command line; the pages come back as one JSON object on standard output.
+Python started isolated (`-I`: nothing from the current directory; a scrubbed environment) with caps on its memory
+(RLIMIT_AS) and CPU time (RLIMIT_CPU), and a wall-clock deadline the parent enforces: a file that exhausts any of
+them, or crashes the parser outright, fails with a one-line UnreadableFile, and the app goes on. The request (with
+any password) travels on the child's standard input, never its command line; the pages come back as one JSON object
+on standard output.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from app.ingest.extract import Extracted, PasswordNeeded, UnreadableFile, extract
+from app.platform.environment import child_environment
 
 MEMORY_LIMIT = 2 * 2**30  # bytes of address space: pymupdf and lxml on a 200 MB attachment stay well below
 CPU_LIMIT_S = 120
@@ -38,6 +40,7 @@ def extract_isolated(
         child = subprocess.run(
             [sys.executable, "-I", "-m", "app.ingest.isolated"],
             input=json.dumps(request), capture_output=True, text=True, encoding="utf-8", timeout=wall_limit_s,
+            env=child_environment(),
         )  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise UnreadableFile(

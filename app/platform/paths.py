@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import platformdirs
@@ -49,3 +50,17 @@ def _restrict(path: Path, mode: int) -> None:
         path.chmod(mode)
     except PermissionError:
         pass
+
+
+STALE_SCRATCH_S = 600  # a live copy writes every moment; a scratch file untouched this long was left by a kill
+
+
+def sweep_stale(folder: Path, pattern: str) -> None:
+    """Delete the scratch files matching `pattern` under `folder` that a killed copy left behind."""
+    cutoff = time.time() - STALE_SCRATCH_S
+    for leftover in folder.glob(pattern):
+        try:
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass

@@ -33,10 +33,24 @@ class Settings:
     passage_share: float = 0.25       # of the model's window, the most that a message's attached passages take
     max_steps: int = 8                # model calls one reply may chain (a tool call and its follow-up are two)
     log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
+    worker_memory_mb: int = 0         # a model worker's address-space cap; 0: 80% of the machine's memory
+    worker_timeout_s: int = 120       # a model worker silent this long with a request in hand is stopped as hung
 
     @property
     def kv_cache_enabled(self) -> bool:
         return self.kv_cache and os.environ.get(KV_CACHE_ENV, "").strip().lower() not in ("off", "0", "false", "no")
+
+    @property
+    def worker_memory_bytes(self) -> int:
+        """The cap on each model worker's address space: `worker_memory_mb`, or 80% of physical memory (at least
+        2 GiB), leaving the rest to the window and the desktop."""
+        if self.worker_memory_mb > 0:
+            return self.worker_memory_mb * 2**20
+        try:
+            physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):  # no sysconf (Windows): the cap is not applied there anyway
+            physical = 16 * 2**30
+        return max(2 * 2**30, physical * 4 // 5)
 
     def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)

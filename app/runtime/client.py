@@ -2,10 +2,17 @@
 
 `WorkerClient` is the client of one worker process and implements `app.core.ports.ChatBackend`. `generate` runs on one thread at a time (a background
 thread in the GUI); `cancel` may be called from any other thread while it streams.
+
+A worker is trusted with nothing it says: every read has a deadline (a worker silent that long with a request in
+hand, or one that does not answer a ping before a request, is stopped as hung), and a line that is not one JSON
+object with an `event` (garbage, or half a line cut by a crash) is the worker having failed. Either way the process
+is killed, the request fails with one line, and the next request starts a new worker.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import subprocess
 import sys
 import threading
@@ -13,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from uuid import uuid4
 
 from app.core.domain import (
@@ -25,15 +32,12 @@ from app.core.domain import (
     TokenEvent,
     ToolCallEvent,
 )
-from app.core.errors import (
-    GenerationFailed,
-    ModelUnavailable,
-    PromptTooLong,
-    WorkerDied,
-)
+from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied, WorkerHung
 from app.core.tools import ToolCallRequest, ToolSpec
+from app.platform.environment import child_environment
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
+    ERROR_OUT_OF_MEMORY,
     ERROR_PROMPT_TOO_LONG,
     decode,
     encode,
@@ -43,6 +47,8 @@ from app.runtime.protocol import (
     turns_to_wire,
     usage_from_wire,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class WorkerConfig:
     embedding: bool = False   # load an embedding model and serve `embed` instead of `generate`
     kv_cache_dir: Path | None = None  # where model states are saved per cache key; None: reuse in memory only
     kv_cache_budget_bytes: int = DEFAULT_BUDGET_BYTES
+    memory_limit_bytes: int | None = None  # the worker's address-space cap; None: none
+    reply_timeout_s: float = 120.0  # the longest a worker with a request in hand may be silent (prefill reports count)
+    load_timeout_s: float = 600.0   # start and model load, hashing a large file for saved states included
+    command: tuple[str, ...] | None = None  # the worker's argv; None: this Python, isolated, running app.runtime.worker
 
 
 class WorkerClient:
@@ -72,6 +82,7 @@ class WorkerClient:
         self._current_id: int | None = None  # the generation in progress, for cancel from other threads
         self._cancelled_id: int | None = None
         self._loaded_n_ctx: int | None = None  # the window llama.cpp actually gave, once loaded
+        self._events: _EventLines | None = None  # the running worker's output
 
     @property
     def pid(self) -> int | None:
@@ -102,25 +113,31 @@ class WorkerClient:
             finished = False
             try:
                 while True:
-                    event = self._read_event()
+                    event = self._read_event(self.config.reply_timeout_s)
                     kind = event["event"]
+                    if kind == "prefill":  # the prompt is being processed: a sign of life, nothing to show
+                        continue
                     if kind == "token":
-                        yield TokenEvent(event["text"])
+                        yield TokenEvent(self._field(event, "text", str))
                     elif kind == "tool_call":
                         yield ToolCallEvent(ToolCallRequest(f"call_{uuid4().hex[:12]}", event["name"], event["arguments"]))
                     elif kind == "done":
                         finished = True
-                        yield DoneEvent(
-                            usage=usage_from_wire(event["usage"]),
-                            timings=timings_from_wire(event["timings"]),
-                            finish_reason=event["finish_reason"],
-                        )
+                        try:
+                            done = DoneEvent(
+                                usage=usage_from_wire(event["usage"]),
+                                timings=timings_from_wire(event["timings"]),
+                                finish_reason=event["finish_reason"],
+                            )
+                        except (KeyError, TypeError) as exc:
+                            raise self._broken(event) from exc
+                        yield done
                         return
                     elif kind == "error":
                         finished = True
-                        if event.get("kind") == ERROR_PROMPT_TOO_LONG:
-                            raise PromptTooLong(event["message"])
-                        raise GenerationFailed(event["message"])
+                        raise self._request_failed(event)
+                    else:
+                        raise self._broken(event)
             finally:
                 self._current_id = None
                 if not finished:  # the consumer walked away: stop the worker and read up to the end of this reply
@@ -131,12 +148,8 @@ class WorkerClient:
         tokens they took."""
         with self._generate_lock:
             self._ensure_started()
-            request_id = next(self._ids)
-            self._send({"op": "embed", "id": request_id, "texts": texts})
-            event = self._read_event()
-            if event["event"] == "error":
-                raise GenerationFailed(event["message"])
-            return event["vectors"], event["tokens"]
+            event = self._ask({"op": "embed", "texts": texts}, "embeddings")
+            return self._field(event, "vectors", list), self._field(event, "tokens", int)
 
     def capabilities(self) -> BackendCapabilities:
         """The window is the configured one until the model is loaded, then the one llama.cpp gave."""
@@ -147,16 +160,12 @@ class WorkerClient:
         as a generate request offers them (starts the worker)."""
         with self._generate_lock:
             self._ensure_started()
-            request_id = next(self._ids)
-            message = {"op": "count", "id": request_id, "messages": turns_to_wire(turns)}
+            message = {"op": "count", "messages": turns_to_wire(turns)}
             if tools:
                 message["tools"] = tools_to_wire(tools)
-            self._send(message)
-            event = self._read_event()
-            if event["event"] == "error":
-                raise GenerationFailed(event["message"])
-            self._loaded_n_ctx = event["n_ctx"]
-            return event["tokens"]
+            event = self._ask(message, "count")
+            self._loaded_n_ctx = self._field(event, "n_ctx", int)
+            return self._field(event, "tokens", int)
 
     def cancel(self) -> None:
         """Stop the reply in progress, even one whose worker is still starting; safe from any thread."""
@@ -201,7 +210,8 @@ class WorkerClient:
 
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            return
+            if self._responsive():
+                return
         path = self.config.model_path
         if self._preflight is not None:
             self._preflight()
@@ -209,40 +219,47 @@ class WorkerClient:
             raise ModelUnavailable(
                 f"model file {path} is missing: run `threadloom models pull {self.config.model_name}`"
             )
-        log = open(self.config.log_path, "a") if self.config.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log_file = open(self.config.log_path, "a") if self.config.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-m", "app.runtime.worker"],  # -I: no code from the cwd or PYTHON* vars
+                # -I: no code from the current directory or PYTHON* variables; and no variable it has no use for
+                list(self.config.command or (sys.executable, "-I", "-m", "app.runtime.worker")),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=log,
+                stderr=log_file,
                 text=True,
                 encoding="utf-8",
                 bufsize=1,
+                env=child_environment(),
             )
         finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
-        self._expect("ready")
-        request_id = next(self._ids)
-        self._send(
-            {
-                "op": "load",
-                "id": request_id,
-                "path": str(path),
-                "n_ctx": self.config.n_ctx,
-                "n_threads": self.config.n_threads,
-                "n_threads_batch": self.config.n_threads_batch,
-                "embedding": self.config.embedding,
-                "kv_cache": (
-                    {"dir": str(self.config.kv_cache_dir), "budget_bytes": self.config.kv_cache_budget_bytes}
-                    if self.config.kv_cache_dir is not None
-                    else None
-                ),
-            }
-        )
+            if log_file is not subprocess.DEVNULL:
+                log_file.close()
+        self._events = _EventLines(self._process.stdout)
+        loading = f"model file {path} did not load within {self.config.load_timeout_s:g} s and was stopped"
         try:
-            event = self._read_event()
+            self._expect("ready")
+            request_id = next(self._ids)
+            self._send(
+                {
+                    "op": "load",
+                    "id": request_id,
+                    "path": str(path),
+                    "n_ctx": self.config.n_ctx,
+                    "n_threads": self.config.n_threads,
+                    "n_threads_batch": self.config.n_threads_batch,
+                    "embedding": self.config.embedding,
+                    "kv_cache": (
+                        {"dir": str(self.config.kv_cache_dir), "budget_bytes": self.config.kv_cache_budget_bytes}
+                        if self.config.kv_cache_dir is not None
+                        else None
+                    ),
+                    "memory_limit_bytes": self.config.memory_limit_bytes,
+                }
+            )
+            event = self._read_event(self.config.load_timeout_s)
+        except WorkerHung as exc:
+            raise ModelUnavailable(f"{loading}: the machine may be too busy or the file unreadable; try again") from exc
         except WorkerDied as exc:
             raise ModelUnavailable(
                 f"model file {path} crashed the model worker while loading; it may be corrupt or not a model "
@@ -250,16 +267,59 @@ class WorkerClient:
             ) from exc
         if event["event"] == "error":
             self.shutdown()
+            if event.get("kind") == ERROR_OUT_OF_MEMORY:
+                what = f"{self.config.model_name} with a {self.config.n_ctx}-token window"
+                raise ModelUnavailable(self._over_memory_cap(what))
             raise ModelUnavailable(
-                f"cannot load model file {path}: {event['message']}; it may be corrupt or truncated: "
+                f"cannot load model file {path}: {event.get('message')}; it may be corrupt or truncated: "
                 f"fetch it again with `threadloom models pull {self.config.model_name}`"
             )
+        if event["event"] != "loaded":
+            raise self._broken(event)
         self._loaded_n_ctx = event.get("n_ctx")
 
+    def _responsive(self) -> bool:
+        """The liveness check before a request: the worker answers a ping within the deadline, or it is stopped
+        (and the caller starts a new one)."""
+        try:
+            self._ask({"op": "ping"}, "pong")
+        except WorkerDied as exc:
+            log.warning("the model worker of %s failed its liveness check; starting a new one: %s",
+                        self.config.model_name, exc)  # fmt: skip
+            return False
+        return True
+
+    def _ask(self, message: dict[str, Any], answer: str) -> dict[str, Any]:
+        """Send a request that has one answer event, and read that answer (an error event raises)."""
+        request_id = next(self._ids)
+        self._send({**message, "id": request_id})
+        event = self._read_event(self.config.reply_timeout_s)
+        if event["event"] == "error":
+            raise self._request_failed(event)
+        if event["event"] != answer or event.get("id") != request_id:
+            raise self._broken(event)
+        return event
+
+    def _request_failed(self, event: dict[str, Any]) -> GenerationFailed:
+        """The error event of one request (the worker itself stays usable)."""
+        kind = event.get("kind")
+        if kind == ERROR_PROMPT_TOO_LONG:
+            return PromptTooLong(str(event.get("message")))
+        if kind == ERROR_OUT_OF_MEMORY:
+            return GenerationFailed(self._over_memory_cap("this request"))
+        return GenerationFailed(str(event.get("message")))
+
+    def _over_memory_cap(self, what: str) -> str:
+        limit_mb = (self.config.memory_limit_bytes or 0) // 2**20
+        return (
+            f"{what} needs more memory than the model worker may use ({limit_mb} MB): choose a smaller model or "
+            "a smaller n_ctx, or raise worker_memory_mb in settings.json"
+        )
+
     def _expect(self, kind: str) -> dict[str, Any]:
-        event = self._read_event()
+        event = self._read_event(self.config.load_timeout_s)
         if event["event"] != kind:
-            raise WorkerDied(f"the model worker said {event!r} where {kind!r} was expected")
+            raise self._broken(event)
         return event
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -273,14 +333,50 @@ class WorkerClient:
         except (BrokenPipeError, ValueError, OSError) as exc:
             raise self._died() from exc
 
-    def _read_event(self) -> dict[str, Any]:
-        process = self._process
-        if process is None:
+    def _read_event(self, timeout_s: float) -> dict[str, Any]:
+        """The worker's next event, within `timeout_s`. Raises WorkerHung (silent that long), or WorkerDied (it
+        ended, or said something that is not the protocol); either way the process is gone."""
+        if self._process is None:
             raise WorkerDied("the model worker is not running")
-        line = process.stdout.readline()
+        line = self._events.next(timeout_s)
+        if line is None:
+            self._kill()
+            raise WorkerHung(
+                f"the model worker stopped answering (silent for {timeout_s:g} s) and was stopped; "
+                "the next message starts a new one"
+            )
         if not line:
             raise self._died()
-        return decode(line)
+        event = None
+        if line.endswith("\n"):  # a line cut short is a worker that died writing it
+            try:
+                event = decode(line)
+            except ValueError:
+                pass
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            raise self._broken(line)
+        return event
+
+    def _field(self, event: dict[str, Any], key: str, kind: type) -> Any:
+        value = event.get(key)
+        if not isinstance(value, kind):
+            raise self._broken(event)
+        return value
+
+    def _broken(self, what: object) -> WorkerDied:
+        """The worker said something that is not the protocol: it cannot be trusted with the next request."""
+        log.error("the model worker of %s broke the protocol with %.300r", self.config.model_name, what)
+        self._kill()
+        return WorkerDied(
+            "the model process failed (it sent something that is not the worker protocol; see the log); "
+            "the next message starts a new one"
+        )
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
 
     def _died(self) -> WorkerDied:
         process, self._process = self._process, None
@@ -298,7 +394,32 @@ class WorkerClient:
     def _drain_after_cancel(self) -> None:
         try:
             self._send({"op": "cancel"})
-            while self._read_event()["event"] not in ("done", "error"):
+            while self._read_event(self.config.reply_timeout_s)["event"] not in ("done", "error"):
                 pass
         except WorkerDied:
             pass
+
+
+class _EventLines:
+    """The worker's stdout, read on a thread of its own so that every read can have a deadline."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), name="worker-events", daemon=True).start()
+
+    def _pump(self, stream: TextIO) -> None:
+        try:
+            for line in stream:
+                self._lines.put(line)
+        except UnicodeDecodeError as exc:  # no UTF-8: not the protocol (no line end, so never taken for an event)
+            self._lines.put(f"bytes that are not UTF-8: {exc}")
+        except (OSError, ValueError):  # closed under us: the process is gone
+            pass
+        self._lines.put("")  # the end of the worker's output
+
+    def next(self, timeout_s: float) -> str | None:
+        """The next line ("" once the output has ended), or None when none came within `timeout_s`."""
+        try:
+            return self._lines.get(timeout=timeout_s)
+        except queue.Empty:
+            return None

@@ -1,13 +1,17 @@
 """The model worker's wire protocol: one JSON object per line over the worker's stdin (requests) and stdout (events).
 
 Requests (parent → worker), each with an integer `id` unless noted:
-    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "kv_cache": {"dir", "budget_bytes"} | null}
-        → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message"}
+    {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "kv_cache": {"dir", "budget_bytes"} | null,
+     "memory_limit_bytes": int | null}
+        → {"event": "loaded", "id", "n_ctx", "chat_template": bool} | {"event": "error", "id", "message", "kind"}
         With `kv_cache`, model states are saved to and restored from that directory (`app.runtime.kvcache`), all of
-        them within `budget_bytes`; null (or absent) keeps reuse in memory only.
+        them within `budget_bytes`; null (or absent) keeps reuse in memory only. With `memory_limit_bytes` the worker
+        caps its own address space first (RLIMIT_AS); a load or request that needs more fails with
+        kind "out_of_memory".
     {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
      "tools": [{"name", "description", "parameters"}], "tool_choice": "auto"|"required" (both optional)}
-        → {"event": "token", "id", "text"}* then
+        → {"event": "prefill", "id", "done", "total"}* (after each batch of the prompt processed; a cancel is
+          honoured between batches, so during a long prefill too), {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
@@ -25,6 +29,7 @@ Requests (parent → worker), each with an integer `id` unless noted:
           | {"event": "error", "id", "message"}
     {"op": "count", "id", "messages": [{"role", "content"}], "tools": [...] (optional, as for generate)}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
+    {"op": "ping", "id"} → {"event": "pong", "id"} once the worker has finished what it had in hand (liveness)
     {"op": "cancel", "id"?} (no reply) generation `id` ends within a token with finish_reason "cancelled", even if
                          the cancel arrives before the generate request is read; without an id, the one running now
     {"op": "forget", "cache_key"}   (no id, no reply) deletes the saved states of `cache_key`, after earlier requests
@@ -33,6 +38,9 @@ Requests (parent → worker), each with an integer `id` unless noted:
 
 The worker starts by printing {"event": "ready", "pid"}. It exits on its own when its stdin closes, so a parent that
 dies (even by SIGKILL) never leaves a worker holding the model. Everything llama.cpp prints goes to stderr.
+
+The client (`app.runtime.client`) gives every read a deadline (a worker silent that long is stopped as hung) and
+takes any line that is not one JSON object with an `event`, or is cut short, as the worker having failed.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ from app.core.tools import ToolSpec
 
 # The `kind` of an error event whose prompt and reply do not fit the model's window (the worker trims nothing).
 ERROR_PROMPT_TOO_LONG = "prompt_too_long"
+# The `kind` of an error event whose load or request needed more memory than the worker's cap allows.
+ERROR_OUT_OF_MEMORY = "out_of_memory"
 
 
 def encode(message: dict[str, Any]) -> str:

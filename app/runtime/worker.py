@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
-from app.runtime.protocol import ERROR_PROMPT_TOO_LONG, decode, encode
+from app.runtime.protocol import ERROR_OUT_OF_MEMORY, ERROR_PROMPT_TOO_LONG, decode, encode
 from app.runtime.tool_format import (
     CALL_OPEN,
     call_grammar,
@@ -61,6 +61,35 @@ class WindowTooSmall(ValueError):
     """The prompt does not fit even with the oldest turns left out; the router may hand the turn to a bigger model."""
 
     kind = ERROR_PROMPT_TOO_LONG
+
+
+class OverMemoryCap(MemoryError):
+    """A load or request needed more memory than the worker's cap (`memory_limit_bytes`) allows."""
+
+    kind = ERROR_OUT_OF_MEMORY
+
+
+def limit_memory(limit_bytes: int) -> None:
+    """Cap this process's address space (the soft limit; where RLIMIT_AS exists)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no cap
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def address_space_bytes() -> int:
+    """This process's mapped address space now (VmSize), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def log(message: str) -> None:
@@ -105,6 +134,8 @@ class Worker:
                 self._forget(request)
             elif op == "embed":
                 self._embed(request)
+            elif op == "ping":
+                self.send({"event": "pong", "id": request_id})
             elif op == "count":
                 messages, tools, _ = self._with_tools(request["messages"], request.get("tools") or [], "auto")
                 tokens = self._tokenize(messages, tools=tools)
@@ -117,7 +148,7 @@ class Worker:
                     "event": "error",
                     "id": request_id,
                     "message": f"{type(exc).__name__}: {exc}",
-                    "kind": getattr(exc, "kind", None),
+                    "kind": ERROR_OUT_OF_MEMORY if isinstance(exc, MemoryError) else getattr(exc, "kind", None),
                 }
             )
 
@@ -127,6 +158,8 @@ class Worker:
 
         self._llm = None
         self._states = None
+        if request.get("memory_limit_bytes"):
+            limit_memory(request["memory_limit_bytes"])
         if request.get("embedding"):
             self._load_embedding(request)
             return
@@ -140,12 +173,15 @@ class Worker:
                 target=lambda: model_sha.append(file_sha256(Path(request["path"]), memo)), daemon=True
             )
             hashing.start()
-        llm = Llama(
-            model_path=request["path"],
-            n_ctx=request["n_ctx"],
-            n_threads=request["n_threads"],
-            n_threads_batch=request["n_threads_batch"],
-            verbose=False,
+        llm = _within_cap(
+            request,
+            lambda: Llama(
+                model_path=request["path"],
+                n_ctx=request["n_ctx"],
+                n_threads=request["n_threads"],
+                n_threads_batch=request["n_threads_batch"],
+                verbose=False,
+            ),
         )
         template = llm.metadata.get("tokenizer.chat_template")
         if not template:
@@ -174,15 +210,18 @@ class Worker:
     def _load_embedding(self, request: dict[str, Any]) -> None:
         from llama_cpp import Llama
 
-        llm = Llama(
-            model_path=request["path"],
-            embedding=True,
-            n_ctx=request["n_ctx"],
-            n_batch=request["n_ctx"],  # a text must fit one batch: embedding models attend both ways
-            n_ubatch=request["n_ctx"],
-            n_threads=request["n_threads"],
-            n_threads_batch=request["n_threads_batch"],
-            verbose=False,
+        llm = _within_cap(
+            request,
+            lambda: Llama(
+                model_path=request["path"],
+                embedding=True,
+                n_ctx=request["n_ctx"],
+                n_batch=request["n_ctx"],  # a text must fit one batch: embedding models attend both ways
+                n_ubatch=request["n_ctx"],
+                n_threads=request["n_threads"],
+                n_threads_batch=request["n_threads_batch"],
+                verbose=False,
+            ),
         )
         self._llm = llm
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "n_embd": llm.n_embd()})
@@ -266,6 +305,7 @@ class Worker:
                 llm.reset()
         cached = min(llm.longest_token_prefix(llm._input_ids.tolist(), tokens), len(tokens) - 1)
         self._batch_threads(small=len(tokens) - cached <= SMALL_BATCH_TOKENS)
+        prefilled = self._prefill(request_id, tokens, cached)
         if sampling.get("seed") is not None:
             llm.set_seed(sampling["seed"])
         vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
@@ -273,9 +313,10 @@ class Worker:
         generated: list[int] = []
         reply: list[str] = []
         first_token_at = None
-        finish_reason = "length"
+        finish_reason = "length" if prefilled else "cancelled"
         calling = False  # under a tool grammar, a reply that starts with "<" is a call: kept back, sent as one event
-        for token in self._sampled(tokens, sampling, grammar):
+        sampled = self._sampled(tokens, sampling, grammar)
+        for token in sampled if prefilled else ():  # cancelled mid-prefill: generate() would process the rest
             if self._cancel.is_set():
                 finish_reason = "cancelled"
                 break
@@ -385,6 +426,19 @@ class Worker:
                 call_grammar(tools, json_schema_to_gbnf, required=choice == "required"), verbose=False
             )
         return messages, render_tools, grammar
+    def _prefill(self, request_id: int, tokens: list[int], cached: int) -> bool:
+        """Process the prompt after its `cached` prefix, but for its last token (generate() samples from that one),
+        one llama.cpp batch (n_batch tokens) at a time, as eval() would, but with a cancel check and a progress event
+        (the client's sign of life during a long prefill) after each. False: cancelled before the end."""
+        llm = self._llm
+        llm.n_tokens = cached  # eval() drops whatever the context holds past this
+        end = len(tokens) - 1
+        for start in range(cached, end, llm.n_batch):
+            if self._cancel.is_set():
+                return False
+            llm.eval(tokens[start : min(end, start + llm.n_batch)])
+            self.send({"event": "prefill", "id": request_id, "done": llm.n_tokens, "total": len(tokens)})
+        return not self._cancel.is_set()
 
     # KV-cache states
 
@@ -505,6 +559,27 @@ class Worker:
     def _forget(self, request: dict[str, Any]) -> None:
         if self._kv_root is not None:
             StateFiles(self._kv_root).forget(request["cache_key"])
+
+
+def _within_cap(request: dict[str, Any], load):
+    """`load()` (a llama.cpp model and context); a failure that the memory cap explains is raised as OverMemoryCap.
+
+    llama-cpp-python says only "Failed to create llama_context" (whose buffers are the big allocation after the
+    model) or "Failed to load model from file" (the cap explains that one when the mapped file did not fit)."""
+    limit = request.get("memory_limit_bytes")
+    before = address_space_bytes()
+    try:
+        return load()
+    except ValueError as exc:
+        if not limit:
+            raise
+        context = "llama_context" in str(exc)
+        mapped = before + os.path.getsize(request["path"]) > limit
+        if not (context or mapped):
+            raise
+        raise OverMemoryCap(
+            f"the model needs more memory than the worker may use ({limit // 2**20} MB)"
+        ) from exc
 
 
 def _protocol_stdout() -> TextIO:

@@ -20,6 +20,7 @@ from app.core.domain import GenerationRequest
 from app.core.errors import InvalidInput, StorageFull
 from app.core.ports import Embedder
 from app.ingest.extract import kind_of, preload_readers
+from app.platform.paths import sweep_stale
 from app.retrieval.search import Retriever
 from app.services.document_summaries import DocumentSummaries
 from app.services.ingest import Ingest, ProgressCallback
@@ -27,6 +28,8 @@ from app.services.knowledge_folders import KnowledgeFolders, files_under
 from app.services.passages import Passages
 from app.store import Store
 from app.store.documents import DocumentStore
+
+SCRATCH_PREFIX = ".copy-"  # a stored copy in progress; left behind only by a kill, swept at start
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class AttachmentService(KnowledgeFolders, Ingest, DocumentSummaries, Passages):
         self.max_bytes = max_bytes
         self.retriever = Retriever(self.documents, embedder)
         self._ingest_lock = threading.Lock()  # one ingest at a time: the embedder has one worker
+
+    def sweep_scratch(self) -> None:
+        """Delete the partial copies that killed attaches left among the stored files."""
+        sweep_stale(self.files_dir, f"*/{SCRATCH_PREFIX}*")
 
     def attach(
         self,
@@ -119,7 +126,7 @@ class AttachmentService(KnowledgeFolders, Ingest, DocumentSummaries, Passages):
         scratch = None
         try:  # a full disk or a read-only data folder leaves no partial copy behind
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".copy-", delete=False) as scratch:
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=SCRATCH_PREFIX, delete=False) as scratch:
                 with open(path, "rb") as source:
                     shutil.copyfileobj(source, scratch)
             os.replace(scratch.name, target)

@@ -25,6 +25,7 @@ from app.core.domain import (
 )
 from app.core.errors import EmptyMessage, InvalidInput, ModelUnavailable, NotFound
 from app.core.routing import ConsentCheck, RouteReason
+from app.platform.locks import ThreadLocks
 from app.services.changes import ChangeBroadcast, Changes, after_chat_event
 from app.services.context import thread_cache_key
 from app.services.routing import Route, Router
@@ -64,7 +65,9 @@ class ChatService:
     """Sends messages and streams replies into the store.
 
     `send`, `edit`, `regenerate` and `resume` are generators meant for a background thread; `stop` may be called
-    from any thread while one runs and ends the whole chain of model calls.
+    from any thread while one runs and ends the whole chain of model calls. Each holds its thread's turn lock from
+    before it writes anything to its end, so a second turn on the same thread (another window, a CLI, another
+    service) is refused with Busy instead of interleaving with it.
     """
 
     def __init__(
@@ -74,10 +77,12 @@ class ChatService:
         runner: TurnRunner,
         *,
         sampling: SamplingParams,
+        locks: ThreadLocks,
         changes: ChangeBroadcast | None = None,
     ) -> None:
         """What a turn stores is published on `changes` as it is stored (the window's views refresh from it)."""
         self.store = store
+        self.locks = locks
         self.router = router
         self.runner = runner
         self.changes = changes or ChangeBroadcast()
@@ -130,12 +135,13 @@ class ChatService:
         one of the thread's tools."""
         if not text.strip():
             raise EmptyMessage()
-        thread = self.store.get_thread(thread_id)
-        route = self.router.route(thread, model=model, consent=allow_hosted, reason=RouteReason.THREAD)
-        if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
-            self.store.rename_thread(thread_id, title_from(text), source="provisional")
-        user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
-        yield from self._reply_to(thread, user, route, require_tool=require_tool)
+        with self.locks.hold(thread_id):
+            thread = self.store.get_thread(thread_id)
+            route = self.router.route(thread, model=model, consent=allow_hosted, reason=RouteReason.THREAD)
+            if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
+                self.store.rename_thread(thread_id, title_from(text), source="provisional")
+            user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
+            yield from self._reply_to(thread, user, route, require_tool=require_tool)
 
     def edit(self, message_id: int, text: str, *, allow_hosted: bool = False) -> Iterator[ChatEvent]:
         """"Actually, I meant…": the edited text becomes a sibling of the user message, on a new branch that gets
@@ -145,10 +151,11 @@ class ChatService:
         original = self.store.get_message(message_id)
         if original.role != Role.USER:
             raise NotFound(f"message {message_id} is not a user message; only your own messages can be edited")
-        thread = self.store.get_thread(original.thread_id)
-        route = self.router.route(thread, consent=allow_hosted, reason=RouteReason.THREAD)
-        user = self.store.add_message(thread.id, parent_id=original.parent_id, role=Role.USER, content=text)
-        yield from self._reply_to(thread, user, route)
+        with self.locks.hold(original.thread_id):
+            thread = self.store.get_thread(original.thread_id)
+            route = self.router.route(thread, consent=allow_hosted, reason=RouteReason.THREAD)
+            user = self.store.add_message(thread.id, parent_id=original.parent_id, role=Role.USER, content=text)
+            yield from self._reply_to(thread, user, route)
 
     def regenerate(
         self, message_id: int, *, model: str | None = None, allow_hosted: bool = False
@@ -159,25 +166,27 @@ class ChatService:
         original = self.store.get_message(message_id)
         if original.role != Role.ASSISTANT or original.parent_id is None:
             raise NotFound(f"message {message_id} is not an assistant reply")
-        thread = self.store.get_thread(original.thread_id)
-        reason = RouteReason.UPGRADE if model else RouteReason.THREAD
-        route = self.router.route(thread, model=model, consent=allow_hosted, reason=reason)
-        yield from self._reply_to(thread, self.store.get_message(original.parent_id), route)
+        with self.locks.hold(original.thread_id):
+            thread = self.store.get_thread(original.thread_id)
+            reason = RouteReason.UPGRADE if model else RouteReason.THREAD
+            route = self.router.route(thread, model=model, consent=allow_hosted, reason=reason)
+            yield from self._reply_to(thread, self.store.get_message(original.parent_id), route)
 
     def resume(self, reply_id: int, *, approved: bool, allow_hosted: bool = False) -> Iterator[ChatEvent]:
         """Continue a paused reply once the user has answered what it waits for (`approved`: their yes)."""
-        reply = self.store.get_message(reply_id)
-        if reply.status != MessageStatus.PAUSED:
-            raise InvalidInput(f"message {reply_id} is not waiting for an answer (it is {reply.status})")
-        thread = self.store.get_thread(reply.thread_id)
-        follow_up = None
-        for handler in self.runner.handlers:
-            follow_up = handler.resume(thread, reply, approved=approved)
-            if follow_up is not None:
-                break
-        route = self.router.route(thread, model=reply.model, consent=allow_hosted, reason=RouteReason.THREAD)
-        reply = self.store.restart_message(reply_id)
-        yield from self._run(thread, self.store.get_message(reply.parent_id), reply, route, follow_up)
+        with self.locks.hold(self.store.get_message(reply_id).thread_id):
+            reply = self.store.get_message(reply_id)  # read again under the lock: another process may have resumed it
+            if reply.status != MessageStatus.PAUSED:
+                raise InvalidInput(f"message {reply_id} is not waiting for an answer (it is {reply.status})")
+            thread = self.store.get_thread(reply.thread_id)
+            follow_up = None
+            for handler in self.runner.handlers:
+                follow_up = handler.resume(thread, reply, approved=approved)
+                if follow_up is not None:
+                    break
+            route = self.router.route(thread, model=reply.model, consent=allow_hosted, reason=RouteReason.THREAD)
+            reply = self.store.restart_message(reply_id)
+            yield from self._run(thread, self.store.get_message(reply.parent_id), reply, route, follow_up)
 
     def stop(self) -> None:
         self.runner.stop()

@@ -44,6 +44,8 @@ def open_embedder(
             n_threads_batch=threads,
             log_path=log_path,
             embedding=True,
+            memory_limit_bytes=settings.worker_memory_bytes,
+            reply_timeout_s=settings.worker_timeout_s,
         ),
         preflight=lambda: check_model_file(spec, path),
     )

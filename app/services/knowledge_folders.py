@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from app.core.documents import Attachment, KnowledgeFolder
 from app.core.errors import InvalidInput
@@ -18,31 +19,37 @@ def file_stamp(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
+LINKS_NOT_FOLLOWED = "links out of the folder not followed"  # the key of `sync_folders`' changes that says them
 WATCHED_PATHS_MAX = 4096  # inotify watches are a per-user budget shared with other programs
+
+
+class FolderTree(NamedTuple):
+    folders: list[Path]
+    files: list[Path]
+    links_out: list[Path]  # symbolic links that lead out of the folder: not followed
 
 
 def files_under(path: Path) -> list[Path]:
     """A folder's files of supported kinds (hidden ones skipped), sorted; a file is itself."""
-    return folder_tree(path)[1] if path.is_dir() else [path]
+    return folder_tree(path).files if path.is_dir() else [path]
 
 
-def folder_tree(root: Path) -> tuple[list[Path], list[Path]]:
+def folder_tree(root: Path) -> FolderTree:
     """The folders and the supported files below `root` (hidden ones, and what is inside them, skipped), each sorted:
-    one walk of the tree. A symbolic link that leads out of `root` is not followed: a folder shared with a thread
-    must not reach files the user never put in it."""
-    folders: list[Path] = []
-    files: list[Path] = []
+    one walk of the tree. A symbolic link that leads out of `root` is not followed (a folder shared with a thread
+    must not reach files the user never put in it), and said: `links_out`."""
+    tree = FolderTree([], [], [])
     inside = root.resolve()
     for path in root.rglob("*"):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(inside):
-            continue
-        if path.is_dir():
-            folders.append(path)
+            tree.links_out.append(path)
+        elif path.is_dir():
+            tree.folders.append(path)
         elif path.is_file() and kind_of(path):
-            files.append(path)
-    return sorted(folders), sorted(files)
+            tree.files.append(path)
+    return FolderTree(*(sorted(paths) for paths in tree))
 
 
 class KnowledgeFolders:
@@ -67,9 +74,9 @@ class KnowledgeFolders:
         for folder in self.documents.folders():
             root = Path(folder.path)
             if root.is_dir():
-                subfolders, found = folder_tree(root)
-                folders += [root, *subfolders]
-                files += found
+                tree = folder_tree(root)
+                folders += [root, *tree.folders]
+                files += tree.files
         return list(dict.fromkeys(str(p) for p in folders + files))[:limit]
 
     def sync_folders(
@@ -77,13 +84,18 @@ class KnowledgeFolders:
     ) -> dict[str, list[str]]:
         """Bring every knowledge folder's index up to date: new and changed files are ingested, removed ones
         dropped, unchanged ones left alone. A file whose size and mtime are as last read is not even hashed;
-        otherwise its sha256 decides. Returns the file paths per change."""
-        changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "unchanged": []}
+        otherwise its sha256 decides. Returns the file paths per change, and the links not followed out of a
+        folder (`LINKS_NOT_FOLLOWED`)."""
+        changes: dict[str, list[str]] = {
+            "added": [], "changed": [], "removed": [], "unchanged": [], LINKS_NOT_FOLLOWED: [],
+        }  # fmt: skip
         touched: list[Attachment] = []
         for folder in self.documents.folders():
             known = {a.source_path: a for a in self.documents.folder_attachments(folder.id)}
             stamps = self.documents.folder_stamps(folder.id)
-            present = files_under(Path(folder.path)) if Path(folder.path).is_dir() else []
+            tree = folder_tree(Path(folder.path)) if Path(folder.path).is_dir() else FolderTree([], [], [])
+            changes[LINKS_NOT_FOLLOWED] += [str(link) for link in tree.links_out]
+            present = tree.files
             for path in present:
                 before = known.pop(str(path), None)
                 try:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -47,6 +46,9 @@ def name_for(path: Path) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-") or "model"
 
 
+SCRATCH_PREFIX = ".add-"  # a copy in progress; left behind only by a kill, swept at start
+
+
 def copy_verified(
     source: Path, target: Path, progress: Callable[[int, int, str], None] | None = None
 ) -> str:
@@ -54,7 +56,7 @@ def copy_verified(
     digest = hashlib.sha256()
     total = source.stat().st_size
     done = 0
-    descriptor, scratch = tempfile.mkstemp(dir=target.parent, prefix=f".add-{target.name}-")
+    descriptor, scratch = tempfile.mkstemp(dir=target.parent, prefix=f"{SCRATCH_PREFIX}{target.name}-")
     try:
         with open(source, "rb") as reader, os.fdopen(descriptor, "wb") as writer:
             while block := reader.read(COPY_CHUNK):
@@ -69,20 +71,6 @@ def copy_verified(
     finally:  # a failed or interrupted copy (Ctrl+C included) leaves no partial file behind
         Path(scratch).unlink(missing_ok=True)
     return digest.hexdigest()
-
-
-STALE_COPY_S = 600  # a live copy writes every moment; a scratch file untouched this long was left by a kill
-
-
-def sweep_stale_copies(models_dir: Path) -> None:
-    """Delete scratch files of copies that a killed process left in the models directory."""
-    cutoff = time.time() - STALE_COPY_S
-    for leftover in models_dir.glob(".add-*"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-        except OSError:
-            pass
 
 
 def spec_for(info: GgufInfo, *, name: str, sha256: str, source: Path) -> ModelSpec:

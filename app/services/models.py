@@ -17,15 +17,17 @@ from pathlib import Path
 
 from app.core.domain import InstalledModel, ModelSpec, SamplingParams
 from app.core.errors import InvalidInput, ModelUnavailable, NotFound, OfflineMode, SetupError
+from app.platform.environment import child_environment
+from app.platform.paths import sweep_stale
 from app.services.download import DownloadProgress, download, partial_path
 from app.services.local_models import (
     check_addable,
+    SCRATCH_PREFIX,
     copy_verified,
     load_added_models,
     name_for,
     save_added_models,
     spec_for,
-    sweep_stale_copies,
 )
 
 CATALOG_ENV = "THREADLOOM_CATALOG"
@@ -180,6 +182,10 @@ class ModelService:
             os.replace(partial, target)
         return target
 
+    def sweep_scratch(self) -> None:
+        """Delete what killed copies into the models directory left behind."""
+        sweep_stale(self.models_dir, f"{SCRATCH_PREFIX}*")
+
     def add(
         self, path: Path, progress: Progress | None = None, *, free_memory: int | None = None
     ) -> ModelSpec:
@@ -187,7 +193,7 @@ class ModelService:
         path = Path(path).expanduser()
         info = check_addable(path, self.catalog, self.models_dir, free_memory)
         self._ensure_writable()
-        sweep_stale_copies(self.models_dir)
+        self.sweep_scratch()
         target = self.models_dir / path.name
         sha256 = copy_verified(path, target, progress) if path.resolve() != target.resolve() else sha256_of(path)
         spec = spec_for(info, name=name_for(path), sha256=sha256, source=path.resolve())
@@ -239,12 +245,14 @@ _PROGRESS_LINE = re.compile(r"Progress (\d+) of (\d+)")
 
 def _pip_download(requirement: str, into: Path, progress: Progress | None) -> Path:
     """`pip download --no-deps` one wheel, reporting pip's raw progress lines. Isolated (-I) like the worker, so a
-    `pip` package in the current directory is never run instead."""
+    `pip` package in the current directory is never run instead, with a scrubbed environment (proxies kept)."""
     command = [
         sys.executable, "-I", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
         "--progress-bar", "raw", "-d", str(into), requirement,
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_environment(network=True)
+    )
     output = []
     for line in process.stdout:
         output.append(line)

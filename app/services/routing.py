@@ -37,6 +37,7 @@ from app.core.errors import (
     NotFound,
     OfflineMode,
     WorkerDied,
+    WorkerHung,
 )
 from app.core.ports import ChatBackend
 from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule, Provider, RouteReason
@@ -320,9 +321,10 @@ class Router:
         return route
 
     def recover(self, thread: Thread, route: Route, problem: Exception) -> Route:
-        """After a local failure before the first token: the same model once more after a single worker death,
-        else the fallback (which raises when the thread does not allow it)."""
-        if isinstance(problem, WorkerDied) and self._crashes.get(route.model, 0) < CRASHES_BEFORE_FALLBACK:
+        """After a local failure before the first token: the same model once more after a single worker death (not
+        a hang: that would cost the wait again), else the fallback (which raises when the thread does not allow it)."""
+        retry = isinstance(problem, WorkerDied) and not isinstance(problem, WorkerHung)
+        if retry and self._crashes.get(route.model, 0) < CRASHES_BEFORE_FALLBACK:
             log.warning("the worker of %s died; trying it once more: %s", route.model, problem)
             return route
         fallback = self.fallback(thread, route.consent, problem)

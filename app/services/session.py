@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.domain import CallPurpose, ModelSpec
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
+from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
@@ -20,6 +21,7 @@ from app.services.chat import ChatService
 from app.services.context import ContextBuilder, thread_system_prompt
 from app.services.embedding import open_embedder
 from app.services.mcp_servers import McpServers
+from app.services.insights import InsightsService
 from app.services.models import ModelService, check_model_file
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
@@ -54,6 +56,7 @@ class Session:
     settings_service: SettingsService  # saves and applies what the settings dialog changes
     tools: ToolService  # the tools threads may call, and the user's answers to calls waiting for a yes
     mcp: McpServers  # the MCP servers of mcp.json: their tools, and the file's edits
+    insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
         self.mcp.stop_all()
@@ -83,6 +86,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
                 log_path=data / "worker.log",
                 kv_cache_dir=kv_cache_dir,
                 kv_cache_budget_bytes=settings.kv_cache_budget_mb * 1024 * 1024,
+                memory_limit_bytes=settings.worker_memory_bytes,
+                reply_timeout_s=settings.worker_timeout_s,
             ),
             preflight=lambda: check_model_file(spec, model_path),
         )
@@ -110,6 +115,8 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         summarise_with=lambda request: router.complete(request, purpose=CallPurpose.SUMMARY),
         max_bytes=settings.attachment_max_mb * 1024 * 1024,
     )  # fmt: skip
+    models.sweep_scratch()  # what a copy killed last time left behind
+    attachments.sweep_scratch()
     builder = ContextBuilder(
         store, router, system=[thread_system_prompt], messages=[attachments],
         passage_share=lambda: current_settings().passage_share,
@@ -120,10 +127,13 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     builder.offer_tools = registry.offered
     runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
     changes = ChangeBroadcast()
-    chat = ChatService(store, router, runner, sampling=spec.sampling, changes=changes)
+    chat = ChatService(
+        store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
+    )
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
         attachments, kv_cache_dir, changes, threads, settings_service, ToolService(store, registry, chat.resume), mcp,
+        InsightsService(store, changes=changes),
     )

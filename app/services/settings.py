@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.platform.settings import Settings, load_settings, save_settings
+from app.platform.settings import Settings, load_settings, save_settings, settings_notice
 from app.services.attachments import AttachmentService
 from app.services.changes import ChangeBroadcast, Changes
 
@@ -18,6 +18,10 @@ class SettingsService:
         self._data_dir = data_dir
         self._attachments = attachments
         self._changes = changes
+
+    def damaged_notice(self) -> str | None:
+        """The line to tell at start while a damaged settings file is set aside (the app stays offline), else None."""
+        return settings_notice(self._data_dir)
 
     def stored(self) -> Settings:
         """What the file holds now."""

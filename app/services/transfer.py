@@ -32,6 +32,7 @@ from app.core.domain import (
 )
 from app.core.errors import InvalidInput
 from app.core.tools import ToolCall, ToolCallStatus, ToolEffect
+from app.core.insights import MAX_NOTE_LENGTH, Rating, RatingValue
 from app.store import Store
 from app.store.imports import ImportSources
 
@@ -55,6 +56,8 @@ def export_json(store: Store, thread_ids: Iterable[int]) -> dict[str, Any]:
 
 def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
     thread = store.get_thread(thread_id)
+    messages = store.messages(thread.id)
+    ratings = store.ratings(m.id for m in messages)
     calls: dict[int, list[ToolCall]] = {}
     for call in store.thread_tool_calls(thread_id):
         calls.setdefault(call.message_id, []).append(call)
@@ -99,8 +102,9 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
                 if m.timings is None
                 else {"ttft_s": m.timings.ttft_s, "tokens_per_s": m.timings.tokens_per_s},
                 "tool_calls": [tool_call_json(call) for call in calls.get(m.id, [])],
+                "rating": _rating_json(ratings.get(m.id)),
             }
-            for m in store.messages(thread.id)
+            for m in messages
         ],
     }
 
@@ -149,6 +153,12 @@ def tool_call_line(call: ToolCall) -> str:
     else:
         outcome = str(call.status)
     return f"> 🔧 `{call.name}({arguments})` ({call.server}) → {outcome}"
+
+
+def _rating_json(rating: Rating | None) -> dict[str, Any] | None:
+    if rating is None:
+        return None
+    return {"value": str(rating.value), "note": rating.note, "rated_at": rating.rated_at.isoformat()}
 
 
 def export_markdown(store: Store, thread_ids: Iterable[int]) -> str:
@@ -384,6 +394,7 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
             usage=Usage(**m["usage"]) if m.get("usage") else None,
             timings=Timings(**m["timings"]) if m.get("timings") else None,
             tool_calls=tuple(_tool_call_from_json(c) for c in m.get("tool_calls", ())),
+            rating=_imported_rating(m.get("rating")) if m["role"] == "assistant" else None,
         )
         for m in entry["messages"]
     )
@@ -484,6 +495,15 @@ def _from_chatgpt(entry: dict[str, Any]) -> ImportedThread:
         model=entry.get("default_model_slug"),
         system_prompt=system_prompt,
     )
+
+
+def _imported_rating(data: Any) -> tuple[RatingValue, str | None, datetime] | None:
+    if data is None:
+        return None
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
+        raise InvalidInput(f"a rating's note is not text of at most {MAX_NOTE_LENGTH} characters")
+    return RatingValue(data["value"]), note, _when(data["rated_at"])
 
 
 def _without_reasoning(text: str) -> str:

@@ -19,14 +19,16 @@ from app.store.message_search import MessageSearch
 from app.store.messages import MessageTree
 from app.platform.paths import private_file
 from app.store.migrations import migrate
+from app.store.ratings import Ratings
 from app.store.summaries import Summaries
-from app.store.tool_calls import ToolCalls
 from app.store.threads import ThreadRecords
+from app.store.tool_calls import ToolCalls
+from app.store.usage_stats import UsageStats
 
 
-class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, ToolCalls):
-    """Repository over one database file: threads, their message trees, summaries, search rankings, usage and
-    tool calls."""
+class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, Ratings, UsageStats, ToolCalls):
+    """Repository over one database file: threads, their message trees, summaries, search rankings, usage,
+    ratings and tool calls."""
 
 
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:

@@ -212,6 +212,12 @@ class MessageTree(Database):
                 if message.usage is not None:
                     call = ModelCall(CallPurpose.TURN, message.backend, message.model, message.usage, message.timings)
                     self.record_call(replace(call, thread_id=row.id, message_id=message_row.id), at=message.created_at)
+                if message.rating is not None:
+                    value, note, rated_at = message.rating
+                    self.db.execute_sql(
+                        "INSERT INTO rating (message_id, value, note, rated_at) VALUES (?, ?, ?, ?)",
+                        (message_row.id, str(value), note, _iso(rated_at)),
+                    )
             if imported.current_key is not None:
                 T.update(current_leaf_id=ids[imported.current_key]).where(T.id == row.id).execute()
             if imported.tags:

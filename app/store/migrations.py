@@ -27,6 +27,52 @@ def _sql(*statements: str) -> Step:
     return run
 
 
+VIEWS_0016 = (
+    """CREATE VIEW v_threads AS
+       SELECT t.id, t.title, t.created_at, t.updated_at, t.pinned, t.archived, t.model, t.privacy_rule, t.incognito,
+           t.current_leaf_id,
+           (SELECT group_concat(name, ',') FROM (SELECT tag.name FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id
+               WHERE thread_tag.thread_id = t.id ORDER BY tag.name COLLATE NOCASE)) AS tags,
+           (SELECT count(*) FROM message WHERE message.thread_id = t.id) AS message_count,
+           EXISTS (SELECT 1 FROM hosted_call WHERE hosted_call.thread_id = t.id) AS left_machine
+       FROM thread t WHERE t.deleted_at IS NULL""",
+    # path_position: 1 for a thread's first message, n for the n-th message of its branch; sibling_index of
+    # sibling_count: the ‹k/n› of an edited or regenerated message; on_shown_branch: on the branch the thread shows.
+    """CREATE VIEW v_messages AS
+       WITH RECURSIVE depth_of(id, depth) AS (
+           SELECT id, 1 FROM message WHERE parent_id IS NULL
+           UNION ALL
+           SELECT message.id, depth_of.depth + 1 FROM message JOIN depth_of ON message.parent_id = depth_of.id
+       ), shown(id) AS (
+           SELECT current_leaf_id FROM thread WHERE current_leaf_id IS NOT NULL
+           UNION ALL
+           SELECT message.parent_id FROM message JOIN shown ON message.id = shown.id WHERE message.parent_id IS NOT NULL
+       )
+       SELECT m.id, m.thread_id, m.parent_id, m.role, m.content, m.status, m.model, m.error, m.created_at,
+           depth_of.depth AS path_position,
+           row_number() OVER (PARTITION BY m.thread_id, m.parent_id ORDER BY m.id) AS sibling_index,
+           count(*) OVER (PARTITION BY m.thread_id, m.parent_id) AS sibling_count,
+           m.id IN (SELECT id FROM shown) AS on_shown_branch
+       FROM message m JOIN depth_of ON depth_of.id = m.id JOIN thread t ON t.id = m.thread_id
+       WHERE t.deleted_at IS NULL""",
+    """CREATE VIEW v_usage AS
+       SELECT id, created_at, date(created_at) AS day, purpose, backend, model, thread_id, message_id, prompt_tokens,
+           completion_tokens, cached_tokens, ttft_s, tokens_per_s, seconds
+       FROM usage_event""",
+    """CREATE VIEW v_ratings AS
+       SELECT r.message_id, m.thread_id, r.value AS rating, r.note, r.rated_at, m.model, m.content
+       FROM rating r JOIN message m ON m.id = r.message_id JOIN thread t ON t.id = m.thread_id
+       WHERE t.deleted_at IS NULL""",
+    """CREATE VIEW v_citations AS
+       SELECT c.id, c.message_id, m.thread_id, c.number, c.file_name, c.page, c.start, c."end", c.text, c.verified
+       FROM citation c JOIN message m ON m.id = c.message_id JOIN thread t ON t.id = m.thread_id
+       WHERE t.deleted_at IS NULL""",
+    """CREATE VIEW v_hosted_calls AS
+       SELECT id, created_at, date(created_at) AS day, thread_id, message_id, provider, base_url, model, reason,
+           prompt_tokens, completion_tokens, tokens_estimated
+       FROM hosted_call""",
+)
+
 MIGRATIONS: list[tuple[str, Step]] = [
     (
         "0001_threads_and_messages",
@@ -430,6 +476,29 @@ MIGRATIONS: list[tuple[str, Step]] = [
                 thread_id INTEGER PRIMARY KEY REFERENCES thread(id) ON DELETE CASCADE,
                 names TEXT NOT NULL
             )""",
+        ),
+    ),
+    (
+        "0016_ratings_and_views",
+        _sql(
+            # A reply's rating (up or down) with an optional note: one row per rated message; clearing deletes it.
+            """CREATE TABLE rating (
+                message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+                value TEXT NOT NULL CHECK (value IN ('up', 'down')),
+                note TEXT,
+                rated_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX rating_value ON rating(value)",
+            # Covering indexes for the usage sums per day, model and thread (`threadloom stats`, Insights): a GROUP
+            # BY walks one in order, and a period starts at its first day, instead of sorting every usage row.
+            *(
+                f"""CREATE INDEX usage_event_by_{name} ON usage_event({key}substr(created_at, 1, 10), prompt_tokens,
+                       completion_tokens, cached_tokens, seconds, ttft_s, tokens_per_s)"""
+                for name, key in (("day", ""), ("model", "model, "), ("thread", "thread_id, "))
+            ),
+            # The documented views `threadloom sql` reads (README, "Read-only SQL"): a stable interface, so a
+            # later migration that changes a table re-creates the views it touches with the same columns.
+            *VIEWS_0016,
         ),
     ),
 ]

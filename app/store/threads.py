@@ -64,6 +64,10 @@ class ThreadRecords(Database):
                 "id IN (SELECT thread_id FROM thread_tag JOIN tag ON tag.id = thread_tag.tag_id WHERE tag.name = ?)"
             )
             params.append(filter.tag)
+        if filter.rated:
+            clauses.append("id IN (SELECT thread_id FROM message JOIN rating ON rating.message_id = message.id "
+                           "WHERE rating.value = ?)")
+            params.append(filter.rated)
         for key, value in filter.where:
             kind, text = metadata.encode(value)
             clauses.append("id IN (SELECT thread_id FROM thread_meta WHERE key = ? AND type = ? AND value = ?)")
@@ -197,6 +201,7 @@ class ThreadRecords(Database):
                 "where": [[key, *metadata.encode(value)] for key, value in filter.where],
                 "include_archived": filter.include_archived,
                 "archived_only": filter.archived_only,
+                "rated": filter.rated,
             }
         )
         with self.writing():
@@ -220,6 +225,7 @@ class ThreadRecords(Database):
                         where=tuple((key, metadata.decode(kind, text)) for key, kind, text in raw["where"]),
                         include_archived=raw["include_archived"],
                         archived_only=raw["archived_only"],
+                        rated=raw.get("rated"),
                     ),
                 )
             )

@@ -3,7 +3,9 @@ behind, and keep what was there before. Uses small tmpfs mounts (root only; skip
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from app.core.errors import SetupError, StorageFull
 from app.platform.settings import Settings, load_settings, save_settings
 from app.services.attachments import AttachmentService
+from app.services.session import open_session
 
 
 def mounted(folder: Path, options: str) -> Path:
@@ -74,3 +77,20 @@ def test_saving_settings_in_a_read_only_folder_is_one_line(read_only):
     with pytest.raises(SetupError, match="cannot save the settings") as caught:
         save_settings(read_only, Settings(theme="light"))
     assert "\n" not in str(caught.value) and load_settings(read_only).theme == "dark"
+
+
+def test_opening_a_session_sweeps_the_partial_copies_a_killed_attach_or_model_add_left(tmp_path):
+    data, models = tmp_path / "data", tmp_path / "models"
+    models.mkdir(parents=True)
+    (data / "attachments" / "ab").mkdir(parents=True)
+    hour_ago = time.time() - 3600
+    killed = [data / "attachments" / "ab" / ".copy-k1lled", models / ".add-big.gguf-k1lled"]
+    live = [data / "attachments" / "ab" / ".copy-l1ve", models / ".add-big.gguf-l1ve"]
+    kept = data / "attachments" / "ab" / "ab12.pdf"  # a stored attachment, however old
+    for path in (*killed, *live, kept):
+        path.write_bytes(b"partial")
+    for path in (*killed, kept):
+        os.utime(path, (hour_ago, hour_ago))
+    open_session(data, models).close()
+    assert not any(path.exists() for path in killed)
+    assert all(path.exists() for path in (*live, kept))

@@ -12,6 +12,7 @@ from hostile import run_cli
 
 from app.platform.settings import Settings, damaged_path, load_settings, save_settings, settings_notice
 from app.services.attachments import AttachmentService
+from app.services.knowledge_folders import LINKS_NOT_FOLLOWED
 from app.store import open_store
 
 
@@ -98,7 +99,8 @@ def test_a_knowledge_folder_does_not_follow_links_out_of_itself(store, canary, t
     service = AttachmentService(store, files_dir=tmp_path / "files", embedder=None)
     thread = store.create_thread("t")
     service.add_folder(folder, thread_id=thread.id)
-    service.sync_folders(summarise=False)
+    changes = service.sync_folders(summarise=False)
+    assert changes[LINKS_NOT_FOLLOWED] == [str(folder / "private"), str(folder / "secret.txt")]  # and said so
     names = sorted(a.file_name for a in service.attachments(thread.id))
     assert names in (["again.txt", "notes.txt"], ["more.txt", "notes.txt"])
     assert not any("outside" in path for path in service.watched_paths())
