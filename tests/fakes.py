@@ -23,9 +23,11 @@ from app.core.domain import (
     StreamEvent,
     Timings,
     TokenEvent,
+    ToolCallEvent,
     Usage,
 )
 from app.core.ports import Embedder
+from app.core.tools import ToolCallRequest, ToolProvider
 from app.platform.locks import ThreadLocks
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
@@ -35,6 +37,7 @@ from app.services.models import ModelService, load_catalog
 from app.services.personalization import BranchSystemPrompt, ThreadStart
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
+from app.services.tools import ToolRegistry, ToolService, ToolStepHandler
 from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
@@ -44,8 +47,8 @@ WORDS_PER_TURN_OVERHEAD = 4  # what a chat template adds around each turn, in th
 
 
 class ScriptedBackend:
-    """Streams the queued replies in order (a reply is a list of token strings, or an exception to raise before
-    the first token); with nothing queued it says "ok". One token is one word in its tokenizer."""
+    """Streams the queued replies in order (a reply is a list of token strings and tool calls, or an exception to
+    raise before the first token); with nothing queued it says "ok". One token is one word in its tokenizer."""
 
     name = "local"
 
@@ -59,7 +62,7 @@ class ScriptedBackend:
         self._pid = pid
         self._script: deque[list[str] | Exception] = deque()
 
-    def enqueue(self, *replies: list[str] | Exception) -> ScriptedBackend:
+    def enqueue(self, *replies: list[str | ToolCallRequest] | Exception) -> ScriptedBackend:
         self._script.extend(replies)
         return self
 
@@ -70,8 +73,9 @@ class ScriptedBackend:
     def capabilities(self) -> BackendCapabilities:
         return BackendCapabilities(context_window=self.window)
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return sum(len(turn.content.split()) + WORDS_PER_TURN_OVERHEAD for turn in turns)
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools=()) -> int:
+        offered = sum(len(tool.description.split()) + WORDS_PER_TURN_OVERHEAD for tool in tools)
+        return sum(len(turn.content.split()) + WORDS_PER_TURN_OVERHEAD for turn in turns) + offered
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         self.requests.append(request)
@@ -86,7 +90,7 @@ class ScriptedBackend:
                 finish_reason = "cancelled"
                 break
             said += 1
-            yield TokenEvent(text)
+            yield ToolCallEvent(text) if isinstance(text, ToolCallRequest) else TokenEvent(text)
             self.started.set()
         if self.cancelled.is_set():
             finish_reason = "cancelled"
@@ -117,6 +121,7 @@ class ScriptedServices:
     make_backend: Callable[[ModelSpec], ScriptedBackend]
     memory: MemoryService
     thread_start: ThreadStart
+    tools: ToolService | None = None  # with `tool_providers`: the registry, the step handler and the answers
 
     def backend(self, model: str | None = None) -> ScriptedBackend:
         """The scripted backend the router uses for `model` (the default one when None), made now if need be."""
@@ -130,6 +135,7 @@ def scripted_services(
     settings: Settings | None = None,
     contributors: list[MessageContributor] | None = None,
     embedder: Embedder | None = None,
+    tool_providers: list[ToolProvider] | None = None,
 ) -> ScriptedServices:
     """The real store, router, context builder, turn loop, chat and memory services, with a ScriptedBackend made
     for each local model the router loads (the catalog's models, no weights needed). Memory compares by key words
@@ -169,6 +175,12 @@ def scripted_services(
     chat = ChatService(
         store, router, runner, sampling=SamplingParams(max_tokens=64), locks=ThreadLocks(data_dir / "locks")
     )
+    tools = None
+    if tool_providers is not None:
+        registry = ToolRegistry(store, tool_providers)
+        builder.offer_tools = registry.offered
+        runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
+        tools = ToolService(store, registry, chat.resume)
     return ScriptedServices(
-        store, routing, router, builder, runner, chat, backends, data_dir, make_backend, memory, thread_start
+        store, routing, router, builder, runner, chat, backends, data_dir, make_backend, memory, thread_start, tools
     )

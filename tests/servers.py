@@ -82,13 +82,16 @@ class CountingProxy:
         self._listener.close()
 
 
-def start_llama_server(model_path: Path, api_key: str, log_path: Path) -> tuple[subprocess.Popen, int]:
+def start_llama_server(
+    model_path: Path, api_key: str, log_path: Path, *extra_args: str
+) -> tuple[subprocess.Popen, int]:
+    """`extra_args` go to the server as they are (e.g. `--chat_format chatml-function-calling` for tool calls)."""
     port = free_port()
     log = open(log_path, "w")  # noqa: SIM115 - closed by the caller's teardown through the process
     process = subprocess.Popen(
         [
             sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--api_key", api_key,
-            "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048",
+            "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

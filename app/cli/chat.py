@@ -16,9 +16,14 @@ from app.core.domain import (
     ReplyFinished,
     ReplyStarted,
     TokenEvent,
+    ToolCallsChanged,
 )
 from app.core.errors import InvalidInput
+from app.core.tools import ToolCall, ToolCallStatus
 from app.services.session import Session
+from app.services.transfer import tool_call_line
+
+EXIT_PENDING = 3  # the reply waits for your answer to a tool call (`threadloom approve|deny CALL_ID`)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,6 +46,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     chat.add_argument(
         "--allow-hosted", action="store_true", help="yes for this turn, on a thread that asks before using a hosted model"
     )
+    tools = chat.add_mutually_exclusive_group()
+    tools.add_argument(
+        "--tools", metavar="NAME,NAME", help="the tools this thread may call from now on (`threadloom tools list`)"
+    )
+    tools.add_argument("--no-tools", action="store_true", help="this thread calls no tools from now on")
+    chat.add_argument(
+        "--require-tool", action="store_true", help="the reply starts with a call of one of the thread's tools"
+    )
     chat.add_argument("message", nargs="?", help="the message to send (not with --regenerate)")
     chat.set_defaults(handler=run)
 
@@ -59,8 +72,23 @@ def _events(args: argparse.Namespace, session: Session):
         raise InvalidInput("give the message to send")
     if args.thread is not None and (args.incognito or args.assistant):
         raise InvalidInput("--incognito and --assistant start a new thread; leave out --thread")
+    if args.require_tool and args.no_tools:
+        raise InvalidInput("--require-tool needs tools; leave out --no-tools")
     thread_id = args.thread if args.thread is not None else _new_thread(args, session)
-    return thread_id, chat.send(thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted)
+    _choose_tools(args, session, thread_id)
+    return thread_id, chat.send(
+        thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted, require_tool=args.require_tool
+    )
+
+
+def _choose_tools(args: argparse.Namespace, session: Session, thread_id: int) -> None:
+    if args.no_tools:
+        session.tools.choose(thread_id, [])
+    elif args.tools is not None:
+        names = [name.strip() for name in args.tools.split(",") if name.strip()]
+        if not names:
+            raise InvalidInput("--tools needs tool names (or use --no-tools)")
+        session.tools.choose(thread_id, names)
 
 
 def _new_thread(args: argparse.Namespace, session: Session) -> int:
@@ -75,9 +103,16 @@ def _new_thread(args: argparse.Namespace, session: Session) -> int:
 
 def run(args: argparse.Namespace, session: Session) -> int:
     thread_id, events = _events(args, session)
+    return report_turn(args, session, thread_id, events)
+
+
+def report_turn(args: argparse.Namespace, session: Session, thread_id: int, events) -> int:
+    """Stream a turn's reply to stdout (each tool call as a line on stderr), or print it as JSON at the end; the
+    exit status (EXIT_PENDING when a tool call waits for the user's answer)."""
     started: ReplyStarted | None = None
     finished: ReplyFinished | None = None
     context: ContextReport | None = None
+    shown_calls: dict[int, ToolCallStatus] = {}
     for event in events:
         if isinstance(event, ReplyStarted):
             started = event
@@ -86,6 +121,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
         elif isinstance(event, TokenEvent) and not args.json:
             sys.stdout.write(event.text)
             sys.stdout.flush()
+        elif isinstance(event, ToolCallsChanged) and not args.json:
+            _print_new_calls(event.calls, shown_calls)
         elif isinstance(event, ReplyFinished):
             finished = event
     assert started is not None and finished is not None
@@ -116,6 +153,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 "citations": [citation_json(c) for c in session.attachments.citations(reply)],
                 "context": context_json(context),
                 "memories": [memory_json(m) for m in session.thread_start.used_by(reply)],
+                "tool_calls": [tool_call_json(call) for call in session.tools.calls(reply.id)],
             }
         )
     else:
@@ -123,7 +161,37 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if reply.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED):
         print(f"threadloom: error: {reply.error}", file=sys.stderr)
         return 1
+    if reply.status == MessageStatus.PAUSED:
+        pending = next(c for c in session.tools.calls(reply.id) if c.status == ToolCallStatus.PENDING)
+        print(
+            f"threadloom: waiting for your answer: tool call {pending.id} wants to run {pending.name} "
+            f"({pending.server}) with {pending.arguments}; `threadloom approve {pending.id} [--always]` or "
+            f"`threadloom deny {pending.id}`",
+            file=sys.stderr,
+        )
+        return EXIT_PENDING
     return 0
+
+
+def tool_call_json(call: ToolCall) -> dict:
+    return {
+        "id": call.id,
+        "name": call.name,
+        "server": call.server,
+        "arguments": call.arguments,
+        "result": call.result,
+        "error": call.error,
+        "status": str(call.status),
+        "duration_ms": call.duration_ms,
+    }
+
+
+def _print_new_calls(calls: tuple[ToolCall, ...], shown: dict[int, ToolCallStatus]) -> None:
+    """One stderr line per call as it settles (done, failed, refused, waiting)."""
+    for call in calls:
+        if call.status != ToolCallStatus.RUNNING and shown.get(call.id) != call.status:
+            shown[call.id] = call.status
+            print(tool_call_line(call).removeprefix("> "), file=sys.stderr)
 
 
 def context_json(report: ContextReport | None) -> dict | None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from app.core.tools import ToolCall, ToolCallRequest, ToolSpec
+
 MetaValue = str | float | int | bool | date
 
 
@@ -13,6 +15,7 @@ class Role(StrEnum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"  # a tool's result, in a prompt only (calls are stored as `ToolCall`s, not messages)
 
 
 class MessageStatus(StrEnum):
@@ -154,6 +157,8 @@ class ChatTurn:
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCallRequest, ...] = ()  # an assistant turn that called tools
+    tool_call_id: str | None = None               # a TOOL turn: the call it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,8 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     cache_key: str | None = None  # whose saved model states may serve this prompt (one per thread); None: none
     json_schema: dict | None = None  # the reply must be JSON of this schema (a grammar where the backend has one)
+    tools: tuple[ToolSpec, ...] = ()  # what the model may call in this step; () : plain chat
+    tool_choice: str = "auto"  # "auto": a reply or a call, as the model decides; "required": a call
 
 
 # Stream events: what a backend yields while it answers one request.
@@ -190,7 +197,14 @@ class DoneEvent:
     finish_reason: str  # "stop", "length" or "cancelled"
 
 
-StreamEvent = TokenEvent | DoneEvent
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
+    """The model called a tool (its text of the call is not streamed as tokens)."""
+
+    call: ToolCallRequest
+
+
+StreamEvent = TokenEvent | ToolCallEvent | DoneEvent
 
 
 # Chat events: what ChatService yields for one turn, around the backend's stream.
@@ -250,7 +264,16 @@ class ContextBuilt:
     report: ContextReport
 
 
-ChatEvent = ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadCompacted | ContextBuilt
+@dataclass(frozen=True, slots=True)
+class ToolCallsChanged:
+    """A reply's tool calls as stored now (one was made, ran, failed, or waits for the user)."""
+
+    calls: tuple[ToolCall, ...]
+
+
+ChatEvent = (
+    ReplyStarted | TokenEvent | ReplyFinished | ThreadRetitled | ThreadCompacted | ContextBuilt | ToolCallsChanged
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +328,7 @@ class ImportedMessage:
     usage: Usage | None = None
     timings: Timings | None = None
     backend: str = "local"
+    tool_calls: tuple[ToolCall, ...] = ()  # their ids, thread and message are the file's, replaced on import
     rating: tuple[str, str | None, datetime] | None = None  # (up or down, note, rated at), from our own export
 
 

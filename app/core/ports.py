@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from app.core.domain import BackendCapabilities, ChatTurn, GenerationRequest, StreamEvent
+from app.core.domain import (
+    BackendCapabilities,
+    ChatTurn,
+    GenerationRequest,
+    StreamEvent,
+)
+from app.core.tools import ToolSpec
 
 
 class ChatBackend(Protocol):
@@ -15,7 +21,7 @@ class ChatBackend(Protocol):
     name: str
 
     def capabilities(self) -> BackendCapabilities: ...
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int: ...
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int: ...
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]: ...
     def cancel(self) -> None: ...
 

@@ -1,16 +1,19 @@
-"""Tools a model may call in a thread: what each offers (a spec) and what a call gives back (an outcome).
+"""Tools a model may call in a thread: what a tool declares, what a call returns, and the stored record of a call.
 
-The interface shared with the tool registry (issue 12); providers (built-in tools, memory, MCP servers) each say
-which tools they offer in a thread and run the calls to them.
+A `ToolProvider` offers tools per thread (the built-ins, memory, each MCP server) and runs their calls; the turn
+loop's tool handler (`app.services.tools`) asks the registry of providers what to offer and runs what the model
+asks for. Every call is stored as a `ToolCall`, part of the thread's history like its messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.core.domain import Thread
+if TYPE_CHECKING:
+    from app.core.domain import Thread
 
 
 class ToolEffect(StrEnum):
@@ -35,5 +38,47 @@ class ToolOutcome:
 
 
 class ToolProvider(Protocol):
-    def tools(self, thread: Thread) -> list[ToolSpec]: ...
+    def tools(self, thread: Thread) -> list[ToolSpec]: ...     # what this provider offers in this thread (may be [])
     def call(self, thread: Thread, name: str, arguments: dict) -> ToolOutcome: ...
+
+
+class ToolCallStatus(StrEnum):
+    PENDING = "pending-approval"  # a side-effect call waits for the user's Run / Always / Don't
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"             # the tool failed, or the model's arguments were not valid
+    REFUSED = "refused"           # the user said Don't; the model hears "the user declined"
+
+
+DECLINED = "the user declined"  # what a refused call tells the model
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call a reply made, stored in the thread: `offset` is where in the reply's text it happened (the card sits
+    there), `approved_by` who let a side-effect call run ("user", "always for this thread"; None: nobody had to)."""
+
+    id: int
+    thread_id: int
+    message_id: int
+    call_key: str                # the model's id for the call (hosted `tool_calls[].id`), echoed with the result
+    name: str
+    server: str
+    arguments: dict[str, Any] | str  # a str: what the model sent was not a JSON object
+    status: ToolCallStatus
+    effect: ToolEffect
+    offset: int
+    created_at: datetime
+    result: str | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRequest:
+    """What the model asked for in one step: a tool by name with arguments (a str when they were not JSON)."""
+
+    call_key: str
+    name: str
+    arguments: dict[str, Any] | str = field(default_factory=dict)

@@ -312,6 +312,7 @@ class ConversationView(QScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.card_decorator: Callable[[MessageCard], None] | None = None  # adds to a card shown or refreshed
         self.setObjectName("conversation")
         self.setAccessibleName("Conversation")
         self.setWidgetResizable(True)
@@ -429,6 +430,8 @@ class ConversationView(QScrollArea):
                 if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
                     card.show_message(message)
                     self.order_tabs()
+                if self.card_decorator is not None:
+                    self.card_decorator(card)
         return same
 
     def add_message(
@@ -449,6 +452,8 @@ class ConversationView(QScrollArea):
         ):
             signal.connect(relay)
         self._cards[message.id] = card
+        if self.card_decorator is not None:
+            self.card_decorator(card)
         if position is not None:
             self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)

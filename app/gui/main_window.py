@@ -42,11 +42,12 @@ from app.gui.details_panel import DetailsPanel
 from app.gui.edit_mode import EditMode
 from app.gui.hosted_consent import hosted_refusal
 from app.gui.insights_dialog import InsightsDialog
+from app.gui.mcp_servers_page import McpServersDialog
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.notices import Notices
+from app.gui.personal import PersonalControls
 from app.gui.privacy import RULE_LABELS, stronger_models
 from app.gui.quick_switcher import QuickSwitcher
-from app.gui.personal import PersonalControls
 from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
 from app.gui.session_closer import SessionCloser
@@ -56,6 +57,7 @@ from app.gui.starter_card import StarterModelCard
 from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_header import ThreadHeader
+from app.gui.tool_card import ToolCards
 from app.gui.window_keys import WindowKeys
 from app.platform.settings import Settings
 from app.services.changes import Changes
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
             self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
+        self.conversation.card_decorator = ToolCards(self._session.tools, self.replies.answer_tool_call).decorate
         self.ratings = RatingController(
             self._session.insights, self.conversation, reads=self._reads, writes=self._writes, parent=self
         )
@@ -768,6 +771,11 @@ class MainWindow(QMainWindow):
         """The model manager, modal; the model state is shown again when it closes."""
         dialog = ModelManagerDialog(self._session, self.status, self)
         dialog.finished.connect(lambda _result: (self._show_model_state(), self._load_stronger_models()))
+        dialog.open()
+        return dialog
+
+    def open_mcp_servers(self) -> McpServersDialog:
+        dialog = McpServersDialog(self._session.mcp, self.status, self)
         dialog.open()
         return dialog
 

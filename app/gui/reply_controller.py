@@ -138,6 +138,10 @@ class ReplyController(QObject):
             allow_hosted=allow_hosted,
         )
 
+    def answer_tool_call(self, call_id: int, run: bool, always: bool) -> None:
+        """The user's Run / Always for this thread / Don't on a waiting call: the paused reply goes on."""
+        self._start(lambda _chat, _thread_id, _yes: self._session.tools.answer(call_id, run=run, always=always))
+
     def preload(self) -> None:
         """Load the model before the first send (a send meanwhile waits its turn on the same lane)."""
         self._runner.run(self._session.chat.preload)

@@ -37,6 +37,7 @@ class WindowKeys(QObject):
             ("Models and providers", self.tr("Models and providers"), [QKeySequence("Ctrl+Shift+M")],
              window.open_model_manager),
             ("Settings", self.tr("Settings"), [QKeySequence("Ctrl+,")], window.open_settings),
+            ("MCP servers", self.tr("MCP servers"), [QKeySequence("Ctrl+Shift+T")], window.open_mcp_servers),
             ("Insights", self.tr("Insights"), [QKeySequence("Ctrl+Shift+I")], window.open_insights),
             ("Memories", self.tr("Memories"), [QKeySequence("Ctrl+Shift+Y")],
              lambda: window.personal.open_memories()),
@@ -114,6 +115,7 @@ class WindowKeys(QObject):
         file_menu.addSeparator()
         file_menu.addAction(actions["Settings"])
         file_menu.addAction(actions["Models and providers"])
+        file_menu.addAction(actions["MCP servers"])
         file_menu.addSeparator()
         file_menu.addAction(actions["Quit"])
         view_menu = window.menuBar().addMenu(self.tr("&View"))

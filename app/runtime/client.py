@@ -21,9 +21,19 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any, TextIO
+from uuid import uuid4
 
-from app.core.domain import BackendCapabilities, ChatTurn, DoneEvent, GenerationRequest, StreamEvent, TokenEvent
+from app.core.domain import (
+    BackendCapabilities,
+    ChatTurn,
+    DoneEvent,
+    GenerationRequest,
+    StreamEvent,
+    TokenEvent,
+    ToolCallEvent,
+)
 from app.core.errors import GenerationFailed, ModelUnavailable, PromptTooLong, WorkerDied, WorkerHung
+from app.core.tools import ToolCallRequest, ToolSpec
 from app.platform.environment import child_environment
 from app.runtime.kvcache import DEFAULT_BUDGET_BYTES, StateFiles
 from app.runtime.protocol import (
@@ -33,6 +43,7 @@ from app.runtime.protocol import (
     encode,
     sampling_to_wire,
     timings_from_wire,
+    tools_to_wire,
     turns_to_wire,
     usage_from_wire,
 )
@@ -87,16 +98,18 @@ class WorkerClient:
         with self._generate_lock:
             request_id = self._current_id = next(self._ids)
             self._ensure_started()
-            self._send(
-                {
-                    "op": "generate",
-                    "id": request_id,
-                    "messages": turns_to_wire(request.turns),
-                    "sampling": sampling_to_wire(request.sampling),
-                    "cache_key": request.cache_key,
-                    "json_schema": request.json_schema,
-                }
-            )
+            message = {
+                "op": "generate",
+                "id": request_id,
+                "messages": turns_to_wire(request.turns),
+                "sampling": sampling_to_wire(request.sampling),
+                "cache_key": request.cache_key,
+                "json_schema": request.json_schema,
+            }
+            if request.tools:
+                message["tools"] = tools_to_wire(request.tools)
+                message["tool_choice"] = request.tool_choice
+            self._send(message)
             if self._cancelled_id == request_id:  # stopped while the worker was starting
                 self._send({"op": "cancel", "id": request_id})
             finished = False
@@ -108,6 +121,8 @@ class WorkerClient:
                         continue
                     if kind == "token":
                         yield TokenEvent(self._field(event, "text", str))
+                    elif kind == "tool_call":
+                        yield ToolCallEvent(ToolCallRequest(f"call_{uuid4().hex[:12]}", event["name"], event["arguments"]))
                     elif kind == "done":
                         finished = True
                         try:
@@ -152,11 +167,15 @@ class WorkerClient:
         """The window is the configured one until the model is loaded, then the one llama.cpp gave."""
         return BackendCapabilities(context_window=self._loaded_n_ctx or self.config.n_ctx, json_grammar=True)
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        """The prompt's length: `turns` rendered with the model's chat template and tokenizer (starts the worker)."""
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int:
+        """The prompt's length: `turns` rendered with the model's chat template and tokenizer, with `tools` offered
+        as a generate request offers them (starts the worker)."""
         with self._generate_lock:
             self._ensure_started()
-            event = self._ask({"op": "count", "messages": turns_to_wire(turns)}, "count")
+            message = {"op": "count", "messages": turns_to_wire(turns)}
+            if tools:
+                message["tools"] = tools_to_wire(tools)
+            event = self._ask(message, "count")
             self._loaded_n_ctx = self._field(event, "n_ctx", int)
             return self._field(event, "tokens", int)
 

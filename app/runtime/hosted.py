@@ -15,8 +15,18 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from app.core.domain import DoneEvent, GenerationRequest, StreamEvent, Timings, TokenEvent, Usage
+from app.core.domain import (
+    ChatTurn,
+    DoneEvent,
+    GenerationRequest,
+    StreamEvent,
+    Timings,
+    TokenEvent,
+    ToolCallEvent,
+    Usage,
+)
 from app.core.errors import HostedError, OfflineMode
+from app.core.tools import ToolCallRequest
 
 CHARS_PER_TOKEN = 4  # a rough count for endpoints that report no usage while streaming
 ERROR_BODY_LIMIT = 300  # characters of an error body kept in the message, after the key is scrubbed out
@@ -24,7 +34,8 @@ ERROR_READ_LIMIT = 64 * 1024  # bytes of it read to scrub: the key is found whol
 
 
 def estimate_tokens(request: GenerationRequest) -> int:
-    return sum(len(turn.content) for turn in request.turns) // CHARS_PER_TOKEN + 1
+    tools = sum(len(t.description) + len(json.dumps(t.parameters)) + len(t.name) for t in request.tools)
+    return (sum(len(turn.content) for turn in request.turns) + tools) // CHARS_PER_TOKEN + 1
 
 
 class HostedBackend:
@@ -71,7 +82,7 @@ class HostedBackend:
         self._cancelled.clear()
         body = {
             "model": self.model,
-            "messages": [{"role": str(turn.role), "content": turn.content} for turn in request.turns],
+            "messages": [_wire_message(turn) for turn in request.turns],
             "stream": True,
             "stream_options": {"include_usage": True},
             "temperature": request.sampling.temperature,
@@ -80,6 +91,15 @@ class HostedBackend:
         }
         if request.sampling.seed is not None:
             body["seed"] = request.sampling.seed
+        if request.tools:  # native tools: the endpoint returns structured calls
+            body["tools"] = [
+                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in request.tools
+            ]
+            body["tool_choice"] = request.tool_choice
+            if request.tool_choice == "required" and len(request.tools) == 1:  # the named form: widest support
+                body["tool_choice"] = {"type": "function", "function": {"name": request.tools[0].name}}
+        calls: dict[int, dict[str, str]] = {}  # streamed call pieces by index: id, name, arguments text
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "text/event-stream"}
         if self._on_request:
             self._on_request(estimate_tokens(request))
@@ -106,7 +126,10 @@ class HostedBackend:
                                 chunk["usage"].get("prompt_tokens", 0), chunk["usage"].get("completion_tokens", 0)
                             )
                         for choice in chunk.get("choices") or []:
-                            text = (choice.get("delta") or {}).get("content")
+                            delta = choice.get("delta") or {}
+                            for piece in delta.get("tool_calls") or []:
+                                _add_call_piece(calls, piece)
+                            text = delta.get("content")
                             if text:
                                 pieces += 1
                                 first_token_at = first_token_at or time.perf_counter()
@@ -125,6 +148,9 @@ class HostedBackend:
             self._response = None
         if self._cancelled.is_set():
             finish_reason = "cancelled"
+        else:
+            for index in sorted(calls):
+                yield ToolCallEvent(_call_request(calls[index]))
         finished = time.perf_counter()
         self.usage_estimated = usage is None
         if usage is None:  # most servers send one content piece per token
@@ -174,6 +200,43 @@ class HostedBackend:
             f"cannot reach {self.provider} at {self.base_url} ({type(exc).__name__}): "
             f"check the network and the base URL, or turn this thread back to local only"
         )
+
+
+def _wire_message(turn: ChatTurn) -> dict:
+    message: dict = {"role": str(turn.role), "content": turn.content}
+    if turn.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.call_key,
+                "type": "function",
+                "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)},
+            }
+            for call in turn.tool_calls
+        ]
+    if turn.tool_call_id is not None:
+        message["tool_call_id"] = turn.tool_call_id
+    return message
+
+
+def _add_call_piece(calls: dict[int, dict[str, str]], piece: dict) -> None:
+    """Streamed calls come in pieces: the first of an index has its id and name (some servers repeat them in every
+    piece), the rest add argument text."""
+    call = calls.setdefault(piece.get("index", len(calls)), {"id": "", "name": "", "arguments": ""})
+    function = piece.get("function") or {}
+    call["id"] = call["id"] or piece.get("id") or ""
+    call["name"] = call["name"] or function.get("name") or ""
+    call["arguments"] += function.get("arguments") or ""
+
+
+def _call_request(call: dict[str, str]) -> ToolCallRequest:
+    """A streamed call as the turn loop takes it; arguments that are not a JSON object stay text (reported back)."""
+    try:
+        arguments = json.loads(call["arguments"] or "{}")
+    except ValueError:
+        arguments = call["arguments"]
+    if not isinstance(arguments, dict | str):
+        arguments = call["arguments"]
+    return ToolCallRequest(call["id"] or f"call_{call['name']}", call["name"], arguments)
 
 
 def _sse_data(response: httpx.Response) -> Iterator[str]:

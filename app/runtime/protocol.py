@@ -9,12 +9,17 @@ Requests (parent → worker), each with an integer `id` unless noted:
         caps its own address space first (RLIMIT_AS); a load or request that needs more fails with
         kind "out_of_memory".
     {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
-     "json_schema": {...}|null}  (a JSON schema the reply is held to by a llama.cpp grammar)
+     "json_schema": {...}|null (a JSON schema the reply is held to by a llama.cpp grammar),
+     "tools": [{"name", "description", "parameters"}], "tool_choice": "auto"|"required" (both optional)}
         → {"event": "prefill", "id", "done", "total"}* (after each batch of the prompt processed; a cancel is
           honoured between batches, so during a long prefill too), {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",
            "usage": {"prompt_tokens", "completion_tokens", "cached_tokens"}, "timings": {"ttft_s", "tokens_per_s"}}
           | {"event": "error", "id", "message", "kind": "prompt_too_long"|null}
+        With `tools`, the reply is either text or one call ("required": a call), generated under a grammar (`app.runtime.tool_format`):
+        a call comes as {"event": "tool_call", "id", "name", "arguments"} (no tokens) before `done`. A message may
+        then carry "tool_calls": [{"id", "name", "arguments"}] (an assistant's call) or be {"role": "tool",
+        "content", "tool_call_id"} (its result).
         `cached_tokens` of the prompt were reused (from the warm context or a saved state of `cache_key`), not
         processed again. After `done` the worker saves the state for `cache_key` before it reads the next request.
     {"op": "load", "id", "path", "n_ctx", "n_threads", "n_threads_batch", "embedding": true, "tokenizer_path"}
@@ -27,7 +32,7 @@ Requests (parent → worker), each with an integer `id` unless noted:
           | {"event": "error", "id", "message"}
     {"op": "threads", "threads": int} (no reply) the cores the ONNX embed in progress uses from its next text on
         (a reply started or ended in the app); once sent it wins over the embed requests' own `threads`
-    {"op": "count", "id", "messages": [{"role", "content"}]}
+    {"op": "count", "id", "messages": [{"role", "content"}], "tools": [...] (optional, as for generate)}
         → {"event": "count", "id", "tokens", "n_ctx"}: the prompt's length in the model's own tokens, and its window
     {"op": "ping", "id"} → {"event": "pong", "id"} once the worker has finished what it had in hand (liveness)
     {"op": "cancel", "id"?} (no reply) generation `id` ends within a token with finish_reason "cancelled", even if
@@ -50,6 +55,7 @@ from dataclasses import asdict
 from typing import Any
 
 from app.core.domain import ChatTurn, SamplingParams, Timings, Usage
+from app.core.tools import ToolSpec
 
 # The `kind` of an error event whose prompt and reply do not fit the model's window (the worker trims nothing).
 ERROR_PROMPT_TOO_LONG = "prompt_too_long"
@@ -65,8 +71,22 @@ def decode(line: str) -> dict[str, Any]:
     return json.loads(line)
 
 
-def turns_to_wire(turns: tuple[ChatTurn, ...]) -> list[dict[str, str]]:
-    return [{"role": str(turn.role), "content": turn.content} for turn in turns]
+def turns_to_wire(turns: tuple[ChatTurn, ...]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for turn in turns:
+        message: dict[str, Any] = {"role": str(turn.role), "content": turn.content}
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {"id": call.call_key, "name": call.name, "arguments": call.arguments} for call in turn.tool_calls
+            ]
+        if turn.tool_call_id is not None:
+            message["tool_call_id"] = turn.tool_call_id
+        wire.append(message)
+    return wire
+
+
+def tools_to_wire(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools]
 
 
 def sampling_to_wire(sampling: SamplingParams) -> dict[str, Any]:

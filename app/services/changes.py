@@ -12,7 +12,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.core.domain import ChatEvent, ReplyFinished, ReplyStarted, ThreadCompacted, ThreadRetitled
+from app.core.domain import (
+    ChatEvent,
+    ReplyFinished,
+    ReplyStarted,
+    ThreadCompacted,
+    ThreadRetitled,
+    ToolCallsChanged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,8 @@ def after_chat_event(event: ChatEvent) -> Changes:
         return of_thread(event.summary.thread_id, messages=True, listed=False)
     if isinstance(event, ThreadRetitled):
         return Changes(thread_list=True)
+    if isinstance(event, ToolCallsChanged) and event.calls:
+        return of_thread(event.calls[0].thread_id, messages=True, listed=False)
     return Changes()
 
 

@@ -125,13 +125,15 @@ class ChatService:
         return self.router.is_running(model)
 
     def send(
-        self, thread_id: int, text: str, *, model: str | None = None, allow_hosted: bool = False
+        self, thread_id: int, text: str, *, model: str | None = None, allow_hosted: bool = False,
+        require_tool: bool = False,
     ) -> Iterator[ChatEvent]:
         """Add a user message at the end of the thread's current branch and stream the reply to it.
 
         `model` answers this turn instead of the thread's own; `allow_hosted` is the user's yes for this turn on a
         thread that asks before its content leaves the machine. A hosted model the thread does not allow raises
-        ConsentRequired (or OfflineMode) before anything is written."""
+        ConsentRequired (or OfflineMode) before anything is written. `require_tool`: the reply starts with a call of
+        one of the thread's tools."""
         if not text.strip():
             raise EmptyMessage()
         with self.locks.hold(thread_id):
@@ -140,7 +142,7 @@ class ChatService:
             if thread.current_leaf_id is None and thread.title == NEW_THREAD_TITLE:
                 self.store.rename_thread(thread_id, title_from(text), source="provisional")
             user = self.store.add_message(thread_id, parent_id=thread.current_leaf_id, role=Role.USER, content=text)
-            yield from self._reply_to(thread, user, route)
+            yield from self._reply_to(thread, user, route, require_tool=require_tool)
 
     def edit(self, message_id: int, text: str, *, allow_hosted: bool = False) -> Iterator[ChatEvent]:
         """"Actually, I meant…": the edited text becomes a sibling of the user message, on a new branch that gets
@@ -190,22 +192,28 @@ class ChatService:
     def stop(self) -> None:
         self.runner.stop()
 
-    def _reply_to(self, thread: Thread, user: Message, route: Route) -> Iterator[ChatEvent]:
+    def _reply_to(
+        self, thread: Thread, user: Message, route: Route, *, require_tool: bool = False
+    ) -> Iterator[ChatEvent]:
         reply = self.store.add_message(
             thread.id, parent_id=user.id, role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING,
             model=route.model,
         )  # fmt: skip
-        yield from self._run(thread, user, reply, route, None)
+        yield from self._run(thread, user, reply, route, None, require_tool=require_tool)
 
-    def _run(self, thread: Thread, user: Message, reply: Message, route: Route, follow_up) -> Iterator[ChatEvent]:
-        for event in self._turn(thread, user, reply, route, follow_up):
+    def _run(
+        self, thread: Thread, user: Message, reply: Message, route: Route, follow_up, *, require_tool: bool = False
+    ) -> Iterator[ChatEvent]:
+        for event in self._turn(thread, user, reply, route, follow_up, require_tool):
             yield event  # the caller hears of the event first, then every subscriber of what it stored
             self.changes.publish(after_chat_event(event))
 
-    def _turn(self, thread: Thread, user: Message, reply: Message, route: Route, follow_up) -> Iterator[ChatEvent]:
+    def _turn(
+        self, thread: Thread, user: Message, reply: Message, route: Route, follow_up, require_tool: bool
+    ) -> Iterator[ChatEvent]:
         yield ReplyStarted(user_message=user, reply=reply)
         finished: ReplyFinished | None = None
-        for event in self.runner.run(thread, reply, route, self.sampling, follow_up):
+        for event in self.runner.run(thread, reply, route, self.sampling, follow_up, require_tool=require_tool):
             finished = event if isinstance(event, ReplyFinished) else finished
             yield event
         named = self.store.get_thread(thread.id).title_source != "provisional"

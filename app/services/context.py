@@ -33,6 +33,7 @@ from app.core.domain import (
     ThreadSummary,
 )
 from app.core.errors import PromptTooLong
+from app.core.tools import ToolSpec
 from app.services.routing import Route, Router
 from app.store import Store
 
@@ -112,6 +113,7 @@ class ContextBuilder:
         self.branch: list[BranchContributor] = branch or []
         self.messages: list[MessageContributor] = messages or []
         self._passage_share = passage_share
+        self.offer_tools: Callable[[Thread], list[ToolSpec]] = lambda thread: []  # what the model may call
 
     def build(self, thread: Thread, reply: Message, route: Route, sampling: SamplingParams) -> BuiltContext:
         """The request for `reply` on `route`, fitted to its window."""
@@ -119,19 +121,22 @@ class ContextBuilder:
         new_summary = None
         left_out: list[LeftOut] = []
         folds = 0
+        tools = tuple(self.offer_tools(thread))  # their descriptions take room in the prompt too
         while True:
             summary, path = self._summarised_path(thread.id, reply.parent_id)
             budget = None
             if window:
                 thread_tokens = self._router.count_tokens(
-                    route, self._turns(thread, reply, route, summary, path, {}, skip=set())
+                    route, self._turns(thread, reply, route, summary, path, {}, skip=set()), tools
                 )
                 budget = int(max(0, window - thread_tokens - sampling.max_tokens) * self._passage_share())
             extras = self._message_extras(thread, path, budget)
             turns = self._turns(thread, reply, route, summary, path, extras, skip=set())
-            tokens = self._router.count_tokens(route, turns)
+            tokens = self._router.count_tokens(route, turns, tools)
             if window is None or tokens + sampling.max_tokens <= window:
-                return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras)
+                return self._built(
+                    thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras, tools=tools
+                )
             folded = self._fold_older_turns(thread, reply, route, window) if folds < MAX_FOLDS_PER_TURN else None
             if folded is None:
                 break
@@ -142,7 +147,7 @@ class ContextBuilder:
             skip.add(message.id)
             left_out.append(LeftOut("passages", extras[message.id].tokens_hint, message.id))
             turns = self._turns(thread, reply, route, summary, path, extras, skip=skip)
-            tokens = self._router.count_tokens(route, turns)
+            tokens = self._router.count_tokens(route, turns, tools)
             if tokens + sampling.max_tokens <= window:
                 break
         room = window - tokens
@@ -152,7 +157,9 @@ class ContextBuilder:
                 f"with older turns folded: shorten the message, or pick a model with a larger window"
             )
         sampling = replace(sampling, max_tokens=min(sampling.max_tokens, room))
-        return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras, skip)
+        return self._built(
+            thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras, skip, tools=tools
+        )
 
     def assemble(self, thread: Thread, reply: Message) -> tuple[ChatTurn, ...]:
         """The prompt for `reply` as it stands, before any fitting (nothing folded now, nothing left out)."""
@@ -171,6 +178,7 @@ class ContextBuilder:
         left_out: list[LeftOut],
         extras: dict[int, MessageContext],
         skip: set[int] | None = None,
+        tools: tuple[ToolSpec, ...] = (),
     ) -> BuiltContext:
         folded = self._folded_ids(summary) if summary is not None else ()
         passages = sum(extra.passages for message_id, extra in extras.items() if message_id not in (skip or ()))
@@ -178,7 +186,9 @@ class ContextBuilder:
         if left_out:
             log.info("thread %s: left out of the prompt to fit the window: %s", thread.id, left_out)
         return BuiltContext(
-            request=GenerationRequest(turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id)),
+            request=GenerationRequest(
+                turns=turns, sampling=sampling, cache_key=thread_cache_key(thread.id), tools=tools
+            ),
             report=ContextReport(
                 tokens=tokens, window=window, folded=folded, left_out=tuple(left_out), passages=passages
             ),

@@ -43,6 +43,7 @@ from app.core.errors import (
 )
 from app.core.ports import ChatBackend
 from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRule, Provider, RouteReason
+from app.core.tools import ToolSpec
 from app.platform.settings import Settings
 from app.runtime.client import WorkerClient
 from app.runtime.hosted import HostedBackend, estimate_tokens
@@ -194,8 +195,8 @@ class MeteredBackend:
     def capabilities(self) -> BackendCapabilities:
         return self.inner.capabilities()
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return self.inner.count_tokens(turns)
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int:
+        return self.inner.count_tokens(turns, tools)
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         with self._activity.generating() if self._activity is not None else nullcontext():
@@ -431,11 +432,12 @@ class Router:
             return None
         return self._workers.worker_for(self.local_spec(route.model)).capabilities().context_window
 
-    def count_tokens(self, route: Route, turns: tuple[ChatTurn, ...]) -> int:
-        """`turns` in the route's tokens: the local model's own tokenizer, or an estimate for a hosted model."""
+    def count_tokens(self, route: Route, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int:
+        """`turns` (and the `tools` offered with them) in the route's tokens: the local model's own tokenizer, or an
+        estimate for a hosted model."""
         if route.hosted:
-            return estimate_tokens(GenerationRequest(turns))
-        return self._workers.worker_for(self.local_spec(route.model)).count_tokens(turns)
+            return estimate_tokens(GenerationRequest(turns, tools=tools))
+        return self._workers.worker_for(self.local_spec(route.model)).count_tokens(turns, tools)
 
     def complete(
         self,
@@ -523,10 +525,10 @@ class LedgeredBackend:
         )
 
     def capabilities(self) -> BackendCapabilities:
-        return BackendCapabilities(context_window=None, hosted=True)
+        return BackendCapabilities(context_window=None, hosted=True, native_tools=True)
 
-    def count_tokens(self, turns: tuple[ChatTurn, ...]) -> int:
-        return estimate_tokens(GenerationRequest(turns))
+    def count_tokens(self, turns: tuple[ChatTurn, ...], tools: tuple[ToolSpec, ...] = ()) -> int:
+        return estimate_tokens(GenerationRequest(turns, tools=tools))
 
     def _record(self, estimated_prompt_tokens: int) -> None:
         assert self._route.provider is not None

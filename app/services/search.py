@@ -34,6 +34,8 @@ class SearchService:
         match = fts_query(query)
         if match:
             rankings.append(self.store.keyword_ranking(match, limit=CANDIDATES, tag=tag))
+            if tag is None:  # a reply is found by the words of its tool calls too
+                rankings.append(self.store.tool_call_ranking(match, limit=CANDIDATES))
         vector = self._embed_query(query)
         if vector is not None:
             rankings.append(

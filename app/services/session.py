@@ -16,12 +16,15 @@ from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
 from app.services.assistants import AssistantService
 from app.services.attachments import AttachmentService
+from app.services.builtin_tools import BuiltinTools
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
 from app.services.context import ContextBuilder
 from app.services.embedding import embedding_threads, open_embedder
 from app.services.insights import InsightsService
+from app.services.mcp_servers import McpServers
 from app.services.memory import MemoryService
+from app.services.memory_tools import MemoryTools
 from app.services.models import ModelService, check_model_file
 from app.services.personalization import BranchSystemPrompt, ThreadStart
 from app.services.providers import ProviderService
@@ -29,6 +32,7 @@ from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
 from app.services.settings import SettingsService
 from app.services.threads import ThreadService
+from app.services.tools import ToolRegistry, ToolService, ToolStepHandler
 from app.services.turns import TurnRunner
 from app.store import Store, open_store
 from app.store.routing import RoutingStore
@@ -57,9 +61,12 @@ class Session:
     memory: MemoryService  # long-term memories: extraction, the inbox, recall, forgetting
     thread_start: ThreadStart  # what each thread took at its start: custom instructions, recalled memories
     assistants: AssistantService  # saved set-ups new threads start from
+    tools: ToolService  # the tools threads may call, and the user's answers to calls waiting for a yes
+    mcp: McpServers  # the MCP servers of mcp.json: their tools, and the file's edits
     insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
+        self.mcp.stop_all()
         self.router.unload_models()
         self.embedder.shutdown()
         self.store.close()
@@ -129,6 +136,12 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
+    mcp = McpServers(data)
+    registry = ToolRegistry(
+        store, [BuiltinTools(search, attachments), MemoryTools(store, routing, memory, current_settings), mcp]
+    )
+    builder.offer_tools = registry.offered
+    runner.handlers.append(ToolStepHandler(store, registry, stopping=runner.stopping))
     chat = ChatService(
         store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
     )
@@ -138,5 +151,6 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
         attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start, assistants,
+        ToolService(store, registry, chat.resume), mcp,
         InsightsService(store, changes=changes),
     )

@@ -31,6 +31,7 @@ from app.core.domain import (
     Usage,
 )
 from app.core.errors import InvalidInput
+from app.core.tools import ToolCall, ToolCallStatus, ToolEffect
 from app.core.insights import MAX_NOTE_LENGTH, Rating, RatingValue
 from app.store import Store
 from app.store.imports import ImportSources
@@ -57,6 +58,9 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
     thread = store.get_thread(thread_id)
     messages = store.messages(thread.id)
     ratings = store.ratings(m.id for m in messages)
+    calls: dict[int, list[ToolCall]] = {}
+    for call in store.thread_tool_calls(thread_id):
+        calls.setdefault(call.message_id, []).append(call)
     return {
         "id": thread.id,
         "title": thread.title,
@@ -97,11 +101,58 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
                 "timings": None
                 if m.timings is None
                 else {"ttft_s": m.timings.ttft_s, "tokens_per_s": m.timings.tokens_per_s},
+                "tool_calls": [tool_call_json(call) for call in calls.get(m.id, [])],
                 "rating": _rating_json(ratings.get(m.id)),
             }
             for m in messages
         ],
     }
+
+
+def tool_call_json(call: ToolCall) -> dict[str, Any]:
+    """A call as the export and `chat --json` write it."""
+    return {
+        "id": call.id,
+        "name": call.name,
+        "server": call.server,
+        "arguments": call.arguments,
+        "result": call.result,
+        "error": call.error,
+        "status": str(call.status),
+        "duration_ms": call.duration_ms,
+        "effect": str(call.effect),
+        "offset": call.offset,
+        "call_key": call.call_key,
+        "approved_by": call.approved_by,
+        "created_at": call.created_at.isoformat(),
+    }
+
+
+def _tool_call_from_json(data: dict[str, Any]) -> ToolCall:
+    arguments = data["arguments"]
+    if not isinstance(arguments, dict | str):
+        raise InvalidInput("a tool call's arguments are neither an object nor a text")
+    return ToolCall(
+        id=0, thread_id=0, message_id=0, call_key=str(data["call_key"]), name=str(data["name"]),
+        server=str(data["server"]), arguments=arguments, status=ToolCallStatus(data["status"]),
+        effect=ToolEffect(data["effect"]), offset=int(data["offset"]), created_at=_when(data["created_at"]),
+        result=data.get("result"), error=data.get("error"), duration_ms=data.get("duration_ms"),
+        approved_by=data.get("approved_by"),
+    )  # fmt: skip
+
+
+def tool_call_line(call: ToolCall) -> str:
+    """A call as one readable Markdown line."""
+    arguments = json.dumps(call.arguments, ensure_ascii=False) if isinstance(call.arguments, dict) else call.arguments
+    if call.status == ToolCallStatus.DONE:
+        outcome = (call.result or "").strip().splitlines()[0][:200] if (call.result or "").strip() else "(no output)"
+    elif call.status == ToolCallStatus.FAILED:
+        outcome = f"failed: {call.error}"
+    elif call.status == ToolCallStatus.REFUSED:
+        outcome = "declined by the user"
+    else:
+        outcome = str(call.status)
+    return f"> 🔧 `{call.name}({arguments})` ({call.server}) → {outcome}"
 
 
 def _rating_json(rating: Rating | None) -> dict[str, Any] | None:
@@ -124,7 +175,12 @@ def _thread_markdown(store: Store, thread_id: int) -> str:
     for message in store.current_path(thread.id):
         who = "You" if message.role == Role.USER else f"Assistant{f' · {message.model}' if message.model else ''}"
         status = "" if message.status == MessageStatus.COMPLETE else f" *({message.status})*"
-        lines += ["", f"### {who}{status}", "", message.content]
+        lines += ["", f"### {who}{status}", ""]
+        said = 0
+        for call in store.tool_calls(message.id):
+            lines += [message.content[said:call.offset].strip(), "", tool_call_line(call), ""]
+            said = max(said, call.offset)
+        lines.append(message.content[said:])
     return "\n".join(lines)
 
 
@@ -342,6 +398,7 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
             error=m.get("error"),
             usage=Usage(**m["usage"]) if m.get("usage") else None,
             timings=Timings(**m["timings"]) if m.get("timings") else None,
+            tool_calls=tuple(_tool_call_from_json(c) for c in m.get("tool_calls", ())),
             rating=_imported_rating(m.get("rating")) if m["role"] == "assistant" else None,
         )
         for m in entry["messages"]

@@ -26,7 +26,6 @@ from app.core.domain import (
     ChatTurn,
     ContextBuilt,
     DoneEvent,
-    GenerationRequest,
     Message,
     MessageStatus,
     ReplyFinished,
@@ -35,6 +34,8 @@ from app.core.domain import (
     Thread,
     ThreadCompacted,
     TokenEvent,
+    ToolCallEvent,
+    ToolCallsChanged,
 )
 from app.core.errors import (
     ConfirmationNeeded,
@@ -48,6 +49,7 @@ from app.core.errors import (
 )
 from app.core.ports import ChatBackend
 from app.core.reasoning import ReasoningTimer, split_reasoning
+from app.core.tools import ToolCallRequest
 from app.services.context import ContextBuilder
 from app.services.routing import Route, Router
 from app.store import Store
@@ -64,6 +66,7 @@ class StepResult:
     text: str             # what this step said
     finish_reason: str    # "stop" or "length" (a cancelled or failed step ends the chain before handlers see it)
     step: int             # 1 for the first call of the reply
+    tool_calls: tuple[ToolCallRequest, ...] = ()  # what the model called in this step
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,11 @@ class TurnRunner:
         self._active: ChatBackend | None = None  # the backend streaming now, for `stop`
         self._stopped = threading.Event()
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set from `stop` until the next chain starts (a handler running a tool watches it)."""
+        return self._stopped
+
     def stop(self) -> None:
         self._stopped.set()
         active = self._active
@@ -121,26 +129,35 @@ class TurnRunner:
         route: Route,
         sampling: SamplingParams,
         follow_up: FollowUp | None = None,
+        *,
+        require_tool: bool = False,
     ) -> Iterator[ChatEvent]:
         """Stream the chain for `reply` (stored, status STREAMING) and end with its ReplyFinished. With
-        `follow_up`, the chain resumes after what the reply already says."""
+        `follow_up`, the chain resumes after what the reply already says; `require_tool`: the first model call
+        must call one of the offered tools."""
         self._stopped.clear()
         writer = _ReplyWriter(self._store, reply, self._flush_interval_s, self._monotonic)
         thinking = ReasoningTimer(self._monotonic)
         finished: ReplyFinished | None = None
         extra: list[ChatTurn] = list(follow_up.turns) if follow_up else []
+        if follow_up is not None:
+            yield ToolCallsChanged(tuple(self._store.tool_calls(reply.id)))
         try:
             limit = max(1, self._max_steps())  # read once: a setting changed mid-chain applies to the next one
             for step in range(1, limit + 1):
                 said_before = split_reasoning(writer.text_so_far()).answer  # thinking is not said back to the model
                 done: DoneEvent | None = None
                 step_text: list[str] = []
-                for event in self._call(thread, reply, route, sampling, said_before, extra):
+                calls: list[ToolCallRequest] = []
+                choice = "required" if require_tool and step == 1 else "auto"
+                for event in self._call(thread, reply, route, sampling, said_before, extra, choice):
                     if isinstance(event, TokenEvent):
                         writer.add(event.text)
                         thinking.feed(event.text)
                         step_text.append(event.text)
-                    if isinstance(event, DoneEvent):
+                    if isinstance(event, ToolCallEvent):
+                        calls.append(event.call)
+                    elif isinstance(event, DoneEvent):
                         done = event
                     else:
                         yield event
@@ -151,8 +168,13 @@ class TurnRunner:
                     finished = self._finish(reply.id, MessageStatus.INTERRUPTED, "stopped", "cancelled")
                     break
                 said = split_reasoning("".join(step_text)).answer
-                result = StepResult(self._store.get_message(reply.id), said, done.finish_reason, step)
+                result = StepResult(self._store.get_message(reply.id), said, done.finish_reason, step, tuple(calls))
                 decision = self._next(thread, result)
+                if calls:
+                    yield ToolCallsChanged(tuple(self._store.tool_calls(reply.id)))
+                if self._stopped.is_set():  # stopped while a tool ran
+                    finished = self._finish(reply.id, MessageStatus.INTERRUPTED, "stopped", "cancelled")
+                    break
                 if isinstance(decision, Pause):
                     finished = self._finish(reply.id, MessageStatus.PAUSED, decision.reason, "paused")
                     break
@@ -215,6 +237,7 @@ class TurnRunner:
         sampling: SamplingParams,
         said_before: str,
         extra: list[ChatTurn],
+        tool_choice: str,
     ) -> Iterator[ChatEvent | DoneEvent]:
         """One model call of the chain, on `route` or on the fallback the router picks when it cannot serve."""
         tried: list[Route] = []
@@ -226,10 +249,10 @@ class TurnRunner:
                 if built.new_summary is not None:
                     yield ThreadCompacted(built.new_summary)
                 yield ContextBuilt(built.report)
-                request = built.request
+                request = replace(built.request, tool_choice=tool_choice)
                 if said_before or extra:
                     turns = request.turns + ((ChatTurn(Role.ASSISTANT, said_before),) if said_before else ())
-                    request = GenerationRequest(turns + tuple(extra), request.sampling, request.cache_key)
+                    request = replace(request, turns=turns + tuple(extra))
                 self._active = self._router.backend(
                     route, purpose=CallPurpose.TURN, thread_id=thread.id, message_id=reply.id
                 )

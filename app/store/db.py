@@ -14,22 +14,25 @@ import apsw
 import peewee
 
 from app.core.errors import SetupError
+from app.platform.paths import private_file
 from app.store.database import Clock, open_database, utc_now
 from app.store.memories import MemoryRecords
 from app.store.message_search import MessageSearch
 from app.store.messages import MessageTree
-from app.platform.paths import private_file
 from app.store.migrations import migrate
 from app.store.profiles import ProfileRecords
 from app.store.ratings import Ratings
 from app.store.summaries import Summaries
-from app.store.usage_stats import UsageStats
 from app.store.threads import ThreadRecords
+from app.store.tool_calls import ToolCalls
+from app.store.usage_stats import UsageStats
 
 
-class Store(ThreadRecords, MessageTree, Summaries, MessageSearch, Ratings, UsageStats, ProfileRecords, MemoryRecords):
+class Store(
+    ThreadRecords, MessageTree, Summaries, MessageSearch, Ratings, UsageStats, ProfileRecords, MemoryRecords, ToolCalls
+):
     """Repository over one database file: threads, their message trees, summaries, search rankings, usage,
-    ratings, system prompts, assistants and long-term memories."""
+    ratings, system prompts, assistants, long-term memories and tool calls."""
 
 
 def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
@@ -43,4 +46,5 @@ def open_store(data_dir: Path, *, clock: Clock = utc_now) -> Store:
     migrate(db)
     store = Store(db, clock=clock)
     store.recover_interrupted()
+    store.recover_tool_calls()
     return store

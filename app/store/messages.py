@@ -177,6 +177,7 @@ class MessageTree(Database):
                     created_at=_iso(message.created_at),
                     updated_at=_iso(message.created_at),
                 )
+                self.copy_tool_calls(message.id, row.id, thread.id)
                 parent_id = row.id
             self.set_current_leaf(thread.id, parent_id)
             if source.tags:
@@ -214,6 +215,8 @@ class MessageTree(Database):
                     updated_at=created,
                 )
                 ids[message.key] = message_row.id
+                for tool_call in message.tool_calls:
+                    self.insert_tool_call(row.id, message_row.id, tool_call)
                 if message.usage is not None:
                     call = ModelCall(CallPurpose.TURN, message.backend, message.model, message.usage, message.timings)
                     self.record_call(replace(call, thread_id=row.id, message_id=message_row.id), at=message.created_at)

@@ -421,6 +421,64 @@ MIGRATIONS: list[tuple[str, Step]] = [
         _sql("ALTER TABLE thread ADD COLUMN incognito INTEGER NOT NULL DEFAULT 0"),
     ),
     (
+        "0014_tool_calls",
+        _sql(
+            # Each tool call a reply made: part of the thread's history, shown as a card at `text_offset` of the
+            # reply's text. A pending call is the reason its reply is paused; it survives a restart.
+            """CREATE TABLE tool_call (
+                id INTEGER PRIMARY KEY,
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                call_key TEXT NOT NULL,
+                name TEXT NOT NULL,
+                server TEXT NOT NULL,
+                arguments TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending-approval', 'running', 'done', 'failed', 'refused')),
+                effect TEXT NOT NULL,
+                text_offset INTEGER NOT NULL DEFAULT 0,
+                result TEXT,
+                error TEXT,
+                duration_ms INTEGER,
+                approved_by TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX tool_call_message ON tool_call(message_id, id)",
+            "CREATE INDEX tool_call_thread ON tool_call(thread_id)",
+            # Words of a call (name, arguments, result), for search over everything a thread holds.
+            """CREATE VIRTUAL TABLE tool_call_fts USING fts5(
+                name, arguments, result, content='tool_call', content_rowid='id', tokenize='unicode61'
+            )""",
+            """CREATE TRIGGER tool_call_fts_insert AFTER INSERT ON tool_call BEGIN
+                INSERT INTO tool_call_fts (rowid, name, arguments, result)
+                VALUES (new.id, new.name, new.arguments, coalesce(new.result, ''));
+            END""",
+            """CREATE TRIGGER tool_call_fts_update AFTER UPDATE ON tool_call BEGIN
+                INSERT INTO tool_call_fts (tool_call_fts, rowid, name, arguments, result)
+                VALUES ('delete', old.id, old.name, old.arguments, coalesce(old.result, ''));
+                INSERT INTO tool_call_fts (rowid, name, arguments, result)
+                VALUES (new.id, new.name, new.arguments, coalesce(new.result, ''));
+            END""",
+            """CREATE TRIGGER tool_call_fts_delete AFTER DELETE ON tool_call BEGIN
+                INSERT INTO tool_call_fts (tool_call_fts, rowid, name, arguments, result)
+                VALUES ('delete', old.id, old.name, old.arguments, coalesce(old.result, ''));
+            END""",
+            # "Always for this thread": side-effect tools the user let run without asking again.
+            """CREATE TABLE tool_permission (
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                server TEXT NOT NULL,
+                name TEXT NOT NULL,
+                granted_at TEXT NOT NULL,
+                PRIMARY KEY (thread_id, server, name)
+            ) WITHOUT ROWID""",
+            # Which tools a thread may use, as a JSON list of names; no row: the default (built-ins and the MCP
+            # servers enabled for every thread).
+            """CREATE TABLE thread_tools (
+                thread_id INTEGER PRIMARY KEY REFERENCES thread(id) ON DELETE CASCADE,
+                names TEXT NOT NULL
+            )""",
+        ),
+    ),
+    (
         "0015_memory",
         _sql(
             # A thread's system prompt as it was set over time: a branch uses the one in force when it began (its

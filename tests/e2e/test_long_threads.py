@@ -53,7 +53,7 @@ def test_a_thread_past_the_window_is_compacted_and_the_reply_still_comes(small_w
     built = session.context.build(thread, finished.reply, route, session.chat.sampling)
     assert built.new_summary is None  # the summary made for the reply still serves
     assert built.request.turns[0].content.startswith("Summary of the earlier conversation")
-    tokens = session.router.count_tokens(route, built.request.turns)
+    tokens = session.router.count_tokens(route, built.request.turns, built.request.tools)  # tools are in the prompt
     assert tokens == built.report.tokens and tokens + session.chat.sampling.max_tokens <= window
     assert built.report.folded[-1] == summary.up_to_message_id
     assert len(store.messages(thread.id)) == 42  # nothing was deleted

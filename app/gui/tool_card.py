@@ -1,0 +1,160 @@
+"""Tool calls in the conversation: a collapsible card per call under the reply that made it, and for a call that
+waits for the user the exact call with Run / Always for this thread / Don't.
+
+`ToolCards.decorate(card)` is the conversation's card decorator: it (re)builds the calls panel of a reply's card
+from `ToolService` whenever that reply's calls changed. An answer is handed to `answer(call_id, run, always)` (the
+window runs the resumed reply like any other).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.domain import Role
+from app.core.tools import ToolCall, ToolCallStatus
+from app.gui.conversation import MessageBody, MessageCard, action_button
+from app.services.tools import ToolService
+
+PANEL_NAME = "toolCalls"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ToolCard", text)
+
+
+def _status_text(call: ToolCall) -> str:
+    return {
+        ToolCallStatus.PENDING: tr("waiting for your answer"),
+        ToolCallStatus.RUNNING: tr("running…"),
+        ToolCallStatus.DONE: tr("done"),
+        ToolCallStatus.FAILED: tr("failed"),
+        ToolCallStatus.REFUSED: tr("you declined"),
+    }[call.status]
+
+
+def _arguments_text(call: ToolCall) -> str:
+    if isinstance(call.arguments, dict):
+        return json.dumps(call.arguments, ensure_ascii=False, indent=2)
+    return call.arguments
+
+
+class ToolCallCard(QFrame):
+    """One call: a one-line header that opens the details (arguments, result or error, server, time, who approved).
+    Signal `answered(call_id, run, always)` from the buttons of a waiting call."""
+
+    answered = Signal(int, bool, bool)
+
+    def __init__(self, call: ToolCall, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("toolCallCard")
+        self.call = call
+        waiting = call.status == ToolCallStatus.PENDING
+        self.toggle = action_button("", tr("Show or hide the call's arguments and result"), None)
+        self.toggle.setCheckable(True)
+        self.toggle.setAccessibleName(tr("Tool call {name}").format(name=call.name))
+        self.toggle.toggled.connect(self._expand)
+        self.details = MessageBody()
+        self.details.setAccessibleName(tr("Tool call details"))
+        self.details.show_plain(self._details())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.details)
+        self.run_button = self.always_button = self.deny_button = None
+        if waiting:
+            question = QLabel(
+                tr("{server} wants to run {name} with these arguments. Nothing in the conversation can answer this "
+                   "for you.").format(server=call.server, name=call.name)
+            )  # fmt: skip
+            question.setWordWrap(True)
+            layout.addWidget(question)
+            row = QHBoxLayout()
+            self.run_button = self._button(tr("Run"), tr("Run this call once"), run=True, always=False)
+            self.always_button = self._button(
+                tr("Always for this thread"), tr("Run it, and run this tool without asking in this thread"),
+                run=True, always=True,
+            )  # fmt: skip
+            self.deny_button = self._button(tr("Don't"), tr("Do not run it; the model hears that you declined"),
+                                            run=False, always=False)  # fmt: skip
+            for button in (self.run_button, self.always_button, self.deny_button):
+                row.addWidget(button)
+            row.addStretch(1)
+            layout.addLayout(row)
+        self.toggle.setChecked(waiting)  # a waiting call shows exactly what would run
+        self._expand(waiting)
+
+    def _button(self, text: str, description: str, *, run: bool, always: bool) -> QPushButton:
+        button = QPushButton(text)
+        button.setAccessibleName(text)
+        button.setAccessibleDescription(description)
+        button.setToolTip(description)
+        button.clicked.connect(lambda: self._answer(run, always))
+        return button
+
+    def _answer(self, run: bool, always: bool) -> None:
+        for button in (self.run_button, self.always_button, self.deny_button):
+            button.setEnabled(False)  # one answer per call
+        self.answered.emit(self.call.id, run, always)
+
+    def _details(self) -> str:
+        call = self.call
+        lines = [tr("Arguments:"), _arguments_text(call)]
+        if call.result:
+            lines += ["", tr("Result:"), call.result]
+        if call.error:
+            lines += ["", tr("Error: {error}").format(error=call.error)]
+        facts = [tr("server: {server}").format(server=call.server), str(call.effect)]
+        if call.duration_ms is not None:
+            facts.append(tr("{ms} ms").format(ms=call.duration_ms))
+        if call.approved_by:
+            facts.append(tr("approved by {who}").format(who=call.approved_by))
+        lines += ["", " · ".join(facts)]
+        return "\n".join(lines)
+
+    def _expand(self, expanded: bool) -> None:
+        arrow = "▾" if expanded else "▸"
+        self.toggle.setText(f"{arrow} 🔧 {self.call.name} · {_status_text(self.call)}")
+        self.details.setVisible(expanded)
+
+
+class ToolCards:
+    """Keeps each reply card's calls panel in step with the stored calls."""
+
+    def __init__(self, tools: ToolService, answer: Callable[[int, bool, bool], None]) -> None:
+        self._tools = tools
+        self._answer = answer
+
+    def decorate(self, card: MessageCard) -> None:
+        if card.message.role != Role.ASSISTANT:
+            return
+        calls = tuple(self._tools.calls(card.message.id))
+        panel = card.findChild(QWidget, PANEL_NAME)
+        if panel is not None and getattr(panel, "calls", None) == calls:
+            return
+        if panel is not None:
+            panel.setParent(None)
+            panel.deleteLater()
+        if not calls:
+            return
+        panel = QWidget(card)
+        panel.setObjectName(PANEL_NAME)
+        panel.setAccessibleName(tr("Tool calls of this reply"))
+        panel.calls = calls
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(0, 0, 0, 0)
+        for call in calls:
+            call_card = ToolCallCard(call, panel)
+            call_card.answered.connect(self._answer)
+            column.addWidget(call_card)
+        card.layout().insertWidget(2, panel)  # after the header and the text, before the status banner

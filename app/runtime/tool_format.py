@@ -1,0 +1,154 @@
+"""How a local model is offered tools and how its calls are read back: the prompt side and the grammar side.
+
+A call is always written `<tool_call>{"name": …, "arguments": {…}}</tool_call>` (the Hermes / Qwen 2.5–3 style).
+Generation runs under a GBNF grammar that allows either a plain reply (any text not starting with `<`) or exactly one
+such call whose JSON matches one tool's schema, so a call is always well-formed and its arguments schema-valid;
+plain text after a call is not allowed, the call ends the step.
+
+The prompt side: a model whose chat template knows tools (it mentions `tools`) gets them and the calls and results
+through its own template. Any other model gets the **generic format**: a system block listing each tool's name,
+description and JSON schema and the call syntax above; an earlier call in the prompt is rendered as the assistant's
+`<tool_call>` text and its result as a user turn `<tool_response>…</tool_response>`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CALL_OPEN = "<tool_call>"
+CALL_CLOSE = "</tool_call>"
+
+GENERIC_INSTRUCTIONS = (
+    "You can call tools. To call one, reply with only this, nothing before or after:\n"
+    f'{CALL_OPEN}{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}{CALL_CLOSE}\n'
+    "The result comes back as <tool_response>…</tool_response>. Call a tool only when the request needs it; "
+    "otherwise answer in plain text. The tools:"
+)
+
+
+def template_knows_tools(template: str) -> bool:
+    return "tools" in template
+
+
+def wire_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool as OpenAI-style chat templates expect it."""
+    return {"type": "function", "function": tool}
+
+
+def native_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages for a template that renders calls and results itself (OpenAI shape, arguments as objects)."""
+    out = []
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in message["tool_calls"]
+            ]
+            out.append({"role": "assistant", "content": message["content"], "tool_calls": calls})
+        elif message["role"] == "tool":
+            out.append({"role": "tool", "content": message["content"], "tool_call_id": message.get("tool_call_id")})
+        else:
+            out.append({"role": message["role"], "content": message["content"]})
+    return out
+
+
+def generic_messages(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Messages in the generic format, for a template that knows only system, user and assistant turns."""
+    listing = "\n".join(
+        f"- {t['name']}: {t['description']} Arguments (JSON schema): {json.dumps(t['parameters'])}" for t in tools
+    )
+    block = f"{GENERIC_INSTRUCTIONS}\n{listing}"
+    out: list[dict[str, str]] = []
+    if tools:  # (none: only earlier steps' calls and results to render, nothing to call now)
+        if messages and messages[0]["role"] == "system":
+            out.append({"role": "system", "content": f"{messages[0]['content']}\n\n{block}"})
+            messages = messages[1:]
+        else:
+            out.append({"role": "system", "content": block})
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = "".join(call_text(c["name"], c["arguments"]) for c in message["tool_calls"])
+            out.append({"role": "assistant", "content": message["content"] + calls})
+        elif message["role"] == "tool":
+            out.append({"role": "user", "content": f"<tool_response>\n{message['content']}\n</tool_response>"})
+        else:
+            out.append({"role": message["role"], "content": message["content"]})
+    return _merge_same_role(out)
+
+
+def _merge_same_role(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Adjacent turns of one role as one (several results in a row; templates expect alternation)."""
+    merged: list[dict[str, str]] = []
+    for message in messages:
+        if merged and merged[-1]["role"] == message["role"] and message["role"] != "system":
+            merged[-1] = {"role": message["role"], "content": f"{merged[-1]['content']}\n{message['content']}"}
+        else:
+            merged.append(message)
+    return merged
+
+
+def call_text(name: str, arguments: Any) -> str:
+    return f"{CALL_OPEN}{json.dumps({'name': name, 'arguments': arguments}, ensure_ascii=False)}{CALL_CLOSE}"
+
+
+def call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON schema of one call of any of `tools`: its name, and arguments valid for that tool."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"name": {"const": t["name"]}, "arguments": _closed(t["parameters"])},
+                "required": ["name", "arguments"],
+            }
+            for t in tools
+        ]
+    }
+
+
+def _closed(schema: Any) -> Any:
+    """A tool's parameters as the grammar writes them: objects closed (a grammar with open objects lets a small
+    model ramble in made-up keys). Only the grammar is tightened; validation uses the tool's own schema. (Strings
+    are not bounded by length here: llama.cpp's grammar of a bounded string grows with the bound and stalls.)"""
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) if key in ("items", "not") else value for key, value in schema.items()}
+    if "properties" in schema:
+        closed["properties"] = {name: _closed(sub) for name, sub in schema["properties"].items()}
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            closed[key] = [_closed(sub) for sub in schema[key]]
+    if schema.get("type") == "object":
+        closed.setdefault("additionalProperties", False)
+    return closed
+
+
+def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: bool = False) -> str:
+    """GBNF: a plain reply (first character not `<`) or one call of one of `tools` (`required`: only a call).
+    `json_schema_to_gbnf` is llama.cpp's converter (passed in so this module imports no model runtime)."""
+    call_rules = json_schema_to_gbnf(json.dumps(call_schema(tools)), prop_order=["name", "arguments"])
+    call_rules = call_rules.replace("root ::=", "tool-call ::=", 1)
+    # JSON strings hold no raw control characters (llama-cpp-python's converter allows them; llama.cpp's does not),
+    # and here no "<" either: a small model that means to end its call writes "}</tool_call>" inside the string.
+    call_rules = call_rules.replace('char ::= [^"\\\\]', 'char ::= [^"\\\\<\\x7F\\x00-\\x1F]')
+    reply = "" if required else " | plain-reply\nplain-reply ::= [^<] .*"
+    return f'{call_rules}\nroot ::= "{CALL_OPEN}" tool-call "{CALL_CLOSE}"{reply}\n'
+
+
+
+def parse_call(text: str) -> tuple[str, Any] | None:
+    """(name, arguments) of a call written in `text`, or None if it holds none. Arguments that are not a JSON object
+    come back as the raw text, so the caller can tell the model what was wrong."""
+    stripped = text.strip()
+    start = stripped.find(CALL_OPEN)
+    if start < 0:
+        return None
+    body = stripped[start + len(CALL_OPEN):].strip()
+    try:
+        data, _ = json.JSONDecoder().raw_decode(body)
+    except ValueError:
+        return ("", body)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return ("", body)
+    arguments = data.get("arguments", data.get("parameters", {}))
+    return (data["name"], arguments if isinstance(arguments, dict) else json.dumps(arguments))

@@ -1,0 +1,103 @@
+"""Tool-call cards in the window: real widgets, the real starter model and a real MCP server (offscreen). The
+side-effect call waits on its card; Run writes the file, Don't does not; a restart in between keeps it waiting."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.domain import MessageStatus, ReplyFinished
+from app.core.tools import ToolCallStatus
+from app.gui.tool_card import ToolCallCard
+from tests.gui.conftest import REPLY_TIMEOUT_MS, close_window, limit_reply
+from tests.gui.test_main_window import wait_until_idle
+
+pytestmark = pytest.mark.slow
+
+SERVER = str(Path(__file__).parents[1] / "mcp" / "notes_server.py")
+
+
+def pending_reply(session, notes: Path):
+    """A reply paused on a write_note call (made by the real model, forced to call the tool)."""
+    session.mcp.add("notes", sys.executable, [SERVER, str(notes)])
+    thread = session.chat.new_thread()
+    session.tools.choose(thread.id, ["write_note"])
+    events = list(session.chat.send(thread.id, "Write a note saying hello.", require_tool=True))
+    reply = next(e for e in events if isinstance(e, ReplyFinished)).reply
+    assert reply.status == MessageStatus.PAUSED
+    return thread, reply
+
+
+def call_cards(window) -> list[ToolCallCard]:
+    return window.findChildren(ToolCallCard)
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    return folder
+
+
+def test_run_on_the_card_runs_the_waiting_call_after_a_restart(qtbot, data_dir, models_dir, open_sessions, show_window, notes):
+    first = open_sessions(data_dir, models_dir)
+    limit_reply(first, max_tokens=48)
+    thread, _ = pending_reply(first, notes)
+    first.close()  # quit while the call waits
+
+    session = open_sessions(data_dir, models_dir)
+    limit_reply(session, max_tokens=24)
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
+    [card] = call_cards(window)
+    assert card.call.status == ToolCallStatus.PENDING and not card.details.isHidden()  # the exact call, shown open
+    assert '"name"' in card.details.toPlainText() and card.run_button.accessibleName() == "Run"
+    assert list(notes.iterdir()) == []
+    qtbot.mouseClick(card.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(card.call.id).status == ToolCallStatus.DONE, timeout=REPLY_TIMEOUT_MS)
+    wait_until_idle(qtbot, window)
+    assert len(list(notes.iterdir())) == 1
+    done = session.store.get_tool_call(card.call.id)
+    assert done.approved_by == "user"
+    qtbot.waitUntil(lambda: any(c.call.status == ToolCallStatus.DONE for c in call_cards(window)), timeout=REPLY_TIMEOUT_MS)
+    close_window(qtbot, window)
+
+
+def test_dont_on_the_card_refuses_and_writes_nothing(qtbot, session, show_window, notes):
+    limit_reply(session, max_tokens=48)
+    thread, _ = pending_reply(session, notes)
+    limit_reply(session, max_tokens=24)
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
+    [card] = call_cards(window)
+    qtbot.mouseClick(card.deny_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(card.call.id).status == ToolCallStatus.REFUSED, timeout=REPLY_TIMEOUT_MS)
+    wait_until_idle(qtbot, window)
+    assert list(notes.iterdir()) == []
+    assert session.store.get_tool_call(card.call.id).result == "the user declined"
+    close_window(qtbot, window)
+
+
+def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window = show_window(session)
+    answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
+    dialog = window.open_mcp_servers()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
+    assert "notes — enabled, stopped" == dialog.server_list.item(0).text()
+    qtbot.mouseClick(dialog.tools_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Tools: read_note, write_note" in dialog.details.text(), timeout=REPLY_TIMEOUT_MS)
+    assert "notes server starting" in dialog.log.toPlainText()  # its stderr
+    qtbot.mouseClick(dialog.toggle_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.item(0).text() == "notes — disabled, stopped", timeout=REPLY_TIMEOUT_MS)
+    assert [c.enabled for c in session.mcp.configs()] == [False]
+    dialog.close()
+    close_window(qtbot, window)
