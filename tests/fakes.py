@@ -25,11 +25,14 @@ from app.core.domain import (
     TokenEvent,
     Usage,
 )
+from app.core.ports import Embedder
 from app.platform.locks import ThreadLocks
 from app.platform.settings import Settings, save_settings
 from app.services.chat import ChatService
-from app.services.context import ContextBuilder, MessageContributor, thread_system_prompt
+from app.services.context import ContextBuilder, MessageContributor
+from app.services.memory import MemoryService
 from app.services.models import ModelService, load_catalog
+from app.services.personalization import BranchSystemPrompt, ThreadStart
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.turns import TurnRunner
@@ -112,6 +115,8 @@ class ScriptedServices:
     backends: dict[str, ScriptedBackend]  # by model name, as the router asked for them
     data_dir: Path
     make_backend: Callable[[ModelSpec], ScriptedBackend]
+    memory: MemoryService
+    thread_start: ThreadStart
 
     def backend(self, model: str | None = None) -> ScriptedBackend:
         """The scripted backend the router uses for `model` (the default one when None), made now if need be."""
@@ -124,9 +129,11 @@ def scripted_services(
     window: int = 4096,
     settings: Settings | None = None,
     contributors: list[MessageContributor] | None = None,
+    embedder: Embedder | None = None,
 ) -> ScriptedServices:
-    """The real store, router, context builder, turn loop and chat service, with a ScriptedBackend made for each
-    local model the router loads (the catalog's models, no weights needed)."""
+    """The real store, router, context builder, turn loop, chat and memory services, with a ScriptedBackend made
+    for each local model the router loads (the catalog's models, no weights needed). Memory compares by key words
+    alone unless an `embedder` is given."""
     store = open_store(data_dir)
     if settings is not None:
         save_settings(data_dir, settings)
@@ -153,9 +160,15 @@ def scripted_services(
         default_model=models.spec(None).name,
         record=store.record_call,
     )
-    builder = ContextBuilder(store, router, system=[thread_system_prompt], messages=contributors or [])
+    memory = MemoryService(store, router, routing, embedder=embedder, settings=current)
+    thread_start = ThreadStart(store, memory, current)
+    builder = ContextBuilder(
+        store, router, system=[], branch=[BranchSystemPrompt(store), thread_start], messages=contributors or []
+    )
     runner = TurnRunner(store, router, builder, max_steps=lambda: current().max_steps, flush_interval_s=0.0)
     chat = ChatService(
         store, router, runner, sampling=SamplingParams(max_tokens=64), locks=ThreadLocks(data_dir / "locks")
     )
-    return ScriptedServices(store, routing, router, builder, runner, chat, backends, data_dir, make_backend)
+    return ScriptedServices(
+        store, routing, router, builder, runner, chat, backends, data_dir, make_backend, memory, thread_start
+    )

@@ -1,7 +1,7 @@
 """Real servers on 127.0.0.1 for the routing and download tests, and keyring backends.
 
-- `CountingProxy`: a TCP relay in front of a server that counts the connections it accepts, so a test can prove
-  that nothing was sent ("no network call") without trusting the client under test.
+- `CountingProxy`: a TCP relay in front of a server that counts the connections it accepts and keeps the bytes sent
+  through it, so a test can prove that nothing (or what) was sent without trusting the client under test.
 - `GgufServer`: an HTTP server that serves one file with Range support and can cut a response midway.
 - `start_llama_server`: `python -m llama_cpp.server` with the starter model and an API key (the hosted stand-in).
 - `MemoryKeyring`: a real `keyring` backend that keeps secrets in this process.
@@ -40,6 +40,7 @@ class CountingProxy:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.connections = 0
+        self.sent = bytearray()  # every byte the clients sent upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._closed = False
@@ -57,13 +58,15 @@ class CountingProxy:
                 return
             self.connections += 1
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, record in ((client, upstream, self.sent), (upstream, client, None)):
+                threading.Thread(target=self._pump, args=(source, sink, record), daemon=True).start()
 
     @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(source: socket.socket, sink: socket.socket, record: bytearray | None) -> None:
         try:
             while data := source.recv(65536):
+                if record is not None:
+                    record.extend(data)
                 sink.sendall(data)
         except OSError:
             pass

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 GLOBAL_VALUE_OPTIONS = ("--data-dir", "--models-dir")
 COMMAND_MODULES = (
     "app.cli.chat", "app.cli.threads", "app.cli.models", "app.cli.search", "app.cli.transfer",
-    "app.cli.providers", "app.cli.routing", "app.cli.attach",
+    "app.cli.providers", "app.cli.routing", "app.cli.attach", "app.cli.memory", "app.cli.assistants",
     "app.cli.rate", "app.cli.stats", "app.cli.sql",
 )  # fmt: skip
 

@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.attach import citation_json
+from app.cli.attach import _print_progress, citation_json
+from app.cli.memory import memory_json
 from app.cli.output import print_json
-from app.core.domain import ContextBuilt, ContextReport, MessageStatus, ReplyFinished, ReplyStarted, TokenEvent
+from app.core.domain import (
+    ContextBuilt,
+    ContextReport,
+    Message,
+    MessageStatus,
+    ReplyFinished,
+    ReplyStarted,
+    TokenEvent,
+)
 from app.core.errors import InvalidInput
 from app.services.session import Session
 
@@ -18,6 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     target.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
     target.add_argument("--new", action="store_true", help="start a new thread (the default)")
     chat.add_argument("--json", action="store_true", help="print one JSON object when the reply is done")
+    chat.add_argument("--incognito", action="store_true", help="the new thread neither reads nor writes memory")
+    chat.add_argument("--assistant", metavar="NAME", help="start the new thread from this saved set-up")
     rerun = chat.add_mutually_exclusive_group()
     rerun.add_argument("--edit", type=int, metavar="MESSAGE_ID", help="replace your message (a new branch)")
     rerun.add_argument("--regenerate", type=int, metavar="MESSAGE_ID", help="a new reply beside this one")
@@ -46,8 +57,20 @@ def _events(args: argparse.Namespace, session: Session):
         return message.thread_id, chat.edit(message.id, args.message or "", allow_hosted=args.allow_hosted)
     if args.message is None:
         raise InvalidInput("give the message to send")
-    thread_id = args.thread if args.thread is not None else chat.new_thread().id
+    if args.thread is not None and (args.incognito or args.assistant):
+        raise InvalidInput("--incognito and --assistant start a new thread; leave out --thread")
+    thread_id = args.thread if args.thread is not None else _new_thread(args, session)
     return thread_id, chat.send(thread_id, args.message, model=args.model, allow_hosted=args.allow_hosted)
+
+
+def _new_thread(args: argparse.Namespace, session: Session) -> int:
+    if args.assistant is None:
+        return session.chat.new_thread(incognito=args.incognito).id
+    assistant = session.assistants.get(args.assistant)
+    thread = session.assistants.start_thread(assistant.name, incognito=args.incognito)
+    if assistant.folders:  # index them before the first reply draws on them
+        session.attachments.sync_folders(progress=_print_progress)
+    return thread.id
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
@@ -76,6 +99,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 "message_id": reply.id,
                 "user_message_id": started.user_message.id,
                 "reply": reply.content,
+                "reasoning": reasoning_json(reply),
                 "status": str(reply.status),
                 "finish_reason": finished.finish_reason,
                 "error": reply.error,
@@ -91,6 +115,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 },
                 "citations": [citation_json(c) for c in session.attachments.citations(reply)],
                 "context": context_json(context),
+                "memories": [memory_json(m) for m in session.thread_start.used_by(reply)],
             }
         )
     else:
@@ -112,3 +137,10 @@ def context_json(report: ContextReport | None) -> dict | None:
         "left_out": [{"what": o.what, "tokens": o.tokens, "message_id": o.message_id} for o in report.left_out],
         "passages": report.passages,
     }
+
+
+def reasoning_json(reply: Message) -> dict | None:
+    """A reasoning model's thinking, apart from `reply`; None when it did not think aloud."""
+    if reply.reasoning is None:
+        return None
+    return {"text": reply.reasoning, "seconds": reply.reasoning_s}

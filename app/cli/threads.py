@@ -55,6 +55,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     meta = single("meta", "set typed KEY=VALUE metadata (true/false, numbers, YYYY-MM-DD, text)", meta_thread)
     meta.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
     meta.add_argument("--remove", action="append", default=[], metavar="KEY")
+    system = single("system", "set the thread's system prompt (its next branch uses it)", set_system_prompt)
+    system_text = system.add_mutually_exclusive_group(required=True)
+    system_text.add_argument("text", nargs="?")
+    system_text.add_argument("--clear", action="store_true", help="no system prompt")
     fork = actions.add_parser("fork", help="start a new thread from a message (the path up to it is copied)")
     fork.add_argument("message_id", type=int)
     fork.add_argument("--title")
@@ -71,6 +75,16 @@ def _print_thread(thread, as_json: bool) -> int:
     else:
         labels = "".join(f"  #{tag}" for tag in thread.tags)
         print(f"{thread.id:>6}  {thread.updated_at:%Y-%m-%d %H:%M}  {shown(thread.title)}{shown(labels)}")
+    return 0
+
+
+def set_system_prompt(args: argparse.Namespace, session: Session) -> int:
+    thread = session.threads.set_system_prompt(args.id, None if args.clear else args.text)
+    if args.json:
+        print_json(thread_json(thread) | {"system_prompt": thread.system_prompt})
+        return 0
+    _print_thread(thread, False)
+    print("the thread's next branch (a new thread's first reply, an edit, a regenerated reply) uses it")
     return 0
 
 

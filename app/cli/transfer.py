@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli.memory import memory_json
 from app.cli.output import print_json, shown, thread_json
 from app.cli.stats import parse_day
 from app.core.errors import InvalidInput
@@ -59,10 +60,12 @@ def run_export(args: argparse.Namespace, session: Session) -> int:
         if args.all
         else [store.get_thread(args.id).id]
     )
+    memories = session.memory.list_memories() if args.all else []
     if args.format == "json":
-        text = json.dumps(export_json(store, ids), ensure_ascii=False, indent=2) + "\n"
+        data = export_json(store, ids) | ({"memories": [memory_json(m) for m in memories]} if args.all else {})
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     else:
-        text = export_markdown(store, ids)
+        text = export_markdown(store, ids) + memories_markdown(memories)
     return _write(args.output, text, f"{len(ids)} thread(s)")
 
 
@@ -89,6 +92,17 @@ def _write(output: Path | None, text: str, what: str) -> int:
         raise InvalidInput(f"cannot write {output}: {exc.strerror}") from exc
     print(f"exported {what} to {output}", file=sys.stderr)
     return 0
+
+
+def memories_markdown(memories: list) -> str:
+    """The long-term memories after the threads of `export --all`, one line each with where it came from."""
+    if not memories:
+        return ""
+    lines = ["", "# Memories", ""]
+    for memory in reversed(memories):
+        where = ", ".join(f"thread {s.thread_id}, message {s.message_id}" for s in memory.sources) or "added by you"
+        lines.append(f"- {memory.text} ({memory.status}; {where})")
+    return "\n".join(lines) + "\n"
 
 
 def run_import(args: argparse.Namespace, session: Session) -> int:

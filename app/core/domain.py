@@ -109,6 +109,8 @@ class Message:
     error: str | None = None
     usage: Usage | None = None
     timings: Timings | None = None
+    reasoning: str | None = None  # a reasoning model's thinking, apart from `content` (app.core.reasoning)
+    reasoning_s: float | None = None  # how long it thought
 
 
 class CallPurpose(StrEnum):
@@ -119,6 +121,7 @@ class CallPurpose(StrEnum):
     SUMMARY = "summary"        # summarising an attachment
     COMPACTION = "compaction"  # folding older turns so the thread fits the window
     EMBEDDING = "embedding"    # vectors for search
+    MEMORY = "memory"          # proposing long-term memories from a thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,7 @@ class GenerationRequest:
     turns: tuple[ChatTurn, ...]
     sampling: SamplingParams = field(default_factory=SamplingParams)
     cache_key: str | None = None  # whose saved model states may serve this prompt (one per thread); None: none
+    json_schema: dict | None = None  # the reply must be JSON of this schema (a grammar where the backend has one)
 
 
 # Stream events: what a backend yields while it answers one request.

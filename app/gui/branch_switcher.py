@@ -40,6 +40,7 @@ class BranchSwitcher(QWidget):
         button.setObjectName("branchArrow")
         button.setText(glyph)
         button.setAccessibleName(name)
+        button.setAccessibleDescription("Show another version of this message and the replies after it")
         button.setToolTip(name)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.setAutoRaise(True)

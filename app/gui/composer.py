@@ -24,6 +24,7 @@ class Composer(QTextEdit):
         super().__init__(parent)
         self.setObjectName("composer")
         self.setAccessibleName("Message")
+        self.setAccessibleDescription("Type your message; Enter sends it (see Settings)")
         self.setAcceptRichText(False)
         self.setTabChangesFocus(True)
         self.setFrameShape(QFrame.Shape.NoFrame)

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QTextBlockFormat, QTextCursor, QTextFormat
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QScrollArea,
-    QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.domain import Message, MessageStatus, Role, ThreadSummary
+from app.core.reasoning import split_reasoning
 from app.gui import theme
 from app.gui.branch_switcher import BranchPosition, BranchSwitcher
+from app.gui.card_button import action_button
+from app.gui.code_block import CodeBlock
+from app.gui.reply_view import MessageBody, ReplyView
+from app.gui.thinking_section import ThinkingSection
 
 READABLE_WIDTH_PX = 760  # ~90 characters of body text: long replies stay readable on wide windows
 FOLLOW_SLACK_PX = 24  # this close to the bottom still counts as "at the bottom"
-STREAMING_CARET = " ▍"
 HIGHLIGHT_MS = 1800  # how long a message opened from a search hit stays tinted
-ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes; keep the target in view meanwhile
+ANCHOR_MS = 600  # message bodies take their final heights over a few layout passes: the target stays in view
 
 
 def reply_details(message: Message) -> list[str]:
@@ -52,80 +53,6 @@ def status_banner(message: Message) -> tuple[str, str] | None:
     if message.status == MessageStatus.ERROR:
         return "error", f"Error: {message.error or 'the model could not answer'}"
     return None
-
-
-class MessageBody(QTextBrowser):
-    """Read-only rich text that is exactly as tall as its content, so the page scrolls rather than each message."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageBody")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setOpenExternalLinks(True)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-            | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
-        self.document().setDocumentMargin(0)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
-
-    def show_markdown(self, text: str) -> None:
-        self.setMarkdown(text)
-        self._style_blocks()
-
-    def show_plain(self, text: str) -> None:
-        self.setPlainText(text)
-        self._style_blocks()
-
-    def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self.height())
-
-    def _fit_height(self, size) -> None:
-        self.setFixedHeight(math.ceil(size.height()) + 2 * self.frameWidth() + 2)
-
-    def _style_blocks(self) -> None:
-        """Prose gets airy line spacing; fenced code a tinted, padded background, wrapping instead of running off."""
-        background = QColor(theme.current().code)
-        cursor = QTextCursor(self.document())
-        block = self.document().begin()
-        previous_was_code = False
-        while block.isValid():
-            is_code = block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence)
-            next_is_code = block.next().isValid() and block.next().blockFormat().hasProperty(
-                QTextFormat.Property.BlockCodeFence
-            )
-            form = QTextBlockFormat()
-            if is_code:
-                form.setBackground(background)
-                form.setNonBreakableLines(False)
-                form.setLeftMargin(0)
-                form.setTextIndent(10)
-                form.setTopMargin(0 if previous_was_code else 8)
-                form.setBottomMargin(0 if next_is_code else 8)  # margins fall outside the tint: none inside a block
-            else:
-                form.setLineHeight(135, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
-            cursor.setPosition(block.position())
-            cursor.mergeBlockFormat(form)
-            previous_was_code = is_code
-            block = block.next()
-
-
-def action_button(text: str, tip: str, handler) -> QToolButton:
-    """A quiet text button in a card's header."""
-    button = QToolButton()
-    button.setObjectName("messageAction")
-    button.setText(text)
-    button.setAccessibleName(text)
-    button.setToolTip(tip)
-    button.setAutoRaise(True)
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
-    if handler is not None:
-        button.clicked.connect(handler)
-    return button
 
 
 class MessageCard(QFrame):
@@ -185,7 +112,9 @@ class MessageCard(QFrame):
         self._settled_widgets: list[QWidget] = [self.action_button, self.more_button]  # hidden while it streams
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
-        self._body = MessageBody()
+        self.thinking = ThinkingSection()  # a reasoning model's thoughts, above the answer
+        self.thinking.hide()
+        self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
@@ -196,8 +125,10 @@ class MessageCard(QFrame):
         layout.setContentsMargins(8, 8, 8, 8)  # room for the tint of a highlighted message
         layout.setSpacing(6)
         layout.addLayout(header_row)
+        layout.addWidget(self.thinking)
         layout.addWidget(self._body)
         layout.addWidget(self._banner)
+        self._layout = layout
         self.message = message
         self.show_message(message)
 
@@ -208,15 +139,14 @@ class MessageCard(QFrame):
         who = "You" if mine else "Assistant"
         details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
         colours = theme.current()
-        meta = "".join(f" · {html.escape(part)}" for part in details)
+        meta = "".join(f" · {html.escape(part).replace(' ', '&nbsp;')}" for part in details)  # "62.8 tok/s" whole
         self._header.setText(f"<b style='color:{colours.text}'>{who}</b>{meta}")
         self.setAccessibleName(f"Message from {'you' if mine else 'the assistant'}")
         text = live_text if live_text is not None else message.content
         if mine:
             self._body.show_plain(text)
         else:
-            streaming = message.status == MessageStatus.STREAMING
-            self._body.show_markdown(text + STREAMING_CARET if streaming else text)
+            text = self._show_reply(message, live_text)
         self._body.setAccessibleName(f"{who} wrote")
         self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
         settled = message.status != MessageStatus.STREAMING
@@ -231,6 +161,20 @@ class MessageCard(QFrame):
             self._banner.style().unpolish(self._banner)
             self._banner.style().polish(self._banner)
 
+    def _show_reply(self, message: Message, live_text: str | None) -> str:
+        """The thinking (if any) in its section, the answer as Markdown; returns the answer."""
+        streaming = message.status == MessageStatus.STREAMING
+        raw = live_text if live_text is not None else message.content
+        reasoned = split_reasoning(raw, streaming=streaming)  # a stored reply may be raw: cut off mid-stream
+        reasoning = message.reasoning if message.reasoning is not None else reasoned.reasoning
+        self.thinking.setVisible(reasoning is not None)
+        if reasoning is not None:
+            self.thinking.show_reasoning(
+                reasoning, thinking=reasoned.thinking and streaming, seconds=None if streaming else message.reasoning_s
+            )
+        self._body.show_text(reasoned.answer, streaming=streaming)
+        return reasoned.answer
+
     def add_header_widget(self, widget: QWidget) -> None:
         """A control another module puts on this card's header, before the actions (the rating of a reply); it is
         hidden while the message streams, like them."""
@@ -240,7 +184,22 @@ class MessageCard(QFrame):
 
     def body_text(self) -> str:
         """The text as shown, without the streaming caret."""
-        return self._body.toPlainText().removesuffix(STREAMING_CARET.strip()).rstrip()
+        if isinstance(self._body, ReplyView):
+            return self._body.plain_text()
+        return self._body.toPlainText()
+
+    def code_blocks(self) -> list[CodeBlock]:
+        """The reply's code blocks, top to bottom (none for a user message)."""
+        return self._body.code_blocks() if isinstance(self._body, ReplyView) else []
+
+    def add_section(self, widget: QWidget, *, above_text: bool = False) -> None:
+        """The seam for what other features show in a card (a tool call, a rating, a memory note): `widget` goes
+        below the text (after any earlier section, above the banner), or above the text when `above_text`."""
+        index = self._layout.indexOf(self._body) + (0 if above_text else 1)
+        if not above_text:
+            while self._layout.itemAt(index) is not None and self._layout.itemAt(index).widget() is not self._banner:
+                index += 1
+        self._layout.insertWidget(index, widget)
 
     def set_highlighted(self, highlighted: bool) -> None:
         self.setProperty("highlight", highlighted)
@@ -395,13 +354,27 @@ class ConversationView(QScrollArea):
 
     def show_empty(self, text: str | None = None) -> None:
         self._clear_cards()
-        self._empty.setText(
-            text
-            or "<p style='font-size:16px'><b>Start a conversation</b></p>"
-            "<p>Type below and press Enter. Replies come from a model on this computer;<br>"
-            "nothing you write leaves it.</p>"
-        )
+        self._empty.setText(text or self._first_steps())
         self._empty.show()
+
+    def _first_steps(self) -> str:
+        """The empty conversation: what the app can do, the keys that matter, and where files can be dropped."""
+        keys = [
+            ("Ctrl+K", self.tr("go to a thread")),
+            ("Ctrl+N", self.tr("new thread")),
+            ("Ctrl+F", self.tr("search every message")),
+            ("Ctrl+L", self.tr("back to the composer")),
+            ("Esc", self.tr("stop a reply")),
+        ]
+        rows = "".join(f"<tr><td align='right'><b>{key}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>" for key, what in keys)
+        return (
+            f"<p style='font-size:16px'><b>{self.tr('Start a conversation')}</b></p>"
+            f"<p>{self.tr('Type below and press Enter. Replies come from a model on this computer;')}<br>"
+            f"{self.tr('nothing you write leaves it.')}</p>"
+            f"<p>{self.tr('Drop PDFs, documents or a folder here to ask about them.')}<br>"
+            f"{self.tr('Bring your ChatGPT or Open WebUI history with File → Import…')}</p>"
+            f"<p></p><table align='center' cellspacing='0' cellpadding='3'>{rows}</table>"
+        )
 
     def show_messages(
         self,
@@ -433,6 +406,7 @@ class ConversationView(QScrollArea):
             self.scroll_to_message(focus_message_id, highlight=highlight)
         else:
             self.scroll_to_bottom()
+        self.order_tabs()
 
     def refresh_messages(
         self,
@@ -454,6 +428,7 @@ class ConversationView(QScrollArea):
                 card = self._cards[message.id]
                 if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
                     card.show_message(message)
+                    self.order_tabs()
         return same
 
     def add_message(
@@ -491,7 +466,9 @@ class ConversationView(QScrollArea):
         if highlight:
             card.set_highlighted(True)
             QTimer.singleShot(HIGHLIGHT_MS, card, lambda: card.set_highlighted(False))  # cancelled with the card
+        self._drop_anchor()
         self._anchor = card
+        card.installEventFilter(self)  # the card moving (cards above it taking their heights) moves the view too
         self._anchor_timer.start()
         self._scroll_to_anchor()
 
@@ -500,7 +477,15 @@ class ConversationView(QScrollArea):
             self.verticalScrollBar().setValue(self._anchor.mapTo(self.widget(), QPoint(0, 0)).y() - 8)
 
     def _drop_anchor(self) -> None:
+        if self._anchor is not None:
+            self._anchor.removeEventFilter(self)
         self._anchor = None
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Move and watched is getattr(self, "_anchor", None):  # (Qt filters early)
+            self._scroll_to_anchor()
+            self._anchor_timer.start()
+        return super().eventFilter(watched, event)
 
 
     def update_live_text(self, message: Message, text: str) -> None:
@@ -512,6 +497,21 @@ class ConversationView(QScrollArea):
         card = self._cards.get(message.id)
         if card is not None:
             card.show_message(message)
+            self.order_tabs()  # a finished reply's code blocks and links join the Tab order
+
+    def order_tabs(self) -> None:
+        """Tab goes through the cards' controls top to bottom right after the conversation itself (widgets made
+        later would otherwise come last in the window's order, after the composer)."""
+        previous: QWidget = self
+        for card in self._card_order():
+            for widget in card.findChildren(QWidget):
+                if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisibleTo(card):
+                    QWidget.setTabOrder(previous, widget)
+                    previous = widget
+
+    def _card_order(self) -> list[QWidget]:
+        items = (self._cards_layout.itemAt(index).widget() for index in range(self._cards_layout.count()))
+        return [widget for widget in items if isinstance(widget, (MessageCard, SummaryCard))]
 
     def has_message(self, message_id: int) -> bool:
         return message_id in self._cards
@@ -533,6 +533,7 @@ class ConversationView(QScrollArea):
     def _keep_following(self, _minimum: int, maximum: int) -> None:
         if self._anchor is not None:
             self._scroll_to_anchor()
+            self._anchor_timer.start()  # held until the heights have been still for ANCHOR_MS, however busy the machine
         elif self._follow_bottom:
             self.verticalScrollBar().setValue(maximum)
 

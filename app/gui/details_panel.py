@@ -26,10 +26,12 @@ def _muted(text: str) -> QLabel:
 
 
 class DetailsPanel(QScrollArea):
-    """Signals (GUI thread): `tags_requested(int)`, `metadata_requested(int)` — the thread whose Edit… was pressed."""
+    """Signals (GUI thread): `tags_requested(int)`, `metadata_requested(int)`, `system_prompt_requested(int)` — the
+    thread whose Edit… was pressed."""
 
     tags_requested = Signal(int)
     metadata_requested = Signal(int)
+    system_prompt_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +54,12 @@ class DetailsPanel(QScrollArea):
         self.metadata_box.setSpacing(2)
         layout.addLayout(self.metadata_box)
         layout.addSpacing(10)
+        self.system_prompt_edit = self._section(
+            layout, "System prompt", "Edit the thread's system prompt", self.system_prompt_requested
+        )
+        self.system_prompt_label = _muted("")
+        layout.addWidget(self.system_prompt_label)
+        layout.addSpacing(10)
         heading = QLabel("Attachments")
         heading.setObjectName("detailsHeading")
         layout.addWidget(heading)
@@ -71,6 +79,7 @@ class DetailsPanel(QScrollArea):
         edit.setFlat(True)
         edit.setToolTip(tooltip)
         edit.setAccessibleName(tooltip)
+        edit.setAccessibleDescription(tooltip)
         edit.clicked.connect(lambda: signal.emit(self.thread_id))  # enabled only while a thread is shown
         row = QHBoxLayout()
         row.addWidget(heading, 1)
@@ -81,8 +90,10 @@ class DetailsPanel(QScrollArea):
     def show_thread(self, thread: Thread | None) -> None:
         """Tags and metadata of the open thread (None: a draft, which has none yet)."""
         self.thread_id = thread.id if thread else None
-        for button in (self.tags_edit, self.metadata_edit):
+        for button in (self.tags_edit, self.metadata_edit, self.system_prompt_edit):
             button.setEnabled(thread is not None)
+        prompt = thread.system_prompt if thread else None
+        self.system_prompt_label.setText(prompt or "None")
         tags = thread.tags if thread else ()
         self.tags_label.setText(" ".join(f"#{tag}" for tag in tags) if tags else "No tags")
         _clear(self.metadata_box)

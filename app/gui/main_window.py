@@ -11,12 +11,11 @@ and results come back on the GUI thread before they touch widgets. After a write
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -36,32 +35,38 @@ from app.core.routing import ConsentCheck, HostedPermission, ModelRef, PrivacyRu
 from app.gui import hosted_consent, theme
 from app.gui.attachments import AttachmentController
 from app.gui.change_relay import ChangeRelay
+from app.gui.code_block import preload_lexers
 from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.details_panel import DetailsPanel
 from app.gui.edit_mode import EditMode
-from app.gui.elided_label import ElidedLabel
 from app.gui.hosted_consent import hosted_refusal
 from app.gui.insights_dialog import InsightsDialog
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.notices import Notices
-from app.gui.privacy import RULE_LABELS, PrivacyControl, stronger_models
+from app.gui.privacy import RULE_LABELS, stronger_models
+from app.gui.quick_switcher import QuickSwitcher
+from app.gui.personal import PersonalControls
 from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
+from app.gui.session_closer import SessionCloser
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.sidebar import Sidebar
 from app.gui.starter_card import StarterModelCard
 from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
 from app.gui.tasks import Report, TaskRunner
+from app.gui.thread_header import ThreadHeader
+from app.gui.window_keys import WindowKeys
 from app.platform.settings import Settings
 from app.services.changes import Changes
 from app.services.session import Session
 from app.services.threads import PrivacyState, ThreadPage
 
 PROGRESS_INTERVAL_S = 0.1
+TEXT_SCALE_LIMITS = (0.7, 2.0)
 NEW_THREAD_LABEL = "New thread"
 DETAILS_WIDTH_PX = 280
-CLOSE_WAIT_S = 30.0  # after the window is gone, how long a running call may take before the session closes anyway
+DETAILS_FROM_WIDTH_PX = 1100  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
 
 log = logging.getLogger(__name__)
 
@@ -72,47 +77,6 @@ def reply_status_line(model: str, reply: Message) -> str:
     if reply.timings is not None and reply.timings.tokens_per_s > 0:
         parts += [f"{reply.timings.tokens_per_s:.1f} tok/s", f"TTFT {reply.timings.ttft_s:.2f} s"]
     return " · ".join(parts)
-
-
-class _SessionCloser(QObject):
-    """Closes the session on its own thread once the window's background calls have ended (or outlived
-    CLOSE_WAIT_S), so closing the window never waits for them or for the model workers to stop.
-
-    Signals:
-        done(): emitted on the GUI thread once the session is shut down.
-    """
-
-    done = Signal()
-    _workers_stopped = Signal()  # emitted on the closing thread; queued to the GUI thread
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._session: Session | None = None
-        self._workers_stopped.connect(self._finish, Qt.ConnectionType.QueuedConnection)
-
-    def close(self, session: Session, waits: list) -> None:
-        self._session = session
-
-        def run() -> None:
-            try:
-                for wait in waits:
-                    wait(CLOSE_WAIT_S)
-                session.close()  # stops the workers; the store's connections are per thread: each closes its own
-            except Exception:  # noqa: BLE001 - the app must still end; what failed is in the log
-                log.exception("closing the session failed")
-            finally:
-                self._workers_stopped.emit()
-
-        # Not a daemon: the process lets it finish, so the model workers are always stopped and the store closed.
-        threading.Thread(target=run, name="threadloom-closing").start()
-
-    def _finish(self) -> None:
-        try:
-            self._session.close()  # again, on the GUI thread, for its own store connection (the workers are gone)
-        except Exception:  # noqa: BLE001 - as above
-            log.exception("closing the session failed")
-        finally:
-            self.done.emit()
 
 
 class MainWindow(QMainWindow):
@@ -140,7 +104,7 @@ class MainWindow(QMainWindow):
         self._writes = TaskRunner(self, name="writes", status=self.status)
         self._downloads = TaskRunner(self, name="downloads", status=self.status)
         self._indexing = TaskRunner(self, name="indexing", status=self.status)  # embeds messages for search
-        self._closer = _SessionCloser()
+        self._closer = SessionCloser()
         self._closer.done.connect(self.closed)
         self._open_thread_id: int | None = None
         self._view_request = 0
@@ -148,10 +112,15 @@ class MainWindow(QMainWindow):
         self._is_closed = False
         self._splitter_restored = False
 
+        self._base_point_size = QApplication.instance().font().pointSizeF()
+        self._text_scale = float(self._settings.value("view/textScale", 1.0) or 1.0)
         self.setWindowTitle("Threadloom")
         self.setObjectName("mainWindow")
         self._build()
-        self._add_actions()
+        self.keys = WindowKeys(self)  # the window's keys, its menus and the status bar's buttons
+        self.actions_by_name = self.keys.actions
+        self.file_menu = self.keys.file_menu
+        self.transfers = self.keys.transfers
         self.apply_theme()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self.apply_theme)
         self._restore_layout()
@@ -160,6 +129,7 @@ class MainWindow(QMainWindow):
         self.refresh_threads()
         self._index_for_search()  # messages imported or written before this window (or by the CLI) included
         self._reads.run(session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
+        self._reads.run(preload_lexers)  # the first code block of a reply would wait for its lexer's import
         self.replies.preload()  # starting a worker mid-reply stalls the window (a fork of this process)
 
     # Layout
@@ -174,28 +144,27 @@ class MainWindow(QMainWindow):
         sidebar.thread_restored.connect(self.open_thread)
         self.thread_list = sidebar.thread_list
         self.thread_list.thread_chosen.connect(self.open_thread)
+        self.thread_list.thread_activated.connect(lambda _id: self.composer.setFocus())  # arrows keep the list's focus
         self.thread_list.rename_requested.connect(self.rename_thread)
         self.thread_list.delete_requested.connect(self.delete_thread)
 
-        centre = QWidget()
+        centre = self.centre = QWidget()
         centre.setObjectName("centre")
-        self.title_label = ElidedLabel()  # a long title ends in "…" rather than widening the column
-        self.title_label.set_full_text(NEW_THREAD_LABEL)
-        self.title_label.setObjectName("threadTitle")
-        self.title_label.setAccessibleName("Thread title")
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.model_chip = QLabel()
-        self.model_chip.setObjectName("modelChip")
-        self.model_chip.setAccessibleName("Model")
+        self.header = ThreadHeader()
+        self.title_label = self.header.title.label  # a long title ends in "…" rather than widening the column
+        self.header.title.renamed.connect(self._rename_open_thread)
+        self.model_chip = self.header.model_chip
+        self.model_chip.model_chosen.connect(self.set_thread_model)
+        self.model_chip.manage_requested.connect(self.open_model_manager)
         self._show_model(None)
-        header = QHBoxLayout()
-        header.setContentsMargins(24, 12, 24, 10)
-        header.setSpacing(12)
-        header.addWidget(self.title_label, 1)
-        header.addWidget(self.model_chip)
-        self.privacy = PrivacyControl()
+        self.privacy = self.header.privacy
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
-        header.addWidget(self.privacy)
+        self._show_title(NEW_THREAD_LABEL)
+        self.personal = PersonalControls(
+            self._session, reads=self._reads, writes=self._writes, models=self._indexing, status=self.status,
+            window=self,
+        )  # fmt: skip
+        self.personal.open_requested.connect(self._open_personal)
         rule = QFrame()
         rule.setObjectName("headerRule")
         rule.setFixedHeight(1)
@@ -223,14 +192,16 @@ class MainWindow(QMainWindow):
         self.replies.reload_requested.connect(self.open_thread)
         self.replies.finished.connect(self._on_reply_finished)
         self.replies.unsent.connect(self._give_back)
+        self.replies.draft_incognito = self.personal.incognito.isChecked
 
         self.composer = Composer(send_key=self._session.settings.send_key)
         self.composer.submitted.connect(self.send_message)
         self.edit_mode = EditMode(self.composer, self)
         self.editing_bar = self.edit_mode.bar
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send")
+        self.send_button.setAccessibleName(self.tr("Send"))
+        self.send_button.setAccessibleDescription(self.tr("Send the message, or stop the reply being written (Esc)"))
         self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.send_button.clicked.connect(self._send_or_stop)
         self.send_button.setMinimumWidth(110)  # as wide as "Stop  Esc", so the composer does not jump
@@ -254,6 +225,7 @@ class MainWindow(QMainWindow):
         self.attachments.folders_synced.connect(self.notices.tell_links)
         self.attachments.accept_drops_on(self.conversation.viewport(), self.composer.viewport())
         column.addWidget(self.attachments.panel)
+        column.addWidget(self.personal.memories_used)
         column.addLayout(entry)
         column.addWidget(self.composer_hint)
         column_box = QWidget()
@@ -268,20 +240,23 @@ class MainWindow(QMainWindow):
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.setSpacing(0)
-        centre_layout.addLayout(header)
+        centre_layout.addWidget(self.header)
         centre_layout.addWidget(rule)
         centre_layout.addLayout(body, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.details = DetailsPanel()
-        self.details_button = QPushButton("Details")
+        self.details_button = QPushButton(self.tr("Details"))
         self.details_button.setObjectName("detailsButton")
         self.details_button.setFlat(True)
         self.details_button.setCheckable(True)
-        self.details_button.setToolTip("Show or hide the thread's tags, metadata and attachments (Ctrl+I)")
+        self.details_button.setToolTip(self.tr("Show or hide the thread's tags, metadata and attachments (Ctrl+I)"))
+        self.details_button.setAccessibleName(self.tr("Details"))
+        self.details_button.setAccessibleDescription(self.details_button.toolTip())
         self.details.tags_requested.connect(sidebar.edit_tags)
         self.details.metadata_requested.connect(sidebar.edit_metadata)
+        self.details.system_prompt_requested.connect(self.personal.edit_system_prompt)
         self.attachments.attachments_shown.connect(self.details.show_attachments)
         self.details_button.toggled.connect(self.details.setVisible)
         self.details_button.toggled.connect(lambda shown: self.attachments.panel.show_summary(not shown))
@@ -295,62 +270,34 @@ class MainWindow(QMainWindow):
 
         self.status_model = QLabel()
         self.status_model.setObjectName("statusModel")
-        self.status_model.setAccessibleName("Model status")
+        self.status_model.setAccessibleName(self.tr("Model status"))
         self.status_note = StatusLine(self.status)
         self.statusBar().addWidget(self.status_model)
         self.statusBar().addWidget(self.status_note, 1)
+        self.statusBar().addPermanentWidget(self.personal.incognito)
+        self.statusBar().addPermanentWidget(self.personal.new_thread_with)
         self.statusBar().setSizeGripEnabled(False)
-
-    def _add_actions(self) -> None:
-        for text, keys, handler in (
-            ("New thread", QKeySequence.StandardKey.New, self.new_thread),
-            ("Stop reply or cancel editing", QKeySequence(Qt.Key.Key_Escape), self._escape),
-            ("Edit last message", QKeySequence("Ctrl+Up"), self.edit_last_message),
-            ("Copy last reply", QKeySequence("Ctrl+Shift+C"), self.copy_last_reply),
-            ("Focus composer", QKeySequence("Ctrl+L"), self.composer.setFocus),
-            ("Models and providers", QKeySequence("Ctrl+Shift+M"), self.open_model_manager),
-            ("Settings", QKeySequence("Ctrl+,"), self.open_settings),
-            ("Insights", QKeySequence("Ctrl+Shift+I"), self.open_insights),
-            ("Thread details", QKeySequence("Ctrl+I"), self.details_button.toggle),
-            ("Search threads", QKeySequence.StandardKey.Find, self.sidebar.focus_search),
-            ("Quit", QKeySequence("Ctrl+Q"), self.close),
-        ):
-            action = QAction(text, self)
-            action.setShortcut(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(handler)
-            self.addAction(action)
-        delete = QAction("Delete thread", self.thread_list)
-        delete.setShortcut(QKeySequence.StandardKey.Delete)
-        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.triggered.connect(self._delete_current_thread)
-        self.thread_list.addAction(delete)
-        models = QPushButton("Models…", self)
-        models.setFlat(True)
-        models.setToolTip("Local models, hosted providers and the offline switch (Ctrl+Shift+M)")
-        models.clicked.connect(self.open_model_manager)
-        self.statusBar().addPermanentWidget(models)
-        settings_button = QPushButton("Settings…", self)
-        settings_button.setFlat(True)
-        settings_button.setToolTip("Theme, send key, attachment size limit, saved model states (Ctrl+,)")
-        settings_button.clicked.connect(self.open_settings)
-        self.statusBar().addPermanentWidget(settings_button)
-        insights_button = QPushButton(self.tr("Insights…"), self)
-        insights_button.setFlat(True)
-        insights_button.setAccessibleName(self.tr("Insights"))
-        insights_button.setToolTip(self.tr("Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)"))
-        insights_button.clicked.connect(self.open_insights)
-        self.statusBar().addPermanentWidget(insights_button)
-        self.statusBar().addPermanentWidget(self.details_button)
 
     def apply_theme(self) -> None:
         """Palette and style sheet for the theme setting (called again when the desktop's scheme changes)."""
         theme.use(self._session.settings.theme)
         colours = theme.current()
-        QApplication.instance().setPalette(theme.palette_for(colours))
-        self.setStyleSheet(theme.style_sheet(colours))
+        app = QApplication.instance()
+        app.setPalette(theme.palette_for(colours))
+        font = app.font()
+        font.setPointSizeF(self._base_point_size * self._text_scale)
+        app.setFont(font)
+        self.setStyleSheet(theme.style_sheet(colours, scale=self._text_scale))
         if self._open_thread_id is not None and not self.replies.is_streaming:
             self.open_thread(self._open_thread_id)  # headers carry colours: draw them again
+
+    def scale_text(self, factor: float | None) -> None:
+        """Ctrl+= / Ctrl+- make all text larger or smaller (None: the usual size); remembered in window.ini."""
+        low, high = TEXT_SCALE_LIMITS
+        self._text_scale = 1.0 if factor is None else min(high, max(low, self._text_scale * factor))
+        self._settings.setValue("view/textScale", self._text_scale)
+        self.apply_theme()
+        self.status.show_info(self.tr("Text size {percent}%.").format(percent=round(self._text_scale * 100)))
 
     def _restore_layout(self) -> None:
         geometry = self._settings.value("window/geometry")
@@ -363,7 +310,8 @@ class MainWindow(QMainWindow):
         if self._splitter_restored:
             return
         self._splitter_restored = True
-        shown = self._settings.value("window/details", True, type=bool)
+        QTimer.singleShot(0, self.composer.setFocus)  # typing at once goes into the composer
+        shown = self._settings.value("window/details", self.width() >= DETAILS_FROM_WIDTH_PX, type=bool)
         self.details_button.setChecked(shown)
         self.details.setVisible(shown)  # toggled() does not fire when the button was already in that state
         self.attachments.panel.show_summary(not shown)
@@ -420,6 +368,28 @@ class MainWindow(QMainWindow):
         self.open_thread(None)
         self.composer.setFocus()
 
+    def open_quick_switcher(self) -> None:
+        """Ctrl+K: the switcher over every listed thread (read in the background, then shown)."""
+        threads = self._session.threads
+
+        def show(listing) -> None:
+            switcher = self.quick_switcher = QuickSwitcher(listing.threads, self)
+            switcher.thread_chosen.connect(self.open_thread_and_focus)
+            switcher.finished.connect(lambda _result: QTimer.singleShot(0, self._focus_composer))
+            switcher.open()
+
+        self._reads.run(threads.listing, on_result=show)
+
+    def _focus_composer(self) -> None:
+        self.activateWindow()  # back from a dialog
+        self.composer.setFocus()
+
+    def open_thread_and_focus(self, thread_id: int | None) -> None:
+        """Open a thread the user picked (a click or Enter in the list, Ctrl+K) and put the cursor in the composer."""
+        if thread_id != self._open_thread_id:
+            self.open_thread(thread_id)
+        self.composer.setFocus()
+
     def open_thread(self, thread_id: int | None, *, at_message_id: int | None = None, highlight: bool = False) -> None:
         """Show a thread (None: a new draft). With `at_message_id`, first switch to the branch through that message
         and show it there (tinted if `highlight`, as for a search hit)."""
@@ -435,6 +405,8 @@ class MainWindow(QMainWindow):
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
             self.details.show_thread(None)
+            self.personal.incognito.show_for(None)
+            self.personal.show_memories_used(None)
             self.attachments.show_citations_of(None)
             self.privacy.show_draft()
             self.conversation.show_empty()
@@ -467,6 +439,13 @@ class MainWindow(QMainWindow):
         """The draft on screen became this thread (its first message was stored); it is shown already."""
         self._open_thread_id = thread_id
 
+    def _open_personal(self, thread_id: int, message_id: int) -> None:
+        """A memory's source message (tinted, on its branch), or a thread as it is (message_id 0)."""
+        if message_id:
+            self.open_search_hit(thread_id, message_id)
+        else:
+            self.open_thread(thread_id)
+
     def open_search_hit(self, thread_id: int, message_id: int) -> None:
         """Open the thread at the hit's message, on the hit's branch, tinted for a moment."""
         self.open_thread(thread_id, at_message_id=message_id, highlight=True)
@@ -484,8 +463,10 @@ class MainWindow(QMainWindow):
             return  # the user has opened something else since
         self._show_model(page.thread.model if page.thread else None)
         self.details.show_thread(page.thread)
+        self.personal.incognito.show_for(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)
+        self.personal.show_memories_used(replies[-1] if replies else None)
         messages = page.messages
         live, live_texts = self.replies.live_messages(page.thread_id)
         if live and not any(message.id == live[-1].id for message in messages):  # read before the reply began
@@ -529,27 +510,50 @@ class MainWindow(QMainWindow):
             self.open_thread(None)
         self.sidebar.delete_thread(thread_id)
 
-    def _delete_current_thread(self) -> None:
-        item = self.thread_list.currentItem()
-        if item is not None and item.data(Qt.ItemDataRole.UserRole) is not None:
-            self.delete_thread(item.data(Qt.ItemDataRole.UserRole))
+    def delete_current_thread(self) -> None:
+        """Delete in the thread list: the thread selected there."""
+        thread_id = self.thread_list.current_thread_id()
+        if thread_id is not None:
+            self.delete_thread(thread_id)
 
     def _show_title(self, title: str) -> None:
-        self.title_label.set_full_text(title)
+        self.header.title.set_title(title, editable=self._open_thread_id is not None)
+        self.header.fit()
         self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
 
     def _show_model(self, model: str | None) -> None:
         """The header's chip: the model the open thread's replies come from, and whether it runs here."""
-        ref = ModelRef.parse(model or self._session.chat.model_name)
-        if ref.hosted:
-            self.model_chip.setText(f"● {ref.name} · {ref.provider} (hosted)")
-            self.model_chip.setToolTip(
-                f"This thread's replies come from {ref}, a hosted model: its messages are sent to {ref.provider} "
-                "when its privacy rule allows it"
-            )
-        else:
-            self.model_chip.setText(f"● {ref.name} · local")
-            self.model_chip.setToolTip("Replies come from this model, running on this computer")
+        self.model_chip.show_model(model or self._session.chat.model_name)
+        self.model_chip.has_thread = self._open_thread_id is not None
+        self.header.fit()
+
+    def _rename_open_thread(self, title: str) -> None:
+        if self._open_thread_id is not None:
+            self._show_title(title)
+            self.rename_thread(self._open_thread_id, title)
+        self.composer.setFocus()
+
+    def rename_open_thread_in_place(self) -> None:
+        """F2 (outside the thread list) or a double-click on the title: rename the open thread in the header."""
+        self.header.title.start_editing()
+
+    def set_thread_model(self, model: str) -> None:
+        """The model chip's menu: the open thread's replies come from `model` from its next turn on."""
+        thread_id, threads = self._open_thread_id, self._session.threads
+        if thread_id is None:
+            return
+
+        def changed(thread: Thread) -> None:
+            if thread.id == self._open_thread_id:
+                self._show_model(thread.model)
+            self.status.show_info(self.tr("This thread's replies now come from {model}.").format(model=thread.model))
+
+        self._writes.run(lambda: threads.set_model(thread_id, model), on_result=changed)
+
+    @property
+    def open_thread_id(self) -> int | None:
+        """The thread shown (None: a draft)."""
+        return self._open_thread_id
 
     # Sending and streaming (the reply itself is the ReplyController's)
 
@@ -575,7 +579,7 @@ class MainWindow(QMainWindow):
 
     def _refuse_while_streaming(self) -> bool:
         if self.replies.is_streaming:
-            self.status.show_hint("A reply is still being written: press Esc to stop it first.")
+            self.status.show_hint(self.tr("A reply is still being written: press Esc to stop it first."))
         return self.replies.is_streaming
 
     def send_message(self) -> None:
@@ -583,7 +587,7 @@ class MainWindow(QMainWindow):
             return
         text = self.composer.toPlainText()
         if not text.strip():
-            self.status.show_hint("Type a message first.")
+            self.status.show_hint(self.tr("Type a message first."))
             return
         self.composer.clear()
         edit_of = self.edit_mode.message_id
@@ -608,6 +612,9 @@ class MainWindow(QMainWindow):
         if reply.timings is not None and reply.timings.tokens_per_s > 0:
             self.status_model.setText(reply_status_line(reply.model or self._session.chat.model_name, reply))
         self._index_for_search()
+        focused = QApplication.focusWidget()
+        if focused is None or focused is self.send_button or self.conversation.isAncestorOf(focused):
+            self.composer.setFocus()  # the next message can be typed at once (not if the user is typing elsewhere)
 
     def _give_back(self, text: str, edit_of: int | None) -> None:
         """Nothing was stored: the user's words go back where they were typed."""
@@ -618,8 +625,8 @@ class MainWindow(QMainWindow):
 
     def _set_streaming(self, streaming: bool) -> None:
         self.send_button.setText("■  Stop   Esc" if streaming else "Send")
-        self.send_button.setAccessibleName("Stop" if streaming else "Send")
-        self.send_button.setToolTip("Stop the reply (Esc)" if streaming else self.composer.send_hint())
+        self.send_button.setAccessibleName(self.tr("Stop") if streaming else "Send")
+        self.send_button.setToolTip(self.tr("Stop the reply (Esc)") if streaming else self.composer.send_hint())
         self.send_button.setProperty("streaming", streaming)
         self.send_button.style().unpolish(self.send_button)
         self.send_button.style().polish(self.send_button)
@@ -652,7 +659,7 @@ class MainWindow(QMainWindow):
     def show_branch(self, message_id: int) -> None:
         """‹ / ›: show the branch through `message_id`; the store remembers it as the thread's current branch."""
         if self.replies.is_live_in(self._open_thread_id):
-            self.status.show_hint("Wait for the reply to finish (or press Esc) before switching versions.")
+            self.status.show_hint(self.tr("Wait for the reply to finish (or press Esc) before switching versions."))
             return
         self.open_thread(self._open_thread_id, at_message_id=message_id)
 
@@ -666,7 +673,8 @@ class MainWindow(QMainWindow):
 
         self._writes.run(lambda: threads.fork(message_id), on_result=forked)
 
-    def _escape(self) -> None:
+    def escape(self) -> None:
+        """Esc: stop the reply being written, else leave editing a message."""
         if self.replies.is_streaming:
             self.stop_reply()
         else:
@@ -676,7 +684,7 @@ class MainWindow(QMainWindow):
         cards = [card for card in self.conversation.cards() if card.message.role == Role.ASSISTANT]
         if cards:
             QGuiApplication.clipboard().setText(cards[-1].body_text())
-            self.status.show_info("Copied the last reply.")
+            self.status.show_info(self.tr("Copied the last reply."))
 
     # Privacy and hosted models
 
@@ -687,6 +695,8 @@ class MainWindow(QMainWindow):
     def _show_privacy(self, state: PrivacyState) -> None:
         if state.thread_id == self._open_thread_id:
             self.privacy.show_state(state)
+            self.model_chip.rule = state.rule
+            self.header.fit()
 
     def set_privacy_rule(self, thread_id: int, rule: str) -> None:
         """The header's privacy picker: store the thread's new rule, then show what the store holds."""
@@ -703,14 +713,17 @@ class MainWindow(QMainWindow):
         self._writes.run(lambda: threads.set_privacy_rule(thread_id, chosen), on_result=changed, on_error=failed)
 
     def _load_stronger_models(self) -> None:
-        """What "Ask a stronger model" offers; read again whenever the model manager closes."""
+        """What "Ask a stronger model" and the model chip offer; read again whenever the model manager closes."""
         session, current = self._session, self._session.chat.model_name
 
-        def choices() -> list[str]:
-            return stronger_models(session.models.installed(), session.providers.list(), current)
+        def choices() -> tuple[list[str], list[str], list[str]]:
+            installed, providers = session.models.installed(), session.providers.list()
+            local = [model.spec.name for model in installed if model.installed and model.spec.kind == "chat"]
+            hosted = [f"{provider.name}/{provider.model}" for provider in providers]
+            return stronger_models(installed, providers, current), local, hosted
 
-        def show(models: list[str]) -> None:
-            self.conversation.stronger_models = models
+        def show(models: tuple[list[str], list[str], list[str]]) -> None:
+            self.conversation.stronger_models, self.model_chip.local_models, self.model_chip.hosted_models = models
 
         self._reads.run(choices, on_result=show)
 
@@ -778,7 +791,9 @@ class MainWindow(QMainWindow):
         next starts)."""
         edited = {
             name: getattr(chosen, name)
-            for name in ("theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb")
+            for name in (
+                "theme", "send_key", "attachment_max_mb", "kv_cache", "kv_cache_budget_mb", "about_me", "answer_style"
+            )
         }
         self._session.settings = self._session.settings.with_changes(**edited)
         self.composer.send_key = chosen.send_key
@@ -811,7 +826,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_installed(self) -> None:
         self._show_model_state()
-        self.status.show_info("The starter model is ready. Ask anything.")
+        self.status.show_info(self.tr("The starter model is ready. Ask anything."))
         self.composer.setFocus()
 
     def _index_for_search(self) -> None:
@@ -834,6 +849,9 @@ class MainWindow(QMainWindow):
             self._settings.setValue("window/splitter", self.splitter.saveState())
             self._settings.setValue("window/details", self.details_button.isChecked())
             self._settings.setValue("session/lastThread", self._open_thread_id or 0)
+            font = QApplication.instance().font()
+            font.setPointSizeF(self._base_point_size)
+            QApplication.instance().setFont(font)  # the application outlives the window (tests open many)
             self._settings.sync()
             self._changes.close()
             runners = (self._reads, self._writes, self._indexing, self._downloads)
@@ -841,6 +859,7 @@ class MainWindow(QMainWindow):
             for runner in runners:
                 runner.shutdown()
             self.attachments.shutdown()
+            self.personal.idle_timer.stop()
             # A download has no cancel: its thread ends with the process, so closing does not wait for it.
             waits = [self.replies.wait, self._reads.wait, self._writes.wait, self._indexing.wait, self.attachments.wait]
             self._closer.close(self._session, waits)

@@ -31,6 +31,7 @@ class NoticeBar(QFrame):
         close.setObjectName("noticeClose")
         close.setText("✕")
         close.setAccessibleName("Dismiss")
+        close.setAccessibleDescription("Hide this notice")
         close.setToolTip("Dismiss")
         close.setAutoRaise(True)
         close.clicked.connect(self._dismiss)
@@ -48,6 +49,7 @@ class NoticeBar(QFrame):
         self.label.setText(text)
         self.action_button.setText(action)
         self.action_button.setAccessibleName(action)
+        self.action_button.setAccessibleDescription(text)
         self.show()
         if timeout_ms is None:
             self._timer.stop()

@@ -6,10 +6,11 @@ The widget only shows and asks; the window reads and writes the rule through the
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from app.core.domain import InstalledModel
 from app.core.routing import PrivacyRule, Provider
+from app.gui.elided_label import ElidedLabel
 from app.services.threads import PrivacyState
 
 RULE_LABELS = {
@@ -52,11 +53,12 @@ class PrivacyControl(QWidget):
         self.rule_box = QComboBox()
         self.rule_box.setObjectName("privacyRule")
         self.rule_box.setAccessibleName("Privacy rule")
+        self.rule_box.setAccessibleDescription("May this thread's messages go to a hosted model: never, ask, allowed")
         for rule, label in RULE_LABELS.items():
             self.rule_box.addItem(label, str(rule))
             self.rule_box.setItemData(self.rule_box.count() - 1, RULE_TIPS[rule], Qt.ItemDataRole.ToolTipRole)
         self.rule_box.activated.connect(self._chosen)
-        self.badge = QLabel()
+        self.badge = ElidedLabel(prefer_full_width=True)  # "never left…" in a narrow window, whole in its tooltip
         self.badge.setObjectName("privacyBadge")
         self.rule_box.setMinimumWidth(60)  # both shrink in a narrow window rather than squeezing the sidebar
         self.badge.setMinimumWidth(1)
@@ -78,16 +80,16 @@ class PrivacyControl(QWidget):
         self._select(PrivacyRule.LOCAL_ONLY)
         self.rule_box.setEnabled(False)
         self.rule_box.setToolTip("New threads are local only; change it once the thread has its first message")
-        self.badge.setText(badge_text(0))
+        self.badge.set_full_text(badge_text(0))
 
     def show_state(self, state: PrivacyState) -> None:
         self._thread_id = state.thread_id
         self._select(state.rule)
         self.rule_box.setEnabled(True)
         self.rule_box.setToolTip(f"Privacy: {RULE_TIPS[state.rule]}")
-        self.badge.setText(badge_text(state.hosted_calls))
+        self.badge.set_full_text(badge_text(state.hosted_calls))
         self.badge.setToolTip(
-            f"This thread was {self.badge.text()}; every hosted call is in the privacy ledger (`threadloom ledger`)"
+            f"This thread was {self.badge.full_text()}; every hosted call is in the privacy ledger (`threadloom ledger`)"
             if state.hosted_calls
             else "No message of this thread was ever sent to a hosted model"
         )

@@ -48,6 +48,7 @@ class LiveReply:
     edit_of: int | None = None  # the user message being edited, to offer the edit again if nothing was stored
     hosted_model: str | None = None  # PROVIDER/MODEL asked for this reply (an upgrade), if hosted
     allow_hosted: bool = False  # the user said yes to a hosted model for this turn
+    incognito: bool = False  # a new thread it starts neither reads nor writes memory
     begin: Begin | None = None  # how the reply was started, to start it again once the user says yes
     started: ReplyStarted | None = None
     text: str = ""
@@ -95,6 +96,7 @@ class ReplyController(QObject):
         self._status = status
         self._runner = TaskRunner(self, name="replies", status=status)
         self._live: LiveReply | None = None
+        self.draft_incognito: Callable[[], bool] = lambda: False  # the window's incognito toggle, for a draft
 
     # State
 
@@ -168,7 +170,7 @@ class ReplyController(QObject):
     ) -> None:
         live = LiveReply(
             sent_from_thread_id=self._shown_thread(), text_sent=text, new_branch=new_branch, edit_of=edit_of,
-            hosted_model=hosted_model, allow_hosted=allow_hosted, begin=begin,
+            hosted_model=hosted_model, allow_hosted=allow_hosted, begin=begin, incognito=self.draft_incognito(),
         )  # fmt: skip
         self._live = live
         self.streaming_changed.emit(True)
@@ -183,7 +185,7 @@ class ReplyController(QObject):
         """Runs on the replies thread; reports ReplyStarted, coalesced TokenEvents, ReplyFinished, ThreadRetitled.
         (ChatService publishes what each stores; the views refresh from that.)"""
         chat = self._session.chat
-        thread_id = live.sent_from_thread_id or chat.new_thread().id
+        thread_id = live.sent_from_thread_id or chat.new_thread(incognito=live.incognito).id
         pending: list[str] = []
         last_report = time.monotonic()
         stop_repeated = False

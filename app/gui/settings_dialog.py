@@ -1,4 +1,5 @@
-"""Settings (Ctrl+,): the look, how a message is sent, the attachment size limit and saved model states.
+"""Settings (Ctrl+,): the look, how a message is sent, the attachment size limit, saved model states and custom
+instructions.
 
 Models, hosted providers and the offline switch have their own dialog (app.gui.model_manager). The dialog only
 edits a copy; the window saves and applies what it returns when the user presses OK.
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -60,6 +62,16 @@ class SettingsDialog(QDialog):
         note.setObjectName("settingsNote")
         note.setWordWrap(True)
 
+        self.about_field = QLineEdit(settings.about_me)
+        self.about_field.setAccessibleName(self.tr("About me"))
+        self.about_field.setAccessibleDescription(self.tr("Custom instructions: what new threads know about you"))
+        self.style_field = QLineEdit(settings.answer_style)
+        self.style_field.setAccessibleName(self.tr("How to answer"))
+        self.style_field.setAccessibleDescription(self.tr("Custom instructions: how new threads should answer"))
+        instructions_note = QLabel(self.tr("New threads get these; threads there are keep what they started with."))
+        instructions_note.setObjectName("settingsNote")
+        instructions_note.setWordWrap(True)
+
         form = QFormLayout()
         form.addRow("Theme", self.theme_box)
         form.addRow("Send messages with", self.send_key_box)
@@ -67,6 +79,9 @@ class SettingsDialog(QDialog):
         form.addRow(self.kv_cache_box)
         form.addRow("Disk space for them", self.kv_cache_budget)
         form.addRow(note)
+        form.addRow(self.tr("About me"), self.about_field)
+        form.addRow(self.tr("How to answer"), self.style_field)
+        form.addRow(instructions_note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -82,4 +97,6 @@ class SettingsDialog(QDialog):
             attachment_max_mb=self.attachment_limit.value(),
             kv_cache=self.kv_cache_box.isChecked(),
             kv_cache_budget_mb=self.kv_cache_budget.value(),
+            about_me=self.about_field.text().strip(),
+            answer_style=self.style_field.text().strip(),
         )

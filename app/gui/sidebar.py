@@ -72,6 +72,7 @@ class Sidebar(QWidget):
         new_button = QPushButton("+  New thread")
         new_button.setObjectName("newThreadButton")
         new_button.setAccessibleName("New thread")
+        new_button.setAccessibleDescription("Start a new conversation (Ctrl+N)")
         new_button.setToolTip("Start a new thread (Ctrl+N)")
         new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         new_button.clicked.connect(self.new_thread_requested)

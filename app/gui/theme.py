@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -26,7 +27,7 @@ class Colours:
 
 
 LIGHT = Colours(
-    sidebar="#f3f4f6", surface="#ffffff", text="#1f2328", muted="#6b7280", border="#e3e5e8",
+    sidebar="#f3f4f6", surface="#ffffff", text="#1f2328", muted="#646b78", border="#e3e5e8",
     accent="#2563eb", accent_text="#ffffff", accent_soft="#dbe7fd", code="#f1f3f5",
     warning_bg="#fdf3d7", warning_text="#8a5a00", error_bg="#fde4e4", error_text="#9b1c1c",
 )  # fmt: skip
@@ -95,9 +96,15 @@ def _on_inverse(accent: str, surface: str) -> str:
     return (colour.darker(125) if QColor(surface).lightness() < 128 else colour.lighter(140)).name()
 
 
-def style_sheet(c: Colours) -> str:
+def style_sheet(c: Colours, *, scale: float = 1.0) -> str:
+    """The window's style sheet; `scale` multiplies every font size in it (Ctrl+= / Ctrl+-)."""
+    return re.sub(r"font-size: (\d+)px", lambda size: f"font-size: {round(int(size[1]) * scale)}px", _sheet(c))
+
+
+def _sheet(c: Colours) -> str:
     return f"""
-QMainWindow, QStatusBar {{ background: {c.sidebar}; color: {c.text}; }}
+QMainWindow, QStatusBar, QMenuBar {{ background: {c.sidebar}; color: {c.text}; }}
+QMenuBar::item:selected {{ background: {c.border}; }}
 QStatusBar {{ border-top: 1px solid {c.border}; }}
 QStatusBar QLabel {{ color: {c.muted}; padding: 2px 6px; }}
 QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
@@ -144,7 +151,13 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #conversation {{ border: none; }}
 #threadTitle {{ color: {c.text}; font-size: 16px; font-weight: 600; }}
 #modelChip {{
-    color: {c.muted}; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+    color: {c.muted}; background: transparent; border: 1px solid {c.border}; border-radius: 10px; padding: 2px 10px;
+}}
+#modelChip:hover, #modelChip:focus {{ color: {c.text}; border-color: {c.muted}; }}
+#modelChip::menu-indicator {{ image: none; width: 0; }}
+#threadTitleEditor {{
+    color: {c.text}; background: {c.surface}; border: 1px solid {c.accent}; border-radius: 6px; padding: 2px 6px;
+    font-size: 16px; font-weight: 600;
 }}
 #headerRule {{ background: {c.border}; }}
 #attachmentChip, #citationButton {{
@@ -178,9 +191,25 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #messageBody {{
     background: transparent; border: none; color: {c.text}; font-size: 14px; selection-background-color: {c.accent};
 }}
+#thinkingToggle {{ color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 4px; }}
+#thinkingToggle:hover, #thinkingToggle:focus {{ background: {c.border}; color: {c.text}; }}
+#thinkingBody {{ color: {c.muted}; border: none; border-left: 2px solid {c.border}; padding-left: 8px; }}
+#codeBlock {{ background: {c.code}; border-radius: 6px; }}
+#codeView {{
+    font-size: 13px; background: transparent; color: {c.text}; border: none; selection-background-color: {c.accent};
+    selection-color: {c.accent_text};
+}}
+#codeView QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 2px; }}
+#codeView QScrollBar::handle:horizontal {{ background: {c.border}; border-radius: 4px; min-width: 30px; }}
+#codeLanguage {{ color: {c.muted}; font-size: 12px; }}
+#codeCopy {{ color: {c.muted}; background: transparent; border: none; border-radius: 5px; padding: 1px 8px; }}
+#codeCopy:hover, #codeCopy:focus {{ background: {c.border}; color: {c.text}; }}
 #banner[kind="warning"] {{ background: {c.warning_bg}; color: {c.warning_text}; border-radius: 6px; }}
 #banner[kind="error"] {{ background: {c.error_bg}; color: {c.error_text}; border-radius: 6px; }}
 #emptyState {{ color: {c.muted}; }}
+#conversationColumn > #emptyState {{
+    border: 2px dashed {c.border}; border-radius: 12px; padding: 28px; margin: 24px 0;
+}}
 
 #starterCard {{ background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 10px; }}
 #starterTitle {{ font-size: 15px; font-weight: 600; color: {c.text}; }}

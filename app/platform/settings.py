@@ -35,6 +35,11 @@ class Settings:
     log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
     worker_memory_mb: int = 0         # a model worker's address-space cap; 0: 80% of the machine's memory
     worker_timeout_s: int = 120       # a model worker silent this long with a request in hand is stopped as hung
+    about_me: str = ""                # custom instructions for every new thread: about the user…
+    answer_style: str = ""            # …and how to answer
+    memory_budget_tokens: int = 600   # the most a new thread's recalled memories take of its prompt
+    memory_auto_approve: bool = False  # proposed memories are recalled at once, without waiting in the inbox
+    memory_idle_minutes: int = 10     # a thread untouched this long is read for memories (the window); 0: never
 
     @property
     def kv_cache_enabled(self) -> bool:

@@ -94,6 +94,7 @@ class WorkerClient:
                     "messages": turns_to_wire(request.turns),
                     "sampling": sampling_to_wire(request.sampling),
                     "cache_key": request.cache_key,
+                    "json_schema": request.json_schema,
                 }
             )
             if self._cancelled_id == request_id:  # stopped while the worker was starting

@@ -8,7 +8,8 @@ Requests (parent → worker), each with an integer `id` unless noted:
         them within `budget_bytes`; null (or absent) keeps reuse in memory only. With `memory_limit_bytes` the worker
         caps its own address space first (RLIMIT_AS); a load or request that needs more fails with
         kind "out_of_memory".
-    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null}
+    {"op": "generate", "id", "messages": [{"role", "content"}], "sampling": {...SamplingParams}, "cache_key": str|null,
+     "json_schema": {...}|null}  (a JSON schema the reply is held to by a llama.cpp grammar)
         → {"event": "prefill", "id", "done", "total"}* (after each batch of the prompt processed; a cancel is
           honoured between batches, so during a long prefill too), {"event": "token", "id", "text"}* then
           {"event": "done", "id", "finish_reason": "stop"|"length"|"cancelled",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import json
 import os
 import queue
 import sys
@@ -105,6 +106,7 @@ class Worker:
         # changes its cores from the next text on, so a reply never waits for the batch in hand. Once set it wins
         # over a request's own count (which may have been decided before the change, still queued).
         self.embed_threads_now: int | None = None
+        self._grammars: dict[str, Any] = {}  # compiled JSON-schema grammars, by schema
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -327,8 +329,10 @@ class Worker:
         reply: list[str] = []
         first_token_at = None
         finish_reason = "length" if prefilled else "cancelled"
+        schema = request.get("json_schema")
         sampled = llm.generate(
             tokens,
+            grammar=self._grammar(schema) if schema else None,
             temp=sampling["temperature"],
             top_p=sampling["top_p"],
             top_k=sampling["top_k"],
@@ -388,6 +392,15 @@ class Worker:
             log(f"cannot keep the KV cache after a reply: {type(exc).__name__}: {exc}")
             llm._ctx.kv_cache_clear()
             llm.reset()
+
+    def _grammar(self, schema: dict[str, Any]):
+        """The llama.cpp grammar that holds a reply to `schema` (compiled once per schema)."""
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
+        return self._grammars[key]
 
     def _prefill(self, request_id: int, tokens: list[int], cached: int) -> bool:
         """Process the prompt after its `cached` prefix, but for its last token (generate() samples from that one),

@@ -27,9 +27,12 @@ class Changes:
     privacy: frozenset[int] = field(default_factory=frozenset)  # threads whose privacy rule or hosted ledger changed
     settings: bool = False
     models: bool = False  # installed models, the default model, providers
+    memories: bool = False  # long-term memories: the inbox, approvals, edits, forgetting
 
     def __bool__(self) -> bool:
-        return any((self.thread_list, self.messages, self.attachments, self.privacy, self.settings, self.models))
+        return any(
+            (self.thread_list, self.messages, self.attachments, self.privacy, self.settings, self.models, self.memories)
+        )
 
 
 def of_thread(thread_id: int, *, messages: bool = False, privacy: bool = False, listed: bool = True) -> Changes:

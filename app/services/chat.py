@@ -96,8 +96,9 @@ class ChatService:
     def set_default_model(self, name: str) -> None:
         self.router.default_model = name
 
-    def new_thread(self, title: str = NEW_THREAD_TITLE) -> Thread:
-        thread = self.store.create_thread(title, model=self.model_name)
+    def new_thread(self, title: str = NEW_THREAD_TITLE, *, incognito: bool = False) -> Thread:
+        """`incognito`: the thread neither reads nor writes long-term memory."""
+        thread = self.store.create_thread(title, model=self.model_name, incognito=incognito)
         self.changes.publish(Changes(thread_list=True))
         return thread
 

@@ -53,6 +53,14 @@ MIN_REPLY_TOKENS = 16  # less room than this for the reply: the prompt does not 
 SystemContributor = Callable[[Thread], str | None]
 
 
+class BranchContributor(Protocol):
+    """Text for the system turn that depends on the reply's branch and route (the thread's system prompt as it
+    was when the branch began; what the thread took at its start, of which a hosted route gets less). It goes
+    before the thread-level text. `route` is None when the prompt is assembled without one."""
+
+    def for_reply(self, thread: Thread, reply: Message, route: Route | None) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MessageContext:
     """What goes with a user message in the prompt: `prefix` goes before the message's own text (passages)."""
@@ -92,6 +100,7 @@ class ContextBuilder:
         router: Router,
         *,
         system: list[SystemContributor] | None = None,
+        branch: list[BranchContributor] | None = None,
         messages: list[MessageContributor] | None = None,
         passage_share: Callable[[], float] = lambda: 0.25,
     ) -> None:
@@ -100,6 +109,7 @@ class ContextBuilder:
         self._store = store
         self._router = router
         self.system: list[SystemContributor] = system if system is not None else [thread_system_prompt]
+        self.branch: list[BranchContributor] = branch or []
         self.messages: list[MessageContributor] = messages or []
         self._passage_share = passage_share
 
@@ -116,7 +126,7 @@ class ContextBuilder:
                 thread_tokens = self._router.count_tokens(route, self._turns(thread, summary, path, {}, skip=set()))
                 budget = int(max(0, window - thread_tokens - sampling.max_tokens) * self._passage_share())
             extras = self._message_extras(thread, path, budget)
-            turns = self._turns(thread, summary, path, extras, skip=set())
+            turns = self._turns(thread, reply, route, summary, path, extras, skip=set())
             tokens = self._router.count_tokens(route, turns)
             if window is None or tokens + sampling.max_tokens <= window:
                 return self._built(thread, turns, sampling, tokens, window, summary, new_summary, left_out, extras)
@@ -129,7 +139,7 @@ class ContextBuilder:
         for message in [m for m in path if m.id in extras]:
             skip.add(message.id)
             left_out.append(LeftOut("passages", extras[message.id].tokens_hint, message.id))
-            turns = self._turns(thread, summary, path, extras, skip=skip)
+            turns = self._turns(thread, reply, route, summary, path, extras, skip=skip)
             tokens = self._router.count_tokens(route, turns)
             if tokens + sampling.max_tokens <= window:
                 break
@@ -145,7 +155,7 @@ class ContextBuilder:
     def assemble(self, thread: Thread, reply: Message) -> tuple[ChatTurn, ...]:
         """The prompt for `reply` as it stands, before any fitting (nothing folded now, nothing left out)."""
         summary, path = self._summarised_path(thread.id, reply.parent_id)
-        return self._turns(thread, summary, path, self._message_extras(thread, path, None), skip=set())
+        return self._turns(thread, reply, None, summary, path, self._message_extras(thread, path, None), skip=set())
 
     def _built(
         self,
@@ -176,6 +186,8 @@ class ContextBuilder:
     def _turns(
         self,
         thread: Thread,
+        reply: Message,
+        route: Route | None,
         summary: ThreadSummary | None,
         path: list[Message],
         extras: dict[int, MessageContext],
@@ -183,7 +195,9 @@ class ContextBuilder:
         skip: set[int],
     ) -> tuple[ChatTurn, ...]:
         turns = []
-        system = "\n\n".join(text for contributor in self.system if (text := contributor(thread)))
+        texts = [contributor.for_reply(thread, reply, route) for contributor in self.branch]
+        texts += [contributor(thread) for contributor in self.system]
+        system = "\n\n".join(text for text in texts if text)
         if system:
             turns.append(ChatTurn(Role.SYSTEM, system))
         if summary is not None:

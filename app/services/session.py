@@ -6,21 +6,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.domain import CallPurpose, ModelSpec
+from app.platform.locks import ThreadLocks
 from app.platform.paths import data_dir as resolve_data_dir
 from app.platform.paths import models_dir as resolve_models_dir
-from app.platform.locks import ThreadLocks
 from app.platform.secrets import KeyringSecrets
 from app.platform.settings import Settings, load_settings
 from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.embedder import WorkerEmbedder
 from app.runtime.kvcache import StateFiles
+from app.services.assistants import AssistantService
 from app.services.attachments import AttachmentService
 from app.services.changes import ChangeBroadcast
 from app.services.chat import ChatService
-from app.services.context import ContextBuilder, thread_system_prompt
+from app.services.context import ContextBuilder
 from app.services.embedding import embedding_threads, open_embedder
 from app.services.insights import InsightsService
+from app.services.memory import MemoryService
 from app.services.models import ModelService, check_model_file
+from app.services.personalization import BranchSystemPrompt, ThreadStart
 from app.services.providers import ProviderService
 from app.services.routing import LocalWorkers, Router
 from app.services.search import SearchService
@@ -51,6 +54,9 @@ class Session:
     changes: ChangeBroadcast  # every write publishes what it changed
     threads: ThreadService  # the thread list, pages, tags, metadata, views, privacy rules
     settings_service: SettingsService  # saves and applies what the settings dialog changes
+    memory: MemoryService  # long-term memories: extraction, the inbox, recall, forgetting
+    thread_start: ThreadStart  # what each thread took at its start: custom instructions, recalled memories
+    assistants: AssistantService  # saved set-ups new threads start from
     insights: InsightsService  # ratings of replies, usage figures
 
     def close(self) -> None:
@@ -115,18 +121,22 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     )  # fmt: skip
     models.sweep_scratch()  # what a copy killed last time left behind
     attachments.sweep_scratch()
+    changes = ChangeBroadcast()
+    memory = MemoryService(store, router, routing, embedder=embedder, settings=current_settings, changes=changes)
+    thread_start = ThreadStart(store, memory, current_settings)
     builder = ContextBuilder(
-        store, router, system=[thread_system_prompt], messages=[attachments],
+        store, router, system=[], branch=[BranchSystemPrompt(store), thread_start], messages=[attachments],
         passage_share=lambda: current_settings().passage_share,
     )  # fmt: skip
     runner = TurnRunner(store, router, builder, max_steps=lambda: current_settings().max_steps)
-    changes = ChangeBroadcast()
     chat = ChatService(
         store, router, runner, sampling=spec.sampling, locks=ThreadLocks(data / "locks"), changes=changes
     )
     threads = ThreadService(store, routing, chat=chat, changes=changes)
     settings_service = SettingsService(data, attachments=attachments, changes=changes)
+    assistants = AssistantService(store, routing, chat, attachments, changes)
     return Session(
         data, models_path, settings, store, models, router, builder, chat, search, embedder, routing, providers,
-        attachments, kv_cache_dir, changes, threads, settings_service, InsightsService(store, changes=changes),
+        attachments, kv_cache_dir, changes, threads, settings_service, memory, thread_start, assistants,
+        InsightsService(store, changes=changes),
     )

@@ -7,8 +7,10 @@ write, and a read never writes (showing another branch is `switch_branch`, then 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.core.domain import Message, SavedView, Thread, ThreadFilter, ThreadSummary
 from app.core.errors import NotFound
@@ -16,6 +18,7 @@ from app.core.metadata import MetaValue
 from app.core.routing import PrivacyRule
 from app.services.changes import ChangeBroadcast, Changes, of_thread
 from app.services.chat import ChatService
+from app.services.transfer import ImportReport, export_json, export_markdown, import_file
 from app.store import Store
 from app.store.routing import RoutingStore
 
@@ -176,6 +179,41 @@ class ThreadService:
     def undo_summary(self, thread_id: int, summary_id: int) -> None:
         self._store.undo_summary(summary_id)
         self._changes.publish(of_thread(thread_id, messages=True, listed=False))
+
+    def set_model(self, thread_id: int, model: str) -> Thread:
+        """The thread's replies come from `model` (a local name or PROVIDER/MODEL) from its next turn on; NotFound
+        for a model that is not installed or a provider that was not added. Whether a hosted one may be sent the
+        thread is still its privacy rule's, turn by turn."""
+        self._chat.router.check_model(model)
+        self._routing.set_thread_model(thread_id, model)
+        return self._published(self._store.get_thread(thread_id))
+
+    def import_file(self, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+        """A Threadloom, ChatGPT or Open WebUI export (app.services.transfer); the list shows what arrived."""
+        report = import_file(self._store, path, progress=progress)
+        if report.imported:
+            self._changes.publish(Changes(thread_list=True))
+        return report
+
+    def export(self, thread_id: int | None, fmt: str) -> tuple[str, int]:
+        """The thread (None: every thread, archived ones included, oldest first) as "md" or "json" text, and how
+        many threads it holds."""
+        if thread_id is None:
+            ids = [thread.id for thread in reversed(self._store.list_threads(ThreadFilter(include_archived=True)))]
+        else:
+            ids = [self._store.get_thread(thread_id).id]
+        if fmt == "json":
+            return json.dumps(export_json(self._store, ids), ensure_ascii=False, indent=2) + "\n", len(ids)
+        return export_markdown(self._store, ids), len(ids)
+
+    def thread(self, thread_id: int) -> Thread:
+        return self._store.get_thread(thread_id)
+
+    def set_system_prompt(self, thread_id: int, text: str | None) -> Thread:
+        """The thread's own system prompt (None or blank: none), for the branches that begin from now on: those
+        there are keep theirs, so their saved model state stays valid."""
+        self._store.set_thread_system_prompt(thread_id, text)
+        return self._published(self._store.get_thread(thread_id))
 
     def set_privacy_rule(self, thread_id: int, rule: PrivacyRule) -> PrivacyState:
         self._routing.set_privacy_rule(thread_id, rule)

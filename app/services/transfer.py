@@ -144,12 +144,15 @@ class _Unparsable:
     reason: str
 
 
-def import_file(store: Store, path: Path) -> ImportReport:
+def import_file(store: Store, path: Path, *, progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """`progress(done, total)` after each entry (the window's progress bar)."""
     data = _load(Path(path))
     entries, parse, kind = _detect(data, path)
     sources = ImportSources(store)
     report = ImportReport()
-    for entry in entries:
+    for done, entry in enumerate(entries):
+        if progress is not None:
+            progress(done, len(entries))
         title = entry.title if isinstance(entry, _Unparsable) else _title_of(entry)
         try:
             if isinstance(entry, _Unparsable):
@@ -164,6 +167,8 @@ def import_file(store: Store, path: Path) -> ImportReport:
             report.imported.append(sources.insert(imported, source))
         except _ENTRY_ERRORS as exc:
             report.skipped.append((title, _reason(exc)))
+    if progress is not None:
+        progress(len(entries), len(entries))
     return report
 
 

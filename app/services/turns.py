@@ -47,6 +47,7 @@ from app.core.errors import (
     WorkerDied,
 )
 from app.core.ports import ChatBackend
+from app.core.reasoning import ReasoningTimer, split_reasoning
 from app.services.context import ContextBuilder
 from app.services.routing import Route, Router
 from app.store import Store
@@ -125,28 +126,32 @@ class TurnRunner:
         `follow_up`, the chain resumes after what the reply already says."""
         self._stopped.clear()
         writer = _ReplyWriter(self._store, reply, self._flush_interval_s, self._monotonic)
+        thinking = ReasoningTimer(self._monotonic)
         finished: ReplyFinished | None = None
         extra: list[ChatTurn] = list(follow_up.turns) if follow_up else []
         try:
             limit = max(1, self._max_steps())  # read once: a setting changed mid-chain applies to the next one
             for step in range(1, limit + 1):
-                said_before = writer.text_so_far()
+                said_before = split_reasoning(writer.text_so_far()).answer  # thinking is not said back to the model
                 done: DoneEvent | None = None
                 step_text: list[str] = []
                 for event in self._call(thread, reply, route, sampling, said_before, extra):
                     if isinstance(event, TokenEvent):
                         writer.add(event.text)
+                        thinking.feed(event.text)
                         step_text.append(event.text)
                     if isinstance(event, DoneEvent):
                         done = event
                     else:
                         yield event
                 writer.flush()
+                self._keep_reasoning_apart(reply.id, writer.text_so_far(), thinking)
                 assert done is not None
                 if done.finish_reason == "cancelled" or self._stopped.is_set():
                     finished = self._finish(reply.id, MessageStatus.INTERRUPTED, "stopped", "cancelled")
                     break
-                result = StepResult(self._store.get_message(reply.id), "".join(step_text), done.finish_reason, step)
+                said = split_reasoning("".join(step_text)).answer
+                result = StepResult(self._store.get_message(reply.id), said, done.finish_reason, step)
                 decision = self._next(thread, result)
                 if isinstance(decision, Pause):
                     finished = self._finish(reply.id, MessageStatus.PAUSED, decision.reason, "paused")
@@ -157,6 +162,7 @@ class TurnRunner:
                 extra = list(decision.turns)
         except TURN_FAILURES as exc:
             writer.flush()
+            self._keep_reasoning_apart(reply.id, writer.text_so_far(), thinking)
             died = isinstance(exc, WorkerDied)
             status = MessageStatus.INTERRUPTED if died else MessageStatus.ERROR
             finished = self._finish(reply.id, status, str(exc), "error")
@@ -169,10 +175,19 @@ class TurnRunner:
                     active.cancel()
                 try:
                     writer.flush()
+                    self._keep_reasoning_apart(reply.id, writer.text_so_far(), thinking)
                     self._store.finish_message(reply.id, status=MessageStatus.INTERRUPTED, error="stopped")
                 except Exception:  # noqa: BLE001 - the store is failing too; the next open marks it interrupted
                     pass
         yield finished
+
+    def _keep_reasoning_apart(self, reply_id: int, text: str, thinking: ReasoningTimer) -> None:
+        """Once a step has streamed, the stored text is the answer alone and the thinking has its own column."""
+        reasoned = split_reasoning(text)
+        if reasoned.reasoning is not None:
+            self._store.keep_reasoning_apart(
+                reply_id, answer=reasoned.answer, reasoning=reasoned.reasoning, seconds=thinking.seconds()
+            )
 
     def _next(self, thread: Thread, result: StepResult) -> FollowUp | Pause | None:
         for handler in self.handlers:

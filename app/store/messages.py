@@ -60,6 +60,14 @@ class MessageTree(Database):
             ).execute()
         return self.get_message(message_id)
 
+    def keep_reasoning_apart(self, message_id: int, *, answer: str, reasoning: str, seconds: float | None) -> None:
+        """A streamed reply's thinking leaves its text for the `reasoning` column (app.core.reasoning)."""
+        M = self._rows.Message
+        with self.writing():
+            M.update(
+                content=answer, reasoning=reasoning, reasoning_s=seconds, updated_at=_iso(self._clock())
+            ).where(M.id == message_id).execute()
+
     def restart_message(self, message_id: int) -> Message:
         """A paused reply streams again (its text so far is kept and the chain appends to it)."""
         M = self._rows.Message

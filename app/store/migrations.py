@@ -421,6 +421,100 @@ MIGRATIONS: list[tuple[str, Step]] = [
         _sql("ALTER TABLE thread ADD COLUMN incognito INTEGER NOT NULL DEFAULT 0"),
     ),
     (
+        "0015_memory",
+        _sql(
+            # A thread's system prompt as it was set over time: a branch uses the one in force when it began (its
+            # newest message with an older sibling, else its first), so changing it never rewrites the prompt of
+            # an existing branch. `from_message_id`: the largest message id when it was set.
+            """CREATE TABLE system_prompt_version (
+                id INTEGER PRIMARY KEY,
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                content TEXT,
+                from_message_id INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX system_prompt_version_thread ON system_prompt_version(thread_id, from_message_id)",
+            # What a thread took at its start and keeps (append-only prompt): the custom instructions then.
+            """CREATE TABLE thread_start (
+                thread_id INTEGER PRIMARY KEY REFERENCES thread(id) ON DELETE CASCADE,
+                instructions TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            # Long-term memory: short facts about the user, each waiting in the inbox until approved. `privacy`
+            # is the strictest rule of the threads it came from; `conflicts_with` is a memory it contradicts.
+            """CREATE TABLE memory (
+                id INTEGER PRIMARY KEY,
+                text TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('inbox', 'approved')),
+                privacy TEXT NOT NULL DEFAULT 'local-only' CHECK (privacy IN ('local-only', 'ask', 'allowed')),
+                conflicts_with INTEGER REFERENCES memory(id) ON DELETE SET NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                last_used_at TEXT,
+                uses INTEGER NOT NULL DEFAULT 0,
+                vector_model TEXT
+            )""",
+            "CREATE INDEX memory_status ON memory(status)",
+            # The messages a memory came from. Plain ids: a memory outlives a purged thread (the link says gone).
+            """CREATE TABLE memory_source (
+                memory_id INTEGER NOT NULL REFERENCES memory(id) ON DELETE CASCADE,
+                message_id INTEGER NOT NULL,
+                thread_id INTEGER NOT NULL,
+                PRIMARY KEY (memory_id, message_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX memory_source_message ON memory_source(message_id)",
+            """CREATE VIRTUAL TABLE memory_fts USING fts5(
+                text, content='memory', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+            )""",
+            """CREATE TRIGGER memory_fts_insert AFTER INSERT ON memory BEGIN
+                INSERT INTO memory_fts(rowid, text) VALUES (new.id, new.text);
+            END""",
+            """CREATE TRIGGER memory_fts_delete AFTER DELETE ON memory BEGIN
+                INSERT INTO memory_fts(memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            END""",
+            """CREATE TRIGGER memory_fts_update AFTER UPDATE OF text ON memory BEGIN
+                INSERT INTO memory_fts(memory_fts, rowid, text) VALUES ('delete', old.id, old.text);
+                INSERT INTO memory_fts(rowid, text) VALUES (new.id, new.text);
+            END""",
+            "CREATE VIRTUAL TABLE memory_vec USING vec0(memory_id INTEGER PRIMARY KEY, embedding float[384] distance_metric=cosine)",
+            # A forgotten or rejected memory leaves only a digest of its normalised text per source message, so
+            # the same fact is not proposed again from the same messages (and the text is not kept).
+            """CREATE TABLE memory_tombstone (
+                digest TEXT NOT NULL,
+                message_id INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (digest, message_id)
+            ) WITHOUT ROWID""",
+            # The memories recalled into a thread at its start, as its prompt shows them (append-only).
+            """CREATE TABLE thread_recall (
+                thread_id INTEGER NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                memory_id INTEGER NOT NULL REFERENCES memory(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                text TEXT NOT NULL,
+                PRIMARY KEY (thread_id, memory_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX thread_recall_memory ON thread_recall(memory_id)",
+            # How far extraction has read each thread (message ids up to this one were offered to the model).
+            """CREATE TABLE memory_scan (
+                thread_id INTEGER PRIMARY KEY REFERENCES thread(id) ON DELETE CASCADE,
+                up_to_message_id INTEGER NOT NULL,
+                scanned_at TEXT NOT NULL
+            )""",
+            # Saved set-ups a new thread can start from.
+            """CREATE TABLE assistant (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                system_prompt TEXT,
+                model TEXT,
+                tools TEXT NOT NULL DEFAULT '[]',
+                folders TEXT NOT NULL DEFAULT '[]',
+                privacy_rule TEXT NOT NULL DEFAULT 'local-only' CHECK (privacy_rule IN ('local-only', 'ask', 'allowed')),
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+    (
         "0016_ratings_and_views",
         _sql(
             # A reply's rating (up or down) with an optional note: one row per rated message; clearing deletes it.
@@ -441,6 +535,14 @@ MIGRATIONS: list[tuple[str, Step]] = [
             # The documented views `threadloom sql` reads (README, "Read-only SQL"): a stable interface, so a
             # later migration that changes a table re-creates the views it touches with the same columns.
             *VIEWS_0016,
+        ),
+    ),
+    (
+        "0019_message_reasoning",
+        # A reasoning model's thinking, kept apart from the reply's text (app.core.reasoning), and how long it took.
+        _sql(
+            "ALTER TABLE message ADD COLUMN reasoning TEXT",
+            "ALTER TABLE message ADD COLUMN reasoning_s REAL",
         ),
     ),
 ]

@@ -44,6 +44,8 @@ class MessageRow(_Row):
     writer_pid = peewee.IntegerField(null=True)
     created_at = peewee.TextField()
     updated_at = peewee.TextField()
+    reasoning = peewee.TextField(null=True)
+    reasoning_s = peewee.FloatField(null=True)
 
     class Meta:
         table_name = "message"

@@ -43,4 +43,6 @@ def message_value(row: MessageRow, usage_row=None) -> Message:
         error=row.error,
         usage=usage,
         timings=timings,
+        reasoning=row.reasoning,
+        reasoning_s=row.reasoning_s,
     )

@@ -2,9 +2,12 @@
 at once, through the real window (offscreen) on the real models.
 
 A 1 ms timer ticks on the GUI thread; the longest gap between two ticks is the worst stall a user would feel (a
-frame is 16 ms). Prints the worst gap, the 99th percentile and how many gaps were over a frame. Asserts nothing.
+frame is 16 ms). Prints the worst gap, the 99th percentile and how many gaps were over a frame, next to the same
+figures for the idle window over two seconds just before (the baseline of this machine at this moment), and how long
+the reply was and how many code blocks it drew. Asserts nothing.
 
     THREADLOOM_MODELS_DIR=models QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/gui_stall.py [--tokens 200]
+    ... gui_stall.py --tokens 4000 --code     # a long reply asked to hold code blocks (the streaming render's worst)
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from app.services.session import open_session  # noqa: E402
 
 PDF = REPO.parent / "shared" / "data" / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
 FRAME_S = 0.016
+STORY_PROMPT = "Tell me a long story about a lighthouse keeper and the sea."
+CODE_PROMPT = (
+    "Write a long tutorial on Python file handling, with many fenced ```python code examples: reading, writing, "
+    "CSV, JSON, paths, errors, and a table comparing the modes."
+)
 
 
 def wait_until(app: QApplication, done, timeout_s: float) -> None:
@@ -40,9 +48,22 @@ def wait_until(app: QApplication, done, timeout_s: float) -> None:
         time.sleep(0.001)
 
 
+def report(what: str, ticks: list[float], *, trace: bool) -> None:
+    gaps = [(later - earlier, later - ticks[0]) for earlier, later in zip(ticks, ticks[1:])]
+    ordered = sorted(gap for gap, _at in gaps)
+    worst, p99 = ordered[-1], ordered[int(len(ordered) * 0.99)]
+    over = [(gap, at) for gap, at in gaps if gap > FRAME_S]
+    print(f"{what}: ticks {len(ticks)}  worst gap {worst * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  "
+          f"over a frame: {len(over)}")  # fmt: skip
+    if trace:
+        stalls = ", ".join(f"{gap * 1000:.0f} ms @ {at:.2f}" for gap, at in over)
+        print(f"  over a frame, at (s since the reply was sent): {stalls}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200, help="reply length (max_tokens)")
+    parser.add_argument("--code", action="store_true", help="ask for code (a reply with code blocks), not a story")
     parser.add_argument("--trace", action="store_true", help="also print when each stall over a frame happened")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
@@ -60,7 +81,11 @@ def main() -> None:
         ticker = QTimer(interval=1)
         ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
         ticker.start()
-        window.composer.setPlainText("Tell me a long story about a lighthouse keeper and the sea.")
+        idle_until = time.monotonic() + 2
+        wait_until(app, lambda: time.monotonic() > idle_until, 10)
+        report("idle window (baseline)", ticks, trace=False)
+        ticks.clear()
+        window.composer.setPlainText(CODE_PROMPT if args.code else STORY_PROMPT)
         window.send_message()
         wait_until(app, lambda: window.is_streaming and any(c.body_text() for c in window.conversation.cards()), 300)
         window.attachments.attach([str(PDF)])
@@ -68,14 +93,9 @@ def main() -> None:
         wait_until(app, lambda: not window.is_streaming and window.is_settled and not window.attachments.busy, 600)
         ticker.stop()
 
-        gaps = [(later - earlier, later - ticks[0]) for earlier, later in zip(ticks, ticks[1:])]
-        ordered = sorted(gap for gap, _at in gaps)
-        worst, p99 = ordered[-1], ordered[int(len(ordered) * 0.99)]
-        over = [(gap, at) for gap, at in gaps if gap > FRAME_S]
-        print(f"ticks {len(ticks)}  worst gap {worst * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  over a frame: {len(over)}")
-        if args.trace:
-            stalls = ", ".join(f"{gap * 1000:.0f} ms @ {at:.2f}" for gap, at in over)
-            print(f"  over a frame, at (s since the reply was sent): {stalls}")
+        reply = window.conversation.cards()[-1]
+        report(f"reply of {reply.message.usage.completion_tokens if reply.message.usage else '?'} tokens, "
+               f"{len(reply.code_blocks())} code blocks", ticks, trace=args.trace)  # fmt: skip
         with_closed = []
         window.closed.connect(lambda: with_closed.append(True))
         window.close()

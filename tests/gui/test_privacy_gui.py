@@ -44,7 +44,7 @@ def test_a_fresh_thread_never_left_this_device_and_the_control_changes_its_store
     thread = session.chat.new_thread("Plans")
     window = show_window(session)
     open_thread(qtbot, window, thread.id)
-    assert window.privacy.badge.text() == "never left this device"
+    assert window.privacy.badge.full_text() == "never left this device"
     assert window.privacy.rule_box.currentText() == "Local only"
     assert window.privacy.rule_box.isEnabled()
 
@@ -70,15 +70,15 @@ def test_the_model_chip_names_the_open_threads_model_and_where_it_runs(qtbot, se
     window = show_window(session)
     default = session.chat.model_name
     open_thread(qtbot, window, hosted.id)
-    qtbot.waitUntil(lambda: window.model_chip.text() == "● big-model · acme (hosted)")
+    qtbot.waitUntil(lambda: window.model_chip.full_text == "● big-model · acme (hosted)")
     assert "sent to acme" in window.model_chip.toolTip()
     open_thread(qtbot, window, local.id)
-    qtbot.waitUntil(lambda: window.model_chip.text() == f"● {default} · local")
+    qtbot.waitUntil(lambda: window.model_chip.full_text == f"● {default} · local")
     assert "on this computer" in window.model_chip.toolTip()
     open_thread(qtbot, window, hosted.id)
-    qtbot.waitUntil(lambda: "acme" in window.model_chip.text())
+    qtbot.waitUntil(lambda: "acme" in window.model_chip.full_text)
     window.new_thread()
-    assert window.model_chip.text() == f"● {default} · local"
+    assert window.model_chip.full_text == f"● {default} · local"
 
 
 @pytest.mark.slow
@@ -110,7 +110,7 @@ def test_asking_a_hosted_model_where_the_thread_does_not_allow_it_sends_nothing(
     assert session.routing.ledger(thread_id) == []
     assert [message.id for message in session.store.current_path(thread_id)] == before
     assert len(session.store.siblings(before[-1])) == 1  # no new reply branch was stored
-    assert window.privacy.badge.text() == "never left this device"
+    assert window.privacy.badge.full_text() == "never left this device"
 
 
 def test_the_upgrade_menu_offers_providers_and_other_local_chat_models_only(qtbot, session, show_window):
@@ -156,7 +156,7 @@ def test_a_confirmed_upgrade_writes_a_sibling_reply_from_the_hosted_model_and_th
     [call] = session.routing.ledger(thread_id)
     assert (call.message_id, call.reason) == (upgraded.id, RouteReason.UPGRADE)
     assert hosted.connections >= 1
-    qtbot.waitUntil(lambda: window.privacy.badge.text() == "sent to a hosted model 1 time")
+    qtbot.waitUntil(lambda: window.privacy.badge.full_text() == "sent to a hosted model 1 time")
     assert window.conversation.card_for(upgraded.id) is not None
 
 

@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.core.domain import Role, Thread
-from app.gui.thread_list import group_threads
+from app.gui.thread_list import BATCH, ThreadList, group_threads
+from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
+from tests.gui.test_main_window import type_and_send
 
 
 def thread(thread_id: int, updated: datetime, *, pinned: bool = False) -> Thread:
@@ -42,7 +44,8 @@ def test_rename_in_place_and_delete_with_undo(qtbot, session, show_window):
     window = show_window(session)
     listing = window.thread_list
     assert listing.thread_ids() == [second.id, first.id]
-    assert listing.item(0).text() == "TODAY" and not listing.item(0).flags() & Qt.ItemFlag.ItemIsSelectable
+    heading = listing.model().index(0)
+    assert heading.data() == "TODAY" and not listing.model().flags(heading) & Qt.ItemFlag.ItemIsSelectable
 
     listing.setFocus()
     listing.start_rename(first.id)
@@ -53,7 +56,7 @@ def test_rename_in_place_and_delete_with_undo(qtbot, session, show_window):
     qtbot.waitUntil(lambda: session.store.get_thread(first.id).title == "Renamed thread" and not window.is_loading)
     assert listing.title_of(first.id) == "Renamed thread"
 
-    qtbot.mouseClick(listing.viewport(), Qt.MouseButton.LeftButton, pos=listing.visualItemRect(listing.item(1)).center())
+    qtbot.mouseClick(listing.viewport(), Qt.MouseButton.LeftButton, pos=listing.rect_of(second.id).center())
     qtbot.waitUntil(lambda: window.title_label.full_text() == "Second" and not window.is_loading)
     listing.setFocus()
     qtbot.keyClick(listing, Qt.Key.Key_Delete)  # no question asked: the banner offers Undo
@@ -103,7 +106,7 @@ def test_tag_chips_filter_the_list_and_a_filter_saves_as_a_view(qtbot, session, 
     sidebar.set_archived(trip.id, True)
     sidebar.filters.set_tag(None)
     qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [work.id] and not window.is_loading)
-    assert window.thread_list.item(0).text() == "PINNED"
+    assert window.thread_list.heading_texts()[0] == "PINNED"
     assert session.store.get_thread(trip.id).archived and session.store.get_thread(work.id).pinned
 
 
@@ -175,3 +178,55 @@ def test_metadata_is_edited_in_the_window_and_filters_the_list(qtbot, session, s
     sidebar.set_metadata(other.id, "k" * 65 + "=v")  # over the limit: a clear error, nothing stored
     qtbot.waitUntil(lambda: "limit is 64" in window.status_note.full_text())
     assert session.store.get_thread(other.id).metadata == {}
+
+
+def test_after_a_reply_the_list_updates_the_one_row_that_changed(qtbot, session, show_window):
+    limit_reply(session, max_tokens=4)
+    older = session.chat.new_thread("Older")
+    newest = session.chat.new_thread("Newest")
+    window = show_window(session)
+    model = window.thread_list.list_model
+    changed_rows: list[tuple[int, int]] = []
+    counts = {"reset": 0, "layout": 0, "moved": 0, "inserted": 0}
+    model.dataChanged.connect(lambda top, bottom, *_: changed_rows.append((top.row(), bottom.row())))
+    model.modelReset.connect(lambda: counts.__setitem__("reset", counts["reset"] + 1))
+    model.layoutChanged.connect(lambda *_: counts.__setitem__("layout", counts["layout"] + 1))
+    model.rowsMoved.connect(lambda *_: counts.__setitem__("moved", counts["moved"] + 1))
+    model.rowsInserted.connect(lambda *_: counts.__setitem__("inserted", counts["inserted"] + 1))
+
+    window.open_thread(newest.id)
+    qtbot.waitUntil(lambda: not window.is_loading)
+    type_and_send(qtbot, window, "Hello")
+    qtbot.waitUntil(lambda: not window.is_streaming and window.is_settled, timeout=REPLY_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: model.thread(newest.id).updated_at > newest.updated_at)
+    row = model.row_of(newest.id)
+    assert changed_rows and set(changed_rows) == {(row, row)}  # that row, and only it
+    assert counts == {"reset": 0, "layout": 0, "moved": 0, "inserted": 0}
+
+    changed_rows.clear()
+    window.open_thread(older.id)  # the second row: its reply moves it to the top of Today
+    qtbot.waitUntil(lambda: not window.is_loading)
+    type_and_send(qtbot, window, "Hello again")
+    qtbot.waitUntil(lambda: not window.is_streaming and window.is_settled, timeout=REPLY_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [older.id, newest.id])
+    assert counts == {"reset": 0, "layout": 0, "moved": 1, "inserted": 0}
+    assert set(changed_rows) == {(model.row_of(older.id), model.row_of(older.id))}
+
+
+def test_ten_thousand_threads_are_handed_to_the_view_in_batches(qtbot):
+    now = datetime.now(UTC)
+    threads = [
+        Thread(id=n, title=f"Thread {n}", created_at=now, updated_at=now - timedelta(minutes=n)) for n in range(10_000)
+    ]
+    listing = ThreadList()
+    qtbot.addWidget(listing)
+    listing.resize(260, 600)
+    listing.show()
+    listing.show_threads(threads, selected_id=None, now=now)
+    model = listing.list_model
+    assert model.rowCount() == BATCH < 10_000 and model.canFetchMore(model.index(-1))
+    assert len(listing.thread_ids()) == 10_000  # all are listed, whether drawn yet or not
+    listing.scrollToBottom()
+    qtbot.waitUntil(lambda: model.rowCount() > BATCH)  # scrolling down fetches the next batch
+    listing.select_thread(9_999)  # the last one: fetched through to select it
+    assert listing.current_thread_id() == 9_999

@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pygments.token import Token
 
 from app.core.documents import Citation
 from app.core.domain import MessageStatus, Role
 from app.core.errors import InvalidInput
 from app.gui import page_viewer, theme
+from app.gui.code_block import DARK_STYLE, LIGHT_STYLE, formats_for
 from app.platform.logs import setup_logging
 from tests.conftest import SHARED_DATA
 from tests.gui.conftest import REPLY_TIMEOUT_MS
@@ -34,11 +36,16 @@ def recording_thread(calls: list, function):
     return recorded
 
 
+def code_colour(style: str) -> str:
+    """The colour a Pygments style gives `print` (a builtin)."""
+    return formats_for(style)[Token.Name.Builtin].foreground().color().name()
+
+
 def test_a_chosen_dark_theme_colours_the_conversation_and_not_only_the_frame(qtbot, session, show_window):
     thread = session.chat.new_thread("Colours")
     user = session.store.add_message(thread.id, parent_id=None, role=Role.USER, content="Show me code.")
     session.store.add_message(
-        thread.id, parent_id=user.id, role=Role.ASSISTANT, content="```\nprint(1)\n```", status=MessageStatus.COMPLETE
+        thread.id, parent_id=user.id, role=Role.ASSISTANT, content="```python\nprint(1)\n```", status=MessageStatus.COMPLETE
     )
     assert theme.current("system") == theme.LIGHT  # offscreen, the desktop asks for light
     window = show_window(session)
@@ -49,8 +56,10 @@ def test_a_chosen_dark_theme_colours_the_conversation_and_not_only_the_frame(qtb
     you, assistant = window.conversation.cards()
     assert f"color:{theme.DARK.text}" in you._header.text()  # light text on the dark surface
     assert theme.LIGHT.text not in you._header.text()
-    code = assistant._body.document().begin()
-    assert code.blockFormat().background().color().name() == theme.DARK.code
+    (code,) = assistant.code_blocks()
+    colours = {span.format.foreground().color().name() for span in code.view.document().begin().layout().formats()}
+    assert code_colour(DARK_STYLE) in colours  # the code is highlighted for the dark surface
+    assert code_colour(LIGHT_STYLE) not in colours
 
     window.apply_settings(session.settings.with_changes(theme="system"))
     qtbot.waitUntil(lambda: len(window.conversation.cards()) == 2 and not window.is_loading)

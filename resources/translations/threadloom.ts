@@ -1,0 +1,742 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1">
+<context>
+    <name>BarChart</name>
+    <message>
+        <source>{0} bars; the largest is {1}: {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing to show yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CodeBlock</name>
+    <message>
+        <source>code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy this code to the clipboard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Puts exactly this block&apos;s code on the clipboard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CodeView</name>
+    <message>
+        <source>Code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The code of this block; select it or use Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ConversationView</name>
+    <message>
+        <source>go to a thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>new thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>search every message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>back to the composer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stop a reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EditableTitle</name>
+    <message>
+        <source>Thread title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Double-click or press F2 to rename the thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New title</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter renames the thread, Esc keeps its title</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ImportProgress</name>
+    <message>
+        <source>Import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>How the import of a chat export goes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Conversations read so far</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Skipped conversations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each conversation that was not imported, with the reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close this window; an import in progress goes on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Importing conversation {done} of {total}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported {imported} thread(s); skipped {skipped}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was imported: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>InsightsDialog</name>
+    <message>
+        <source>Insights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Period</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Which model calls the figures cover</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the sums per day, model and thread as a CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Insights status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt tokens from saved state (local)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens run on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hosted calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time spent embedding</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ratings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>completion</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time to first token per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per second per model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Busiest threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time to first token (10th–90th percentile, box 25th–75th, line at the median)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not read the figures</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,} model calls</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none: nothing left this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:.1f} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,} up, {1:,} down</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(deleted thread)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved the usage figures to {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save the CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send the message, or stop the reply being written (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show or hide the thread&apos;s tags, metadata and attachments (Ctrl+I)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Text size {percent}%.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread&apos;s replies now come from {model}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A reply is still being written: press Esc to stop it first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type a message first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop the reply (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish (or press Esc) before switching versions.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied the last reply.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The starter model is ready. Ask anything.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MessageBody</name>
+    <message>
+        <source>Read-only text: select it to copy; a link asks before it opens</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelChip</name>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The model this thread&apos;s replies come from; opens a menu to pick another</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the thread&apos;s model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>● {name} · {provider} (hosted)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread&apos;s replies come from {ref}, a hosted model: its messages are sent to {provider} when its privacy rule allows it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>● {name} · local</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replies come from {name}, running on this computer. Click to pick another</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send a first message, then pick this thread&apos;s model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No local model installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hosted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{model} (this thread is local only)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No provider added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models and providers…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>QuickSwitcher</name>
+    <message>
+        <source>Go to thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type part of a thread&apos;s title; Enter opens it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Go to thread…  (type part of its title)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread title to find</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fuzzy: a few letters of the title, in order</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Matching threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Most recently active first among equal matches</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No thread matches.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RatingBar</name>
+    <message>
+        <source>Good reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate this reply up (press again to clear)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bad reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate this reply down (press again to clear)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note on this rating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Say why you rated this reply so</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a note</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RatingNoteDialog</name>
+    <message>
+        <source>Note on this rating</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Why is this reply good?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What was wrong?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Kept with the rating and exported with it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>At most {0} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReplyView</name>
+    <message>
+        <source>Open link</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This link is not a web address, so it is not opened:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open this address in your browser?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check it first: a reply can carry a link that is not what it says.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open in browser</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reply text</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SpreadChart</name>
+    <message>
+        <source>{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing to show yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No timed model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ThinkingSection</name>
+    <message>
+        <source>Show or hide what the model thought before answering</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thinking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shows or hides the model&apos;s reasoning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The model&apos;s reasoning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thinking… {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thought for {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Transfers</name>
+    <message>
+        <source>Import a chat export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Imported {imported} thread(s) from {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not import</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export all threads as {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exported {count} thread(s) to {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WindowKeys</name>
+    <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Go to thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop reply or cancel editing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit last message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy last reply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Focus composer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models and providers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Insights</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Larger text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Smaller text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Usual text size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Local models, hosted providers and the offline switch (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Theme, send key, attachment size limit, saved model states (Ctrl+,)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Insights…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Import…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export all threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>JSON (lossless)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a thread to export it (or export all threads).</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>
