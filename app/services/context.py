@@ -123,7 +123,7 @@ class ContextBuilder:
             summary, path = self._summarised_path(thread.id, reply.parent_id)
             budget = None
             if window:
-                thread_tokens = self._router.count_tokens(route, self._turns(thread, summary, path, {}, skip=set()))
+                thread_tokens = self._router.count_tokens(route, self._turns(thread, reply, route, summary, path, {}, skip=set()))
                 budget = int(max(0, window - thread_tokens - sampling.max_tokens) * self._passage_share())
             extras = self._message_extras(thread, path, budget)
             turns = self._turns(thread, reply, route, summary, path, extras, skip=set())
