@@ -32,35 +32,44 @@ def passage_tokens(passages: list[Passage]) -> int:
 def merge_by_page(
     hits: list[Passage], page_chunks: Callable[[int, int], list[tuple[int, ChunkText]]], *, strong: int = STRONG_HITS
 ) -> list[list[Passage]]:
-    """Hits (best first) as one passage per page, in the order of each page's best hit. A page holding one of the
-    `strong` best hits gives the span from its first hit to its last with a neighbouring chunk on either side,
-    joined along the chunks' overlaps into one span of the page's text (so it still verifies against the file),
-    and its best hit alone as the fallback for a budget the span overflows; any other page gives its best hit (more
-    pages in the same budget)."""
+    """Hits (best first) as passages, in the order of each one's best hit: hits on the same page at most one chunk
+    apart make one passage. One holding a `strong` best hit gives the span from its first hit to its last with a
+    neighbouring chunk on either side, joined along the chunks' overlaps into one span of the page's text (so it
+    still verifies against the file), and its best hit alone as the fallback for a budget the span overflows; any
+    other gives its best hit (more places in the same budget)."""
     pages: dict[tuple[int, int], list[tuple[int, Passage]]] = {}
     for rank, hit in enumerate(hits):
         pages.setdefault((hit.document_id, hit.page), []).append((rank, hit))
-    merged: list[list[Passage]] = []
+    groups: list[tuple[int, Passage, list[tuple[int, ChunkText]], int, int]] = []  # best rank, best hit, span
     for (document_id, page), ranked in pages.items():
-        best = ranked[0][1]
-        if ranked[0][0] >= strong:
-            merged.append([best])
-            continue
         chunks = page_chunks(document_id, page)
         positions = {chunk_id: index for index, (chunk_id, _) in enumerate(chunks)}
-        found = [positions[hit.chunk_id] for _, hit in ranked if hit.chunk_id in positions]
-        if not found:
+        placed = sorted((positions[hit.chunk_id], rank, hit) for rank, hit in ranked if hit.chunk_id in positions)
+        if not placed:
+            groups += [(rank, hit, [], 0, 0) for rank, hit in ranked]
+            continue
+        cluster = [placed[0]]
+        for item in placed[1:] + [None]:
+            if item is not None and item[0] - cluster[-1][0] <= 2:
+                cluster.append(item)
+                continue
+            rank, hit = min((r, h) for _, r, h in cluster)
+            groups.append((rank, hit, chunks, cluster[0][0], cluster[-1][0]))
+            cluster = [item] if item is not None else []
+    merged: list[list[Passage]] = []
+    for rank, best, chunks, first, last in sorted(groups, key=lambda group: group[0]):
+        if rank >= strong or not chunks:
             merged.append([best])
             continue
-        low, high = max(0, min(found) - 1), min(len(chunks) - 1, max(found) + 1)
+        low, high = max(0, first - 1), min(len(chunks) - 1, last + 1)
+        best_at = next(i for i, (chunk_id, _) in enumerate(chunks) if chunk_id == best.chunk_id)
         runs = _joined_runs(chunks[low : high + 1])
-        run = next((r for r in runs if r[0] <= positions[best.chunk_id] - low < r[1]), None)
-        span = runs[0] if len(runs) == 1 else run
+        span = next((r for r in runs if r[0] <= best_at - low < r[1]), None)
         if span is None:
             merged.append([best])
             continue
         first_id, chunk = chunks[low + span[0]]
-        whole = Passage(first_id, document_id, best.file_name, page, chunk.start, span[3], span[2], best.score)
+        whole = Passage(first_id, best.document_id, best.file_name, best.page, chunk.start, span[3], span[2], best.score)
         merged.append([whole, best] if whole.text != best.text else [best])
     return merged
 

@@ -170,3 +170,16 @@ def test_a_page_heading_is_its_short_opening_lines_and_prose_has_none():
     statement = "Table of Contents\nAMAZON.COM, INC.\nCONSOLIDATED BALANCE SHEETS\n(in millions)\nDecember 31,\n2016  2017"
     assert page_heading(statement) == "AMAZON.COM, INC. / CONSOLIDATED BALANCE SHEETS / (in millions)"
     assert page_heading("Our cat refuses to eat dry food and only wants fresh fish every evening, said Ann.\nNo.") == ""
+
+
+def test_hits_far_apart_on_one_page_stay_separate_passages():
+    """A long text file is one page: its hits must not collapse into one passage (or into its best hit alone)."""
+    texts = [f"chunk {n} " * 3 for n in range(10)]
+    chunks, offset = [], 0
+    for n, text in enumerate(texts):
+        chunks.append((n + 1, _chunk(1, offset, text)))
+        offset += len(text) - 2  # overlapping neighbours
+    hits = [Passage(2, 7, "f.txt", 1, chunks[1][1].start, chunks[1][1].end, texts[1], 0.9),
+            Passage(9, 7, "f.txt", 1, chunks[8][1].start, chunks[8][1].end, texts[8], 0.5)]  # fmt: skip
+    merged = merge_by_page(hits, lambda document_id, number: chunks)
+    assert len(merged) == 2 and merged[1][-1].chunk_id == 9
