@@ -11,22 +11,28 @@ reply rated up, else the reply the thread shows if another is rated down. Reject
 beside a reply rated up, each unrated sibling the user did not keep on the shown branch.
 
 Incognito threads, and threads whose content went to a hosted model (the privacy ledger), are left out unless asked.
-Tool calls go in at one place: `_turn`, once the tool-calls table exists (an assistant turn's `tool_calls` and the
-`tool` messages with their results after it).
+A reply that called tools is split where it called them, as the format has it: the text up to a call is an assistant
+turn carrying `tool_calls`, each call's result (or error, or "the user declined") a `tool` turn after it, then the
+rest of the reply. A call that never finished (waiting, or cut off) ends the reply there.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from itertools import groupby
 from typing import Any
 
 from app.core.domain import Message, MessageStatus, Role, Thread, ThreadFilter
 from app.core.insights import Rating, RatingValue
+from app.core.tools import DECLINED, ToolCall, ToolCallStatus
 from app.store import Store
 from app.store.routing import RoutingStore
 
+# Calls whose outcome the model heard (a waiting or running one has none yet).
+_FINISHED_CALLS = (ToolCallStatus.DONE, ToolCallStatus.FAILED, ToolCallStatus.REFUSED)
 # Statuses whose text the model saw as part of the conversation (an interrupted reply keeps its partial text).
 _IN_PROMPT = {MessageStatus.COMPLETE, MessageStatus.INTERRUPTED}
 
@@ -65,7 +71,9 @@ def finetune_lines(store: Store, wanted: TrainingFilter) -> Iterator[dict[str, A
         weights = {m.id: _learn_from(m, ratings.get(m.id), wanted) for m in path if m.role == Role.ASSISTANT}
         if not any(weights.values()):
             continue  # nothing in this thread to learn from
-        turns = _system(thread) + [_turn(m, weights.get(m.id, True)) for m in path]
+        turns = _system(thread)
+        for message in path:
+            turns += _turns(store, message, weights.get(message.id, True))
         yield {"messages": turns}
 
 
@@ -132,6 +140,37 @@ def _complete_prefix(path: list[Message]) -> list[Message]:
 
 def _system(thread: Thread) -> list[dict[str, Any]]:
     return [{"role": "system", "content": thread.system_prompt}] if thread.system_prompt else []
+
+
+def _turns(store: Store, message: Message, learn: bool) -> list[dict[str, Any]]:
+    """The message as fine-tuning turns: one, or for a reply that called tools, its text and calls in order."""
+    calls = store.tool_calls(message.id) if message.role == Role.ASSISTANT else []
+    if not calls:
+        return [_turn(message, learn)]
+    turns: list[dict[str, Any]] = []
+    said_up_to = 0
+    for offset, group in groupby(sorted(calls, key=lambda call: (call.offset, call.id)), key=lambda call: call.offset):
+        group = list(group)
+        turn = _turn(replace(message, content=message.content[said_up_to:offset]), learn)
+        said_up_to = offset
+        if any(call.status not in _FINISHED_CALLS for call in group):
+            turns.append(turn)  # no outcome to learn from: the reply ends before these calls
+            return turns
+        turns.append({**turn, "tool_calls": [_call(call) for call in group]})
+        turns += [{"role": "tool", "tool_call_id": call.call_key, "content": _call_result(call)} for call in group]
+    turns.append(_turn(replace(message, content=message.content[said_up_to:]), learn))
+    return turns
+
+
+def _call(call: ToolCall) -> dict[str, Any]:
+    arguments = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, ensure_ascii=False)
+    return {"id": call.call_key, "type": "function", "function": {"name": call.name, "arguments": arguments}}
+
+
+def _call_result(call: ToolCall) -> str:
+    if call.status == ToolCallStatus.REFUSED:
+        return DECLINED
+    return call.result if call.status == ToolCallStatus.DONE else f"error: {call.error}"
 
 
 def _turn(message: Message, learn: bool = True) -> dict[str, Any]:

@@ -603,6 +603,17 @@ MIGRATIONS: list[tuple[str, Step]] = [
             "ALTER TABLE message ADD COLUMN reasoning_s REAL",
         ),
     ),
+    (
+        "0020_tool_call_view",
+        # The documented view of the tool calls replies made (README, "Read-only SQL"), beside those of 0016.
+        _sql(
+            """CREATE VIEW v_tool_calls AS
+               SELECT c.id, c.thread_id, c.message_id, c.name, c.server, c.arguments, c.status, c.effect, c.result,
+                   c.error, c.duration_ms, c.approved_by, c.text_offset, c.created_at
+               FROM tool_call c JOIN thread t ON t.id = c.thread_id
+               WHERE t.deleted_at IS NULL"""
+        ),
+    ),
 ]
 
 

@@ -22,6 +22,8 @@ VIEW_COLUMNS = {
                     "verified"],
     "v_hosted_calls": ["id", "created_at", "day", "thread_id", "message_id", "provider", "base_url", "model",
                        "reason", "prompt_tokens", "completion_tokens", "tokens_estimated"],
+    "v_tool_calls": ["id", "thread_id", "message_id", "name", "server", "arguments", "status", "effect", "result",
+                     "error", "duration_ms", "approved_by", "text_offset", "created_at"],
 }  # fmt: skip
 
 

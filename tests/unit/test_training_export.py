@@ -10,6 +10,7 @@ import pytest
 from history import OTHER, build_history
 
 from app.core.domain import Role
+from app.core.tools import DECLINED, ToolCallStatus, ToolEffect
 from app.services.training import TrainingFilter, finetune_lines, preference_lines
 from app.store import open_store
 
@@ -25,6 +26,42 @@ _ASSISTANT = {
     "properties": {"role": {"const": "assistant"}, "content": {"type": "string"}, "weight": {"enum": [0, 1]}},
     "additionalProperties": False,
 }
+# An assistant turn that calls tools, and the tool turn that answers one (OpenAI's chat format).
+_CALLING = {
+    "type": "object",
+    "required": ["role", "content", "tool_calls"],
+    "properties": {
+        "role": {"const": "assistant"},
+        "content": {"type": "string"},
+        "weight": {"enum": [0, 1]},
+        "tool_calls": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "type", "function"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string"},
+                    "type": {"const": "function"},
+                    "function": {
+                        "type": "object",
+                        "required": ["name", "arguments"],
+                        "additionalProperties": False,
+                        "properties": {"name": {"type": "string"}, "arguments": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+_TOOL = {
+    "type": "object",
+    "required": ["role", "tool_call_id", "content"],
+    "properties": {"role": {"const": "tool"}, "tool_call_id": {"type": "string"}, "content": {"type": "string"}},
+    "additionalProperties": False,
+}
 # OpenAI's chat fine-tuning line: system/user/assistant messages, `weight` only on assistant ones, ending on a reply.
 FINETUNE_SCHEMA = {
     "type": "object",
@@ -34,7 +71,7 @@ FINETUNE_SCHEMA = {
         "messages": {
             "type": "array",
             "minItems": 2,
-            "items": {"anyOf": [_TURN, _ASSISTANT]},
+            "items": {"anyOf": [_TURN, _ASSISTANT, _CALLING, _TOOL]},
             "contains": {"properties": {"role": {"const": "user"}}},
         }
     },
@@ -79,6 +116,37 @@ def test_finetune_writes_the_shown_branch_of_each_allowed_thread(store, history)
         [{"role": "user", "content": "Count to three"}, {"role": "assistant", "content": "One, two, three."}],
         [{"role": "user", "content": "Name a colour"}, {"role": "assistant", "content": "Blue"}],
     ]
+
+
+def _call(store, history, *, status, offset, result=None, error=None):
+    call = store.add_tool_call(
+        thread_id=history.recipes, message_id=history.ids["a2"], call_key=f"call-{offset}", name="calculator",
+        server="builtin", arguments={"expression": "2*3"}, status=ToolCallStatus.RUNNING,
+        effect=ToolEffect.READ_ONLY, offset=offset,
+    )  # fmt: skip
+    store.update_tool_call(call.id, status=status, result=result, error=error)
+
+
+def test_a_reply_that_called_tools_is_split_where_it_called_them(store, history):
+    _call(store, history, status=ToolCallStatus.DONE, offset=len("Five minutes"), result="6")
+    _call(store, history, status=ToolCallStatus.REFUSED, offset=len("Five minutes for"))
+    lines = _valid(list(finetune_lines(store, TrainingFilter())), FINETUNE_SCHEMA)
+    function = {"name": "calculator", "arguments": '{"expression": "2*3"}'}
+    assert lines[0]["messages"][4:] == [
+        {"role": "assistant", "content": "Five minutes",
+         "tool_calls": [{"id": "call-12", "type": "function", "function": function}]},
+        {"role": "tool", "tool_call_id": "call-12", "content": "6"},
+        {"role": "assistant", "content": " for",
+         "tool_calls": [{"id": "call-16", "type": "function", "function": function}]},
+        {"role": "tool", "tool_call_id": "call-16", "content": DECLINED},
+        {"role": "assistant", "content": " a runny yolk."},
+    ]  # fmt: skip
+
+
+def test_a_call_still_waiting_ends_the_reply_before_it(store, history):
+    _call(store, history, status=ToolCallStatus.PENDING, offset=len("Five minutes"))
+    lines = _valid(list(finetune_lines(store, TrainingFilter())), FINETUNE_SCHEMA)
+    assert lines[0]["messages"][-1] == {"role": "assistant", "content": "Five minutes"}
 
 
 def test_incognito_and_hosted_threads_only_when_asked(store, history):
