@@ -339,7 +339,9 @@ class MainWindow(QMainWindow):
         self.sidebar.refresh()  # through the filter chips; lands in _show_threads
 
     def _show_threads(self, threads: list[Thread]) -> None:
-        self.thread_list.show_threads(threads, selected_id=self._open_thread_id, now=datetime.now().astimezone())
+        self.thread_list.show_threads(
+            threads, selected_id=self._open_thread_id, now=datetime.now().astimezone(), rows=self.sidebar.listed_rows
+        )  # the rows of this listing, grouped on the read lane
         by_id = {thread.id: thread for thread in threads}
         if self._thread_to_restore is not None:
             restore, self._thread_to_restore = self._thread_to_restore, None

@@ -9,9 +9,9 @@ the whole list is laid out again only when its shape changed otherwise."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
@@ -29,46 +29,68 @@ def group_threads(threads: Sequence[Thread], *, now: datetime) -> list[tuple[str
 
     `now` is local time; thread times are converted to it, so "Today" means the user's day.
     """
-    today = now.date()
+    label_of = DayGroups(now)
     groups: dict[str, list[Thread]] = {}
     for thread in threads:
-        if thread.pinned:
-            label = "Pinned"
-        else:
-            day = thread.updated_at.astimezone(now.tzinfo).date()  # tzinfo None: the machine's local zone
-            if day >= today:
-                label = "Today"
-            elif day == today - timedelta(days=1):
-                label = "Yesterday"
-            elif day > today - timedelta(days=7):
-                label = "Previous 7 days"
-            elif day.year == today.year:
-                label = day.strftime("%B")
-            else:
-                label = day.strftime("%B %Y")
+        label = "Pinned" if thread.pinned else label_of(thread.updated_at)
         groups.setdefault(label, []).append(thread)
     return list(groups.items())
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A group heading (`thread` None) or a thread."""
+class DayGroups:
+    """The group label of a time. Remembers the span of the last label it worked out, so a listing sorted by time
+    (the usual case) converts one time per group to the local zone rather than every thread's."""
 
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+        self._today = now.date()
+        self._span: tuple[datetime, datetime | None, str] | None = None  # [start, end) and its label
+
+    def __call__(self, when: datetime) -> str:
+        span = self._span
+        if span is not None and span[0] <= when and (span[1] is None or when < span[1]):
+            return span[2]
+        day = when.astimezone(self._now.tzinfo).date()  # tzinfo None: the machine's local zone
+        today = self._today
+        if day >= today:
+            label, first, last = "Today", today, None
+        elif day == today - timedelta(days=1):
+            label, first, last = "Yesterday", day, today
+        elif day > today - timedelta(days=7):
+            label, first, last = "Previous 7 days", today - timedelta(days=6), today - timedelta(days=1)
+        else:
+            label = day.strftime("%B") if day.year == today.year else day.strftime("%B %Y")
+            first = day.replace(day=1)
+            following = (first + timedelta(days=32)).replace(day=1)
+            last = min(following, today - timedelta(days=6))
+        self._span = (self._start_of(first), self._start_of(last) if last is not None else None, label)
+        return label
+
+    def _start_of(self, day) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=self._now.tzinfo).astimezone() if self._now.tzinfo is None \
+            else datetime.combine(day, time.min, tzinfo=self._now.tzinfo)
+
+
+class Row(NamedTuple):
+    """A group heading (`thread` None) or a thread; `key` says which, for comparing listings."""
+
+    key: tuple[str, int | str]
     label: str
     thread: Thread | None = None
     first: bool = False  # the first heading has less air above it
-
-    @property
-    def key(self) -> tuple[str, int | str]:
-        return ("thread", self.thread.id) if self.thread is not None else ("heading", self.label)
 
 
 def rows_for(threads: Sequence[Thread], *, now: datetime) -> list[Row]:
     rows: list[Row] = []
     for label, members in group_threads(threads, now=now):
-        rows.append(Row(label, first=not rows))
-        rows.extend(Row(thread.title, thread) for thread in members)
+        rows.append(Row(("heading", label), label, first=not rows))
+        rows.extend([Row(("thread", thread.id), thread.title, thread) for thread in members])
     return rows
+
+
+def listed_rows(listing):
+    """`(listing, its rows)`: for the read lane, so the grouping of a long list happens off the GUI thread."""
+    return listing, rows_for(listing.threads, now=datetime.now().astimezone())
 
 
 def single_move(old: list, new: list) -> tuple[int, int] | None:
@@ -201,7 +223,7 @@ class ThreadListModel(QAbstractListModel):
         title = " ".join(str(value).split())
         if not title or title == row.label:
             return False
-        self._rows[index.row()] = Row(title, row.thread)
+        self._rows[index.row()] = row._replace(label=title)
         self.dataChanged.emit(index, index)
         self.renamed.emit(row.thread.id, title)
         return True
@@ -247,12 +269,14 @@ class ThreadList(QListView):
         self._announce = True
         self._style_headings()
 
-    def show_threads(self, threads: Sequence[Thread], *, selected_id: int | None, now: datetime) -> None:
+    def show_threads(
+        self, threads: Sequence[Thread], *, selected_id: int | None, now: datetime, rows: list[Row] | None = None
+    ) -> None:
         """Show this listing (only what changed is drawn again), keeping `selected_id` selected without announcing
-        it as a new choice."""
+        it as a new choice. `rows`: the listing already grouped (`listed_rows`, on the read lane)."""
         self._announce = False
         try:
-            self.list_model.show_rows(rows_for(threads, now=now))
+            self.list_model.show_rows(rows if rows is not None else rows_for(threads, now=now))
             self._select(selected_id)
         finally:
             self._announce = True

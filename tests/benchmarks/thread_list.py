@@ -1,5 +1,6 @@
 """The thread list at 10,000 threads: how long the GUI thread is busy showing a listing — the first one, the one
-after a reply in the top thread (one row changes), after a reply in an older thread (one row moves to the top) —
+after a reply in the top thread (one row changes), after a reply in an older thread (one row moves to the top),
+with its rows grouped on the read lane as the window does —
 against the list it replaced in the same run (a QListWidget rebuilt item by item on every listing, the baseline).
 Also the background read of the listing itself from a real store. Each figure includes the layout and paint the
 update causes (the list is shown offscreen at sidebar size). Prints p50/p95 and the ratios. Asserts nothing.
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 
 from app.core.domain import Thread
 from app.gui import theme
-from app.gui.thread_list import ThreadList, group_threads
+from app.gui.thread_list import ThreadList, group_threads, rows_for
 from app.store import open_store
 
 
@@ -84,21 +85,27 @@ def main() -> None:
     first_baseline = timed(app, lambda: rebuilt_list(baseline, threads, now))
     print(f"first listing: model/view {first * 1000:.1f} ms, rebuilt list (baseline) {first_baseline * 1000:.1f} ms")
 
-    top_reply, older_reply, rebuilt = [], [], []
+    top_reply, older_reply, rebuilt, grouping = [], [], [], []
     current = list(threads)
     for n in range(args.repeat):
         later = now + timedelta(seconds=n + 1)
         current[0] = replace(current[0], updated_at=later)  # a reply in the top thread
-        top_reply.append(timed(app, lambda: listing.show_threads(current, selected_id=current[0].id, now=now)))
+        rows = rows_for(current, now=now)  # as the window does: grouped on the read lane with the listing
+        grouping.append(timed(app, lambda: rows_for(current, now=now)))
+        top_reply.append(
+            timed(app, lambda: listing.show_threads(current, selected_id=current[0].id, now=now, rows=rows))
+        )
         rebuilt.append(timed(app, lambda: rebuilt_list(baseline, current, now)))
         moved = replace(current[40], updated_at=later + timedelta(milliseconds=1))  # a reply in an older thread
         current = [moved, *current[:40], *current[41:]]
-        older_reply.append(timed(app, lambda: listing.show_threads(current, selected_id=moved.id, now=now)))
+        rows = rows_for(current, now=now)
+        older_reply.append(timed(app, lambda: listing.show_threads(current, selected_id=moved.id, now=now, rows=rows)))
 
     for what, samples in (
         ("after a reply in the top thread (one row changes)", top_reply),
         ("after a reply in an older thread (one row moves)", older_reply),
         ("rebuilt list after a reply (baseline)", rebuilt),
+        ("grouping a listing into rows (read lane, not the GUI thread)", grouping),
     ):
         print(f"{what}: p50 {percentiles(samples)[0]:.1f} ms  p95 {percentiles(samples)[1]:.1f} ms")
     print(
