@@ -40,6 +40,7 @@ from app.gui.composer import Composer
 from app.gui.conversation import READABLE_WIDTH_PX, ConversationView
 from app.gui.details_panel import DetailsPanel
 from app.gui.edit_mode import EditMode
+from app.gui.gc_guard import GuiThreadCollector
 from app.gui.hosted_consent import hosted_refusal
 from app.gui.insights_dialog import InsightsDialog
 from app.gui.mcp_servers_page import McpServersDialog
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session, *, settings: QSettings | None = None) -> None:
         super().__init__()
+        self._collector = GuiThreadCollector(self)  # cyclic garbage is collected on the GUI thread only
         self._session = session
         self._settings = settings or QSettings(
             str(session.data_dir / "window.ini"), QSettings.Format.IniFormat

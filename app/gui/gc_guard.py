@@ -1,0 +1,34 @@
+"""Python's cyclic garbage collector runs on the GUI thread only, while the window is open.
+
+The window's background lanes (app.gui.tasks) allocate too, and an automatic collection starts on whichever thread
+allocates: a cycle holding a Qt wrapper collected there deletes the Qt object off the GUI thread, which can crash
+the process (seen in CI: a segfault while "Garbage-collecting" in a read lane). So automatic collection is off while
+a window lives, and a timer on the GUI thread collects by the same generation thresholds (calibre does the same).
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+CHECK_INTERVAL_MS = 500
+
+
+class GuiThreadCollector(QObject):
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        parent.destroyed.connect(gc.enable)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start(CHECK_INTERVAL_MS)
+
+    def collect_due(self) -> None:
+        """Collect the generations whose allocation counts passed their thresholds, youngest first."""
+        counts = gc.get_count()
+        for generation in range(3):
+            if counts[generation] <= self._thresholds[generation]:
+                break
+            gc.collect(generation)

@@ -1,0 +1,38 @@
+"""Cyclic garbage made on a background thread is collected on the GUI thread while a window lives."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from PySide6.QtCore import QObject
+
+from app.gui.gc_guard import GuiThreadCollector
+
+
+class _Cycle:
+    collected_on: list[int] = []
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        _Cycle.collected_on.append(threading.get_ident())
+
+
+def test_cycles_made_off_the_gui_thread_are_collected_on_it(qtbot):
+    window = QObject()
+    GuiThreadCollector(window)
+    try:
+        assert not gc.isenabled()
+        _Cycle.collected_on.clear()
+        lane = threading.Thread(target=lambda: [_Cycle() for _ in range(gc.get_threshold()[0] * 3)])
+        lane.start()
+        lane.join()
+        assert _Cycle.collected_on == []  # nothing collected where the garbage was made
+        qtbot.waitUntil(lambda: len(_Cycle.collected_on) > 0, timeout=5000)
+        assert set(_Cycle.collected_on) == {threading.get_ident()}
+    finally:
+        with qtbot.waitSignal(window.destroyed):
+            window.deleteLater()
+    assert gc.isenabled()
