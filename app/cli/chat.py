@@ -21,7 +21,7 @@ from app.core.domain import (
 from app.core.errors import InvalidInput
 from app.core.tools import ToolCall, ToolCallStatus
 from app.services.session import Session
-from app.services.transfer import tool_call_line
+from app.services.transfer import tool_call_line, tool_call_summary
 
 EXIT_PENDING = 3  # the reply waits for your answer to a tool call (`threadloom approve|deny CALL_ID`)
 
@@ -153,7 +153,7 @@ def report_turn(args: argparse.Namespace, session: Session, thread_id: int, even
                 "citations": [citation_json(c) for c in session.attachments.citations(reply)],
                 "context": context_json(context),
                 "memories": [memory_json(m) for m in session.thread_start.used_by(reply)],
-                "tool_calls": [tool_call_json(call) for call in session.tools.calls(reply.id)],
+                "tool_calls": [tool_call_summary(call) for call in session.tools.calls(reply.id)],
             }
         )
     else:
@@ -171,19 +171,6 @@ def report_turn(args: argparse.Namespace, session: Session, thread_id: int, even
         )
         return EXIT_PENDING
     return 0
-
-
-def tool_call_json(call: ToolCall) -> dict:
-    return {
-        "id": call.id,
-        "name": call.name,
-        "server": call.server,
-        "arguments": call.arguments,
-        "result": call.result,
-        "error": call.error,
-        "status": str(call.status),
-        "duration_ms": call.duration_ms,
-    }
 
 
 def _print_new_calls(calls: tuple[ToolCall, ...], shown: dict[int, ToolCallStatus]) -> None:

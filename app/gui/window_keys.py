@@ -67,27 +67,21 @@ class WindowKeys(QObject):
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(window.delete_current_thread)
         window.thread_list.addAction(delete)
-        models = QPushButton(self.tr("Models…"), window)
-        models.setFlat(True)
-        models.setToolTip(self.tr("Local models, hosted providers and the offline switch (Ctrl+Shift+M)"))
-        models.setAccessibleName(self.tr("Models and providers"))
-        models.setAccessibleDescription(models.toolTip())
-        models.clicked.connect(window.open_model_manager)
-        window.statusBar().addPermanentWidget(models)
-        settings_button = QPushButton(self.tr("Settings…"), window)
-        settings_button.setFlat(True)
-        settings_button.setToolTip(self.tr("Theme, send key, attachment size limit, saved model states (Ctrl+,)"))
-        settings_button.setAccessibleName(self.tr("Settings"))
-        settings_button.setAccessibleDescription(settings_button.toolTip())
-        settings_button.clicked.connect(window.open_settings)
-        window.statusBar().addPermanentWidget(settings_button)
-        insights_button = QPushButton(self.tr("Insights…"), window)
-        insights_button.setFlat(True)
-        insights_button.setAccessibleName(self.tr("Insights"))
-        insights_button.setToolTip(self.tr("Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)"))
-        insights_button.setAccessibleDescription(insights_button.toolTip())
-        insights_button.clicked.connect(window.open_insights)
-        window.statusBar().addPermanentWidget(insights_button)
+        for label, name, tip, handler in (
+            (self.tr("Models…"), self.tr("Models and providers"),
+             self.tr("Local models, hosted providers and the offline switch (Ctrl+Shift+M)"), window.open_model_manager),
+            (self.tr("Settings…"), self.tr("Settings"),
+             self.tr("Theme, send key, attachment size limit, saved model states (Ctrl+,)"), window.open_settings),
+            (self.tr("Insights…"), self.tr("Insights"),
+             self.tr("Tokens, speed and ratings of the model calls over time (Ctrl+Shift+I)"), window.open_insights),
+        ):  # fmt: skip
+            button = QPushButton(label, window)
+            button.setFlat(True)
+            button.setToolTip(tip)
+            button.setAccessibleName(name)
+            button.setAccessibleDescription(tip)
+            button.clicked.connect(handler)
+            window.statusBar().addPermanentWidget(button)
         window.statusBar().addPermanentWidget(window.details_button)
         self._add_menus(window)
 

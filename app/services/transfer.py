@@ -31,8 +31,8 @@ from app.core.domain import (
     Usage,
 )
 from app.core.errors import InvalidInput
-from app.core.tools import ToolCall, ToolCallStatus, ToolEffect
 from app.core.insights import MAX_NOTE_LENGTH, Rating, RatingValue
+from app.core.tools import ToolCall, ToolCallStatus, ToolEffect
 from app.store import Store
 from app.store.imports import ImportSources
 
@@ -109,8 +109,8 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
     }
 
 
-def tool_call_json(call: ToolCall) -> dict[str, Any]:
-    """A call as the export and `chat --json` write it."""
+def tool_call_summary(call: ToolCall) -> dict[str, Any]:
+    """A call as `chat --json` prints it (README: `tool_calls`)."""
     return {
         "id": call.id,
         "name": call.name,
@@ -120,6 +120,13 @@ def tool_call_json(call: ToolCall) -> dict[str, Any]:
         "error": call.error,
         "status": str(call.status),
         "duration_ms": call.duration_ms,
+    }
+
+
+def tool_call_json(call: ToolCall) -> dict[str, Any]:
+    """A call as the lossless export writes it: the summary and what importing it back needs."""
+    return {
+        **tool_call_summary(call),
         "effect": str(call.effect),
         "offset": call.offset,
         "call_key": call.call_key,

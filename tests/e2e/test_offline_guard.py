@@ -41,5 +41,8 @@ def test_loopback_still_works():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        with socket.create_connection(server.getsockname(), timeout=5):
-            pass
+        with socket.create_connection(server.getsockname(), timeout=5) as client:
+            accepted, _ = server.accept()
+            with accepted:
+                client.sendall(b"ping")
+                assert accepted.recv(4) == b"ping"
