@@ -4,6 +4,8 @@ folder; after each kill the folder is opened again and checked. Prints one line 
     runs                                  how many kills
     committed messages lost               messages committed before a run that are gone or changed after (must be 0)
     integrity failures                    PRAGMA integrity_check not ok (must be 0)
+    chat kills mid-reply                  chat runs killed after their reply began to stream (half the chat runs
+                                          wait for the first streamed byte, then kill within MID_REPLY_S)
     partial replies kept as interrupted   replies cut by a kill, found again as `interrupted` with their text
     orphan worker processes               a killed command's workers still alive 10 s later (must be 0)
 
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -30,6 +33,8 @@ import apsw
 REPO = Path(__file__).resolve().parents[2]
 ORPHAN_GRACE_S = 10
 KILL_WITHIN_S = {"chat": 6.0, "attach": 4.0, "import": 3.0}  # a kill lands anywhere from start-up to the end
+MID_REPLY_S = 1.5  # a mid-reply kill lands this long at most after the reply's first streamed byte
+FIRST_BYTE_TIMEOUT_S = 120
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def soak(runs: int, rng: random.Random, models_dir: Path) -> dict[str, int]:
     figures = dict.fromkeys(
-        ("runs", "committed messages lost", "integrity failures", "partial replies kept as interrupted",
-         "orphan worker processes"), 0,
+        ("runs", "committed messages lost", "integrity failures", "chat kills mid-reply",
+         "partial replies kept as interrupted", "orphan worker processes"), 0,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="threadloom-soak-") as scratch:
         root = Path(scratch)
@@ -71,10 +76,15 @@ def soak(runs: int, rng: random.Random, models_dir: Path) -> dict[str, int]:
                 command = ["import", str(export)]
             before = _committed(data)
             process = _start(data, models_dir, command)
-            time.sleep(rng.uniform(0, KILL_WITHIN_S[operation]))
+            if operation == "chat" and rng.random() < 0.5 and _first_byte(process):
+                figures["chat kills mid-reply"] += 1
+                time.sleep(rng.uniform(0, MID_REPLY_S))
+            else:
+                time.sleep(rng.uniform(0, KILL_WITHIN_S[operation]))
             children = _children(process.pid)
             process.send_signal(signal.SIGKILL)
             process.wait()
+            process.stdout.close()
             figures["runs"] += 1
             figures["orphan worker processes"] += _orphans(children)
             check = _threadloom(data, models_dir, "threads", "show", str(thread), "--json")  # recovers, too
@@ -103,8 +113,14 @@ def _message(role: str, text: str) -> dict:
 def _start(data: Path, models_dir: Path, command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "app", "--data-dir", str(data), "--models-dir", str(models_dir), *command],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def _first_byte(process: subprocess.Popen) -> bool:
+    """Wait until the command streams its first byte of reply; False if it ended or stayed silent too long."""
+    ready, _, _ = select.select([process.stdout], [], [], FIRST_BYTE_TIMEOUT_S)
+    return bool(ready) and bool(os.read(process.stdout.fileno(), 1))
 
 
 def _threadloom(data: Path, models_dir: Path, *command: str) -> subprocess.CompletedProcess:
