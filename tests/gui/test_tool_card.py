@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.domain import MessageStatus, ReplyFinished
-from app.core.tools import ToolCallStatus
+from app.core.domain import MessageStatus, ReplyFinished, Role
+from app.core.tools import ToolCallStatus, ToolEffect
+from app.gui.reply_view import ReplyView
 from app.gui.tool_card import ToolCallCard
 from tests.gui.conftest import REPLY_TIMEOUT_MS, close_window, limit_reply
 from tests.gui.test_main_window import wait_until_idle
@@ -80,6 +81,44 @@ def test_dont_on_the_card_refuses_and_writes_nothing(qtbot, session, show_window
     wait_until_idle(qtbot, window)
     assert list(notes.iterdir()) == []
     assert session.store.get_tool_call(card.call.id).result == "the user declined"
+    close_window(qtbot, window)
+
+
+def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_parts(qtbot, session, show_window):
+    before, after = "Let me work that out.", "So 17 times 23 is 391."
+    thread = session.chat.new_thread()
+    question = session.store.add_message(thread.id, parent_id=None, role=Role.USER, content="What is 17 times 23?")
+    reply = session.store.add_message(thread.id, parent_id=question.id, role=Role.ASSISTANT, content=before + after)
+    call = session.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="c1", name="calculator", server="builtin",
+        arguments={"expression": "17*23"}, status=ToolCallStatus.DONE, effect=ToolEffect.READ_ONLY, offset=len(before),
+    )  # fmt: skip
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
+    card = window.conversation.card_for(reply.id)
+
+    def shown_in_order() -> list[str]:
+        layout = card.layout()
+        widgets = [layout.itemAt(i).widget() for i in range(layout.count())]
+        return [
+            widget.plain_text() if isinstance(widget, ReplyView) else f"card {widget.call.name} {widget.call.status}"
+            for widget in widgets
+            if isinstance(widget, (ReplyView, ToolCallCard)) and not widget.isHidden()
+        ]
+
+    assert shown_in_order() == [before, "card calculator done", after]
+    assert card.body_text() == f"{before}\n\n{after}"
+
+    # a second call at the end of the text, and the first one's stored state changing: cards move and refresh in place
+    session.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="c2", name="current_time", server="builtin", arguments={},
+        status=ToolCallStatus.RUNNING, effect=ToolEffect.READ_ONLY, offset=len(before + after),
+    )  # fmt: skip
+    session.store.update_tool_call(call.id, status=ToolCallStatus.FAILED, error="stopped")
+    window._refresh_open_thread()  # what a change broadcast does
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 2 and len(shown_in_order()) == 4, timeout=REPLY_TIMEOUT_MS)
+    assert shown_in_order() == [before, "card calculator failed", after, "card current_time running"]
     close_window(qtbot, window)
 
 
