@@ -42,6 +42,7 @@ from app.services.tools import validation_error  # noqa: E402
 TOOLS = (SEARCH_THREADS, CALCULATOR, CURRENT_TIME)
 SYSTEM = "You are a helpful assistant."
 SERVER = Path(__file__).resolve().parents[1] / "mcp" / "notes_server.py"
+ROUND = 10  # MCP calls in a row before the other side takes its turn
 
 NEEDS_TOOL = (
     [f"What is {a} times {b}?" for a, b in [(17, 23), (1234, 5678), (91, 7), (305, 44), (12, 12), (999, 3), (64, 64),
@@ -113,7 +114,8 @@ def free_form(worker: WorkerClient, text: str, tokens: int) -> tuple[bool, bool]
 
 
 def mcp_overhead(calls: int) -> tuple[float, float]:
-    """Median seconds of one read_note call through McpServers, and straight through the SDK."""
+    """Median seconds of one read_note call through McpServers, and straight through the SDK. The two take turns in
+    rounds of ROUND calls, each with its own server running, so a busy machine slows both alike."""
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
@@ -124,34 +126,36 @@ def mcp_overhead(calls: int) -> tuple[float, float]:
         servers = McpServers(Path(folder) / "data")
         servers.add("notes", sys.executable, [str(SERVER), str(notes)])
         servers.tools(thread=None)  # started and listed first: only calls are timed
-        ours = []
-        for _ in range(calls):
-            started = time.perf_counter()
-            servers.call(None, "read_note", {"name": "a.txt"})
-            ours.append(time.perf_counter() - started)
-        servers.stop_all()
 
-        async def direct() -> list[float]:
+        async def alternate() -> tuple[list[float], list[float]]:
             params = StdioServerParameters(command=sys.executable, args=[str(SERVER), str(notes)])
-            times = []
+            ours, theirs = [], []
             with open(os.devnull, "w") as sink:
                 async with stdio_client(params, errlog=sink) as streams, ClientSession(*streams) as session:
                     await session.initialize()
                     await session.list_tools()
-                    for _ in range(calls):
-                        started = time.perf_counter()
-                        await session.call_tool("read_note", {"name": "a.txt"})
-                        times.append(time.perf_counter() - started)
-            return times
+                    for _ in range(0, calls, ROUND):
+                        for _ in range(ROUND):
+                            started = time.perf_counter()
+                            servers.call(None, "read_note", {"name": "a.txt"})  # blocks: its own loop runs it
+                            ours.append(time.perf_counter() - started)
+                        for _ in range(ROUND):
+                            started = time.perf_counter()
+                            await session.call_tool("read_note", {"name": "a.txt"})
+                            theirs.append(time.perf_counter() - started)
+            return ours, theirs
 
-        theirs = asyncio.run(direct())
+        try:
+            ours, theirs = asyncio.run(alternate())
+        finally:
+            servers.stop_all()
     return statistics.median(ours), statistics.median(theirs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--mcp-calls", type=int, default=50)
+    parser.add_argument("--mcp-calls", type=int, default=200)
     args = parser.parse_args()
     models = ModelService(Path(os.environ.get("THREADLOOM_MODELS_DIR", "models")))
     spec = models.spec(None)
