@@ -122,6 +122,32 @@ def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_par
     close_window(qtbot, window)
 
 
+def test_unticking_tools_in_the_details_column_keeps_them_from_the_next_turn(qtbot, session, show_window):
+    limit_reply(session, max_tokens=48)
+    thread = session.chat.new_thread()
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: {"calculator", "current_time"} <= set(window.details.tool_boxes), timeout=REPLY_TIMEOUT_MS)
+    boxes = window.details.tool_boxes
+    assert all(box.isChecked() for box in boxes.values())  # the default: every built-in
+    for name, box in boxes.items():
+        if name != "current_time":
+            box.click()
+    qtbot.waitUntil(lambda: session.store.thread_tools(thread.id) == ["current_time"], timeout=REPLY_TIMEOUT_MS)
+    assert [spec.name for spec in session.tools.registry.offered(session.store.get_thread(thread.id))] == ["current_time"]
+    events = list(session.chat.send(thread.id, "What is 17 times 23?", require_tool=True))
+    reply = next(e for e in events if isinstance(e, ReplyFinished)).reply
+    assert {call.name for call in session.tools.calls(reply.id)} == {"current_time"}  # the only tool it was offered
+    wait_until_idle(qtbot, window)
+    window.open_thread(None)
+    assert window.details.tool_boxes == {}
+    window.open_thread(thread.id)  # shown again, as stored: the choice stays
+    qtbot.waitUntil(lambda: "calculator" in window.details.tool_boxes, timeout=REPLY_TIMEOUT_MS)
+    ticked = [name for name, box in window.details.tool_boxes.items() if box.isChecked()]
+    assert ticked == ["current_time"]
+    close_window(qtbot, window)
+
+
 def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
