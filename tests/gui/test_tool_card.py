@@ -166,3 +166,68 @@ def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbo
     assert [c.enabled for c in session.mcp.configs()] == [False]
     dialog.close()
     close_window(qtbot, window)
+
+
+def test_a_new_users_walk_through_approve_one_call_refuse_one_and_quit_while_a_third_waits(
+    qtbot, data_dir, models_dir, open_sessions, show_window, notes, monkeypatch
+):
+    """The issue's walk-through: add the server in the window, let the thread use it, Run one call, refuse the next,
+    quit while a third waits, reopen: its card waits with Run / Don't. (The starter model calls only when the reply
+    must start with a call, so each question is asked with `require_tool`.)"""
+    from PySide6.QtWidgets import QInputDialog
+
+    session = open_sessions(data_dir, models_dir)
+    limit_reply(session, max_tokens=48)
+    window = show_window(session)
+    answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
+    dialog = window.open_mcp_servers()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
+    dialog.close()
+    thread = session.chat.new_thread()
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: "write_note" in window.details.tool_boxes, timeout=REPLY_TIMEOUT_MS)
+    for name, box in window.details.tool_boxes.items():
+        if name != "write_note":
+            box.click()
+    qtbot.waitUntil(lambda: session.store.thread_tools(thread.id) == ["write_note"], timeout=REPLY_TIMEOUT_MS)
+
+    def ask(text: str, shown) -> ToolCallCard:
+        reply = next(e for e in session.chat.send(thread.id, text, require_tool=True) if isinstance(e, ReplyFinished))
+        assert reply.reply.status == MessageStatus.PAUSED
+        shown.open_thread(thread.id)
+        qtbot.waitUntil(
+            lambda: any(c.call.message_id == reply.reply.id for c in call_cards(shown)), timeout=REPLY_TIMEOUT_MS
+        )
+        [card] = [c for c in call_cards(shown) if c.call.message_id == reply.reply.id]
+        assert card.call.status == ToolCallStatus.PENDING
+        return card
+
+    approved = ask("Write a note saying hello.", window)
+    qtbot.mouseClick(approved.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(approved.call.id).status == ToolCallStatus.DONE,
+                    timeout=REPLY_TIMEOUT_MS)  # fmt: skip
+    wait_until_idle(qtbot, window)
+    assert len(list(notes.iterdir())) == 1
+    refused = ask("Write another note saying goodbye.", window)
+    qtbot.mouseClick(refused.deny_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(refused.call.id).status == ToolCallStatus.REFUSED,
+                    timeout=REPLY_TIMEOUT_MS)  # fmt: skip
+    wait_until_idle(qtbot, window)
+    waiting = ask("Write a third note saying thanks.", window)
+    close_window(qtbot, window)  # quit with the call waiting
+    session.close()
+    assert len(list(notes.iterdir())) == 1
+
+    reopened = open_sessions(data_dir, models_dir)
+    window = show_window(reopened)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: any(c.call.id == waiting.call.id for c in call_cards(window)), timeout=REPLY_TIMEOUT_MS)
+    [card] = [c for c in call_cards(window) if c.call.id == waiting.call.id]
+    assert card.call.status == ToolCallStatus.PENDING
+    assert card.run_button.isEnabled() and card.deny_button.isEnabled() and not card.details.isHidden()
+    statuses = {c.call.id: c.call.status for c in call_cards(window)}
+    assert statuses[approved.call.id] == ToolCallStatus.DONE and statuses[refused.call.id] == ToolCallStatus.REFUSED
+    assert len(list(notes.iterdir())) == 1
+    close_window(qtbot, window)
