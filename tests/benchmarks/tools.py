@@ -4,7 +4,8 @@ Over 50 prompts that need a tool and 50 that do not (built-in tools, generic for
 - schema-valid call rate with the grammar forcing a call (goal 100 %), and with the grammar letting the model choose;
 - decision accuracy (a call when one is needed, none otherwise) with the grammar against a free-form baseline (the
   same prompt and tool block, no grammar; a call is a `<tool_call>` in the text);
-- added latency of a tool turn (tools offered, grammar on) over a plain turn (no tools), as a ratio of medians;
+- added latency of a tool turn (tools offered, grammar on) over a plain turn (no tools), as a ratio of medians, and
+  the worker's time to first token and tokens per second of the text replies, with and without tools offered;
 - MCP call overhead: `McpServers.call` against the same server called directly with the SDK (ratio; goal <= 1.2).
 
     THREADLOOM_MODELS_DIR=models flock /tmp/threadloom-heavy.lock .venv/bin/python tests/benchmarks/tools.py
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.core.domain import (  # noqa: E402
     ChatTurn,
+    DoneEvent,
     GenerationRequest,
     Role,
     SamplingParams,
@@ -86,10 +88,13 @@ def request(text: str, *, tools: bool, choice: str = "auto", tokens: int) -> Gen
     )  # fmt: skip
 
 
-def run(worker: WorkerClient, req: GenerationRequest) -> tuple[str, list, float]:
+def run(worker: WorkerClient, req: GenerationRequest, timings: list | None = None) -> tuple[str, list, float]:
+    """(text, calls, seconds); the worker's own timings (time to first token, tokens per second) go to `timings`."""
     started = time.perf_counter()
     events = list(worker.generate(req))
     text = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    if timings is not None:
+        timings += [e.timings for e in events if isinstance(e, DoneEvent)]
     return text, [e.call for e in events if isinstance(e, ToolCallEvent)], time.perf_counter() - started
 
 
@@ -165,16 +170,19 @@ def main() -> None:
     auto_right = auto_calls = auto_valid = 0
     free_right = free_calls = free_valid = 0
     plain_times, tool_times = [], []
+    plain_timings, tool_timings = [], []  # of the replies that are text (a call's speed is the grammar's)
     for needed, prompts in ((True, NEEDS_TOOL), (False, NO_TOOL)):
         for text in prompts:
             if needed:
                 _, calls, _ = run(worker, request(text, tools=True, choice="required", tokens=args.tokens))
                 forced_valid += bool(calls) and valid(calls[0])
-            _, calls, tool_s = run(worker, request(text, tools=True, tokens=args.tokens))
+            timings: list = []
+            _, calls, tool_s = run(worker, request(text, tools=True, tokens=args.tokens), timings)
+            tool_timings += timings if not calls else []
             auto_calls += bool(calls)
             auto_valid += bool(calls) and valid(calls[0])
             auto_right += bool(calls) == needed
-            _, _, plain_s = run(worker, request(text, tools=False, tokens=args.tokens))
+            _, _, plain_s = run(worker, request(text, tools=False, tokens=args.tokens), plain_timings)
             tool_times.append(tool_s)
             plain_times.append(plain_s)
             called, ok = free_form(worker, text, args.tokens)
@@ -192,6 +200,11 @@ def main() -> None:
           f"{free_right}/{total} ({100 * free_right / total:.0f} %)")
     plain, tool = statistics.median(plain_times), statistics.median(tool_times)
     print(f"turn latency, median: plain {plain:.2f} s, with tools {tool:.2f} s (ratio {tool / plain:.2f})")
+    for what, pick in (("time to first token", lambda t: t.ttft_s), ("tokens per second", lambda t: t.tokens_per_s)):
+        plain_median = statistics.median(pick(t) for t in plain_timings)
+        tool_median = statistics.median(pick(t) for t in tool_timings) if tool_timings else float("nan")
+        print(f"  {what} of text replies, median: plain {plain_median:.3f}, with tools offered {tool_median:.3f} "
+              f"(ratio {tool_median / plain_median:.2f})")
     ours, theirs = mcp_overhead(args.mcp_calls)
     print(f"MCP call, median of {args.mcp_calls}: through Threadloom {1000 * ours:.1f} ms, SDK directly "
           f"{1000 * theirs:.1f} ms (ratio {ours / theirs:.2f})")
