@@ -128,6 +128,7 @@ class DetailsPanel(QScrollArea):
             box.setChecked(offered)
             where = "built in" if spec.server == "builtin" else f"from {spec.server}"
             box.setToolTip(f"{spec.description} ({spec.effect}, {where})")
+            box.setAccessibleName(f"Offer the tool {spec.name} in this thread")
             box.setAccessibleDescription(box.toolTip())
             box.toggled.connect(lambda _checked, thread_id=thread_id: self._choose_tools(thread_id))
             self.tools_box.addWidget(box)
