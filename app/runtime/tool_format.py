@@ -186,6 +186,13 @@ def parse_call(text: str) -> tuple[str, Any] | None:
     return None
 
 
+def held_call(held: str) -> tuple[str, Any] | None:
+    """What a reply held back under the tool grammar (`may_start_call`) was: a call (name, arguments), or None for
+    plain text to send as it is. Under the grammar "<" opens only our call, so one cut short by max_tokens is still a
+    call, with no name: the model hears that it was not one."""
+    return parse_call(held) or (("", held) if held.lstrip().startswith(CALL_OPEN[0]) else None)
+
+
 def _call_json(body: str, *, marked: bool) -> tuple[str, Any] | None:
     """The first call in `body`: a JSON object with a name and arguments (or Llama's parameters), or a list of them.
     Not a call: ("", body) after a call marker, None for bare JSON."""

@@ -32,9 +32,9 @@ from app.runtime.tool_format import (
     CALL_OPEN,
     call_grammar,
     generic_messages,
+    held_call,
     may_start_call,
     native_messages,
-    parse_call,
     template_knows_tools,
     wire_tool,
 )
@@ -376,8 +376,7 @@ class Worker:
                 self.send({"event": "token", "id": request_id, "text": tail})
         if calling and finish_reason != "cancelled":
             held = "".join(reply)
-            # under the grammar "<" opens only our call: one cut by max_tokens goes as a call, so the model hears why
-            parsed = parse_call(held) or (("", held) if held.lstrip().startswith(CALL_OPEN[0]) else None)
+            parsed = held_call(held)
             if parsed is None:  # it only began like a call (JSON the user asked for): the plain reply it is
                 self.send({"event": "token", "id": request_id, "text": held})
             else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-from app.runtime.tool_format import call_grammar, may_start_call, parse_call
+from app.runtime.tool_format import call_grammar, held_call, may_start_call, parse_call
 
 CALC = {"expression": "17*23"}
 
@@ -66,3 +66,11 @@ def test_the_grammar_keeps_closers_out_of_argument_strings():
     assert rules["string"].startswith('"\\"" (string-start char*)?')
     assert "}" in rules["char"].split("]")[0] and "<" in rules["char"].split("]")[0]  # never inside a string
     assert all(c in rules["string-start"].split("]")[0] for c in "{});,")  # nor first
+
+
+def test_a_reply_held_back_as_a_possible_call_is_a_call_or_the_text_it_was():
+    assert held_call('{"name": "calculator", "parameters": {"expression": "17*23"}}') == ("calculator", CALC)
+    assert held_call('{"city": "Paris"}') is None  # sent on as the plain reply it is
+    assert held_call("[1] See the first note.") is None
+    assert held_call('<tool_call>{"name": "calcul') == ("", '{"name": "calcul')  # cut short: the model hears it
+    assert held_call("<tool_ca") == ("", "<tool_ca")
