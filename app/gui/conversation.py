@@ -115,6 +115,8 @@ class MessageCard(QFrame):
         self.thinking = ThinkingSection()  # a reasoning model's thoughts, above the answer
         self.thinking.hide()
         self._body: MessageBody | ReplyView = MessageBody() if message.role == Role.USER else ReplyView()
+        self._parts: list[ReplyView] = [] if message.role == Role.USER else [self._body]  # the text between inlines
+        self._inline: list[tuple[int, QWidget]] = []  # (offset in the reply's text, widget) in offset order
         self._banner = QLabel()
         self._banner.setObjectName("banner")
         self._banner.setWordWrap(True)
@@ -135,6 +137,7 @@ class MessageCard(QFrame):
     def show_message(self, message: Message, *, live_text: str | None = None) -> None:
         """Show `message`; while it streams, `live_text` (what has arrived so far) replaces its stored content."""
         self.message = message
+        self._live_text = live_text
         mine = message.role == Role.USER
         who = "You" if mine else "Assistant"
         details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
@@ -148,7 +151,8 @@ class MessageCard(QFrame):
         else:
             text = self._show_reply(message, live_text)
         self._body.setAccessibleName(f"{who} wrote")
-        self._body.setVisible(bool(text) or message.status == MessageStatus.STREAMING)
+        if mine:
+            self._body.setVisible(bool(text))
         settled = message.status != MessageStatus.STREAMING
         for widget in self._settled_widgets:
             widget.setVisible(settled)
@@ -162,7 +166,8 @@ class MessageCard(QFrame):
             self._banner.style().polish(self._banner)
 
     def _show_reply(self, message: Message, live_text: str | None) -> str:
-        """The thinking (if any) in its section, the answer as Markdown; returns the answer."""
+        """The thinking (if any) in its section, the answer as Markdown in parts split where the inline widgets
+        sit; returns the answer."""
         streaming = message.status == MessageStatus.STREAMING
         raw = live_text if live_text is not None else message.content
         reasoned = split_reasoning(raw, streaming=streaming)  # a stored reply may be raw: cut off mid-stream
@@ -172,8 +177,15 @@ class MessageCard(QFrame):
             self.thinking.show_reasoning(
                 reasoning, thinking=reasoned.thinking and streaming, seconds=None if streaming else message.reasoning_s
             )
-        self._body.show_text(reasoned.answer, streaming=streaming)
-        return reasoned.answer
+        bounds = [0, *(min(offset, len(raw)) for offset, _widget in self._inline), len(raw)]
+        answers = []
+        for index, part in enumerate(self._parts):
+            last = index == len(self._parts) - 1
+            answer = split_reasoning(raw[bounds[index] : bounds[index + 1]], streaming=streaming and last).answer
+            part.show_text(answer, streaming=streaming and last)
+            part.setVisible(bool(answer) or (streaming and last))
+            answers.append(answer)
+        return "\n\n".join(answer for answer in answers if answer)
 
     def add_header_widget(self, widget: QWidget) -> None:
         """A control another module puts on this card's header, before the actions (the rating of a reply); it is
@@ -183,23 +195,38 @@ class MessageCard(QFrame):
         widget.setVisible(self.message.status != MessageStatus.STREAMING)
 
     def body_text(self) -> str:
-        """The text as shown, without the streaming caret."""
-        if isinstance(self._body, ReplyView):
-            return self._body.plain_text()
-        return self._body.toPlainText()
+        """The text as shown, without the streaming caret (a reply's parts around its inline widgets joined)."""
+        if not self._parts:
+            return self._body.toPlainText()
+        return "\n\n".join(text for text in (part.plain_text() for part in self._parts) if text)
 
     def code_blocks(self) -> list[CodeBlock]:
         """The reply's code blocks, top to bottom (none for a user message)."""
-        return self._body.code_blocks() if isinstance(self._body, ReplyView) else []
+        return [block for part in self._parts for block in part.code_blocks()]
 
-    def add_section(self, widget: QWidget, *, above_text: bool = False) -> None:
-        """The seam for what other features show in a card (a tool call, a rating, a memory note): `widget` goes
-        below the text (after any earlier section, above the banner), or above the text when `above_text`."""
-        index = self._layout.indexOf(self._body) + (0 if above_text else 1)
-        if not above_text:
-            while self._layout.itemAt(index) is not None and self._layout.itemAt(index).widget() is not self._banner:
-                index += 1
-        self._layout.insertWidget(index, widget)
+    def inline_widgets(self) -> list[tuple[int, QWidget]]:
+        return list(self._inline)
+
+    def set_inline_widgets(self, widgets: Sequence[tuple[int, QWidget]]) -> None:
+        """Put each widget where it happened in the reply's text, `(offset, widget)` with the offset in the stored
+        text (a tool call's card): the text before it, the widget, the text after. Widgets shown before and not
+        given again are deleted."""
+        kept = {id(widget) for _offset, widget in widgets}
+        for _offset, widget in self._inline:
+            self._layout.removeWidget(widget)
+            if id(widget) not in kept:
+                widget.deleteLater()
+        for part in self._parts[1:]:
+            self._layout.removeWidget(part)
+            part.deleteLater()
+        self._inline = sorted(widgets, key=lambda pair: pair[0])
+        self._parts = [self._body, *(ReplyView() for _ in self._inline)]
+        index = self._layout.indexOf(self._body)
+        for (_offset, widget), part in zip(self._inline, self._parts[1:], strict=True):
+            self._layout.insertWidget(index + 1, widget)
+            self._layout.insertWidget(index + 2, part)
+            index += 2
+        self.show_message(self.message, live_text=self._live_text)
 
     def set_highlighted(self, highlighted: bool) -> None:
         self.setProperty("highlight", highlighted)
@@ -298,7 +325,8 @@ class ConversationView(QScrollArea):
         branch_chosen(int): the id of the sibling message whose branch to show.
         fork_requested(int): the id of the message a new thread copies the branch up to.
         summary_edit_requested(int), summary_undo_requested(int): the id of the summary (the fold) to edit or undo.
-        card_added(MessageCard): a card was just made, for controls other modules add to it (`add_header_widget`).
+        card_shown(MessageCard): a card was made, or refreshed from the store in place: the one seam for what other
+            modules show on a card (`add_header_widget`, `set_inline_widgets`); a handler may hear a card again.
     """
 
     edit_requested = Signal(int)
@@ -308,11 +336,10 @@ class ConversationView(QScrollArea):
     fork_requested = Signal(int)
     summary_edit_requested = Signal(int)
     summary_undo_requested = Signal(int)
-    card_added = Signal(object)
+    card_shown = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.card_decorator: Callable[[MessageCard], None] | None = None  # adds to a card shown or refreshed
         self.setObjectName("conversation")
         self.setAccessibleName("Conversation")
         self.setWidgetResizable(True)
@@ -430,8 +457,7 @@ class ConversationView(QScrollArea):
                 if card.message != message:  # drawing a card again costs a markdown layout: only the changed ones
                     card.show_message(message)
                     self.order_tabs()
-                if self.card_decorator is not None:
-                    self.card_decorator(card)
+                self.card_shown.emit(card)
         return same
 
     def add_message(
@@ -452,12 +478,10 @@ class ConversationView(QScrollArea):
         ):
             signal.connect(relay)
         self._cards[message.id] = card
-        if self.card_decorator is not None:
-            self.card_decorator(card)
         if position is not None:
             self._positions[message.id] = position
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
-        self.card_added.emit(card)
+        self.card_shown.emit(card)
 
     def card_for(self, message_id: int) -> MessageCard | None:
         return self._cards.get(message_id)

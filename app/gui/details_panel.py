@@ -1,5 +1,6 @@
 """The thread's details, in a column at the window's right (Details in the status bar, or Ctrl+I, hides it): its tags and metadata,
-each with an Edit… button, and its attachments with their status and summary or error.
+each with an Edit… button, the tools the model may call in it (a check box each), and its attachments with their
+status and summary or error.
 
 It only shows what the window hands it; edits go through the sidebar's dialogs, which refresh the thread list,
 which refreshes this.
@@ -10,11 +11,12 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from app.core import metadata
 from app.core.documents import Attachment
 from app.core.domain import Thread
+from app.core.tools import ToolSpec
 from app.gui.attachments import STATUS_MARKS
 
 
@@ -27,11 +29,12 @@ def _muted(text: str) -> QLabel:
 
 class DetailsPanel(QScrollArea):
     """Signals (GUI thread): `tags_requested(int)`, `metadata_requested(int)`, `system_prompt_requested(int)` — the
-    thread whose Edit… was pressed."""
+    thread whose Edit… was pressed; `tools_chosen(int, list)` — the thread and the names of the tools now ticked."""
 
     tags_requested = Signal(int)
     metadata_requested = Signal(int)
     system_prompt_requested = Signal(int)
+    tools_chosen = Signal(int, list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +63,14 @@ class DetailsPanel(QScrollArea):
         self.system_prompt_label = _muted("")
         layout.addWidget(self.system_prompt_label)
         layout.addSpacing(10)
+        tools_heading = QLabel("Tools")
+        tools_heading.setObjectName("detailsHeading")
+        layout.addWidget(tools_heading)
+        self.tools_box = QVBoxLayout()
+        self.tools_box.setSpacing(2)
+        layout.addLayout(self.tools_box)
+        self.tool_boxes: dict[str, QCheckBox] = {}
+        layout.addSpacing(10)
         heading = QLabel("Attachments")
         heading.setObjectName("detailsHeading")
         layout.addWidget(heading)
@@ -69,6 +80,7 @@ class DetailsPanel(QScrollArea):
         layout.addStretch(1)
         self.setWidget(body)
         self.show_thread(None)
+        self.show_tools(None, [])
         self.show_attachments([])
 
     def _section(self, layout: QVBoxLayout, title: str, tooltip: str, signal) -> QPushButton:
@@ -106,6 +118,27 @@ class DetailsPanel(QScrollArea):
             self.metadata_box.addWidget(row)
         if not pairs:
             self.metadata_box.addWidget(_muted("No metadata"))
+
+    def show_tools(self, thread_id: int | None, tools: list[tuple[ToolSpec, bool]]) -> None:
+        """The tools `thread_id` may be offered, ticked when it is; unticking one keeps it from the next turn."""
+        _clear(self.tools_box)
+        self.tool_boxes = {}
+        for spec, offered in tools:
+            box = QCheckBox(spec.name)
+            box.setChecked(offered)
+            where = "built in" if spec.server == "builtin" else f"from {spec.server}"
+            box.setToolTip(f"{spec.description} ({spec.effect}, {where})")
+            box.setAccessibleName(f"Offer the tool {spec.name} in this thread")
+            box.setAccessibleDescription(box.toolTip())
+            box.toggled.connect(lambda _checked, thread_id=thread_id: self._choose_tools(thread_id))
+            self.tools_box.addWidget(box)
+            self.tool_boxes[spec.name] = box
+        if not tools:
+            self.tools_box.addWidget(_muted("Open a thread to choose the tools its model may call"))
+
+    def _choose_tools(self, thread_id: int | None) -> None:
+        if thread_id is not None:
+            self.tools_chosen.emit(thread_id, [name for name, box in self.tool_boxes.items() if box.isChecked()])
 
     def show_attachments(self, attachments: list[Attachment]) -> None:
         """Each attachment: name and status mark, then its summary, or what went wrong with it."""

@@ -58,6 +58,7 @@ from app.gui.starter_card import StarterModelCard
 from app.gui.status import HintLabel, StatusBridge, StatusLine, explain
 from app.gui.tasks import Report, TaskRunner
 from app.gui.thread_header import ThreadHeader
+from app.gui.thread_tools import ThreadToolsController
 from app.gui.tool_card import ToolCards
 from app.gui.window_keys import WindowKeys
 from app.platform.settings import Settings
@@ -188,7 +189,8 @@ class MainWindow(QMainWindow):
             self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
-        self.conversation.card_decorator = ToolCards(self._session.tools, self.replies.answer_tool_call).decorate
+        self._tool_cards = ToolCards(self._session.tools, self.replies.answer_tool_call)
+        self.conversation.card_shown.connect(self._tool_cards.decorate)
         self.ratings = RatingController(
             self._session.insights, self.conversation, reads=self._reads, writes=self._writes, parent=self
         )
@@ -262,6 +264,9 @@ class MainWindow(QMainWindow):
         self.details.tags_requested.connect(sidebar.edit_tags)
         self.details.metadata_requested.connect(sidebar.edit_metadata)
         self.details.system_prompt_requested.connect(self.personal.edit_system_prompt)
+        self.thread_tools = ThreadToolsController(
+            self.details, self._session.tools, reads=self._reads, writes=self._writes, parent=self
+        )
         self.attachments.attachments_shown.connect(self.details.show_attachments)
         self.details_button.toggled.connect(self.details.setVisible)
         self.details_button.toggled.connect(lambda shown: self.attachments.panel.show_summary(not shown))
@@ -412,6 +417,7 @@ class MainWindow(QMainWindow):
             self._show_title(NEW_THREAD_LABEL)
             self._show_model(None)
             self.details.show_thread(None)
+            self.thread_tools.show_for(None)
             self.personal.incognito.show_for(None)
             self.personal.show_memories_used(None)
             self.attachments.show_citations_of(None)
@@ -470,6 +476,7 @@ class MainWindow(QMainWindow):
             return  # the user has opened something else since
         self._show_model(page.thread.model if page.thread else None)
         self.details.show_thread(page.thread)
+        self.thread_tools.show_for(page.thread)
         self.personal.incognito.show_for(page.thread)
         replies = [message for message in page.messages if message.role == Role.ASSISTANT]
         self.attachments.show_citations_of(replies[-1] if replies else None)

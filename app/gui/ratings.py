@@ -1,6 +1,6 @@
 """👍 / 👎 (and a note) on each reply's header: a `RatingBar` per assistant card, kept by one `RatingController`.
 
-The controller hears each new card (`ConversationView.card_added`), puts a bar on it, reads the ratings of the cards
+The controller hears each card shown (`ConversationView.card_shown`), puts a bar on it, reads the ratings of the cards
 shown in one batched call on the read lane, and writes a new rating on the write lane; nothing touches the database
 on the GUI thread.
 """
@@ -138,7 +138,7 @@ class RatingController(QObject):
         self._unread: set[int] = set()
         self._read_soon = QTimer(self, singleShot=True, interval=0)  # one read for all the cards of a page
         self._read_soon.timeout.connect(self._read_ratings)
-        conversation.card_added.connect(self._decorate)
+        conversation.card_shown.connect(self._decorate)
 
     def bar_for(self, message_id: int) -> RatingBar | None:
         return self._bars.get(message_id)
@@ -159,7 +159,7 @@ class RatingController(QObject):
         return dialog
 
     def _decorate(self, card: MessageCard) -> None:
-        if card.message.role != Role.ASSISTANT:
+        if card.message.role != Role.ASSISTANT or card.findChild(RatingBar) is not None:  # made, or heard again
             return
         message_id = card.message.id
         bar = RatingBar(card)

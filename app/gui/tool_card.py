@@ -1,8 +1,8 @@
-"""Tool calls in the conversation: a collapsible card per call under the reply that made it, and for a call that
-waits for the user the exact call with Run / Always for this thread / Don't.
+"""Tool calls in the conversation: a collapsible card per call between the reply's text parts, where the call
+happened, and for a call that waits for the user the exact call with Run / Always for this thread / Don't.
 
-`ToolCards.decorate(card)` is the conversation's card decorator: it (re)builds the calls panel of a reply's card
-from `ToolService` whenever that reply's calls changed. An answer is handed to `answer(call_id, run, always)` (the
+`ToolCards.decorate(card)` hears the conversation's `card_shown`: it (re)builds a reply card's call cards from
+`ToolService` whenever that reply's calls changed. An answer is handed to `answer(call_id, run, always)` (the
 window runs the resumed reply like any other).
 """
 
@@ -25,9 +25,6 @@ from app.core.domain import Role
 from app.core.tools import ToolCall, ToolCallStatus
 from app.gui.conversation import MessageBody, MessageCard, action_button
 from app.services.tools import ToolService
-
-PANEL_NAME = "toolCalls"
-
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("ToolCard", text)
@@ -129,7 +126,7 @@ class ToolCallCard(QFrame):
 
 
 class ToolCards:
-    """Keeps each reply card's calls panel in step with the stored calls."""
+    """Keeps each reply card's call cards in step with the stored calls, each where it happened in the text."""
 
     def __init__(self, tools: ToolService, answer: Callable[[int, bool, bool], None]) -> None:
         self._tools = tools
@@ -138,23 +135,12 @@ class ToolCards:
     def decorate(self, card: MessageCard) -> None:
         if card.message.role != Role.ASSISTANT:
             return
-        calls = tuple(self._tools.calls(card.message.id))
-        panel = card.findChild(QWidget, PANEL_NAME)
-        if panel is not None and getattr(panel, "calls", None) == calls:
+        calls = list(self._tools.calls(card.message.id))
+        if [getattr(widget, "call", None) for _offset, widget in card.inline_widgets()] == calls:
             return
-        if panel is not None:
-            panel.setParent(None)
-            panel.deleteLater()
-        if not calls:
-            return
-        panel = QWidget(card)
-        panel.setObjectName(PANEL_NAME)
-        panel.setAccessibleName(tr("Tool calls of this reply"))
-        panel.calls = calls
-        column = QVBoxLayout(panel)
-        column.setContentsMargins(0, 0, 0, 0)
+        call_cards = []
         for call in calls:
-            call_card = ToolCallCard(call, panel)
+            call_card = ToolCallCard(call, card)
             call_card.answered.connect(self._answer)
-            column.addWidget(call_card)
-        card.layout().insertWidget(2, panel)  # after the header and the text, before the status banner
+            call_cards.append((call.offset, call_card))
+        card.set_inline_widgets(call_cards)

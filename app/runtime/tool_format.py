@@ -1,6 +1,9 @@
 """How a local model is offered tools and how its calls are read back: the prompt side and the grammar side.
 
-A call is always written `<tool_call>{"name": …, "arguments": {…}}</tool_call>` (the Hermes / Qwen 2.5–3 style).
+Under the grammar a call is written `<tool_call>{"name": …, "arguments": {…}}</tool_call>` (the Hermes / Qwen 2.5–3
+style); a model that leaves the grammar's first token for its own template's syntax (Llama 3.1+, Mistral) is read
+back too (`parse_call`).
+
 Generation runs under a GBNF grammar that allows either a plain reply (any text not starting with `<`) or exactly one
 such call whose JSON matches one tool's schema, so a call is always well-formed and its arguments schema-valid;
 plain text after a call is not allowed, the call ends the step.
@@ -14,10 +17,14 @@ description and JSON schema and the call syntax above; an earlier call in the pr
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
+PYTHON_TAG = "<|python_tag|>"  # Llama 3.1+: a call follows
+MISTRAL_CALLS, MISTRAL_ARGS, MISTRAL_CALL_ID = "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]"
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")  # a tool's name as models write it
 
 GENERIC_INSTRUCTIONS = (
     "You can call tools. To call one, reply with only this, nothing before or after:\n"
@@ -129,26 +136,84 @@ def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: 
     call_rules = json_schema_to_gbnf(json.dumps(call_schema(tools)), prop_order=["name", "arguments"])
     call_rules = call_rules.replace("root ::=", "tool-call ::=", 1)
     # JSON strings hold no raw control characters (llama-cpp-python's converter allows them; llama.cpp's does not),
-    # and here no "<" either: a small model that means to end its call writes "}</tool_call>" inside the string.
-    call_rules = call_rules.replace('char ::= [^"\\\\]', 'char ::= [^"\\\\<\\x7F\\x00-\\x1F]')
+    # and here no "<" or "}" either, nor start with a bracket, ")", ";" or ",": a small model that means to end its
+    # call writes "}}", ")}}" or "}</tool_call>" inside the string and rambles on in it (the starter model did so in
+    # 16 of 50 forced calls). All stay writable as JSON escapes (\u007d).
+    call_rules = call_rules.replace('char ::= [^"\\\\]', 'char ::= [^"\\\\<}\\x7F\\x00-\\x1F]')
+    escape = '"\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+    call_rules = call_rules.replace(
+        'string ::= "\\"" char* "\\""', 'string ::= "\\"" (string-start char*)? "\\""'
+    ) + f'\nstring-start ::= [^"\\\\<{{}}\\x5B\\x5D);,\\x7F\\x00-\\x1F] | {escape}'
     reply = "" if required else " | plain-reply\nplain-reply ::= [^<] .*"
     return f'{call_rules}\nroot ::= "{CALL_OPEN}" tool-call "{CALL_CLOSE}"{reply}\n'
 
 
 
+def may_start_call(text: str) -> bool:
+    """Whether a reply that begins with `text` may be a call, in ours or the model's own syntax: such a reply is held
+    back until it is known. (Llama's `<|python_tag|>` and Mistral's `[TOOL_CALLS]` are special tokens, often
+    detokenized to nothing, so their JSON may come bare.)"""
+    return text.lstrip().startswith(("<", "{", "["))
+
+
 def parse_call(text: str) -> tuple[str, Any] | None:
-    """(name, arguments) of a call written in `text`, or None if it holds none. Arguments that are not a JSON object
-    come back as the raw text, so the caller can tell the model what was wrong."""
+    """(name, arguments) of the (first) call written in `text`, or None if it holds none. Read: ours (Hermes / Qwen)
+    `<tool_call>{"name": …, "arguments": {…}}</tool_call>`; Llama 3.1+ `<|python_tag|>{"name": …, "parameters": {…}}`
+    or that JSON bare; Mistral `[TOOL_CALLS] [{"name": …, "arguments": {…}, "id": …}]` (v3–v7) or
+    `[TOOL_CALLS]name[ARGS]{…}` (v11+). After a call marker, arguments that are not a JSON object come back as the
+    raw text, so the caller can tell the model what was wrong; bare JSON that is not a call is a plain reply."""
     stripped = text.strip()
     start = stripped.find(CALL_OPEN)
-    if start < 0:
-        return None
-    body = stripped[start + len(CALL_OPEN):].strip()
+    if start >= 0:
+        return _call_json(stripped[start + len(CALL_OPEN) :].strip(), marked=True)
+    if stripped.startswith(PYTHON_TAG):
+        return _call_json(stripped[len(PYTHON_TAG) :].strip(), marked=True)
+    if stripped.startswith(MISTRAL_CALLS):
+        body = stripped[len(MISTRAL_CALLS) :].strip()
+        if body.startswith(("[", "{")):
+            return _call_json(body, marked=True)
+        name, found, rest = body.partition(MISTRAL_ARGS)
+        name = name.split(MISTRAL_CALL_ID)[0].strip()
+        if not found or not NAME.fullmatch(name):
+            return ("", body)
+        try:
+            arguments, _ = json.JSONDecoder().raw_decode(rest.strip())
+        except ValueError:
+            return (name, rest.strip())
+        return (name, arguments if isinstance(arguments, dict) else json.dumps(arguments))
+    if stripped.startswith(("{", "[")):
+        return _call_json(stripped, marked=False)
+    return None
+
+
+def held_call(held: str) -> tuple[str, Any] | None:
+    """What a reply held back under the tool grammar (`may_start_call`) was: a call (name, arguments), or None for
+    plain text to send as it is. Under the grammar "<" opens only our call, so one cut short by max_tokens is still a
+    call, with no name: the model hears that it was not one."""
+    return parse_call(held) or (("", held) if held.lstrip().startswith(CALL_OPEN[0]) else None)
+
+
+def _call_json(body: str, *, marked: bool) -> tuple[str, Any] | None:
+    """The first call in `body`: a JSON object with a name and arguments (or Llama's parameters), or a list of them.
+    Not a call: ("", body) after a call marker, None for bare JSON."""
     try:
         data, _ = json.JSONDecoder().raw_decode(body)
     except ValueError:
+        return ("", body) if marked else None
+    if isinstance(data, list) and data:
+        data = data[0]
+    keys = set(data) if isinstance(data, dict) else set()
+    arguments_key = "arguments" if "arguments" in keys else "parameters"
+    if marked and not (isinstance(data, dict) and isinstance(data.get("name"), str)):
         return ("", body)
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        return ("", body)
-    arguments = data.get("arguments", data.get("parameters", {}))
+    if not marked and not (
+        {"name", arguments_key} <= keys <= {"name", arguments_key, "id"} and NAME.fullmatch(str(data["name"]))
+    ):
+        return None  # JSON the user asked for, not a call
+    arguments = data.get(arguments_key, {})
+    if isinstance(arguments, str):  # some templates write the arguments as a JSON string
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return (data["name"], arguments)
     return (data["name"], arguments if isinstance(arguments, dict) else json.dumps(arguments))

@@ -32,8 +32,9 @@ from app.runtime.tool_format import (
     CALL_OPEN,
     call_grammar,
     generic_messages,
+    held_call,
+    may_start_call,
     native_messages,
-    parse_call,
     template_knows_tools,
     wire_tool,
 )
@@ -361,7 +362,7 @@ class Worker:
             generated.append(token)
             text = decoder.decode(piece)
             if text:
-                if grammar is not None and not reply and text.lstrip().startswith(CALL_OPEN[0]):
+                if grammar is not None and not reply and may_start_call(text):
                     calling = True
                 reply.append(text)
                 if not calling:
@@ -373,10 +374,15 @@ class Worker:
             reply.append(tail)
             if not calling:
                 self.send({"event": "token", "id": request_id, "text": tail})
-        if calling and finish_reason != "cancelled":  # a call cut by max_tokens goes as text: the model hears why
-            name, arguments = parse_call("".join(reply)) or ("", "".join(reply))
-            self.send({"event": "tool_call", "id": request_id, "name": name, "arguments": arguments})
-            finish_reason = "stop" if name else finish_reason
+        if calling and finish_reason != "cancelled":
+            held = "".join(reply)
+            parsed = held_call(held)
+            if parsed is None:  # it only began like a call (JSON the user asked for): the plain reply it is
+                self.send({"event": "token", "id": request_id, "text": held})
+            else:
+                name, arguments = parsed
+                self.send({"event": "tool_call", "id": request_id, "name": name, "arguments": arguments})
+                finish_reason = "stop" if name else finish_reason
         finished = time.perf_counter()
         decode_time = finished - first_token_at if first_token_at else 0.0
         self.send(

@@ -191,10 +191,6 @@
         <source>approved by {who}</source>
         <translation type="unfinished"></translation>
     </message>
-    <message>
-        <source>Tool calls of this reply</source>
-        <translation type="unfinished"></translation>
-    </message>
 </context>
 <context>
     <name>BarChart</name>

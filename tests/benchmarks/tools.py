@@ -4,7 +4,8 @@ Over 50 prompts that need a tool and 50 that do not (built-in tools, generic for
 - schema-valid call rate with the grammar forcing a call (goal 100 %), and with the grammar letting the model choose;
 - decision accuracy (a call when one is needed, none otherwise) with the grammar against a free-form baseline (the
   same prompt and tool block, no grammar; a call is a `<tool_call>` in the text);
-- added latency of a tool turn (tools offered, grammar on) over a plain turn (no tools), as a ratio of medians;
+- added latency of a tool turn (tools offered, grammar on) over a plain turn (no tools), as a ratio of medians, and
+  the worker's time to first token and tokens per second of the text replies, with and without tools offered;
 - MCP call overhead: `McpServers.call` against the same server called directly with the SDK (ratio; goal <= 1.2).
 
     THREADLOOM_MODELS_DIR=models flock /tmp/threadloom-heavy.lock .venv/bin/python tests/benchmarks/tools.py
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.core.domain import (  # noqa: E402
     ChatTurn,
+    DoneEvent,
     GenerationRequest,
     Role,
     SamplingParams,
@@ -42,6 +44,7 @@ from app.services.tools import validation_error  # noqa: E402
 TOOLS = (SEARCH_THREADS, CALCULATOR, CURRENT_TIME)
 SYSTEM = "You are a helpful assistant."
 SERVER = Path(__file__).resolve().parents[1] / "mcp" / "notes_server.py"
+ROUND = 10  # MCP calls in a row before the other side takes its turn
 
 NEEDS_TOOL = (
     [f"What is {a} times {b}?" for a, b in [(17, 23), (1234, 5678), (91, 7), (305, 44), (12, 12), (999, 3), (64, 64),
@@ -85,10 +88,13 @@ def request(text: str, *, tools: bool, choice: str = "auto", tokens: int) -> Gen
     )  # fmt: skip
 
 
-def run(worker: WorkerClient, req: GenerationRequest) -> tuple[str, list, float]:
+def run(worker: WorkerClient, req: GenerationRequest, timings: list | None = None) -> tuple[str, list, float]:
+    """(text, calls, seconds); the worker's own timings (time to first token, tokens per second) go to `timings`."""
     started = time.perf_counter()
     events = list(worker.generate(req))
     text = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    if timings is not None:
+        timings += [e.timings for e in events if isinstance(e, DoneEvent)]
     return text, [e.call for e in events if isinstance(e, ToolCallEvent)], time.perf_counter() - started
 
 
@@ -113,7 +119,8 @@ def free_form(worker: WorkerClient, text: str, tokens: int) -> tuple[bool, bool]
 
 
 def mcp_overhead(calls: int) -> tuple[float, float]:
-    """Median seconds of one read_note call through McpServers, and straight through the SDK."""
+    """Median seconds of one read_note call through McpServers, and straight through the SDK. The two take turns in
+    rounds of ROUND calls, each with its own server running, so a busy machine slows both alike."""
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
@@ -124,34 +131,36 @@ def mcp_overhead(calls: int) -> tuple[float, float]:
         servers = McpServers(Path(folder) / "data")
         servers.add("notes", sys.executable, [str(SERVER), str(notes)])
         servers.tools(thread=None)  # started and listed first: only calls are timed
-        ours = []
-        for _ in range(calls):
-            started = time.perf_counter()
-            servers.call(None, "read_note", {"name": "a.txt"})
-            ours.append(time.perf_counter() - started)
-        servers.stop_all()
 
-        async def direct() -> list[float]:
+        async def alternate() -> tuple[list[float], list[float]]:
             params = StdioServerParameters(command=sys.executable, args=[str(SERVER), str(notes)])
-            times = []
+            ours, theirs = [], []
             with open(os.devnull, "w") as sink:
                 async with stdio_client(params, errlog=sink) as streams, ClientSession(*streams) as session:
                     await session.initialize()
                     await session.list_tools()
-                    for _ in range(calls):
-                        started = time.perf_counter()
-                        await session.call_tool("read_note", {"name": "a.txt"})
-                        times.append(time.perf_counter() - started)
-            return times
+                    for _ in range(0, calls, ROUND):
+                        for _ in range(ROUND):
+                            started = time.perf_counter()
+                            servers.call(None, "read_note", {"name": "a.txt"})  # blocks: its own loop runs it
+                            ours.append(time.perf_counter() - started)
+                        for _ in range(ROUND):
+                            started = time.perf_counter()
+                            await session.call_tool("read_note", {"name": "a.txt"})
+                            theirs.append(time.perf_counter() - started)
+            return ours, theirs
 
-        theirs = asyncio.run(direct())
+        try:
+            ours, theirs = asyncio.run(alternate())
+        finally:
+            servers.stop_all()
     return statistics.median(ours), statistics.median(theirs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--mcp-calls", type=int, default=50)
+    parser.add_argument("--mcp-calls", type=int, default=200)
     args = parser.parse_args()
     models = ModelService(Path(os.environ.get("THREADLOOM_MODELS_DIR", "models")))
     spec = models.spec(None)
@@ -161,16 +170,19 @@ def main() -> None:
     auto_right = auto_calls = auto_valid = 0
     free_right = free_calls = free_valid = 0
     plain_times, tool_times = [], []
+    plain_timings, tool_timings = [], []  # of the replies that are text (a call's speed is the grammar's)
     for needed, prompts in ((True, NEEDS_TOOL), (False, NO_TOOL)):
         for text in prompts:
             if needed:
                 _, calls, _ = run(worker, request(text, tools=True, choice="required", tokens=args.tokens))
                 forced_valid += bool(calls) and valid(calls[0])
-            _, calls, tool_s = run(worker, request(text, tools=True, tokens=args.tokens))
+            timings: list = []
+            _, calls, tool_s = run(worker, request(text, tools=True, tokens=args.tokens), timings)
+            tool_timings += timings if not calls else []
             auto_calls += bool(calls)
             auto_valid += bool(calls) and valid(calls[0])
             auto_right += bool(calls) == needed
-            _, _, plain_s = run(worker, request(text, tools=False, tokens=args.tokens))
+            _, _, plain_s = run(worker, request(text, tools=False, tokens=args.tokens), plain_timings)
             tool_times.append(tool_s)
             plain_times.append(plain_s)
             called, ok = free_form(worker, text, args.tokens)
@@ -188,6 +200,11 @@ def main() -> None:
           f"{free_right}/{total} ({100 * free_right / total:.0f} %)")
     plain, tool = statistics.median(plain_times), statistics.median(tool_times)
     print(f"turn latency, median: plain {plain:.2f} s, with tools {tool:.2f} s (ratio {tool / plain:.2f})")
+    for what, pick in (("time to first token", lambda t: t.ttft_s), ("tokens per second", lambda t: t.tokens_per_s)):
+        plain_median = statistics.median(pick(t) for t in plain_timings)
+        tool_median = statistics.median(pick(t) for t in tool_timings) if tool_timings else float("nan")
+        print(f"  {what} of text replies, median: plain {plain_median:.3f}, with tools offered {tool_median:.3f} "
+              f"(ratio {tool_median / plain_median:.2f})")
     ours, theirs = mcp_overhead(args.mcp_calls)
     print(f"MCP call, median of {args.mcp_calls}: through Threadloom {1000 * ours:.1f} ms, SDK directly "
           f"{1000 * theirs:.1f} ms (ratio {ours / theirs:.2f})")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.core.domain import MessageStatus, ReplyFinished
-from app.core.tools import ToolCallStatus
+from app.core.domain import MessageStatus, ReplyFinished, Role
+from app.core.tools import ToolCallStatus, ToolEffect
+from app.gui.reply_view import ReplyView
 from app.gui.tool_card import ToolCallCard
 from tests.gui.conftest import REPLY_TIMEOUT_MS, close_window, limit_reply
 from tests.gui.test_main_window import wait_until_idle
@@ -83,6 +84,70 @@ def test_dont_on_the_card_refuses_and_writes_nothing(qtbot, session, show_window
     close_window(qtbot, window)
 
 
+def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_parts(qtbot, session, show_window):
+    before, after = "Let me work that out.", "So 17 times 23 is 391."
+    thread = session.chat.new_thread()
+    question = session.store.add_message(thread.id, parent_id=None, role=Role.USER, content="What is 17 times 23?")
+    reply = session.store.add_message(thread.id, parent_id=question.id, role=Role.ASSISTANT, content=before + after)
+    call = session.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="c1", name="calculator", server="builtin",
+        arguments={"expression": "17*23"}, status=ToolCallStatus.DONE, effect=ToolEffect.READ_ONLY, offset=len(before),
+    )  # fmt: skip
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
+    card = window.conversation.card_for(reply.id)
+
+    def shown_in_order() -> list[str]:
+        layout = card.layout()
+        widgets = [layout.itemAt(i).widget() for i in range(layout.count())]
+        return [
+            widget.plain_text() if isinstance(widget, ReplyView) else f"card {widget.call.name} {widget.call.status}"
+            for widget in widgets
+            if isinstance(widget, (ReplyView, ToolCallCard)) and not widget.isHidden()
+        ]
+
+    assert shown_in_order() == [before, "card calculator done", after]
+    assert card.body_text() == f"{before}\n\n{after}"
+
+    # a second call at the end of the text, and the first one's stored state changing: cards move and refresh in place
+    session.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="c2", name="current_time", server="builtin", arguments={},
+        status=ToolCallStatus.RUNNING, effect=ToolEffect.READ_ONLY, offset=len(before + after),
+    )  # fmt: skip
+    session.store.update_tool_call(call.id, status=ToolCallStatus.FAILED, error="stopped")
+    window._refresh_open_thread()  # what a change broadcast does
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 2 and len(shown_in_order()) == 4, timeout=REPLY_TIMEOUT_MS)
+    assert shown_in_order() == [before, "card calculator failed", after, "card current_time running"]
+    close_window(qtbot, window)
+
+
+def test_unticking_tools_in_the_details_column_keeps_them_from_the_next_turn(qtbot, session, show_window):
+    limit_reply(session, max_tokens=48)
+    thread = session.chat.new_thread()
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: {"calculator", "current_time"} <= set(window.details.tool_boxes), timeout=REPLY_TIMEOUT_MS)
+    boxes = window.details.tool_boxes
+    assert all(box.isChecked() for box in boxes.values())  # the default: every built-in
+    for name, box in boxes.items():
+        if name != "current_time":
+            box.click()
+    qtbot.waitUntil(lambda: session.store.thread_tools(thread.id) == ["current_time"], timeout=REPLY_TIMEOUT_MS)
+    assert [spec.name for spec in session.tools.registry.offered(session.store.get_thread(thread.id))] == ["current_time"]
+    events = list(session.chat.send(thread.id, "What is 17 times 23?", require_tool=True))
+    reply = next(e for e in events if isinstance(e, ReplyFinished)).reply
+    assert {call.name for call in session.tools.calls(reply.id)} == {"current_time"}  # the only tool it was offered
+    wait_until_idle(qtbot, window)
+    window.open_thread(None)
+    assert window.details.tool_boxes == {}
+    window.open_thread(thread.id)  # shown again, as stored: the choice stays
+    qtbot.waitUntil(lambda: "calculator" in window.details.tool_boxes, timeout=REPLY_TIMEOUT_MS)
+    ticked = [name for name, box in window.details.tool_boxes.items() if box.isChecked()]
+    assert ticked == ["current_time"]
+    close_window(qtbot, window)
+
+
 def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
@@ -100,4 +165,69 @@ def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbo
     qtbot.waitUntil(lambda: dialog.server_list.item(0).text() == "notes — disabled, stopped", timeout=REPLY_TIMEOUT_MS)
     assert [c.enabled for c in session.mcp.configs()] == [False]
     dialog.close()
+    close_window(qtbot, window)
+
+
+def test_a_new_users_walk_through_approve_one_call_refuse_one_and_quit_while_a_third_waits(
+    qtbot, data_dir, models_dir, open_sessions, show_window, notes, monkeypatch
+):
+    """The issue's walk-through: add the server in the window, let the thread use it, Run one call, refuse the next,
+    quit while a third waits, reopen: its card waits with Run / Don't. (The starter model calls only when the reply
+    must start with a call, so each question is asked with `require_tool`.)"""
+    from PySide6.QtWidgets import QInputDialog
+
+    session = open_sessions(data_dir, models_dir)
+    limit_reply(session, max_tokens=48)
+    window = show_window(session)
+    answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
+    dialog = window.open_mcp_servers()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
+    dialog.close()
+    thread = session.chat.new_thread()
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: "write_note" in window.details.tool_boxes, timeout=REPLY_TIMEOUT_MS)
+    for name, box in window.details.tool_boxes.items():
+        if name != "write_note":
+            box.click()
+    qtbot.waitUntil(lambda: session.store.thread_tools(thread.id) == ["write_note"], timeout=REPLY_TIMEOUT_MS)
+
+    def ask(text: str, shown) -> ToolCallCard:
+        reply = next(e for e in session.chat.send(thread.id, text, require_tool=True) if isinstance(e, ReplyFinished))
+        assert reply.reply.status == MessageStatus.PAUSED
+        shown.open_thread(thread.id)
+        qtbot.waitUntil(
+            lambda: any(c.call.message_id == reply.reply.id for c in call_cards(shown)), timeout=REPLY_TIMEOUT_MS
+        )
+        [card] = [c for c in call_cards(shown) if c.call.message_id == reply.reply.id]
+        assert card.call.status == ToolCallStatus.PENDING
+        return card
+
+    approved = ask("Write a note saying hello.", window)
+    qtbot.mouseClick(approved.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(approved.call.id).status == ToolCallStatus.DONE,
+                    timeout=REPLY_TIMEOUT_MS)  # fmt: skip
+    wait_until_idle(qtbot, window)
+    assert len(list(notes.iterdir())) == 1
+    refused = ask("Write another note saying goodbye.", window)
+    qtbot.mouseClick(refused.deny_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.store.get_tool_call(refused.call.id).status == ToolCallStatus.REFUSED,
+                    timeout=REPLY_TIMEOUT_MS)  # fmt: skip
+    wait_until_idle(qtbot, window)
+    waiting = ask("Write a third note saying thanks.", window)
+    close_window(qtbot, window)  # quit with the call waiting
+    session.close()
+    assert len(list(notes.iterdir())) == 1
+
+    reopened = open_sessions(data_dir, models_dir)
+    window = show_window(reopened)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: any(c.call.id == waiting.call.id for c in call_cards(window)), timeout=REPLY_TIMEOUT_MS)
+    [card] = [c for c in call_cards(window) if c.call.id == waiting.call.id]
+    assert card.call.status == ToolCallStatus.PENDING
+    assert card.run_button.isEnabled() and card.deny_button.isEnabled() and not card.details.isHidden()
+    statuses = {c.call.id: c.call.status for c in call_cards(window)}
+    assert statuses[approved.call.id] == ToolCallStatus.DONE and statuses[refused.call.id] == ToolCallStatus.REFUSED
+    assert len(list(notes.iterdir())) == 1
     close_window(qtbot, window)
