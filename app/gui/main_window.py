@@ -130,11 +130,20 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._show_model_state()
         self._load_stronger_models()
+        self._warmed_up = False
         self.refresh_threads()
-        self._index_for_search()  # messages imported or written before this window (or by the CLI) included
-        self._reads.run(session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
-        self._reads.run(preload_lexers)  # the first code block of a reply would wait for its lexer's import
         self.replies.preload()  # starting a worker mid-reply stalls the window (a fork of this process)
+
+    def _warm_up_once(self) -> None:
+        """Background work the first view must not wait for, started once the thread to show is on screen (or there
+        is none): the document readers' and lexers' imports (~2 s each, measured at cold start) and the indexing would
+        otherwise hold the read lane and the interpreter while the last thread is read and laid out."""
+        if self._warmed_up:
+            return
+        self._warmed_up = True
+        self._index_for_search()  # messages imported or written before this window (or by the CLI) included
+        self._reads.run(self._session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
+        self._reads.run(preload_lexers)  # the first code block of a reply would wait for its lexer's import
 
     # Layout
 
@@ -350,6 +359,7 @@ class MainWindow(QMainWindow):
             if restore in by_id and self._open_thread_id is None:
                 self.open_thread(restore)
                 return
+        QTimer.singleShot(0, self._warm_up_once)  # no thread to wait for
         if self._open_thread_id in by_id:
             self._show_title(by_id[self._open_thread_id].title)
             self.details.show_thread(by_id[self._open_thread_id])  # tags or metadata may have just changed
@@ -488,6 +498,7 @@ class MainWindow(QMainWindow):
             highlight=highlight,
             summary=page.summary,
         )
+        QTimer.singleShot(0, self._warm_up_once)  # once the thread is shown
 
     def edit_summary(self, summary_id: int) -> None:
         card = self.conversation.summary_card

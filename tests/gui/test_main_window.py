@@ -124,6 +124,28 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     assert (data_dir / "window.ini").is_file()
 
 
+def test_a_reopened_window_reads_the_last_thread_before_the_slow_imports(
+    qtbot, data_dir, models_dir, open_sessions, show_window
+):
+    """The document readers' import (~2 s at cold start) waits until the last thread is read: both run in order
+    on the read lane, so the other way round the window would show the thread seconds late."""
+    first = open_sessions(data_dir, models_dir)
+    limit_reply(first, max_tokens=8)
+    window = show_window(first)
+    type_and_send(qtbot, window, "Say hi.")
+    wait_until_idle(qtbot, window)
+    close_window(qtbot, window)
+
+    second = open_sessions(data_dir, models_dir)
+    read_lane: list[str] = []
+    page, preload_readers = second.threads.page, second.attachments.preload_readers
+    second.threads.page = lambda thread_id: read_lane.append("page") or page(thread_id)
+    second.attachments.preload_readers = lambda: read_lane.append("readers") or preload_readers()
+    reopened = show_window(second)
+    qtbot.waitUntil(lambda: len(reopened.conversation.cards()) == 2 and "readers" in read_lane)
+    assert read_lane.index("page") < read_lane.index("readers")
+
+
 def test_the_view_follows_a_streaming_reply_unless_the_user_scrolled_up(qtbot, session, show_window):
     limit_reply(session, max_tokens=1000)
     window = show_window(session)
