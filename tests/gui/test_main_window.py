@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.core.domain import MessageStatus, Role
@@ -144,6 +144,21 @@ def test_a_reopened_window_reads_the_last_thread_before_the_slow_imports(
     reopened = show_window(second)
     qtbot.waitUntil(lambda: len(reopened.conversation.cards()) == 2 and "readers" in read_lane)
     assert read_lane.index("page") < read_lane.index("readers")
+
+
+def test_a_last_thread_deleted_since_the_close_is_not_reopened(qtbot, session, show_window):
+    kept, deleted = session.chat.new_thread("Kept"), session.chat.new_thread("Deleted by the CLI")
+    settings = QSettings(str(session.data_dir / "window.ini"), QSettings.Format.IniFormat)
+    settings.setValue("session/lastThread", deleted.id)
+    settings.sync()
+    session.store.delete_thread(deleted.id)
+    window = show_window(session)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [kept.id])
+    qtbot.wait(200)  # a page read of the deleted thread would land by now
+    assert window.open_thread_id is None
+    assert window.title_label.full_text() == "New thread"
+    assert window.conversation.cards() == []
+    assert window.status_note.full_text() == ""  # no error for the gone thread
 
 
 def test_the_view_follows_a_streaming_reply_unless_the_user_scrolled_up(qtbot, session, show_window):
