@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from app.cli.attach import _print_progress, citation_json
 from app.cli.memory import memory_json
@@ -19,6 +20,7 @@ from app.core.domain import (
     ToolCallsChanged,
 )
 from app.core.errors import InvalidInput
+from app.core.reasoning import LONGEST_MARKER, split_reasoning
 from app.core.tools import ToolCall, ToolCallStatus
 from app.services.session import Session
 from app.services.transfer import tool_call_line, tool_call_summary
@@ -113,14 +115,14 @@ def report_turn(args: argparse.Namespace, session: Session, thread_id: int, even
     finished: ReplyFinished | None = None
     context: ContextReport | None = None
     shown_calls: dict[int, ToolCallStatus] = {}
+    streamed = ThinkingApart(sys.stdout, sys.stderr)
     for event in events:
         if isinstance(event, ReplyStarted):
             started = event
         elif isinstance(event, ContextBuilt):
             context = event.report
         elif isinstance(event, TokenEvent) and not args.json:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
+            streamed.feed(event.text)
         elif isinstance(event, ToolCallsChanged) and not args.json:
             _print_new_calls(event.calls, shown_calls)
         elif isinstance(event, ReplyFinished):
@@ -157,6 +159,7 @@ def report_turn(args: argparse.Namespace, session: Session, thread_id: int, even
             }
         )
     else:
+        streamed.finish()
         print()
     if reply.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED):
         print(f"threadloom: error: {reply.error}", file=sys.stderr)
@@ -171,6 +174,48 @@ def report_turn(args: argparse.Namespace, session: Session, thread_id: int, even
         )
         return EXIT_PENDING
     return 0
+
+
+class ThinkingApart:
+    """A streamed reply's thinking goes to `thinking` (after a "Thinking…" line, dimmed on a terminal), its answer
+    to `answer`: the reply on stdout is the answer alone, as stored. While the section is open, its last few
+    characters wait, as they may be the start of the closing marker."""
+
+    def __init__(self, answer: TextIO, thinking: TextIO) -> None:
+        self._answer, self._thinking = answer, thinking
+        self._dim = thinking.isatty()
+        self._text = ""
+        self._thought = self._answered = 0  # characters of each written so far
+        self._thinking_shown = False
+
+    def feed(self, piece: str) -> None:
+        self._text += piece
+        split = split_reasoning(self._text, streaming=True)
+        thought = split.reasoning or ""
+        ready = len(thought) - LONGEST_MARKER if split.thinking else len(thought)
+        if ready > self._thought:
+            self._write_thinking(thought[self._thought : ready])
+            self._thought = ready
+        if len(split.answer) > self._answered:
+            if self._thinking_shown and not self._answered:
+                self._write_thinking("\n")  # the thinking ends on its own line
+            self._answer.write(split.answer[self._answered :])
+            self._answer.flush()
+            self._answered = len(split.answer)
+
+    def finish(self) -> None:
+        """The reply ended: what waited of a section never closed is written."""
+        thought = split_reasoning(self._text, streaming=True).reasoning or ""
+        if len(thought) > self._thought:
+            self._write_thinking(thought[self._thought :])
+            self._thought = len(thought)
+
+    def _write_thinking(self, text: str) -> None:
+        if not self._thinking_shown:
+            self._thinking_shown = True
+            text = "Thinking…\n" + text
+        self._thinking.write(f"\x1b[2m{text}\x1b[0m" if self._dim else text)
+        self._thinking.flush()
 
 
 def _print_new_calls(calls: tuple[ToolCall, ...], shown: dict[int, ToolCallStatus]) -> None:

@@ -330,6 +330,8 @@ class ImportedMessage:
     backend: str = "local"
     tool_calls: tuple[ToolCall, ...] = ()  # their ids, thread and message are the file's, replaced on import
     rating: tuple[str, str | None, datetime] | None = None  # (up or down, note, rated at), from our own export
+    reasoning: str | None = None  # a reasoning model's thinking (Message.reasoning), from our own export
+    reasoning_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import jsonschema
-
 from app.core.domain import ChatEvent, ChatTurn, Message, MessageStatus, Role, Thread
 from app.core.errors import InvalidInput
 from app.core.tools import (
@@ -83,6 +81,8 @@ def validation_error(spec: ToolSpec, arguments: dict | str) -> str | None:
     """One line saying why `arguments` do not fit the tool's schema, or None when they do."""
     if not isinstance(arguments, dict):
         return f"{INVALID_ARGUMENTS}: expected a JSON object, got {str(arguments)[:200]!r}"
+    import jsonschema  # here, not at the top: its import is ~0.1 s of the window's cold start (-X importtime)
+
     error = next(iter(jsonschema.Draft202012Validator(spec.parameters).iter_errors(arguments)), None)
     if error is None:
         return None

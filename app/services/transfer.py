@@ -87,6 +87,8 @@ def _thread_json(store: Store, thread_id: int) -> dict[str, Any]:
                 "parent_id": m.parent_id,
                 "role": str(m.role),
                 "content": m.content,
+                "reasoning": m.reasoning,
+                "reasoning_s": m.reasoning_s,
                 "status": str(m.status),
                 "created_at": m.created_at.isoformat(),
                 "model": m.model,
@@ -399,6 +401,8 @@ def _from_threadloom(entry: dict[str, Any]) -> ImportedThread:
             parent_key=None if m["parent_id"] is None else str(m["parent_id"]),
             role=Role(m["role"]),
             content=m["content"],
+            reasoning=m.get("reasoning"),  # absent from files exported before it was kept
+            reasoning_s=m.get("reasoning_s"),
             created_at=_when(m["created_at"]),
             status=MessageStatus(m["status"]),
             model=m.get("model"),

@@ -208,6 +208,8 @@ class MessageTree(Database):
                     parent_id=ids[message.parent_key] if message.parent_key is not None else None,
                     role=str(message.role),
                     content=message.content,
+                    reasoning=message.reasoning,
+                    reasoning_s=message.reasoning_s,
                     status=str(message.status),
                     model=message.model,
                     error=message.error,

@@ -142,7 +142,8 @@ class _RecordingInsights:
 
 def test_the_dashboard_reads_100k_usage_rows_off_the_gui_thread(qtbot, big_history, session, show_window, tmp_path):
     window = show_window(session)
-    qtbot.waitUntil(lambda: not window._indexing.busy, timeout=TIMEOUT_MS)  # its embeddings add usage rows too
+    # its embeddings add usage rows too; the window starts them once its first view is shown
+    qtbot.waitUntil(lambda: window._warmed_up and not window._indexing.busy, timeout=TIMEOUT_MS)
     recording = _RecordingInsights(session.insights)
     dialog = InsightsDialog(
         recording, reads=window._reads, status=window.status, today=lambda: date(2026, 12, 1), parent=window

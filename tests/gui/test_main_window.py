@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from app.core.domain import MessageStatus, Role
@@ -122,6 +122,43 @@ def test_a_reopened_window_shows_the_thread_and_its_messages(qtbot, data_dir, mo
     assert reopened.splitter.sizes()[0] == 222  # window state came back from the data folder's window.ini
     assert not reopened.details.isVisible()
     assert (data_dir / "window.ini").is_file()
+
+
+def test_a_reopened_window_reads_the_last_thread_before_the_slow_imports(
+    qtbot, data_dir, models_dir, open_sessions, show_window
+):
+    """The document readers' import (~2 s at cold start) waits until the last thread is read: both run in order
+    on the read lane, so the other way round the window would show the thread seconds late."""
+    first = open_sessions(data_dir, models_dir)
+    limit_reply(first, max_tokens=8)
+    window = show_window(first)
+    type_and_send(qtbot, window, "Say hi.")
+    wait_until_idle(qtbot, window)
+    close_window(qtbot, window)
+
+    second = open_sessions(data_dir, models_dir)
+    read_lane: list[str] = []
+    page, preload_readers = second.threads.page, second.attachments.preload_readers
+    second.threads.page = lambda thread_id: read_lane.append("page") or page(thread_id)
+    second.attachments.preload_readers = lambda: read_lane.append("readers") or preload_readers()
+    reopened = show_window(second)
+    qtbot.waitUntil(lambda: len(reopened.conversation.cards()) == 2 and "readers" in read_lane)
+    assert read_lane.index("page") < read_lane.index("readers")
+
+
+def test_a_last_thread_deleted_since_the_close_is_not_reopened(qtbot, session, show_window):
+    kept, deleted = session.chat.new_thread("Kept"), session.chat.new_thread("Deleted by the CLI")
+    settings = QSettings(str(session.data_dir / "window.ini"), QSettings.Format.IniFormat)
+    settings.setValue("session/lastThread", deleted.id)
+    settings.sync()
+    session.store.delete_thread(deleted.id)
+    window = show_window(session)
+    qtbot.waitUntil(lambda: window.thread_list.thread_ids() == [kept.id])
+    qtbot.wait(200)  # a page read of the deleted thread would land by now
+    assert window.open_thread_id is None
+    assert window.title_label.full_text() == "New thread"
+    assert window.conversation.cards() == []
+    assert window.status_note.full_text() == ""  # no error for the gone thread
 
 
 def test_the_view_follows_a_streaming_reply_unless_the_user_scrolled_up(qtbot, session, show_window):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from fakes import scripted_services
 
-from app.cli.chat import reasoning_json
+from app.cli.chat import ThinkingApart, reasoning_json
 from app.core.domain import ReplyFinished, Role
 from app.core.reasoning import Reasoned, ReasoningTimer, split_reasoning
 
@@ -24,6 +25,29 @@ def test_while_streaming_an_open_section_or_half_a_marker_is_thinking():
     assert split_reasoning("<think>Let me see", streaming=True) == Reasoned("", "Let me see", thinking=True)
     assert split_reasoning("<thi", streaming=True) == Reasoned("", "", thinking=True)
     assert split_reasoning("<thi") == Reasoned("<thi", None)  # a finished reply that says "<thi" says it
+
+
+def test_plain_chat_streams_the_thinking_apart_and_the_answer_alone_to_stdout():
+    answer, thinking = io.StringIO(), io.StringIO()
+    streamed = ThinkingApart(answer, thinking)
+    for piece in ["<th", "ink>", "They say hi", ". Greet", " them.</", "think>", "\n\nHel", "lo!"]:
+        streamed.feed(piece)
+        assert "<" not in thinking.getvalue() and "think" not in answer.getvalue()  # no marker, not even half
+    streamed.finish()
+    assert answer.getvalue() == "Hello!"
+    assert thinking.getvalue() == "Thinking…\nThey say hi. Greet them.\n"
+
+
+def test_plain_chat_writes_a_reply_without_thinking_as_it_comes_and_flushes_an_unclosed_section():
+    answer, thinking = io.StringIO(), io.StringIO()
+    plain = ThinkingApart(answer, thinking)
+    plain.feed("Use <think> tags")
+    assert answer.getvalue() == "Use <think> tags" and thinking.getvalue() == ""
+    answer, thinking = io.StringIO(), io.StringIO()
+    cut_short = ThinkingApart(answer, thinking)
+    cut_short.feed("<think>Still working on it")
+    cut_short.finish()
+    assert thinking.getvalue() == "Thinking…\nStill working on it" and answer.getvalue() == ""
 
 
 def test_the_timer_runs_from_the_first_text_to_the_closing_marker():

@@ -25,6 +25,7 @@ def _rich_thread(store):
         ModelCall(CallPurpose.TURN, "local", "m", Usage(30, 3, 10), Timings(0.2, 50.0), 0.5, thread.id, first.id)
     )
     store.finish_message(first.id, status=MessageStatus.COMPLETE)
+    store.keep_reasoning_apart(first.id, answer="It rose.", reasoning="The 2023 figures went up.", seconds=1.5)
     second = store.add_message(thread.id, parent_id=user.id, role=Role.ASSISTANT, content="Partial", status=MessageStatus.STREAMING)
     store.finish_message(second.id, status=MessageStatus.INTERRUPTED, error="stopped")
     store.set_current_leaf(thread.id, first.id)
@@ -63,6 +64,20 @@ def test_json_export_then_import_restores_threads_exactly(store, tmp_path: Path)
     assert [t.title for t in report.imported] == ["Budget talk"] and report.skipped == []
     again = export_json(other, [report.imported[0].id])
     assert _normalised(again) == _normalised(exported)
+    reply = next(m for m in other.messages(report.imported[0].id) if m.content == "It rose.")
+    assert (reply.reasoning, reply.reasoning_s) == ("The 2023 figures went up.", 1.5)  # the thinking came back
+    other.close()
+
+
+def test_a_json_export_from_before_reasoning_was_kept_still_imports(store, tmp_path: Path):
+    exported = export_json(store, [_rich_thread(store).id])
+    for message in exported["threads"][0]["messages"]:
+        del message["reasoning"], message["reasoning_s"]
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(exported))
+    other = open_store(tmp_path / "elsewhere")
+    [imported] = import_file(other, path).imported
+    assert [m.reasoning for m in other.messages(imported.id)] == [None, None, None]
     other.close()
 
 
