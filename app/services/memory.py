@@ -199,14 +199,15 @@ class MemoryService:
         self._publish()
 
     def search(self, query: str, *, limit: int = 10, for_hosted: bool = False) -> list[Memory]:
-        """Approved memories that match `query` by words or meaning, best first; `for_hosted` keeps only those that
-        may go to a hosted model."""
-        words = content_words(query)
-        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if (match := any_word_query(words)) else []
+        """Approved memories that match `query` by their words, their source messages' words or meaning, best first
+        (reciprocal rank fusion); `for_hosted` keeps only those that may go to a hosted model."""
+        match = any_word_query(content_words(query))
+        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []
+        by_source = self._store.memory_source_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         vector = self._embed(query)
         nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
         by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
-        ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_meaning)]
+        ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_source, by_meaning)]
         found = self._store.memories(MemoryStatus.APPROVED, ids=ranked)
         if for_hosted:
             found = [m for m in found if may_go_hosted(m)]

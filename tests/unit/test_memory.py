@@ -154,6 +154,23 @@ def test_search_and_edit(services):
     assert services.memory.search("bike", for_hosted=True) == [edited]
 
 
+def test_a_memory_is_found_by_the_words_of_the_message_it_came_from(services):
+    thread = services.chat.new_thread()
+    (message,) = said(services, thread.id, "I volunteer at the Harbourview animal shelter on Saturdays.")
+    kept = services.memory.add(
+        "The user volunteers with animals", sources=[MemorySource(thread.id, message)], status=MemoryStatus.APPROVED
+    ).memory
+    services.memory.add("The user plays the cello", status=MemoryStatus.APPROVED)
+    # "Harbourview" is only in the source message, not in the memory's words.
+    assert [m.id for m in services.memory.search("Harbourview")] == [kept.id]
+    services.memory.edit(kept.id, privacy=PrivacyRule.LOCAL_ONLY)
+    proposed = services.memory.add("The user likes Saturdays", sources=[MemorySource(thread.id, message)]).memory
+    assert proposed.status == MemoryStatus.INBOX  # a proposal is not recalled by its source either
+    assert [m.id for m in services.memory.search("Harbourview")] == [kept.id]
+    services.memory.forget(kept.id)
+    assert services.memory.search("Harbourview") == []
+
+
 def test_forget_leaves_no_trace_in_the_database_or_its_log(services):
     text = "The user keeps a zebrafinch named Quillonius"
     thread = services.chat.new_thread()
