@@ -137,13 +137,16 @@ def test_profile_thread_system_prompt_assistants_and_incognito_from_the_command_
     missing = cli("threads", "system", "999", "x")
     assert missing.returncode == 1 and missing.stderr.strip() == "threadloom: error: no thread with id 999"
 
-    added = cli("assistants", "add", "Coach", "--system", "You are a running coach.", "--privacy", "ask", "--json")
+    added = cli("assistants", "add", "Coach", "--system", "You are a running coach.", "--privacy", "ask",
+                "--tool", "calculator", "--tool", "current_time", "--json")  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["privacy"] == "ask"
     assert cli("assistants", "add", "coach").stderr.strip() == "threadloom: error: there is already an assistant named 'coach'"
     turn = json.loads(cli("chat", "--new", "--assistant", "coach", "--json", "Plan my week.").stdout)
     route = json.loads(cli("route", str(turn["thread_id"]), "--json").stdout)
     assert route["privacy"] == "ask"
+    offered = json.loads(cli("tools", "list", "--thread", str(turn["thread_id"]), "--json").stdout)
+    assert sorted(t["name"] for t in offered if t["offered"]) == ["calculator", "current_time"]
     assert cli("assistants", "edit", "Coach", "--rename", "Trainer").returncode == 0
     assert [a["name"] for a in json.loads(cli("assistants", "list", "--json").stdout)] == ["Trainer"]
     unknown = cli("chat", "--new", "--assistant", "Coach", "Hi")
