@@ -189,7 +189,8 @@ def test_a_new_user_tells_two_threads_approves_sees_them_cited_in_a_third_and_fo
 
     store = open_store(data_dir)
     try:
-        assert store.db.execute_sql("SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'peanuts'").fetchone()[0] == 0
+        in_keyword_index = "SELECT count(*) FROM memory_fts WHERE memory_fts MATCH 'peanuts'"
+        assert store.db.execute_sql(in_keyword_index).fetchone()[0] == 0
         assert peanuts["id"] not in dict(store.thread_recall(third["thread_id"]))
     finally:
         store.close()

@@ -69,12 +69,12 @@ def test_extraction_proposes_grounded_facts_sourced_from_their_messages(services
 def test_a_fact_told_over_several_messages_keeps_them_all_as_sources(services):
     thread = services.chat.new_thread()
     told, again, other = said(
-        services, thread.id, "I'm allergic to peanuts.", "So no peanuts for me: the allergy is bad.", "My manager is Dana."
+        services, thread.id, "I'm allergic to peanuts.", "So no peanuts for me: the allergy is bad.", "I work at Acme."
     )
     services.backend().enqueue(facts("The user is allergic to peanuts"), facts(), facts())
     services.memory.extract(thread.id)
     (memory,) = services.memory.inbox()
-    assert [s.message_id for s in memory.sources] == [told, again]  # not the message about Dana
+    assert [s.message_id for s in memory.sources] == [told, again]  # not the one about work
 
 
 def test_a_reply_that_is_not_json_proposes_nothing(services):
