@@ -210,7 +210,7 @@ class MemoryService:
         nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
         by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
         ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_source, by_meaning)]
-        found = self._store.memories(MemoryStatus.APPROVED, ids=ranked)
+        found = spread_over_sources(self._store.memories(MemoryStatus.APPROVED, ids=ranked))
         if for_hosted:
             found = [m for m in found if may_go_hosted(m)]
         return found[:limit]
@@ -360,6 +360,18 @@ class MemoryService:
 def may_go_hosted(memory: Memory) -> bool:
     """Only a memory whose every source thread allows hosted use (or that the user allowed) leaves the machine."""
     return memory.privacy == PrivacyRule.ALLOWED
+
+
+def spread_over_sources(ranked: list[Memory]) -> list[Memory]:
+    """The ranking with each memory that only repeats the messages of memories above it moved after those that
+    bring a new one: a message the model drew three facts from does not fill the first places alone."""
+    seen: set[int] = set()
+    new, repeats = [], []
+    for memory in ranked:
+        messages = {source.message_id for source in memory.sources}
+        (repeats if messages and messages <= seen else new).append(memory)
+        seen |= messages
+    return new + repeats
 
 
 def grounded(fact: str, message: str) -> bool:

@@ -182,6 +182,16 @@ def test_a_memory_is_found_by_the_words_of_the_message_it_came_from(services):
     assert services.memory.search("Harbourview") == []
 
 
+def test_recall_spreads_its_first_places_over_the_messages_memories_came_from(services):
+    thread = services.chat.new_thread()
+    hiking, climbing = said(services, thread.id, "I hike in the Alps and my boots are red.", "I climb at the gym.")
+    for text, message in (("The user hikes in the Alps", hiking), ("The user has red hiking boots", hiking),
+                          ("The user climbs at the gym", climbing)):  # fmt: skip
+        services.memory.add(text, sources=[MemorySource(thread.id, message)], status=MemoryStatus.APPROVED)
+    found = [m.text for m in services.memory.search("hiking boots, the Alps, climbing")]
+    assert len(found) == 3 and found[1] == "The user climbs at the gym"  # before the hiking message's second memory
+
+
 def test_forget_leaves_no_trace_in_the_database_or_its_log(services):
     text = "The user keeps a zebrafinch named Quillonius"
     thread = services.chat.new_thread()
