@@ -48,14 +48,16 @@ class AssistantService:
         self._store.remove_assistant(self._store.get_assistant(name).id)
 
     def start_thread(self, name: str, *, incognito: bool = False) -> Thread:
-        """A new thread set up as the assistant says: its model, system prompt, privacy rule and knowledge folders
-        (indexed by the next sync)."""
+        """A new thread set up as the assistant says: its model, system prompt, tools (all of them when it names
+        none), privacy rule and knowledge folders (indexed by the next sync)."""
         assistant = self._store.get_assistant(name)
         thread = self._store.create_thread(
             NEW_THREAD_TITLE, model=assistant.model or self._chat.model_name,
             system_prompt=assistant.system_prompt, incognito=incognito,
         )  # fmt: skip
         self._routing.set_privacy_rule(thread.id, assistant.privacy_rule)
+        if assistant.tools:  # a name the thread does not have (an MCP server gone) is simply not offered
+            self._store.set_thread_tools(thread.id, list(assistant.tools))
         for folder in assistant.folders:
             self._folders.add_folder(folder, thread_id=thread.id)
         self._changes.publish(Changes(thread_list=True))

@@ -79,6 +79,8 @@ EXTRACTION_MAX_TOKENS = 128
 MESSAGE_CHARS = 1500
 # A message that never speaks of its writer holds no fact about them: it is not sent to the model at all.
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|i'll|me|my|mine|myself|we|our|us)\b", re.IGNORECASE)
+# A fact's other sources: messages that hold its key words (GROUNDED_SHARE) and are this close to it in meaning.
+MIN_SUPPORT_SIMILARITY = 0.5
 GROUNDED_SHARE = 0.5  # of a proposed fact's key words, the share its message must contain (else it is made up)
 IDLE_LOOKBACK = timedelta(days=7)
 RECALL_HEADER = "What you remember about the user from earlier conversations (use it only where it helps):"
@@ -199,15 +201,16 @@ class MemoryService:
         self._publish()
 
     def search(self, query: str, *, limit: int = 10, for_hosted: bool = False) -> list[Memory]:
-        """Approved memories that match `query` by words or meaning, best first; `for_hosted` keeps only those that
-        may go to a hosted model."""
-        words = content_words(query)
-        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if (match := any_word_query(words)) else []
+        """Approved memories that match `query` by their words, their source messages' words or meaning, best first
+        (reciprocal rank fusion); `for_hosted` keeps only those that may go to a hosted model."""
+        match = any_word_query(content_words(query))
+        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []
+        by_source = self._store.memory_source_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         vector = self._embed(query)
         nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
         by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
-        ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_meaning)]
-        found = self._store.memories(MemoryStatus.APPROVED, ids=ranked)
+        ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_source, by_meaning)]
+        found = spread_over_sources(self._store.memories(MemoryStatus.APPROVED, ids=ranked))
         if for_hosted:
             found = [m for m in found if may_go_hosted(m)]
         return found[:limit]
@@ -241,12 +244,15 @@ class MemoryService:
             return report
         start = self._store.memory_scan_position(thread_id)
         unread = [m for m in self._store.messages(thread_id) if m.id > start]
-        for message in unread:
-            if message.role != Role.USER or not _FIRST_PERSON.search(message.content):
+        said = [m for m in unread if m.role == Role.USER]
+        vectors = self._embed_many([m.content[:MESSAGE_CHARS] for m in said])
+        for message in said:
+            if not _FIRST_PERSON.search(message.content):
                 continue
             report.messages += 1
             for fact in self._facts(thread, message):
-                outcome = self.add(fact, sources=[MemorySource(thread_id, message.id)])
+                sources = [message, *self._also_said(fact, message, said, vectors)]
+                outcome = self.add(fact, sources=[MemorySource(thread_id, m.id) for m in sources])
                 if outcome.memory is None:
                     report.skipped_forgotten += 1
                 elif outcome.likeness == Likeness.DUPLICATE:
@@ -298,6 +304,20 @@ class MemoryService:
             return []
         return [fact for fact in facts if isinstance(fact, str) and grounded(fact, message.content)]
 
+    def _also_said(
+        self, fact: str, origin: Message, said: list[Message], vectors: list[bytes] | None
+    ) -> list[Message]:
+        """The other messages just read that say the fact too (its key words and, with an embedder, its meaning):
+        the model sees one message at a time, and a fact the user told over several turns keeps them all."""
+        fact_vector = self._embed(fact) if vectors else None
+        also = []
+        for index, message in enumerate(said):
+            if message.id == origin.id or not grounded(fact, message.content):
+                continue
+            if fact_vector is None or cosine(fact_vector, vectors[index]) >= MIN_SUPPORT_SIMILARITY:
+                also.append(message)
+        return also
+
     # Helpers
 
     @property
@@ -306,12 +326,17 @@ class MemoryService:
 
     def _embed(self, text: str) -> bytes | None:
         """The text's vector, or None when the embedding model cannot run (keywords alone then)."""
-        if self._embedder is None:
+        vectors = self._embed_many([text])
+        return vectors[0] if vectors else None
+
+    def _embed_many(self, texts: list[str]) -> list[bytes] | None:
+        """The texts' vectors in one call, or None when the embedding model cannot run."""
+        if self._embedder is None or not texts:
             return None
         try:
-            return vector_bytes(self._embedder.embed([text])[0])
+            return [vector_bytes(vector) for vector in self._embedder.embed(texts)]
         except (ModelUnavailable, WorkerDied, GenerationFailed) as exc:
-            log.info("memory without a vector (keywords only): %s", exc)
+            log.info("no vectors (keywords only): %s", exc)
             return None
 
     def _similar(self, text: str, vector: bytes | None) -> list[tuple[Memory, float]]:
@@ -335,6 +360,18 @@ class MemoryService:
 def may_go_hosted(memory: Memory) -> bool:
     """Only a memory whose every source thread allows hosted use (or that the user allowed) leaves the machine."""
     return memory.privacy == PrivacyRule.ALLOWED
+
+
+def spread_over_sources(ranked: list[Memory]) -> list[Memory]:
+    """The ranking with each memory that only repeats the messages of memories above it moved after those that
+    bring a new one: a message the model drew three facts from does not fill the first places alone."""
+    seen: set[int] = set()
+    new, repeats = [], []
+    for memory in ranked:
+        messages = {source.message_id for source in memory.sources}
+        (repeats if messages and messages <= seen else new).append(memory)
+        seen |= messages
+    return new + repeats
 
 
 def grounded(fact: str, message: str) -> bool:

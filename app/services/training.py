@@ -71,7 +71,7 @@ def finetune_lines(store: Store, wanted: TrainingFilter) -> Iterator[dict[str, A
         weights = {m.id: _learn_from(m, ratings.get(m.id), wanted) for m in path if m.role == Role.ASSISTANT}
         if not any(weights.values()):
             continue  # nothing in this thread to learn from
-        turns = _system(thread)
+        turns = _system(store, thread, path[-1].id)
         for message in path:
             turns += _turns(store, message, weights.get(message.id, True))
         yield {"messages": turns}
@@ -90,7 +90,7 @@ def preference_lines(store: Store, wanted: TrainingFilter) -> Iterator[dict[str,
             for chosen, rejected in _pairs(siblings, ratings, shown, wanted):
                 prompt = [m for m in store.path_to(parent_id) if m.status in _IN_PROMPT]
                 yield {
-                    "prompt": _system(thread) + [_turn(m) for m in prompt],
+                    "prompt": _system(store, thread, chosen.id) + [_turn(m) for m in prompt],
                     "chosen": [_turn(chosen)],
                     "rejected": [_turn(rejected)],
                 }
@@ -138,8 +138,11 @@ def _complete_prefix(path: list[Message]) -> list[Message]:
     return list(path)
 
 
-def _system(thread: Thread) -> list[dict[str, Any]]:
-    return [{"role": "system", "content": thread.system_prompt}] if thread.system_prompt else []
+def _system(store: Store, thread: Thread, reply_id: int) -> list[dict[str, Any]]:
+    """The system prompt the reply was written under (a thread's prompt is kept per branch)."""
+    versioned, prompt = store.system_prompt_for_reply(thread.id, reply_id)
+    prompt = prompt if versioned else thread.system_prompt
+    return [{"role": "system", "content": prompt}] if prompt else []
 
 
 def _turns(store: Store, message: Message, learn: bool) -> list[dict[str, Any]]:

@@ -561,8 +561,10 @@ def _from_openwebui(entry: dict[str, Any]) -> ImportedThread:
             )
         )
     tags = (entry.get("meta") or {}).get("tags") or []
+    chat = entry["chat"]
+    system_prompt = str((chat.get("params") or {}).get("system") or chat.get("system") or "").strip() or None
     return ImportedThread(
-        title=entry.get("title") or entry["chat"].get("title") or "Imported from Open WebUI",
+        title=entry.get("title") or chat.get("title") or "Imported from Open WebUI",
         created_at=created,
         updated_at=_when(entry.get("updated_at"), created),
         messages=tuple(imported),
@@ -570,4 +572,5 @@ def _from_openwebui(entry: dict[str, Any]) -> ImportedThread:
         pinned=bool(entry.get("pinned")),
         archived=bool(entry.get("archived")),
         tags=tuple(str(tag) for tag in tags),
+        system_prompt=system_prompt,
     )

@@ -171,6 +171,20 @@ class MemoryRecords(Database):
             )
         ]
 
+    def memory_source_ranking(self, match: str, *, limit: int) -> list[int]:
+        """Approved memories ranked by how well their best source message matches `match` (BM25): a memory is
+        found by the words of what the user said, not only by the few words the model kept."""
+        return [
+            row[0]
+            for row in self.db.execute_sql(
+                """SELECT s.memory_id FROM message_fts f JOIN memory_source s ON s.message_id = f.rowid
+                   JOIN memory m ON m.id = s.memory_id
+                   WHERE message_fts MATCH ? AND m.status = 'approved'
+                   GROUP BY s.memory_id ORDER BY min(f.rank) LIMIT ?""",
+                (match, limit),
+            )
+        ]
+
     def memory_vector_ranking(self, vector: bytes, *, limit: int) -> list[tuple[int, float]]:
         """(memory id, cosine distance), nearest first."""
         return [

@@ -155,13 +155,17 @@ class MessageTree(Database):
         return self.path_to(leaf_id)
 
     def fork(self, message_id: int, *, title: str | None = None) -> Thread:
-        """A new thread holding a copy (by value) of the path from the root to `message_id`."""
+        """A new thread holding a copy (by value) of the path from the root to `message_id`, with the system prompt
+        that path's branch had and what the thread took at its start (instructions, recalled memories): the copied
+        conversation goes on under the instructions it was written under."""
         path = self.path_to(message_id)
         source = self.get_thread(path[0].thread_id)
+        versioned, branch_prompt = self.system_prompt_for_reply(source.id, message_id)
         M = self._rows.Message
         with self.writing():
             thread = self.create_thread(
-                title or f"{source.title} (fork)", model=source.model, system_prompt=source.system_prompt,
+                title or f"{source.title} (fork)", model=source.model,
+                system_prompt=branch_prompt if versioned else source.system_prompt,
                 title_source="user" if title else source.title_source, incognito=source.incognito,
             )  # fmt: skip
             parent_id = None
@@ -184,6 +188,9 @@ class MessageTree(Database):
                 self.add_tags(thread.id, list(source.tags))
             if source.metadata:
                 self.set_metadata(thread.id, source.metadata)
+            started, instructions = self.thread_start(source.id)
+            if started:
+                self.start_thread(thread.id, instructions, self.thread_recall(source.id))
         return self.get_thread(thread.id)
 
     def insert_thread(self, imported: ImportedThread) -> Thread:

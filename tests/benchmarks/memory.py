@@ -5,7 +5,8 @@ memory extraction runs after each session on the starter model (auto-approve on)
 (the adversarial category 5 left out):
   (a) evidence recall@5 and @10: the share of the question's evidence turns among the sources of the first k
       memories recalled for it (within the 600-token budget), against BM25 (FTS5) over the raw turns in the same
-      run, and the ratio; with the tokens recalled memories put in the prompt against the whole history's;
+      run, and the ratio; the share of evidence turns that are any memory's source (where extraction lost it);
+      with the tokens recalled memories put in the prompt against the whole history's;
   (b) answer token-F1 with LoCoMo's normalisation, memory vs no memory, on the starter model (a subset);
   (c) extraction time per session and memories per session.
 
@@ -83,7 +84,7 @@ def generate(session, turns: tuple[ChatTurn, ...]) -> str:
 def run(args: argparse.Namespace) -> None:
     samples = json.loads((Path(args.data) / "locomo3.json").read_text())[: args.conversations]
     figures: dict[str, list[float]] = {k: [] for k in ("mem5", "mem10", "bm5", "bm10", "mem_tokens", "history", "f1_mem",
-                                                         "f1_none", "extract_s", "per_session")}  # fmt: skip
+                                                         "f1_none", "extract_s", "per_session", "reachable")}  # fmt: skip
     for sample in samples:
         data = Path(tempfile.mkdtemp(prefix="locomo-"))
         save_settings(data, Settings(memory_auto_approve=True, kv_cache=False))
@@ -110,6 +111,7 @@ def run(args: argparse.Namespace) -> None:
         in_scope = {turn_of[m] for m in turn_of}
         questions = [q for q in sample["qa"] if q.get("category") != ADVERSARIAL and q.get("evidence")
                      and all(e in in_scope for e in q["evidence"])]  # fmt: skip
+        sourced = {turn_of.get(s.message_id) for m in memory.list_memories() for s in m.sources}
         probe = store.create_thread("probe")
         answered = 0
         for question in questions:
@@ -120,6 +122,7 @@ def run(args: argparse.Namespace) -> None:
                 "SELECT rowid FROM message_fts WHERE message_fts MATCH ? ORDER BY rank LIMIT 10", (match,)
             ).fetchall() if match else []  # fmt: skip
             by_bm25 = [{turn_of.get(row[0])} for row in hits]
+            figures["reachable"].append(coverage(question["evidence"], [sourced], 1))
             for k in (5, 10):
                 figures[f"mem{k}"].append(coverage(question["evidence"], by_memory, k))
                 figures[f"bm{k}"].append(coverage(question["evidence"], by_bm25, k))
@@ -149,6 +152,7 @@ def run(args: argparse.Namespace) -> None:
           f"ratio {ratio('mem5', 'bm5')}")  # fmt: skip
     print(f"    evidence recall@10: memory {mean('mem10'):.3f}  BM25 over raw turns {mean('bm10'):.3f}  "
           f"ratio {ratio('mem10', 'bm10')}")  # fmt: skip
+    print(f"    evidence turns that are some memory's source (the most recall can find): {mean('reachable'):.3f}")
     print(f"    prompt tokens: recalled memories {mean('mem_tokens'):.0f} (budget 600) vs whole history "
           f"{mean('history'):.0f}")  # fmt: skip
     print(f"(b) answer token-F1 on {len(figures['f1_mem'])} questions: with memory {mean('f1_mem'):.3f}, "

@@ -154,7 +154,8 @@ def test_new_thread_with_an_assistant_starts_from_its_set_up(qtbot, session, sho
     from app.core.memory import Assistant
     from app.core.routing import PrivacyRule
 
-    session.assistants.add(Assistant(0, "Coach", system_prompt="You are a running coach.", privacy_rule=PrivacyRule.ASK))
+    session.assistants.add(Assistant(0, "Coach", system_prompt="You are a running coach.", tools=("calculator",),
+                                     privacy_rule=PrivacyRule.ASK))  # fmt: skip
     window = show_window(session)
     button = window.personal.new_thread_with
     button.menu().aboutToShow.emit()  # as when the user opens the menu
@@ -164,6 +165,7 @@ def test_new_thread_with_an_assistant_starts_from_its_set_up(qtbot, session, sho
     thread = session.store.get_thread(window._open_thread_id)
     assert thread.system_prompt == "You are a running coach."
     assert session.routing.privacy_rule(thread.id) == PrivacyRule.ASK
+    assert [spec.name for spec in session.tools.registry.offered(thread)] == ["calculator"]
     qtbot.waitUntil(lambda: window.details.system_prompt_label.text() == "You are a running coach.")
 
 

@@ -66,6 +66,17 @@ def test_extraction_proposes_grounded_facts_sourced_from_their_messages(services
     assert capital not in [s.message_id for m in inbox for s in m.sources]
 
 
+def test_a_fact_told_over_several_messages_keeps_them_all_as_sources(services):
+    thread = services.chat.new_thread()
+    told, again, other = said(
+        services, thread.id, "I'm allergic to peanuts.", "So no peanuts for me: the allergy is bad.", "I work at Acme."
+    )
+    services.backend().enqueue(facts("The user is allergic to peanuts"), facts(), facts())
+    services.memory.extract(thread.id)
+    (memory,) = services.memory.inbox()
+    assert [s.message_id for s in memory.sources] == [told, again]  # not the one about work
+
+
 def test_a_reply_that_is_not_json_proposes_nothing(services):
     thread = services.chat.new_thread()
     said(services, thread.id, "I live in Porto.")
@@ -152,6 +163,33 @@ def test_search_and_edit(services):
     assert edited.privacy == PrivacyRule.ALLOWED
     assert [m.id for m in services.memory.search("e-bike")] == [bike.id]
     assert services.memory.search("bike", for_hosted=True) == [edited]
+
+
+def test_a_memory_is_found_by_the_words_of_the_message_it_came_from(services):
+    thread = services.chat.new_thread()
+    (message,) = said(services, thread.id, "I volunteer at the Harbourview animal shelter on Saturdays.")
+    kept = services.memory.add(
+        "The user volunteers with animals", sources=[MemorySource(thread.id, message)], status=MemoryStatus.APPROVED
+    ).memory
+    services.memory.add("The user plays the cello", status=MemoryStatus.APPROVED)
+    # "Harbourview" is only in the source message, not in the memory's words.
+    assert [m.id for m in services.memory.search("Harbourview")] == [kept.id]
+    services.memory.edit(kept.id, privacy=PrivacyRule.LOCAL_ONLY)
+    proposed = services.memory.add("The user likes Saturdays", sources=[MemorySource(thread.id, message)]).memory
+    assert proposed.status == MemoryStatus.INBOX  # a proposal is not recalled by its source either
+    assert [m.id for m in services.memory.search("Harbourview")] == [kept.id]
+    services.memory.forget(kept.id)
+    assert services.memory.search("Harbourview") == []
+
+
+def test_recall_spreads_its_first_places_over_the_messages_memories_came_from(services):
+    thread = services.chat.new_thread()
+    hiking, climbing = said(services, thread.id, "I hike in the Alps and my boots are red.", "I climb at the gym.")
+    for text, message in (("The user hikes in the Alps", hiking), ("The user has red hiking boots", hiking),
+                          ("The user climbs at the gym", climbing)):  # fmt: skip
+        services.memory.add(text, sources=[MemorySource(thread.id, message)], status=MemoryStatus.APPROVED)
+    found = [m.text for m in services.memory.search("hiking boots, the Alps, climbing")]
+    assert len(found) == 3 and found[1] == "The user climbs at the gym"  # before the hiking message's second memory
 
 
 def test_forget_leaves_no_trace_in_the_database_or_its_log(services):

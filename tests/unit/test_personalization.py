@@ -73,6 +73,22 @@ def test_a_thread_system_prompt_applies_from_the_next_branch(services):
     assert services.store.get_thread(thread.id).system_prompt is None
 
 
+def test_a_fork_goes_on_under_the_prompt_its_branch_was_written_under(services):
+    set_instructions(services, about_me="I am a nurse in Porto.")
+    services.memory.add("The user is allergic to peanuts", status=MemoryStatus.APPROVED)
+    thread = services.chat.new_thread()
+    services.store.set_thread_system_prompt(thread.id, "You are a pirate.")
+    first_reply = reply_of(services.chat.send(thread.id, "Suggest a peanut snack"))
+    services.store.set_thread_system_prompt(thread.id, "You are a judge.")  # for branches begun from now on
+    set_instructions(services, about_me="I am a teacher.")
+    fork = services.store.fork(first_reply)
+    assert fork.system_prompt == "You are a pirate."
+    list(services.chat.send(fork.id, "Another one"))
+    original, forked = system_turns(services)
+    assert forked == original and "pirate" in forked and "nurse in Porto" in forked and "peanuts" in forked
+    assert [text for _, text in services.store.thread_recall(fork.id)] == ["The user is allergic to peanuts"]
+
+
 def test_a_new_thread_system_prompt_applies_to_its_first_reply(services):
     thread = services.chat.new_thread()
     services.store.set_thread_system_prompt(thread.id, "  Reply in French.  ")

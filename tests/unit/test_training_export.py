@@ -10,6 +10,7 @@ import pytest
 from history import OTHER, build_history
 
 from app.core.domain import Role
+from app.core.insights import RatingValue
 from app.core.tools import DECLINED, ToolCallStatus, ToolEffect
 from app.services.training import TrainingFilter, finetune_lines, preference_lines
 from app.store import open_store
@@ -229,3 +230,23 @@ def test_no_pair_without_a_preference(store):
     assert list(finetune_lines(store, TrainingFilter())) == [
         {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "two"}]}
     ]
+
+
+def test_each_reply_is_exported_with_the_system_prompt_its_branch_had(store):
+    thread = store.create_thread("Tea", system_prompt="You are a barista.")
+    question = store.add_message(thread.id, parent_id=None, role=Role.USER, content="Green or black?")
+    first = store.add_message(thread.id, parent_id=question.id, role=Role.ASSISTANT, content="Espresso.")
+    store.set_thread_system_prompt(thread.id, "You are a tea master.")  # from the next branch on
+    second = store.add_message(thread.id, parent_id=question.id, role=Role.ASSISTANT, content="Green, at 80 °C.")
+    store.rate(second.id, RatingValue.UP)
+
+    def system_of_the_line() -> str:
+        (line,) = finetune_lines(store, TrainingFilter())
+        return line["messages"][0]["content"]
+
+    assert system_of_the_line() == "You are a tea master."
+    store.set_current_leaf(thread.id, first.id)
+    assert system_of_the_line() == "You are a barista."
+    store.rate(first.id, RatingValue.DOWN)
+    (pair,) = preference_lines(store, TrainingFilter())
+    assert pair["prompt"][0] == {"role": "system", "content": "You are a tea master."}  # the chosen reply's

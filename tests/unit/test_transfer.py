@@ -116,6 +116,17 @@ def test_openwebui_import_strips_reasoning_and_keeps_three_chats(store):
     assert store.current_path(reasoning.id)[-1].content == "255"
 
 
+def test_an_openwebui_chat_keeps_the_system_prompt_it_came_with(store, tmp_path: Path):
+    entries = json.loads((FIXTURES / "openwebui-export.json").read_text())[:2]
+    entries[0]["chat"]["params"] = {"system": "  You are a terse tutor. "}
+    entries[1]["chat"].pop("params", None)
+    path = tmp_path / "openwebui.json"
+    path.write_text(json.dumps(entries))
+    with_prompt, without = import_file(store, path).imported
+    assert store.get_thread(with_prompt.id).system_prompt == "You are a terse tutor."
+    assert store.get_thread(without.id).system_prompt is None
+
+
 def test_an_unreadable_entry_is_skipped_by_title_and_the_rest_imports(store, tmp_path: Path):
     entries = json.loads((FIXTURES / "chatgpt-tree.json").read_text())
     entries.append({"title": "Corrupted entry", "create_time": 1714585031.1})  # no mapping at all
