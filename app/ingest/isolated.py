@@ -33,9 +33,35 @@ def extract_isolated(
     password: str | None = None,
 ) -> Extracted:
     """`extract` in a child process under the limits. Raises UnreadableFile (or PasswordNeeded) naming `name`."""
+    outcome = extract_isolated_many([(path, kind, name)], password=password)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def extract_isolated_many(
+    files: list[tuple[Path, str, str]], *, password: str | None = None
+) -> list[Extracted | UnreadableFile | PasswordNeeded]:
+    """`extract` of each (path, kind, name) in one child process under the limits: starting a child took longer
+    than reading a small text file. If that child fails as a whole (a crash, a limit), each file is read again in a
+    child of its own, so a hostile file still fails alone."""
+    if not files:
+        return []
+    try:
+        answers = _run_child(files, password)
+    except UnreadableFile as failed:
+        if len(files) == 1:
+            return [failed]
+        return [outcome for file in files for outcome in extract_isolated_many([file], password=password)]
+    return [_outcome(answer) for answer in answers]
+
+
+def _run_child(files: list[tuple[Path, str, str]], password: str | None) -> list[dict]:
+    """The child's answer for each file; UnreadableFile (naming the file when alone) if the child itself fails."""
+    name = files[0][2] if len(files) == 1 else f"one of {len(files)} files"
     wall_limit_s = WALL_LIMIT_S
-    request = {"path": str(path), "kind": kind, "name": name, "password": password,
-               "memory_limit": MEMORY_LIMIT, "cpu_limit_s": CPU_LIMIT_S}  # fmt: skip
+    request = {"files": [{"path": str(path), "kind": kind, "name": file_name} for path, kind, file_name in files],
+               "password": password, "memory_limit": MEMORY_LIMIT, "cpu_limit_s": CPU_LIMIT_S}  # fmt: skip
     try:
         child = subprocess.run(
             [sys.executable, "-I", "-m", "app.ingest.isolated"],
@@ -50,13 +76,19 @@ def extract_isolated(
     if child.returncode != 0:
         raise UnreadableFile(f"{name} made its reader fail ({_how(child.returncode)}); attach an intact copy")
     try:
-        answer = json.loads(child.stdout)
+        answers = json.loads(child.stdout)
     except ValueError as exc:
         raise UnreadableFile(f"{name} made its reader fail (no answer); attach an intact copy") from exc
+    if not isinstance(answers, list) or len(answers) != len(files):
+        raise UnreadableFile(answers.get("error", f"{name} made its reader fail (no answer); attach an intact copy"))
+    return answers
+
+
+def _outcome(answer: dict) -> Extracted | UnreadableFile | PasswordNeeded:
     if "password" in answer:
-        raise PasswordNeeded(name, wrong=answer["password"] == "wrong")
+        return PasswordNeeded(answer["name"], wrong=answer["password"] == "wrong")
     if "error" in answer:
-        raise UnreadableFile(answer["error"])
+        return UnreadableFile(answer["error"])
     return Extracted(answer["kind"], answer["pages"])
 
 
@@ -86,9 +118,9 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     try:
-        answer.write(json.dumps(_answer(request)))
-    except MemoryError:  # the text itself, as JSON, is more than the cap allows
-        answer.write(json.dumps({"error": _too_big(request["name"])}))
+        answer.write(json.dumps([_answer(file | {"password": request["password"]}) for file in request["files"]]))
+    except MemoryError:  # the text itself, as JSON, is more than the cap allows: each file is then read alone
+        answer.write(json.dumps({"error": _too_big(request["files"][0]["name"])}))
     answer.close()
     return 0
 
@@ -98,7 +130,7 @@ def _answer(request: dict) -> dict:
     try:
         extracted = extract(Path(request["path"]), kind=request["kind"], name=name, password=request["password"])
     except PasswordNeeded as exc:
-        return {"password": "wrong" if exc.wrong else "missing"}
+        return {"password": "wrong" if exc.wrong else "missing", "name": name}
     except UnreadableFile as exc:
         return {"error": str(exc)}
     except MemoryError:

@@ -18,11 +18,14 @@ from pathlib import Path
 from app.core.documents import Attachment, ChunkText, Document, DocumentStatus, IngestProgress, page_heading
 from app.core.errors import GenerationFailed, ModelUnavailable, WorkerDied
 from app.ingest.chunking import chunk_pages
-from app.ingest.extract import PasswordNeeded, UnreadableFile
-from app.ingest.isolated import extract_isolated
+from app.ingest.extract import Extracted, PasswordNeeded, UnreadableFile
+from app.ingest.isolated import extract_isolated_many
 from app.retrieval.search import vector_bytes
 
 EMBED_BATCH = 64  # chunks per embedding round trip and per commit: the resume granularity
+# Files at most this big are read together, up to READ_GROUP_FILES in one reading process; a bigger one alone.
+SMALL_FILE_BYTES = 256 * 1024
+READ_GROUP_FILES = 32
 ProgressCallback = Callable[[IngestProgress], None]
 
 
@@ -67,6 +70,28 @@ class _Read:
     error: str | None = None
 
 
+def _read_groups(documents: list[Document]) -> list[list[int]]:
+    """Indices of `documents` in reading order, in groups that one reading process reads: small files together."""
+    groups: list[list[int]] = []
+    for index, document in enumerate(documents):
+        small = document.size_bytes <= SMALL_FILE_BYTES
+        last = groups[-1] if groups else None
+        if small and last and len(last) < READ_GROUP_FILES and documents[last[-1]].size_bytes <= SMALL_FILE_BYTES:
+            last.append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+def _read_outcome(extracted: Extracted | UnreadableFile) -> _Read:
+    """What one file's reading gave, as ingest keeps it."""
+    if isinstance(extracted, PasswordNeeded):
+        return _Read(status=DocumentStatus.NEEDS_PASSWORD, error=str(extracted))
+    if isinstance(extracted, UnreadableFile):
+        return _Read(status=DocumentStatus.ERROR, error=str(extracted))
+    return _Read(pages=len(extracted.pages), chunks=chunk_pages(extracted.pages))
+
+
 class Ingest:
     def ingest_pending(
         self, *, summarise: bool = True, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
@@ -99,32 +124,47 @@ class Ingest:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
     ) -> None:
-        """Read and embed one file after the other, then summarise them. A file that cannot be read fails alone,
-        and each step commits as it goes, so a stop at any point resumes from the stored state. The next file is
-        read (in its own process) while this one embeds: many small files took as long to read as to embed."""
+        """Read and embed the files, then summarise them. A file that cannot be read fails alone, and each step
+        commits as it goes, so a stop at any point resumes from the stored state. Small files are read together
+        (one reading process for a group) and embedded together (EMBED_BATCH chunks a round trip, across files),
+        and the next group is read (in its own process) while this one embeds: with a process and a round trip per
+        file, many small files took as long to read as to embed."""
         with self._ingest_lock, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as reader:
             tracker = _Tracker(len(documents), progress)
             readable, ready = [], set()
             fresh = [self.documents.document(document.id) for document, _ in documents]
-            reads: dict[int, Future[_Read]] = {}
+            groups = _read_groups(fresh)
+            reads: dict[int, Future[list[_Read]]] = {}
+            unembedded: list[tuple[int, str]] = []  # read, and waiting for a full batch of chunks
+            waiting_chunks = 0
 
-            def read_ahead(index: int) -> None:
-                if index < len(documents) and index not in reads:
-                    reads[index] = reader.submit(self._extract, fresh[index], documents[index][1], password)
+            def read_ahead(group: int) -> None:
+                if group < len(groups) and group not in reads:
+                    members = [(fresh[i], documents[i][1]) for i in groups[group]]
+                    reads[group] = reader.submit(self._extract, members, password)
 
-            for index, (document, name) in enumerate(documents):
+            for group, members in enumerate(groups):
                 if cancel is not None and cancel.is_set():
                     break
-                tracker.file_name = name
+                tracker.file_name = documents[members[0]][1]
                 tracker.report("reading")
-                read_ahead(index)
-                outcome = reads.pop(index).result()
-                read_ahead(index + 1)
-                if self._store_read(fresh[index], outcome, tracker):
-                    readable.append((document.id, name))
-                    ready |= self._embed_documents([(document.id, name)], tracker, cancel)
-                else:
-                    tracker.files_done += 1
+                read_ahead(group)
+                outcomes = reads.pop(group).result()
+                read_ahead(group + 1)
+                for index, outcome in zip(members, outcomes, strict=True):
+                    document, name = documents[index]
+                    if self._store_read(fresh[index], outcome, tracker):
+                        readable.append((document.id, name))
+                        unembedded.append((document.id, name))
+                        # A file read before (resuming) has its chunks in the store only: embed it now.
+                        waiting_chunks += len(outcome.chunks) if outcome.chunks is not None else EMBED_BATCH
+                    else:
+                        tracker.files_done += 1
+                    if waiting_chunks >= EMBED_BATCH:
+                        ready |= self._embed_documents(unembedded, tracker, cancel)
+                        unembedded, waiting_chunks = [], 0
+            if unembedded:
+                ready |= self._embed_documents(unembedded, tracker, cancel)
             for future in reads.values():
                 future.cancel()
             for document_id, name in readable:
@@ -138,19 +178,21 @@ class Ingest:
                     self.summarise(document_id)
             tracker.report("done")
 
-    def _extract(self, document: Document, name: str, password: str | None) -> _Read:
-        """A file not read yet, extracted and chunked (on the reader thread: no store writes, no progress)."""
-        retry_password = document.status == DocumentStatus.NEEDS_PASSWORD and password is not None
-        if not (document.status == DocumentStatus.PENDING or retry_password):
-            return _Read()
+    def _extract(self, members: list[tuple[Document, str]], password: str | None) -> list[_Read]:
+        """Files not read yet, extracted and chunked (on the reader thread: no store writes, no progress)."""
+        to_read = [
+            (document, name) for document, name in members
+            if document.status == DocumentStatus.PENDING
+            or (document.status == DocumentStatus.NEEDS_PASSWORD and password is not None)
+        ]  # fmt: skip
         try:
-            extracted = extract_isolated(Path(document.stored_path), kind=document.kind, name=name, password=password)
-        except PasswordNeeded as exc:
-            return _Read(status=DocumentStatus.NEEDS_PASSWORD, error=str(exc))
-        except (UnreadableFile, OSError) as exc:
-            message = str(exc) if isinstance(exc, UnreadableFile) else f"{name} cannot be read ({exc.strerror})"
-            return _Read(status=DocumentStatus.ERROR, error=message)
-        return _Read(pages=len(extracted.pages), chunks=chunk_pages(extracted.pages))
+            extracted = extract_isolated_many(
+                [(Path(document.stored_path), document.kind, name) for document, name in to_read], password=password
+            )
+        except OSError as exc:  # the reading process could not be started
+            extracted = [UnreadableFile(f"{name} cannot be read ({exc.strerror})") for _, name in to_read]
+        outcomes = {document.id: _read_outcome(outcome) for (document, _), outcome in zip(to_read, extracted, strict=True)}
+        return [outcomes.get(document.id, _Read()) for document, _ in members]
 
     def _store_read(self, document: Document, outcome: _Read, tracker: _Tracker) -> bool:
         """Keep what `_extract` found; False when the file cannot be read (its status says why)."""

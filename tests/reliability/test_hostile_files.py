@@ -167,12 +167,51 @@ def test_a_password_reaches_the_reading_process_and_a_wrong_one_is_said(tmp_path
     assert caught.value.wrong
 
 
-def test_each_file_is_embedded_before_the_next_is_read(service, store, canary, tmp_path):
+def test_small_files_are_read_by_one_process_and_embedded_in_one_round_trip(service, store, embedder, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    children = []
+    run_child = isolated._run_child
+    monkeypatch.setattr(isolated, "_run_child", lambda files, password: children.append(files) or run_child(files, password))
     phases = []
     paths = [text_file(tmp_path, f"{n}.txt", f"File {n} is about otters and beavers.") for n in range(3)]
-    attach(service, store, paths, progress=lambda p: phases.append(p.phase))
+    results = attach(service, store, paths, progress=lambda p: phases.append(p.phase))
+    assert [len(files) for files in children] == [3]
+    assert [len(batch) for batch in embedder.batches] == [3]
+    assert all(results[f"{n}.txt"].attachment.document.status == DocumentStatus.READY for n in range(3))
     steps = [phase for index, phase in enumerate(phases) if index == 0 or phases[index - 1] != phase]
-    assert steps[:6] == ["reading", "embedding", "reading", "embedding", "reading", "embedding"]
+    assert steps == ["reading", "embedding", "done"]
+
+
+def test_a_reader_that_fails_for_a_group_reads_each_file_alone(service, store, tmp_path, monkeypatch):
+    """One file of a group that kills the shared reading process fails alone: the others are read again, each in
+    a process of its own."""
+    run_child = isolated._run_child
+
+    def crash_for_groups(files, password):
+        if len(files) > 1 or files[0][2] == "hostile.txt":
+            raise UnreadableFile(f"{files[0][2] if len(files) == 1 else 'a group'} made its reader fail (it crashed "
+                                 "with signal 11); attach an intact copy")  # fmt: skip
+        return run_child(files, password)
+
+    monkeypatch.setattr(isolated, "_run_child", crash_for_groups)
+    paths = [text_file(tmp_path, name, f"Herons wade ({name}).") for name in ("before.txt", "hostile.txt", "after.txt")]
+    results = attach(service, store, paths)
+    hostile = results["hostile.txt"].attachment.document
+    assert hostile.status == DocumentStatus.ERROR
+    assert hostile.error == "hostile.txt made its reader fail (it crashed with signal 11); attach an intact copy"
+    for name in ("before.txt", "after.txt"):
+        assert results[name].attachment.document.status == DocumentStatus.READY
+
+
+def test_files_beyond_a_batch_of_chunks_are_embedded_while_later_ones_wait_to_be_read(service, store, embedder,
+                                                                                     tmp_path):  # fmt: skip
+    """Memory stays bounded on a large folder: chunks go to the embedder once a batch is full, not after all files."""
+    from app.services.ingest import EMBED_BATCH
+
+    paths = [text_file(tmp_path, f"{n}.txt", f"File {n} is about otters.") for n in range(EMBED_BATCH + 5)]
+    results = attach(service, store, paths)
+    assert [len(batch) for batch in embedder.batches] == [EMBED_BATCH, 5]
+    assert all(result.attachment.document.status == DocumentStatus.READY for result in results.values())
 
 
 def test_html_full_of_unclosed_tags_takes_linear_time():
