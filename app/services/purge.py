@@ -18,17 +18,12 @@ class Purged:
 
 
 def purge_for_good(store: Store) -> Purged:
-    db = store.db
-    previous = db.execute_sql("PRAGMA secure_delete").fetchone()[0]
-    db.execute_sql("PRAGMA secure_delete = ON")  # deleted content is overwritten with zeros, not just unlinked
-    try:
-        thread_ids = store.purge_deleted()
-        stored_files = DocumentStore(store).remove_unused_documents()
-        with store.writing():  # a deleted row's words stay in FTS5 segments until they are merged
-            for index in ("message_fts", "chunk_fts"):
-                db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
-    finally:
-        db.execute_sql(f"PRAGMA secure_delete = {int(previous)}")
+    db = store.db  # its secure_delete is on (store/database.py): deleted content is overwritten, not just unlinked
+    thread_ids = store.purge_deleted()
+    stored_files = DocumentStore(store).remove_unused_documents()
+    with store.writing():  # a deleted row's words stay in FTS5 segments until they are merged
+        for index in ("message_fts", "chunk_fts"):
+            db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('optimize')")
     for path in stored_files:
         Path(path).unlink(missing_ok=True)
     db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # best effort: a reader elsewhere may hold the log a while

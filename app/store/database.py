@@ -44,6 +44,9 @@ def open_database(path: Path) -> APSWDatabase:
             "synchronous": "normal",  # WAL + normal: a crash of the process never corrupts; power loss may drop the last commit
             "busy_timeout": 10_000,
             "mmap_size": 256 * 1024 * 1024,
+            # Freed content is overwritten with zeros on every write, not only at purge or forget: a reply is
+            # rewritten as it streams and a memory as it is approved or used, and each rewrite frees its old copy.
+            "secure_delete": 1,
         },
     )
     db.load_extension(sqlite_vec.loadable_path())

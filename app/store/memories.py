@@ -122,31 +122,26 @@ class MemoryRecords(Database):
         """Remove a memory for good and leave only a tombstone (`digest` per source message); returns the threads
         that recalled it (their saved model states hold it too).
 
-        With secure_delete on, deleted rows are overwritten with zeros rather than left in free pages (vec0 zeroes
+        The store's secure_delete overwrites deleted rows with zeros rather than leaving them in free pages (vec0 zeroes
         a deleted vector's slot in its chunk); the keyword index is merged so no old segment keeps its words; the
         write-ahead log is checkpointed and emptied."""
-        previous = self.db.execute_sql("PRAGMA secure_delete").fetchone()[0]
-        self.db.execute_sql("PRAGMA secure_delete = ON")
-        try:
-            with self.writing():
-                memory = self.get_memory(memory_id)
-                threads = [
-                    row[0]
-                    for row in self.db.execute_sql(
-                        "SELECT thread_id FROM thread_recall WHERE memory_id = ?", (memory_id,)
-                    )
-                ]
-                now = _iso(self._clock())
-                for source in memory.sources:
-                    self.db.execute_sql(
-                        "INSERT OR IGNORE INTO memory_tombstone (digest, message_id, created_at) VALUES (?, ?, ?)",
-                        (digest, source.message_id, now),
-                    )
-                self._delete_memory_vector(memory_id)
-                self.db.execute_sql("DELETE FROM memory WHERE id = ?", (memory_id,))
-                self.db.execute_sql("INSERT INTO memory_fts(memory_fts) VALUES ('optimize')")
-        finally:
-            self.db.execute_sql(f"PRAGMA secure_delete = {int(previous)}")
+        with self.writing():
+            memory = self.get_memory(memory_id)
+            threads = [
+                row[0]
+                for row in self.db.execute_sql(
+                    "SELECT thread_id FROM thread_recall WHERE memory_id = ?", (memory_id,)
+                )
+            ]
+            now = _iso(self._clock())
+            for source in memory.sources:
+                self.db.execute_sql(
+                    "INSERT OR IGNORE INTO memory_tombstone (digest, message_id, created_at) VALUES (?, ?, ?)",
+                    (digest, source.message_id, now),
+                )
+            self._delete_memory_vector(memory_id)
+            self.db.execute_sql("DELETE FROM memory WHERE id = ?", (memory_id,))
+            self.db.execute_sql("INSERT INTO memory_fts(memory_fts) VALUES ('optimize')")
         self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # best effort: a reader elsewhere may hold the log
         return threads
 
