@@ -63,20 +63,10 @@ class DetailsPanel(QScrollArea):
         self.system_prompt_label = _muted("")
         layout.addWidget(self.system_prompt_label)
         layout.addSpacing(10)
-        tools_heading = QLabel("Tools")
-        tools_heading.setObjectName("detailsHeading")
-        layout.addWidget(tools_heading)
-        self.tools_box = QVBoxLayout()
-        self.tools_box.setSpacing(2)
-        layout.addLayout(self.tools_box)
+        self.tools_box = _listing(layout, "Tools", spacing=2)
         self.tool_boxes: dict[str, QCheckBox] = {}
         layout.addSpacing(10)
-        heading = QLabel("Attachments")
-        heading.setObjectName("detailsHeading")
-        layout.addWidget(heading)
-        self.attachments_box = QVBoxLayout()
-        self.attachments_box.setSpacing(8)
-        layout.addLayout(self.attachments_box)
+        self.attachments_box = _listing(layout, "Attachments", spacing=8)
         layout.addStretch(1)
         self.setWidget(body)
         self.show_thread(None)
@@ -161,3 +151,14 @@ def _clear(layout: QVBoxLayout) -> None:
         if widget is not None:
             widget.hide()  # at once; it is deleted when control returns to the event loop
             widget.deleteLater()
+
+
+def _listing(layout: QVBoxLayout, title: str, *, spacing: int) -> QVBoxLayout:
+    """A headed section whose rows are filled in later (the thread's tools, its attachments)."""
+    heading = QLabel(title)
+    heading.setObjectName("detailsHeading")
+    layout.addWidget(heading)
+    rows = QVBoxLayout()
+    rows.setSpacing(spacing)
+    layout.addLayout(rows)
+    return rows

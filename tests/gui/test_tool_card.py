@@ -148,15 +148,21 @@ def test_unticking_tools_in_the_details_column_keeps_them_from_the_next_turn(qtb
     close_window(qtbot, window)
 
 
-def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
+def add_notes_server(qtbot, window, notes, monkeypatch):
+    """The test MCP server added in the window's MCP servers page, as a user types it; the open page."""
     from PySide6.QtWidgets import QInputDialog
 
-    window = show_window(session)
     answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))
     dialog = window.open_mcp_servers()
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
+    return dialog
+
+
+def test_the_mcp_servers_page_adds_a_server_shows_its_tools_and_disables_it(qtbot, session, show_window, notes, monkeypatch):
+    window = show_window(session)
+    dialog = add_notes_server(qtbot, window, notes, monkeypatch)
     assert "notes — enabled, stopped" == dialog.server_list.item(0).text()
     qtbot.mouseClick(dialog.tools_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Tools: read_note, write_note" in dialog.details.text(), timeout=REPLY_TIMEOUT_MS)
@@ -174,17 +180,10 @@ def test_a_new_users_walk_through_approve_one_call_refuse_one_and_quit_while_a_t
     """The issue's walk-through: add the server in the window, let the thread use it, Run one call, refuse the next,
     quit while a third waits, reopen: its card waits with Run / Don't. (The starter model calls only when the reply
     must start with a call, so each question is asked with `require_tool`.)"""
-    from PySide6.QtWidgets import QInputDialog
-
     session = open_sessions(data_dir, models_dir)
     limit_reply(session, max_tokens=48)
     window = show_window(session)
-    answers = iter([("notes", True), (f"{sys.executable} {SERVER} {notes}", True)])
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: next(answers))  # the user types them
-    dialog = window.open_mcp_servers()
-    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.server_list.count() == 1, timeout=REPLY_TIMEOUT_MS)
-    dialog.close()
+    add_notes_server(qtbot, window, notes, monkeypatch).close()
     thread = session.chat.new_thread()
     window.open_thread(thread.id)
     qtbot.waitUntil(lambda: "write_note" in window.details.tool_boxes, timeout=REPLY_TIMEOUT_MS)
