@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
 
         self._base_point_size = QApplication.instance().font().pointSizeF()
         self._text_scale = float(self._settings.value("view/textScale", 1.0) or 1.0)
-        self.setWindowTitle("Threadloom")
+        self.setWindowTitle(self.tr("Threadloom"))
         self.setObjectName("mainWindow")
         self._build()
         self.keys = WindowKeys(self)  # the window's keys, its menus and the status bar's buttons
@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
     def _show_title(self, title: str) -> None:
         self.header.title.set_title(title, editable=self._open_thread_id is not None)
         self.header.fit()
-        self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
+        self.setWindowTitle(self.tr("{0} — Threadloom").format(title) if title else self.tr("Threadloom"))
 
     def _show_model(self, model: str | None) -> None:
         """The header's chip: the model the open thread's replies come from, and whether it runs here."""
@@ -661,8 +661,8 @@ class MainWindow(QMainWindow):
             self.composer.setPlainText(text)
 
     def _set_streaming(self, streaming: bool) -> None:
-        self.send_button.setText("■  Stop   Esc" if streaming else "Send")
-        self.send_button.setAccessibleName(self.tr("Stop") if streaming else "Send")
+        self.send_button.setText(self.tr("■  Stop   Esc") if streaming else self.tr("Send"))
+        self.send_button.setAccessibleName(self.tr("Stop") if streaming else self.tr("Send"))
         self.send_button.setToolTip(self.tr("Stop the reply (Esc)") if streaming else self.composer.send_hint())
         self.send_button.setProperty("streaming", streaming)
         self.send_button.style().unpolish(self.send_button)
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         installed = self._session.models.is_installed(self._session.settings.default_model)
         self.starter_card.setVisible(not installed)
         model = self._session.chat.model_name
-        self.status_model.setText(model if installed else f"{model} · not installed")
+        self.status_model.setText(model if installed else self.tr("{0} · not installed").format(model))
 
     def open_model_manager(self) -> ModelManagerDialog:
         """The model manager, modal; the model state is shown again when it closes."""

@@ -52,8 +52,10 @@ class PrivacyControl(QWidget):
         self._thread_id: int | None = None
         self.rule_box = QComboBox()
         self.rule_box.setObjectName("privacyRule")
-        self.rule_box.setAccessibleName("Privacy rule")
-        self.rule_box.setAccessibleDescription("May this thread's messages go to a hosted model: never, ask, allowed")
+        self.rule_box.setAccessibleName(self.tr("Privacy rule"))
+        self.rule_box.setAccessibleDescription(
+            self.tr("May this thread's messages go to a hosted model: never, ask, allowed")
+        )
         for rule, label in RULE_LABELS.items():
             self.rule_box.addItem(label, str(rule))
             self.rule_box.setItemData(self.rule_box.count() - 1, RULE_TIPS[rule], Qt.ItemDataRole.ToolTipRole)
@@ -62,7 +64,7 @@ class PrivacyControl(QWidget):
         self.badge.setObjectName("privacyBadge")
         self.rule_box.setMinimumWidth(60)  # both shrink in a narrow window rather than squeezing the sidebar
         self.badge.setMinimumWidth(1)
-        self.badge.setAccessibleName("Where this thread has been")
+        self.badge.setAccessibleName(self.tr("Where this thread has been"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -79,19 +81,21 @@ class PrivacyControl(QWidget):
         self._thread_id = None
         self._select(PrivacyRule.LOCAL_ONLY)
         self.rule_box.setEnabled(False)
-        self.rule_box.setToolTip("New threads are local only; change it once the thread has its first message")
+        self.rule_box.setToolTip(self.tr("New threads are local only; change it once the thread has its first message"))
         self.badge.set_full_text(badge_text(0))
 
     def show_state(self, state: PrivacyState) -> None:
         self._thread_id = state.thread_id
         self._select(state.rule)
         self.rule_box.setEnabled(True)
-        self.rule_box.setToolTip(f"Privacy: {RULE_TIPS[state.rule]}")
+        self.rule_box.setToolTip(self.tr("Privacy: {0}").format(RULE_TIPS[state.rule]))
         self.badge.set_full_text(badge_text(state.hosted_calls))
         self.badge.setToolTip(
-            f"This thread was {self.badge.full_text()}; every hosted call is in the privacy ledger (`threadloom ledger`)"
+            self.tr("This thread was {0}; every hosted call is in the privacy ledger (`threadloom ledger`)").format(
+                self.badge.full_text()
+            )
             if state.hosted_calls
-            else "No message of this thread was ever sent to a hosted model"
+            else self.tr("No message of this thread was ever sent to a hosted model")
         )
 
     def rule(self) -> PrivacyRule:

@@ -33,9 +33,11 @@ class SearchBox(QLineEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("searchBox")
-        self.setAccessibleName("Search threads")
-        self.setAccessibleDescription("Search every message of every thread (Ctrl+F); Down moves to the results")
-        self.setPlaceholderText("Search threads   Ctrl+F")
+        self.setAccessibleName(self.tr("Search threads"))
+        self.setAccessibleDescription(
+            self.tr("Search every message of every thread (Ctrl+F); Down moves to the results")
+        )
+        self.setPlaceholderText(self.tr("Search threads   Ctrl+F"))
         self.setClearButtonEnabled(True)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(lambda: self.query_changed.emit(self.text().strip()))
@@ -58,8 +60,8 @@ class SearchResults(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("searchResults")
-        self.setAccessibleName("Search results")
-        self.setAccessibleDescription("Enter opens the thread at the matching message")
+        self.setAccessibleName(self.tr("Search results"))
+        self.setAccessibleDescription(self.tr("Enter opens the thread at the matching message"))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setSpacing(1)

@@ -70,11 +70,11 @@ class Sidebar(QWidget):
         self._search_request = 0
         self._deleted: list[int] = []  # deleted since the Undo banner appeared, newest last
 
-        new_button = QPushButton("+  New thread")
+        new_button = QPushButton(self.tr("+  New thread"))
         new_button.setObjectName("newThreadButton")
-        new_button.setAccessibleName("New thread")
-        new_button.setAccessibleDescription("Start a new conversation (Ctrl+N)")
-        new_button.setToolTip("Start a new thread (Ctrl+N)")
+        new_button.setAccessibleName(self.tr("New thread"))
+        new_button.setAccessibleDescription(self.tr("Start a new conversation (Ctrl+N)"))
+        new_button.setToolTip(self.tr("Start a new thread (Ctrl+N)"))
         new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         new_button.clicked.connect(self.new_thread_requested)
         self.search_box = SearchBox()

@@ -250,10 +250,12 @@ class ThreadList(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("threadList")
-        self.setAccessibleName("Threads")
+        self.setAccessibleName(self.tr("Threads"))
         self.setAccessibleDescription(
-            "Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, "
-            "export, archive or delete."
+            self.tr(
+                "Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, "
+                "export, archive or delete."
+            )
         )
         self.list_model = ThreadListModel(self)
         self.list_model.renamed.connect(self.rename_requested)
@@ -327,19 +329,22 @@ class ThreadList(QListView):
         """The thread's actions; each emits a signal for the window, none touches the store."""
         thread = self.list_model.thread(thread_id)
         menu = QMenu(self)
-        menu.setAccessibleName("Thread actions")
-        menu.addAction("Rename", lambda: self.start_rename(thread_id))
-        menu.addAction("Unpin" if thread.pinned else "Pin", lambda: self.pin_requested.emit(thread_id, not thread.pinned))
-        menu.addAction("Tags…", lambda: self.tags_requested.emit(thread_id))
-        menu.addAction("Metadata…", lambda: self.metadata_requested.emit(thread_id))
+        menu.setAccessibleName(self.tr("Thread actions"))
+        menu.addAction(self.tr("Rename"), lambda: self.start_rename(thread_id))
         menu.addAction(
-            "Unarchive" if thread.archived else "Archive",
+            self.tr("Unpin") if thread.pinned else self.tr("Pin"),
+            lambda: self.pin_requested.emit(thread_id, not thread.pinned),
+        )
+        menu.addAction(self.tr("Tags…"), lambda: self.tags_requested.emit(thread_id))
+        menu.addAction(self.tr("Metadata…"), lambda: self.metadata_requested.emit(thread_id))
+        menu.addAction(
+            self.tr("Unarchive") if thread.archived else self.tr("Archive"),
             lambda: self.archive_requested.emit(thread_id, not thread.archived),
         )
-        menu.addAction("Export as Markdown…", lambda: self.export_requested.emit(thread_id, "md"))
-        menu.addAction("Export as JSON…", lambda: self.export_requested.emit(thread_id, "json"))
+        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export_requested.emit(thread_id, "md"))
+        menu.addAction(self.tr("Export as JSON…"), lambda: self.export_requested.emit(thread_id, "json"))
         menu.addSeparator()
-        menu.addAction("Delete", lambda: self.delete_requested.emit(thread_id))
+        menu.addAction(self.tr("Delete"), lambda: self.delete_requested.emit(thread_id))
         return menu
 
     def _style_headings(self) -> None:

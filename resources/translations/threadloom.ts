@@ -193,6 +193,80 @@
     </message>
 </context>
 <context>
+    <name>AttachmentChip</name>
+    <message>
+        <source>Attachment {0}, {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AttachmentPanel</name>
+    <message>
+        <source>+ Attach files…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attach files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pick files to ask about in this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>+ Watch a folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Watch a folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A folder whose files are indexed and kept up to date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Its files are indexed and kept up to date as they change</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>For this thread…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>For all threads…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel reading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop reading the attached files; what is read stays</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> · about {0:.0f} s left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} {1} · file {2} of {3} · {4} pages · {5}/{6} chunks{7}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>[{0}] {1} p.{2} {3}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>BarChart</name>
     <message>
         <source>{0} bars; the largest is {1}: {2}</source>
@@ -204,6 +278,21 @@
     </message>
     <message>
         <source>No model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BranchSwitcher</name>
+    <message>
+        <source>Version {0} of {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions of this message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show another version of this message and the replies after it</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -246,7 +335,26 @@
     </message>
 </context>
 <context>
+    <name>Composer</name>
+    <message>
+        <source>Message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type your message; Enter sends it (see Settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask anything…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ConversationView</name>
+    <message>
+        <source>Conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>go to a thread</source>
         <translation type="unfinished"></translation>
@@ -269,6 +377,37 @@
     </message>
 </context>
 <context>
+    <name>DetailsPanel</name>
+    <message>
+        <source>Thread details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No tags</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No metadata</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offer the tool {0} in this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a thread to choose the tools its model may call</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Drop files or a folder on the thread to ask about them</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>EditableTitle</name>
     <message>
         <source>Thread title</source>
@@ -284,6 +423,52 @@
     </message>
     <message>
         <source>Enter renames the thread, Esc keeps its title</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FilterBar</name>
+    <message>
+        <source>Filter threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Views ▾</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved views</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the current filter as a view, or apply a saved one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved views: apply one, or save the current filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Filter: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete view</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Filter by metadata (KEY=VALUE)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save current filter as a view…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HintLabel</name>
+    <message>
+        <source>Composer hint</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -495,6 +680,10 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>Threadloom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Send</source>
         <translation type="unfinished"></translation>
     </message>
@@ -519,6 +708,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>{0} — Threadloom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>This thread&apos;s replies now come from {model}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -528,6 +721,10 @@
     </message>
     <message>
         <source>Type a message first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>■  Stop   Esc</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -544,6 +741,10 @@
     </message>
     <message>
         <source>Copied the last reply.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} · not installed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -689,6 +890,61 @@
     </message>
 </context>
 <context>
+    <name>MessageCard</name>
+    <message>
+        <source>More actions for this message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message from you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message from the assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} wrote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask a stronger model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fork to a new thread from here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No other model yet: add one in Models… (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ModelChip</name>
     <message>
         <source>Model</source>
@@ -748,6 +1004,61 @@
     </message>
 </context>
 <context>
+    <name>ModelManagerDialog</name>
+    <message>
+        <source>Models and providers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Local models&lt;/b&gt; — drop a .gguf file here to add it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add .gguf…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use for new threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Hosted providers&lt;/b&gt; (OpenAI-compatible; keys are kept in the OS keyring)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offline: no hosted model is used and nothing is downloaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} is installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,.0f} of {1:,.0f} MB · {2:.1f} MB/s · ETA {3}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>NewThreadWith</name>
     <message>
         <source>New thread with…</source>
@@ -767,6 +1078,32 @@
     </message>
 </context>
 <context>
+    <name>NoticeBar</name>
+    <message>
+        <source>Dismiss</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hide this notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PageViewer</name>
+    <message>
+        <source>verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not verified: the text was not found there in the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>[{0}] {1}, page {2} ({3})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PersonalControls</name>
     <message>
         <source>Open a thread to remember from it</source>
@@ -782,6 +1119,37 @@
     </message>
     <message>
         <source>Nothing new to remember</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PrivacyControl</name>
+    <message>
+        <source>Privacy rule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>May this thread&apos;s messages go to a hosted model: never, ask, allowed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where this thread has been</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New threads are local only; change it once the thread has its first message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Privacy: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread was {0}; every hosted call is in the privacy ledger (`threadloom ledger`)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No message of this thread was ever sent to a hosted model</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -910,7 +1278,57 @@
     </message>
 </context>
 <context>
+    <name>SearchBox</name>
+    <message>
+        <source>Search threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search every message of every thread (Ctrl+F); Down moves to the results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search threads   Ctrl+F</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SearchResults</name>
+    <message>
+        <source>Search results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter opens the thread at the matching message</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Largest attachment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save each thread&apos;s model state, so it resumes without a long wait</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk space for saved model states</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved model states change when the model next starts (least recently used go first).</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>About me</source>
         <translation type="unfinished"></translation>
@@ -933,6 +1351,25 @@
     </message>
 </context>
 <context>
+    <name>Sidebar</name>
+    <message>
+        <source>+  New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start a new thread (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SpreadChart</name>
     <message>
         <source>{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}</source>
@@ -944,6 +1381,79 @@
     </message>
     <message>
         <source>No timed model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StarterModelCard</name>
+    <message>
+        <source>Get the starter model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Get the starter model ({0} MB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} Licence: {1}. It runs on this computer; your conversations never leave it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download the starter model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} · %p% · {1:.0f} of {2:.0f} MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download did not finish: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StatusLine</name>
+    <message>
+        <source>Status message</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SummaryCard</name>
+    <message>
+        <source>Summary of earlier turns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit the summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Undo the summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Summary text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Earlier turns are summarised for the model</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -986,6 +1496,61 @@
     </message>
     <message>
         <source>Thought for {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ThreadList</name>
+    <message>
+        <source>Threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, export, archive or delete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unpin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tags…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Metadata…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unarchive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Archive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as JSON…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
