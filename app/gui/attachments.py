@@ -73,7 +73,7 @@ class AttachmentChip(QPushButton):
         document = attachment.document
         self.setObjectName("attachmentChip")
         self.setText(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
-        counts = f"{document.pages} pages, {document.chunk_count} chunks"
+        counts = self.tr("{0} pages, {1} chunks").format(document.pages, document.chunk_count)
         self.setToolTip(document.error or document.summary or counts)
         self.setAccessibleName(self.tr("Attachment {0}, {1}").format(attachment.file_name, document.status))
         self.setFlat(True)

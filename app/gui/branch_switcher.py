@@ -17,8 +17,8 @@ class BranchSwitcher(QWidget):
         super().__init__(parent)
         self.setObjectName("branchSwitcher")
         self.position = position
-        self.previous_button = self._arrow("‹", "Previous version", -1)
-        self.next_button = self._arrow("›", "Next version", +1)
+        self.previous_button = self._arrow("‹", self.tr("Previous version"), -1)
+        self.next_button = self._arrow("›", self.tr("Next version"), +1)
         self.label = QLabel(f"{position.index + 1} / {position.count}")
         self.label.setObjectName("branchLabel")
         self.label.setAccessibleName(self.tr("Version {0} of {1}").format(position.index + 1, position.count))

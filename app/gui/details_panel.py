@@ -116,7 +116,7 @@ class DetailsPanel(QScrollArea):
         for spec, offered in tools:
             box = QCheckBox(spec.name)
             box.setChecked(offered)
-            where = "built in" if spec.server == "builtin" else f"from {spec.server}"
+            where = self.tr("built in") if spec.server == "builtin" else self.tr("from {0}").format(spec.server)
             box.setToolTip(f"{spec.description} ({spec.effect}, {where})")
             box.setAccessibleName(self.tr("Offer the tool {0} in this thread").format(spec.name))
             box.setAccessibleDescription(box.toolTip())

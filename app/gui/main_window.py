@@ -47,7 +47,7 @@ from app.gui.mcp_servers_page import McpServersDialog
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.notices import Notices
 from app.gui.personal import PersonalControls
-from app.gui.privacy import RULE_LABELS, stronger_models
+from app.gui.privacy import rule_label, stronger_models
 from app.gui.quick_switcher import QuickSwitcher
 from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
@@ -540,7 +540,7 @@ class MainWindow(QMainWindow):
         """Delete at once, with Undo in the sidebar's banner (a soft delete: nothing is lost until purged)."""
         if self.replies.is_live_in(thread_id):
             self.status.show_warning(
-                "A reply is being written in this thread: stop it (Esc) before deleting the thread."
+                self.tr("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
             )
             return
         if self._open_thread_id == thread_id:
@@ -705,7 +705,7 @@ class MainWindow(QMainWindow):
         threads = self._session.threads
 
         def forked(thread: Thread) -> None:
-            self.status.show_info(f"Forked into “{thread.title}”.")
+            self.status.show_info(self.tr("Forked into “{0}”.").format(thread.title))
             self.open_thread(thread.id)
 
         self._writes.run(lambda: threads.fork(message_id), on_result=forked)
@@ -741,7 +741,7 @@ class MainWindow(QMainWindow):
 
         def changed(state: PrivacyState) -> None:
             self._show_privacy(state)
-            self.status.show_info(f"Privacy of this thread: {RULE_LABELS[state.rule]}.")
+            self.status.show_info(self.tr("Privacy of this thread: {0}.").format(rule_label(state.rule)))
 
         def failed(error: BaseException) -> None:
             self.status.report(error)
@@ -785,7 +785,7 @@ class MainWindow(QMainWindow):
         if check.permission == HostedPermission.REFUSED:
             self.status.show_error(hosted_refusal(OfflineMode() if check.offline else ConsentRequired(), model))
         elif check.permission == HostedPermission.ASK and not self.confirm_hosted(model):
-            self.status.show_info(f"Nothing was sent to {model}: this thread stayed on this device.")
+            self.status.show_info(self.tr("Nothing was sent to {0}: this thread stayed on this device.").format(model))
         else:
             self.regenerate(message_id, model=model, allow_hosted=True)
 

@@ -71,15 +71,15 @@ class SearchResults(QListWidget):
     def show_hits(self, hits: Sequence[SearchHit], query: str) -> None:
         self.clear()
         if not hits:
-            item = QListWidgetItem(f"No messages match “{query}”.")
+            item = QListWidgetItem(self.tr("No messages match “{0}”.").format(query))
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             item.setSizeHint(QSize(0, 40))
             self.addItem(item)
             return
         colours = theme.current()
         for hit in hits:
-            who = "You" if hit.role == Role.USER else "Assistant"
-            archived = " · archived" if hit.archived else ""
+            who = self.tr("You") if hit.role == Role.USER else self.tr("Assistant")
+            archived = self.tr(" · archived") if hit.archived else ""
             label = QLabel(
                 f"<div style='color:{colours.text}; font-weight:600'>{html.escape(hit.thread_title)}</div>"
                 f"<div style='color:{colours.muted}'>{who}{archived} · {hit.created_at.astimezone():%d %b %Y}</div>"

@@ -186,7 +186,9 @@ class Sidebar(QWidget):
     def set_archived(self, thread_id: int, archived: bool) -> None:
         self._change(lambda threads: threads.set_archived(thread_id, archived))
         if archived:
-            self._status.show_info("Archived. It is still searchable; the Archived chip shows archived threads.")
+            self._status.show_info(
+                self.tr("Archived. It is still searchable; the Archived chip shows archived threads.")
+            )
 
     def edit_tags(self, thread_id: int) -> None:
         thread = self.thread_list.thread(thread_id)
@@ -239,7 +241,7 @@ class Sidebar(QWidget):
     def save_view_as(self, name: str) -> None:
         filter = self.filters.current_filter()
         self._change(lambda threads: threads.save_view(name, filter))
-        self._status.show_info(f"Saved the view “{name}”. Apply it from Views ▾.")
+        self._status.show_info(self.tr("Saved the view “{0}”. Apply it from Views ▾.").format(name))
 
     def _delete_view(self, view_id: int) -> None:
         self._change(lambda threads: threads.delete_view(view_id))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.domain import ModelSpec
 
-PHASES = {"download": "Downloading", "extract": "Unpacking", "verify": "Checking"}
+PHASES = {
+    "download": QT_TRANSLATE_NOOP("StarterCard", "Downloading"),
+    "extract": QT_TRANSLATE_NOOP("StarterCard", "Unpacking"),
+    "verify": QT_TRANSLATE_NOOP("StarterCard", "Checking"),
+}
 
 
 class StarterModelCard(QFrame):
@@ -68,7 +72,9 @@ class StarterModelCard(QFrame):
         self.progress.setRange(0, 1000)
         self.progress.setValue(min(1000, 1000 * done // total))
         self.progress.setFormat(
-            self.tr("{0} · %p% · {1:.0f} of {2:.0f} MB").format(PHASES.get(phase, phase), done / 1e6, total / 1e6)
+            self.tr("{0} · %p% · {1:.0f} of {2:.0f} MB").format(
+                QCoreApplication.translate("StarterCard", PHASES.get(phase, phase)), done / 1e6, total / 1e6
+            )
         )
 
     def set_failed(self, message: str) -> None:

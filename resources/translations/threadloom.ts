@@ -195,6 +195,10 @@
 <context>
     <name>AttachmentChip</name>
     <message>
+        <source>{0} pages, {1} chunks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Attachment {0}, {1}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -283,6 +287,14 @@
 </context>
 <context>
     <name>BranchSwitcher</name>
+    <message>
+        <source>Previous version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next version</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Version {0} of {1}</source>
         <translation type="unfinished"></translation>
@@ -395,6 +407,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>built in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Offer the tool {0} in this thread</source>
         <translation type="unfinished"></translation>
     </message>
@@ -404,6 +424,17 @@
     </message>
     <message>
         <source>Drop files or a folder on the thread to ask about them</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EditMode</name>
+    <message>
+        <source>Editing your message. Sending it starts a new version; the original is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel  Esc</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -708,6 +739,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>A reply is being written in this thread: stop it (Esc) before deleting the thread.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{0} — Threadloom</source>
         <translation type="unfinished"></translation>
     </message>
@@ -740,7 +775,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Forked into “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Copied the last reply.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Privacy of this thread: {0}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: this thread stayed on this device.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1123,6 +1170,45 @@
     </message>
 </context>
 <context>
+    <name>Privacy</name>
+    <message>
+        <source>Local only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask each time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allowed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing in this thread is ever sent to a hosted model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A hosted model may answer a turn, after you confirm it each time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hosted models may answer this thread (upgrades and fallbacks) without asking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>never left this device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sent to a hosted model 1 time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sent to a hosted model {0} times</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PrivacyControl</name>
     <message>
         <source>Privacy rule</source>
@@ -1251,6 +1337,37 @@
     </message>
 </context>
 <context>
+    <name>ReplyController</name>
+    <message>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread outgrew the model&apos;s window: older turns were summarised for it (all are kept).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped. The reply so far is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The reply did not finish: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: this thread stayed on this device.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReplyView</name>
     <message>
         <source>Open link</source>
@@ -1302,11 +1419,55 @@
         <source>Enter opens the thread at the matching message</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>No messages match “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> · archived</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
+        <source>Follow the system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter (Shift+Enter for a new line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ctrl+Enter (Enter for a new line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send messages with</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1368,6 +1529,14 @@
         <source>Start a new thread (Ctrl+N)</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Archived. It is still searchable; the Archived chip shows archived threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved the view “{0}”. Apply it from Views ▾.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SpreadChart</name>
@@ -1381,6 +1550,21 @@
     </message>
     <message>
         <source>No timed model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StarterCard</name>
+    <message>
+        <source>Downloading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unpacking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

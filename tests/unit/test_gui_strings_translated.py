@@ -14,6 +14,7 @@ TEXT_SETTERS = {
     "setText", "setToolTip", "setPlaceholderText", "addAction", "setWindowTitle", "addMenu", "setAccessibleName",
     "setAccessibleDescription", "setStatusTip", "setWhatsThis", "setTitle", "showMessage", "setLabelText",
     "setSpecialValueText", "setSuffix", "setPrefix", "addTab", "setTabText", "setFormat",
+    "show_info", "show_warning", "show_error", "show_hint", "show_notice",  # the window's status line and notices
 }  # fmt: skip
 TEXT_WIDGETS = {"QLabel", "QPushButton", "QCheckBox", "QRadioButton", "QGroupBox", "QToolButton", "QAction", "QMenu"}
 TEXT_HELPERS = {"_muted"}
