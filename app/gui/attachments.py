@@ -62,11 +62,11 @@ class AttachmentChip(QPushButton):
         super().__init__(parent)
         self.attachment = attachment
         if attachment.folder_id is None:
-            removal = "Remove from this thread"
+            removal = self.tr("Remove from this thread")
         elif attachment.thread_id is None:
-            removal = "Stop watching its folder (in every thread)"
+            removal = self.tr("Stop watching its folder (in every thread)")
         else:
-            removal = "Stop watching its folder"
+            removal = self.tr("Stop watching its folder")
         self.remove_action = QAction(removal, self)
         self.addAction(self.remove_action)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)

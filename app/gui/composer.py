@@ -49,8 +49,8 @@ class Composer(QTextEdit):
 
     def send_hint(self) -> str:
         if self.send_key == "ctrl+enter":
-            return "Ctrl+Enter to send · Enter for a new line"
-        return "Enter to send · Shift+Enter for a new line"
+            return self.tr("Ctrl+Enter to send · Enter for a new line")
+        return self.tr("Enter to send · Shift+Enter for a new line")
 
     def _fit_height(self, *_args) -> None:
         """Grow with the text from MIN_LINES up to MAX_LINES, then scroll."""

@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -68,7 +68,7 @@ from app.services.threads import PrivacyState, ThreadPage
 
 PROGRESS_INTERVAL_S = 0.1
 TEXT_SCALE_LIMITS = (0.7, 2.0)
-NEW_THREAD_LABEL = "New thread"
+NEW_THREAD_LABEL = QT_TRANSLATE_NOOP("MainWindow", "New thread")
 DETAILS_WIDTH_PX = 280
 DETAILS_FROM_WIDTH_PX = 1100  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
 
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self._show_model(None)
         self.privacy = self.header.privacy
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
-        self._show_title(NEW_THREAD_LABEL)
+        self._show_title(self.tr(NEW_THREAD_LABEL))
         self.personal = PersonalControls(
             self._session, reads=self._reads, writes=self._writes, models=self._indexing, status=self.status,
             window=self,
@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
         # (~25 ms measured), a stall while a reply streams.
         self.thread_list.select_thread(thread_id)
         if thread_id is None:
-            self._show_title(NEW_THREAD_LABEL)
+            self._show_title(self.tr(NEW_THREAD_LABEL))
             self._show_model(None)
             self.details.show_thread(None)
             self.thread_tools.show_for(None)

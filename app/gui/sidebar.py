@@ -253,8 +253,11 @@ class Sidebar(QWidget):
 
     def _deleted_one(self, thread_id: int, title: str) -> None:
         self._deleted.append(thread_id)
-        text = f"Deleted “{title}”." if len(self._deleted) == 1 else f"Deleted {len(self._deleted)} threads."
-        self.undo_bar.show_notice(text, "Undo", timeout_ms=UNDO_MS)
+        if len(self._deleted) == 1:
+            text = self.tr("Deleted “{0}”.").format(title)
+        else:
+            text = self.tr("Deleted {0} threads.").format(len(self._deleted))
+        self.undo_bar.show_notice(text, self.tr("Undo"), timeout_ms=UNDO_MS)
 
     def undo_delete(self) -> None:
         """Bring back every thread deleted since the banner appeared; the last one is opened again."""

@@ -13,7 +13,17 @@ from datetime import datetime, time, timedelta
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
@@ -53,11 +63,12 @@ class DayGroups:
         day = when.astimezone(self._now.tzinfo).date()  # tzinfo None: the machine's local zone
         today = self._today
         if day >= today:
-            label, first, last = "Today", today, None
+            label, first, last = QCoreApplication.translate("ThreadList", "Today"), today, None
         elif day == today - timedelta(days=1):
-            label, first, last = "Yesterday", day, today
+            label, first, last = QCoreApplication.translate("ThreadList", "Yesterday"), day, today
         elif day > today - timedelta(days=7):
-            label, first, last = "Previous 7 days", today - timedelta(days=6), today - timedelta(days=1)
+            label = QCoreApplication.translate("ThreadList", "Previous 7 days")
+            first, last = today - timedelta(days=6), today - timedelta(days=1)
         else:
             label = day.strftime("%B") if day.year == today.year else day.strftime("%B %Y")
             first = day.replace(day=1)

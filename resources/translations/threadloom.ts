@@ -195,6 +195,18 @@
 <context>
     <name>AttachmentChip</name>
     <message>
+        <source>Remove from this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop watching its folder (in every thread)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop watching its folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{0} pages, {1} chunks</source>
         <translation type="unfinished"></translation>
     </message>
@@ -360,6 +372,14 @@
         <source>Ask anything…</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Ctrl+Enter to send · Enter for a new line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter to send · Shift+Enter for a new line</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>ConversationView</name>
@@ -500,6 +520,17 @@
     <name>HintLabel</name>
     <message>
         <source>Composer hint</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HostedConsent</name>
+    <message>
+        <source>Offline mode is on, so nothing was sent to {0}: turn it off in Models… (Ctrl+Shift+M).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread&apos;s privacy rule keeps it on this device, so nothing was sent to {0}: change the thread&apos;s privacy (top right) to “Ask each time” or “Allowed” to use hosted models.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -710,6 +741,10 @@
 </context>
 <context>
     <name>MainWindow</name>
+    <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Threadloom</source>
         <translation type="unfinished"></translation>
@@ -1537,6 +1572,18 @@
         <source>Saved the view “{0}”. Apply it from Views ▾.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Deleted “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted {0} threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SpreadChart</name>
@@ -1685,6 +1732,18 @@
 </context>
 <context>
     <name>ThreadList</name>
+    <message>
+        <source>Today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Previous 7 days</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Threads</source>
         <translation type="unfinished"></translation>
