@@ -2,197 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1">
 <context>
-    <name></name>
-    <message>
-        <source>MCP servers</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>The servers of mcp.json; pick one to see its status and log</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Server status</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Server log</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>What the server printed on its standard error</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Add…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Add a server by its command line</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Disable</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Offer or stop offering its tools</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Remove</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Remove the server from mcp.json</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Show tools</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Start the server and list its tools</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Add an MCP server</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Name:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Command line that starts it:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Cannot read that command line: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Starting {name}…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>enabled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>disabled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>No MCP server yet: Add… one by the command line that starts it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Enable</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Command: {command}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Status: {state}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tools: {tools}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Last error: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>waiting for your answer</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>running…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>done</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>failed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>you declined</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Show or hide the call&apos;s arguments and result</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tool call {name}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tool call details</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>{server} wants to run {name} with these arguments. Nothing in the conversation can answer this for you.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run this call once</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Always for this thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run it, and run this tool without asking in this thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Don&apos;t</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Do not run it; the model hears that you declined</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Arguments:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Result:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Error: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>server: {server}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>{ms} ms</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>approved by {who}</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
     <name>AttachmentChip</name>
     <message>
         <source>Remove from this thread</source>
@@ -835,6 +644,113 @@
     </message>
 </context>
 <context>
+    <name>McpServersDialog</name>
+    <message>
+        <source>MCP servers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The servers of mcp.json; pick one to see its status and log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What the server printed on its standard error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a server by its command line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offer or stop offering its tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the server from mcp.json</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start the server and list its tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add an MCP server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Command line that starts it:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot read that command line: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Starting {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>enabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>disabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No MCP server yet: Add… one by the command line that starts it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Command: {command}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status: {state}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tools: {tools}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last error: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MemoriesUsed</name>
     <message>
         <source>Memories used</source>
@@ -1167,6 +1083,33 @@
     </message>
     <message>
         <source>Hide this notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Notices</name>
+    <message>
+        <source>Notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something Threadloom did on your behalf that you should know about</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dismiss this notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> and {count} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not followed: {count} link(s) leading out of a knowledge folder ({named}{more}). Only what is inside a folder is shared with its threads.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1794,6 +1737,96 @@
     </message>
     <message>
         <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ToolCallCard</name>
+    <message>
+        <source>Show or hide the call&apos;s arguments and result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tool call {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tool call details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{server} wants to run {name} with these arguments. Nothing in the conversation can answer this for you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run this call once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Always for this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run it, and run this tool without asking in this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Don&apos;t</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Do not run it; the model hears that you declined</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Arguments:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Result:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Error: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>server: {server}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>approved by {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ToolCard</name>
+    <message>
+        <source>waiting for your answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>running…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>you declined</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -1,11 +1,13 @@
 """Every user-visible string in app/gui goes through Qt's translation functions, so the app can be translated:
 an AST walk fails on a string literal (plain, f-string or either arm of a conditional) handed straight to a Qt
-widget constructor or text setter instead of through `self.tr` / `QCoreApplication.translate`."""
+widget constructor or text setter instead of through `self.tr` / `QCoreApplication.translate`, and on a
+module-level tr helper that lupdate cannot attribute to a context."""
 
 from __future__ import annotations
 
 import ast
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 GUI = Path(__file__).resolve().parents[2] / "app" / "gui"
@@ -18,6 +20,9 @@ TEXT_SETTERS = {
 }  # fmt: skip
 TEXT_WIDGETS = {"QLabel", "QPushButton", "QCheckBox", "QRadioButton", "QGroupBox", "QToolButton", "QAction", "QMenu"}
 TEXT_HELPERS = {"_muted"}
+# A module-level `def tr(text)` wrapping translate: lupdate files `tr("…")` under no context (so a translation is
+# never found) and does not see `_tr("…")` at all. Use self.tr or QCoreApplication.translate("Context", "…").
+MODULE_TR_HELPERS = {"tr", "_tr"}
 
 
 def untranslated_literals(tree: ast.AST) -> list[int]:
@@ -28,6 +33,8 @@ def untranslated_literals(tree: ast.AST) -> list[int]:
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if name in TEXT_SETTERS | TEXT_WIDGETS | TEXT_HELPERS and is_literal_text(node.args[0]):
+            lines.append(node.lineno)
+        elif isinstance(node.func, ast.Name) and node.func.id in MODULE_TR_HELPERS:
             lines.append(node.lineno)
     return lines
 
@@ -69,5 +76,17 @@ def test_the_walk_catches_a_bare_literal_and_lets_a_translated_one_through():
         "ok.setObjectName('detailsMuted')\n"
         "ok.setText(QCoreApplication.translate('Ctx', 'Filter: {0}').format(text))\n"
         "heading = QLabel(f'<b>{title}</b>')\n"
+        "status = _tr('done')\n"
     )
-    assert untranslated_literals(ast.parse(source)) == [1, 2, 3]
+    assert untranslated_literals(ast.parse(source)) == [1, 2, 3, 8]
+
+
+def test_every_string_in_the_translation_file_has_the_context_it_is_looked_up_in():
+    root = ET.parse(GUI.parents[1] / "resources" / "translations" / "threadloom.ts").getroot()
+    nameless = [
+        message.findtext("source")
+        for context in root.iter("context")
+        if not (context.findtext("name") or "").strip()
+        for message in context.iter("message")
+    ]
+    assert nameless == []
