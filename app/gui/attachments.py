@@ -62,20 +62,20 @@ class AttachmentChip(QPushButton):
         super().__init__(parent)
         self.attachment = attachment
         if attachment.folder_id is None:
-            removal = "Remove from this thread"
+            removal = self.tr("Remove from this thread")
         elif attachment.thread_id is None:
-            removal = "Stop watching its folder (in every thread)"
+            removal = self.tr("Stop watching its folder (in every thread)")
         else:
-            removal = "Stop watching its folder"
+            removal = self.tr("Stop watching its folder")
         self.remove_action = QAction(removal, self)
         self.addAction(self.remove_action)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         document = attachment.document
         self.setObjectName("attachmentChip")
         self.setText(f"{STATUS_MARKS.get(document.status, '')} {attachment.file_name}")
-        counts = f"{document.pages} pages, {document.chunk_count} chunks"
+        counts = self.tr("{0} pages, {1} chunks").format(document.pages, document.chunk_count)
         self.setToolTip(document.error or document.summary or counts)
-        self.setAccessibleName(f"Attachment {attachment.file_name}, {document.status}")
+        self.setAccessibleName(self.tr("Attachment {0}, {1}").format(attachment.file_name, document.status))
         self.setFlat(True)
 
 
@@ -97,22 +97,22 @@ class AttachmentPanel(QWidget):
         self.setObjectName("attachmentPanel")
         self.chips_row = QHBoxLayout()
         self.chips_row.setSpacing(6)
-        self.add_button = QPushButton("+ Attach files…")
+        self.add_button = QPushButton(self.tr("+ Attach files…"))
         self.add_button.setObjectName("attachButton")
-        self.add_button.setAccessibleName("Attach files")
-        self.add_button.setAccessibleDescription("Pick files to ask about in this thread")
+        self.add_button.setAccessibleName(self.tr("Attach files"))
+        self.add_button.setAccessibleDescription(self.tr("Pick files to ask about in this thread"))
         self.add_button.setFlat(True)
         self.add_button.clicked.connect(self.attach_requested)
         self.chips_row.addWidget(self.add_button)
-        self.watch_button = QPushButton("+ Watch a folder…")
+        self.watch_button = QPushButton(self.tr("+ Watch a folder…"))
         self.watch_button.setObjectName("watchFolderButton")
-        self.watch_button.setAccessibleName("Watch a folder")
-        self.watch_button.setAccessibleDescription("A folder whose files are indexed and kept up to date")
-        self.watch_button.setToolTip("Its files are indexed and kept up to date as they change")
+        self.watch_button.setAccessibleName(self.tr("Watch a folder"))
+        self.watch_button.setAccessibleDescription(self.tr("A folder whose files are indexed and kept up to date"))
+        self.watch_button.setToolTip(self.tr("Its files are indexed and kept up to date as they change"))
         self.watch_button.setFlat(True)
         watch_menu = QMenu(self.watch_button)
-        watch_menu.addAction("For this thread…", lambda: self.watch_requested.emit(False))
-        watch_menu.addAction("For all threads…", lambda: self.watch_requested.emit(True))
+        watch_menu.addAction(self.tr("For this thread…"), lambda: self.watch_requested.emit(False))
+        watch_menu.addAction(self.tr("For all threads…"), lambda: self.watch_requested.emit(True))
         self.watch_button.setMenu(watch_menu)
         self.chips_row.addWidget(self.watch_button)
         self.chips_row.addStretch(1)
@@ -123,10 +123,10 @@ class AttachmentPanel(QWidget):
         self.progress_bar.setMaximumHeight(6)
         self.progress_label = QLabel()
         self.progress_label.setObjectName("ingestProgressLabel")
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelIngest")
-        self.cancel_button.setAccessibleName("Cancel reading")
-        self.cancel_button.setAccessibleDescription("Stop reading the attached files; what is read stays")
+        self.cancel_button.setAccessibleName(self.tr("Cancel reading"))
+        self.cancel_button.setAccessibleDescription(self.tr("Stop reading the attached files; what is read stays"))
         self.cancel_button.clicked.connect(self.cancel_requested)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress_label, 1)
@@ -188,11 +188,13 @@ class AttachmentPanel(QWidget):
             self.progress_box.hide()
             return
         self.progress_box.show()
-        eta = f" · about {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
+        eta = self.tr(" · about {0:.0f} s left").format(progress.eta_s) if progress.eta_s is not None else ""
         file_number = min(progress.files_done + 1, progress.files_total)
         self.progress_label.setText(
-            f"{progress.phase.capitalize()} {progress.file_name} · file {file_number} of {progress.files_total}"
-            f" · {progress.pages_done} pages · {progress.chunks_done}/{progress.chunks_total} chunks{eta}"
+            self.tr("{0} {1} · file {2} of {3} · {4} pages · {5}/{6} chunks{7}").format(
+                progress.phase.capitalize(), progress.file_name, file_number, progress.files_total,
+                progress.pages_done, progress.chunks_done, progress.chunks_total, eta,
+            )  # fmt: skip
         )
         self.progress_bar.setRange(0, max(1, progress.chunks_total))
         self.progress_bar.setValue(progress.chunks_done)
@@ -204,12 +206,14 @@ class AttachmentPanel(QWidget):
             if widget is not None:
                 widget.deleteLater()
         if citations:
-            label = QLabel("Sources")
+            label = QLabel(self.tr("Sources"))
             label.setObjectName("citationsLabel")
             self.citations_row.addWidget(label)
         for citation in citations:
             mark = "✓" if citation.verified else "?"
-            button = QPushButton(f"[{citation.number}] {citation.file_name} p.{citation.page} {mark}")
+            button = QPushButton(
+                self.tr("[{0}] {1} p.{2} {3}").format(citation.number, citation.file_name, citation.page, mark)
+            )
             button.setObjectName("citationButton")
             button.setFlat(True)
             button.setToolTip(citation.text[:400])

@@ -17,11 +17,11 @@ class BranchSwitcher(QWidget):
         super().__init__(parent)
         self.setObjectName("branchSwitcher")
         self.position = position
-        self.previous_button = self._arrow("‹", "Previous version", -1)
-        self.next_button = self._arrow("›", "Next version", +1)
+        self.previous_button = self._arrow("‹", self.tr("Previous version"), -1)
+        self.next_button = self._arrow("›", self.tr("Next version"), +1)
         self.label = QLabel(f"{position.index + 1} / {position.count}")
         self.label.setObjectName("branchLabel")
-        self.label.setAccessibleName(f"Version {position.index + 1} of {position.count}")
+        self.label.setAccessibleName(self.tr("Version {0} of {1}").format(position.index + 1, position.count))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -30,7 +30,7 @@ class BranchSwitcher(QWidget):
         layout.addWidget(self.next_button)
         self.previous_button.setEnabled(position.index > 0)
         self.next_button.setEnabled(position.index < position.count - 1)
-        self.setAccessibleName("Versions of this message")
+        self.setAccessibleName(self.tr("Versions of this message"))
 
     def text(self) -> str:
         return f"‹ {self.label.text()} ›"
@@ -40,7 +40,7 @@ class BranchSwitcher(QWidget):
         button.setObjectName("branchArrow")
         button.setText(glyph)
         button.setAccessibleName(name)
-        button.setAccessibleDescription("Show another version of this message and the replies after it")
+        button.setAccessibleDescription(self.tr("Show another version of this message and the replies after it"))
         button.setToolTip(name)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         button.setAutoRaise(True)

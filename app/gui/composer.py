@@ -23,14 +23,14 @@ class Composer(QTextEdit):
     def __init__(self, *, send_key: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
-        self.setAccessibleName("Message")
-        self.setAccessibleDescription("Type your message; Enter sends it (see Settings)")
+        self.setAccessibleName(self.tr("Message"))
+        self.setAccessibleDescription(self.tr("Type your message; Enter sends it (see Settings)"))
         self.setAcceptRichText(False)
         self.setTabChangesFocus(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.send_key = send_key
-        self.setPlaceholderText("Ask anything…")
+        self.setPlaceholderText(self.tr("Ask anything…"))
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self._fit_height()
 
@@ -49,8 +49,8 @@ class Composer(QTextEdit):
 
     def send_hint(self) -> str:
         if self.send_key == "ctrl+enter":
-            return "Ctrl+Enter to send · Enter for a new line"
-        return "Enter to send · Shift+Enter for a new line"
+            return self.tr("Ctrl+Enter to send · Enter for a new line")
+        return self.tr("Enter to send · Shift+Enter for a new line")
 
     def _fit_height(self, *_args) -> None:
         """Grow with the text from MIN_LINES up to MAX_LINES, then scroll."""

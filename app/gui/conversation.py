@@ -103,7 +103,7 @@ class MessageCard(QFrame):
             self._request_edit_or_regenerate,
         )  # fmt: skip
         self.more_button = action_button("⋯", "More actions", None)
-        self.more_button.setAccessibleName("More actions for this message")
+        self.more_button.setAccessibleName(self.tr("More actions for this message"))
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.more_button.setMenu(self._menu())
         header_row.addWidget(self.action_button)
@@ -139,18 +139,18 @@ class MessageCard(QFrame):
         self.message = message
         self._live_text = live_text
         mine = message.role == Role.USER
-        who = "You" if mine else "Assistant"
+        who = self.tr("You") if mine else self.tr("Assistant")
         details = [f"{message.created_at.astimezone():%H:%M}"] if mine else reply_details(message)
         colours = theme.current()
         meta = "".join(f" · {html.escape(part).replace(' ', '&nbsp;')}" for part in details)  # "62.8 tok/s" whole
         self._header.setText(f"<b style='color:{colours.text}'>{who}</b>{meta}")
-        self.setAccessibleName(f"Message from {'you' if mine else 'the assistant'}")
+        self.setAccessibleName(self.tr("Message from you") if mine else self.tr("Message from the assistant"))
         text = live_text if live_text is not None else message.content
         if mine:
             self._body.show_plain(text)
         else:
             text = self._show_reply(message, live_text)
-        self._body.setAccessibleName(f"{who} wrote")
+        self._body.setAccessibleName(self.tr("{0} wrote").format(who))
         if mine:
             self._body.setVisible(bool(text))
         settled = message.status != MessageStatus.STREAMING
@@ -235,17 +235,17 @@ class MessageCard(QFrame):
 
     def _menu(self) -> QMenu:
         menu = QMenu(self)
-        menu.setAccessibleName("Message actions")
+        menu.setAccessibleName(self.tr("Message actions"))
         mine = self.message.role == Role.USER
-        menu.addAction("Edit…" if mine else "Regenerate", self._request_edit_or_regenerate)
+        menu.addAction(self.tr("Edit…") if mine else self.tr("Regenerate"), self._request_edit_or_regenerate)
         if not mine:
-            upgrade = menu.addMenu("Ask a stronger model")
-            upgrade.setAccessibleName("Ask a stronger model")
+            upgrade = menu.addMenu(self.tr("Ask a stronger model"))
+            upgrade.setAccessibleName(self.tr("Ask a stronger model"))
             upgrade.aboutToShow.connect(lambda: self._fill_upgrade_menu(upgrade))
             self._fill_upgrade_menu(upgrade)
-        menu.addAction("Copy text", lambda: QGuiApplication.clipboard().setText(self.message.content))
+        menu.addAction(self.tr("Copy text"), lambda: QGuiApplication.clipboard().setText(self.message.content))
         menu.addSeparator()
-        menu.addAction("Fork to a new thread from here", lambda: self.fork_requested.emit(self.message.id))
+        menu.addAction(self.tr("Fork to a new thread from here"), lambda: self.fork_requested.emit(self.message.id))
         return menu
 
     def _fill_upgrade_menu(self, menu: QMenu) -> None:
@@ -255,7 +255,7 @@ class MessageCard(QFrame):
         for model in models:
             menu.addAction(model, lambda model=model: self.upgrade_requested.emit(self.message.id, model))
         if not models:
-            menu.addAction("No other model yet: add one in Models… (Ctrl+Shift+M)").setEnabled(False)
+            menu.addAction(self.tr("No other model yet: add one in Models… (Ctrl+Shift+M)")).setEnabled(False)
 
     def _show_menu(self, position: QPoint) -> None:
         if self.message.status != MessageStatus.STREAMING:
@@ -281,7 +281,7 @@ class SummaryCard(QFrame):
     def __init__(self, summary: ThreadSummary, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("summaryCard")
-        self.setAccessibleName("Summary of earlier turns")
+        self.setAccessibleName(self.tr("Summary of earlier turns"))
         self.summary = summary
         self.toggle = action_button(
             "", "The model sees this summary instead of the turns above; they are all kept", None
@@ -292,8 +292,8 @@ class SummaryCard(QFrame):
         undo = action_button(
             "Undo", "Give the model the original turns again", lambda: self.undo_requested.emit(self.summary.id)
         )
-        edit.setAccessibleName("Edit the summary")
-        undo.setAccessibleName("Undo the summary")
+        edit.setAccessibleName(self.tr("Edit the summary"))
+        undo.setAccessibleName(self.tr("Undo the summary"))
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.toggle)
@@ -302,7 +302,7 @@ class SummaryCard(QFrame):
         header.addWidget(undo)
         self.body = MessageBody()
         self.body.show_plain(summary.content)
-        self.body.setAccessibleName("Summary text")
+        self.body.setAccessibleName(self.tr("Summary text"))
         self._expand(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -310,7 +310,7 @@ class SummaryCard(QFrame):
         layout.addWidget(self.body)
 
     def _expand(self, expanded: bool) -> None:
-        self.toggle.setText(("▾" if expanded else "▸") + " Earlier turns are summarised for the model")
+        self.toggle.setText(("▾ " if expanded else "▸ ") + self.tr("Earlier turns are summarised for the model"))
         self.body.setVisible(expanded)
 
 
@@ -341,7 +341,7 @@ class ConversationView(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("conversation")
-        self.setAccessibleName("Conversation")
+        self.setAccessibleName(self.tr("Conversation"))
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

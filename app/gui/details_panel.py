@@ -39,7 +39,7 @@ class DetailsPanel(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("detailsPanel")
-        self.setAccessibleName("Thread details")
+        self.setAccessibleName(self.tr("Thread details"))
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.thread_id: int | None = None
@@ -76,7 +76,7 @@ class DetailsPanel(QScrollArea):
     def _section(self, layout: QVBoxLayout, title: str, tooltip: str, signal) -> QPushButton:
         heading = QLabel(title)
         heading.setObjectName("detailsHeading")
-        edit = QPushButton("Edit…")
+        edit = QPushButton(self.tr("Edit…"))
         edit.setObjectName("detailsEdit")
         edit.setFlat(True)
         edit.setToolTip(tooltip)
@@ -97,7 +97,7 @@ class DetailsPanel(QScrollArea):
         prompt = thread.system_prompt if thread else None
         self.system_prompt_label.setText(prompt or "None")
         tags = thread.tags if thread else ()
-        self.tags_label.setText(" ".join(f"#{tag}" for tag in tags) if tags else "No tags")
+        self.tags_label.setText(" ".join(f"#{tag}" for tag in tags) if tags else self.tr("No tags"))
         _clear(self.metadata_box)
         pairs = thread.metadata if thread else {}
         for key, value in pairs.items():
@@ -107,7 +107,7 @@ class DetailsPanel(QScrollArea):
             row.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.metadata_box.addWidget(row)
         if not pairs:
-            self.metadata_box.addWidget(_muted("No metadata"))
+            self.metadata_box.addWidget(_muted(self.tr("No metadata")))
 
     def show_tools(self, thread_id: int | None, tools: list[tuple[ToolSpec, bool]]) -> None:
         """The tools `thread_id` may be offered, ticked when it is; unticking one keeps it from the next turn."""
@@ -116,15 +116,15 @@ class DetailsPanel(QScrollArea):
         for spec, offered in tools:
             box = QCheckBox(spec.name)
             box.setChecked(offered)
-            where = "built in" if spec.server == "builtin" else f"from {spec.server}"
+            where = self.tr("built in") if spec.server == "builtin" else self.tr("from {0}").format(spec.server)
             box.setToolTip(f"{spec.description} ({spec.effect}, {where})")
-            box.setAccessibleName(f"Offer the tool {spec.name} in this thread")
+            box.setAccessibleName(self.tr("Offer the tool {0} in this thread").format(spec.name))
             box.setAccessibleDescription(box.toolTip())
             box.toggled.connect(lambda _checked, thread_id=thread_id: self._choose_tools(thread_id))
             self.tools_box.addWidget(box)
             self.tool_boxes[spec.name] = box
         if not tools:
-            self.tools_box.addWidget(_muted("Open a thread to choose the tools its model may call"))
+            self.tools_box.addWidget(_muted(self.tr("Open a thread to choose the tools its model may call")))
 
     def _choose_tools(self, thread_id: int | None) -> None:
         if thread_id is not None:
@@ -142,7 +142,7 @@ class DetailsPanel(QScrollArea):
             note = document.error or document.summary or f"{document.pages} pages, {document.chunk_count} chunks"
             self.attachments_box.addWidget(_muted(note))
         if not attachments:
-            self.attachments_box.addWidget(_muted("Drop files or a folder on the thread to ask about them"))
+            self.attachments_box.addWidget(_muted(self.tr("Drop files or a folder on the thread to ask about them")))
 
 
 def _clear(layout: QVBoxLayout) -> None:

@@ -36,7 +36,8 @@ class EditMode(QObject):
         self._composer.moveCursor(QTextCursor.MoveOperation.End)
         self._composer.setFocus()
         self.bar.show_notice(
-            "Editing your message. Sending it starts a new version; the original is kept.", "Cancel  Esc"
+            self.tr("Editing your message. Sending it starts a new version; the original is kept."),
+            self.tr("Cancel  Esc"),
         )
 
     def cancel(self) -> None:

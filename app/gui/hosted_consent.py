@@ -6,6 +6,7 @@ window's words for a refusal and the per-turn question a thread whose rule is "a
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.core.errors import ConsentRequired, OfflineMode
@@ -14,11 +15,14 @@ from app.core.errors import ConsentRequired, OfflineMode
 def hosted_refusal(error: ConsentRequired | OfflineMode, model: str) -> str:
     """Why a hosted model was not asked and what to do, in the window's words (not the service's CLI advice)."""
     if isinstance(error, OfflineMode):
-        return f"Offline mode is on, so nothing was sent to {model}: turn it off in Models… (Ctrl+Shift+M)."
-    return (
-        f"This thread's privacy rule keeps it on this device, so nothing was sent to {model}: change the thread's "
-        "privacy (top right) to “Ask each time” or “Allowed” to use hosted models."
-    )
+        return QCoreApplication.translate(
+            "HostedConsent", "Offline mode is on, so nothing was sent to {0}: turn it off in Models… (Ctrl+Shift+M)."
+        ).format(model)
+    return QCoreApplication.translate(
+        "HostedConsent",
+        "This thread's privacy rule keeps it on this device, so nothing was sent to {0}: change the thread's "
+        "privacy (top right) to “Ask each time” or “Allowed” to use hosted models.",
+    ).format(model)
 
 
 def ask_to_send(parent: QWidget, model: str) -> bool:

@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -47,7 +47,7 @@ from app.gui.mcp_servers_page import McpServersDialog
 from app.gui.model_manager import ModelManagerDialog
 from app.gui.notices import Notices
 from app.gui.personal import PersonalControls
-from app.gui.privacy import RULE_LABELS, stronger_models
+from app.gui.privacy import rule_label, stronger_models
 from app.gui.quick_switcher import QuickSwitcher
 from app.gui.ratings import RatingController
 from app.gui.reply_controller import ReplyController
@@ -68,7 +68,7 @@ from app.services.threads import PrivacyState, ThreadPage
 
 PROGRESS_INTERVAL_S = 0.1
 TEXT_SCALE_LIMITS = (0.7, 2.0)
-NEW_THREAD_LABEL = "New thread"
+NEW_THREAD_LABEL = QT_TRANSLATE_NOOP("MainWindow", "New thread")
 DETAILS_WIDTH_PX = 280
 DETAILS_FROM_WIDTH_PX = 1100  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
 
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
 
         self._base_point_size = QApplication.instance().font().pointSizeF()
         self._text_scale = float(self._settings.value("view/textScale", 1.0) or 1.0)
-        self.setWindowTitle("Threadloom")
+        self.setWindowTitle(self.tr("Threadloom"))
         self.setObjectName("mainWindow")
         self._build()
         self.keys = WindowKeys(self)  # the window's keys, its menus and the status bar's buttons
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self._show_model(None)
         self.privacy = self.header.privacy
         self.privacy.rule_chosen.connect(self.set_privacy_rule)
-        self._show_title(NEW_THREAD_LABEL)
+        self._show_title(self.tr(NEW_THREAD_LABEL))
         self.personal = PersonalControls(
             self._session, reads=self._reads, writes=self._writes, models=self._indexing, status=self.status,
             window=self,
@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
         # (~25 ms measured), a stall while a reply streams.
         self.thread_list.select_thread(thread_id)
         if thread_id is None:
-            self._show_title(NEW_THREAD_LABEL)
+            self._show_title(self.tr(NEW_THREAD_LABEL))
             self._show_model(None)
             self.details.show_thread(None)
             self.thread_tools.show_for(None)
@@ -540,7 +540,7 @@ class MainWindow(QMainWindow):
         """Delete at once, with Undo in the sidebar's banner (a soft delete: nothing is lost until purged)."""
         if self.replies.is_live_in(thread_id):
             self.status.show_warning(
-                "A reply is being written in this thread: stop it (Esc) before deleting the thread."
+                self.tr("A reply is being written in this thread: stop it (Esc) before deleting the thread.")
             )
             return
         if self._open_thread_id == thread_id:
@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
     def _show_title(self, title: str) -> None:
         self.header.title.set_title(title, editable=self._open_thread_id is not None)
         self.header.fit()
-        self.setWindowTitle(f"{title} — Threadloom" if title else "Threadloom")
+        self.setWindowTitle(self.tr("{0} — Threadloom").format(title) if title else self.tr("Threadloom"))
 
     def _show_model(self, model: str | None) -> None:
         """The header's chip: the model the open thread's replies come from, and whether it runs here."""
@@ -661,8 +661,8 @@ class MainWindow(QMainWindow):
             self.composer.setPlainText(text)
 
     def _set_streaming(self, streaming: bool) -> None:
-        self.send_button.setText("■  Stop   Esc" if streaming else "Send")
-        self.send_button.setAccessibleName(self.tr("Stop") if streaming else "Send")
+        self.send_button.setText(self.tr("■  Stop   Esc") if streaming else self.tr("Send"))
+        self.send_button.setAccessibleName(self.tr("Stop") if streaming else self.tr("Send"))
         self.send_button.setToolTip(self.tr("Stop the reply (Esc)") if streaming else self.composer.send_hint())
         self.send_button.setProperty("streaming", streaming)
         self.send_button.style().unpolish(self.send_button)
@@ -705,7 +705,7 @@ class MainWindow(QMainWindow):
         threads = self._session.threads
 
         def forked(thread: Thread) -> None:
-            self.status.show_info(f"Forked into “{thread.title}”.")
+            self.status.show_info(self.tr("Forked into “{0}”.").format(thread.title))
             self.open_thread(thread.id)
 
         self._writes.run(lambda: threads.fork(message_id), on_result=forked)
@@ -741,7 +741,7 @@ class MainWindow(QMainWindow):
 
         def changed(state: PrivacyState) -> None:
             self._show_privacy(state)
-            self.status.show_info(f"Privacy of this thread: {RULE_LABELS[state.rule]}.")
+            self.status.show_info(self.tr("Privacy of this thread: {0}.").format(rule_label(state.rule)))
 
         def failed(error: BaseException) -> None:
             self.status.report(error)
@@ -785,7 +785,7 @@ class MainWindow(QMainWindow):
         if check.permission == HostedPermission.REFUSED:
             self.status.show_error(hosted_refusal(OfflineMode() if check.offline else ConsentRequired(), model))
         elif check.permission == HostedPermission.ASK and not self.confirm_hosted(model):
-            self.status.show_info(f"Nothing was sent to {model}: this thread stayed on this device.")
+            self.status.show_info(self.tr("Nothing was sent to {0}: this thread stayed on this device.").format(model))
         else:
             self.regenerate(message_id, model=model, allow_hosted=True)
 
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         installed = self._session.models.is_installed(self._session.settings.default_model)
         self.starter_card.setVisible(not installed)
         model = self._session.chat.model_name
-        self.status_model.setText(model if installed else f"{model} · not installed")
+        self.status_model.setText(model if installed else self.tr("{0} · not installed").format(model))
 
     def open_model_manager(self) -> ModelManagerDialog:
         """The model manager, modal; the model state is shown again when it closes."""

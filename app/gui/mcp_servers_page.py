@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shlex
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,33 +26,36 @@ from app.services.mcp_servers import McpServers, McpServerStatus
 LOG_TAIL_CHARS = 4000
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("McpServersPage", text)
-
 
 class McpServersDialog(QDialog):
     def __init__(self, servers: McpServers, status: StatusBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(tr("MCP servers"))
-        self.setAccessibleName(tr("MCP servers"))
+        self.setWindowTitle(self.tr("MCP servers"))
+        self.setAccessibleName(self.tr("MCP servers"))
         self._servers = servers
         self._tasks = TaskRunner(self, name="mcp", status=status)
         self._statuses: list[McpServerStatus] = []
         self.server_list = QListWidget()
-        self.server_list.setAccessibleName(tr("MCP servers"))
-        self.server_list.setAccessibleDescription(tr("The servers of mcp.json; pick one to see its status and log"))
+        self.server_list.setAccessibleName(self.tr("MCP servers"))
+        self.server_list.setAccessibleDescription(self.tr("The servers of mcp.json; pick one to see its status and log"))
         self.server_list.currentRowChanged.connect(self._show_details)
         self.details = QLabel()
         self.details.setWordWrap(True)
-        self.details.setAccessibleName(tr("Server status"))
+        self.details.setAccessibleName(self.tr("Server status"))
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
-        self.log.setAccessibleName(tr("Server log"))
-        self.log.setAccessibleDescription(tr("What the server printed on its standard error"))
-        self.add_button = self._button(tr("Add…"), tr("Add a server by its command line"), self.add_server)
-        self.toggle_button = self._button(tr("Disable"), tr("Offer or stop offering its tools"), self.toggle_server)
-        self.remove_button = self._button(tr("Remove"), tr("Remove the server from mcp.json"), self.remove_server)
-        self.tools_button = self._button(tr("Show tools"), tr("Start the server and list its tools"), self.list_tools)
+        self.log.setAccessibleName(self.tr("Server log"))
+        self.log.setAccessibleDescription(self.tr("What the server printed on its standard error"))
+        self.add_button = self._button(self.tr("Add…"), self.tr("Add a server by its command line"), self.add_server)
+        self.toggle_button = self._button(
+            self.tr("Disable"), self.tr("Offer or stop offering its tools"), self.toggle_server
+        )
+        self.remove_button = self._button(
+            self.tr("Remove"), self.tr("Remove the server from mcp.json"), self.remove_server
+        )
+        self.tools_button = self._button(
+            self.tr("Show tools"), self.tr("Start the server and list its tools"), self.list_tools
+        )
         buttons = QHBoxLayout()
         for button in (self.add_button, self.toggle_button, self.remove_button, self.tools_button):
             buttons.addWidget(button)
@@ -84,16 +86,16 @@ class McpServersDialog(QDialog):
         return self._statuses[row] if 0 <= row < len(self._statuses) else None
 
     def add_server(self) -> None:
-        name, ok = QInputDialog.getText(self, tr("Add an MCP server"), tr("Name:"))
+        name, ok = QInputDialog.getText(self, self.tr("Add an MCP server"), self.tr("Name:"))
         if not ok or not name.strip():
             return
-        line, ok = QInputDialog.getText(self, tr("Add an MCP server"), tr("Command line that starts it:"))
+        line, ok = QInputDialog.getText(self, self.tr("Add an MCP server"), self.tr("Command line that starts it:"))
         if not ok or not line.strip():
             return
         try:
             command = shlex.split(line)
         except ValueError as exc:
-            self.details.setText(tr("Cannot read that command line: {error}").format(error=exc))
+            self.details.setText(self.tr("Cannot read that command line: {error}").format(error=exc))
             return
         self._tasks.run(
             lambda: self._servers.add(name.strip(), command[0], command[1:]),
@@ -118,7 +120,7 @@ class McpServersDialog(QDialog):
         if status is None:
             return
         name = status.config.name
-        self.details.setText(tr("Starting {name}…").format(name=name))
+        self.details.setText(self.tr("Starting {name}…").format(name=name))
         self._tasks.run(
             lambda: self._servers.server_tools(name), on_result=lambda _: self.reload(name), on_error=self._failed
         )
@@ -133,7 +135,7 @@ class McpServersDialog(QDialog):
         self.server_list.blockSignals(True)
         self.server_list.clear()
         for status in statuses:
-            state = tr("enabled") if status.config.enabled else tr("disabled")
+            state = self.tr("enabled") if status.config.enabled else self.tr("disabled")
             self.server_list.addItem(f"{status.config.name} — {state}, {status.state}")
         self.server_list.blockSignals(False)
         names = [s.config.name for s in statuses]
@@ -145,16 +147,19 @@ class McpServersDialog(QDialog):
         for button in (self.toggle_button, self.remove_button, self.tools_button):
             button.setEnabled(status is not None)
         if status is None:
-            self.details.setText(tr("No MCP server yet: Add… one by the command line that starts it."))
+            self.details.setText(self.tr("No MCP server yet: Add… one by the command line that starts it."))
             self.log.setPlainText("")
             return
-        self.toggle_button.setText(tr("Disable") if status.config.enabled else tr("Enable"))
+        self.toggle_button.setText(self.tr("Disable") if status.config.enabled else self.tr("Enable"))
         command = " ".join([status.config.command, *status.config.args])
-        lines = [tr("Command: {command}").format(command=command), tr("Status: {state}").format(state=status.state)]
+        lines = [
+            self.tr("Command: {command}").format(command=command),
+            self.tr("Status: {state}").format(state=status.state),
+        ]
         if status.tools:
-            lines.append(tr("Tools: {tools}").format(tools=", ".join(status.tools)))
+            lines.append(self.tr("Tools: {tools}").format(tools=", ".join(status.tools)))
         if status.error:
-            lines.append(tr("Last error: {error}").format(error=status.error))
+            lines.append(self.tr("Last error: {error}").format(error=status.error))
         self.details.setText("\n".join(lines))
         self.log.setPlainText(_log_tail(status.log_path))
 

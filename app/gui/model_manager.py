@@ -58,7 +58,7 @@ def _table(columns: tuple[str, ...]) -> QTableWidget:
 class ModelManagerDialog(QDialog):
     def __init__(self, session: Session, status: StatusBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Models and providers")
+        self.setWindowTitle(self.tr("Models and providers"))
         self.setAcceptDrops(True)
         self.resize(860, 560)
         self._session = session
@@ -70,15 +70,15 @@ class ModelManagerDialog(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Local models</b> — drop a .gguf file here to add it"))
+        layout.addWidget(QLabel(self.tr("<b>Local models</b> — drop a .gguf file here to add it")))
         self.models_table = _table(MODEL_COLUMNS)
         layout.addWidget(self.models_table, 2)
         buttons = QHBoxLayout()
-        self.add_button = QPushButton("Add .gguf…")
-        self.download_button = QPushButton("Download")
-        self.cancel_button = QPushButton("Cancel download")
-        self.default_button = QPushButton("Use for new threads")
-        self.remove_button = QPushButton("Remove")
+        self.add_button = QPushButton(self.tr("Add .gguf…"))
+        self.download_button = QPushButton(self.tr("Download"))
+        self.cancel_button = QPushButton(self.tr("Cancel download"))
+        self.default_button = QPushButton(self.tr("Use for new threads"))
+        self.remove_button = QPushButton(self.tr("Remove"))
         for button in (self.add_button, self.download_button, self.cancel_button, self.default_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -90,7 +90,9 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.progress_label)
         self.cancel_button.setEnabled(False)
 
-        layout.addWidget(QLabel("<b>Hosted providers</b> (OpenAI-compatible; keys are kept in the OS keyring)"))
+        layout.addWidget(
+            QLabel(self.tr("<b>Hosted providers</b> (OpenAI-compatible; keys are kept in the OS keyring)"))
+        )
         self.providers_table = _table(PROVIDER_COLUMNS)
         layout.addWidget(self.providers_table, 1)
         form = QFormLayout()
@@ -104,14 +106,14 @@ class ModelManagerDialog(QDialog):
             form.addRow(label, field)
         layout.addLayout(form)
         provider_buttons = QHBoxLayout()
-        self.add_provider_button = QPushButton("Add provider")
-        self.remove_provider_button = QPushButton("Remove provider")
+        self.add_provider_button = QPushButton(self.tr("Add provider"))
+        self.remove_provider_button = QPushButton(self.tr("Remove provider"))
         provider_buttons.addWidget(self.add_provider_button)
         provider_buttons.addWidget(self.remove_provider_button)
         provider_buttons.addStretch(1)
         layout.addLayout(provider_buttons)
 
-        self.offline_box = QCheckBox("Offline: no hosted model is used and nothing is downloaded")
+        self.offline_box = QCheckBox(self.tr("Offline: no hosted model is used and nothing is downloaded"))
         layout.addWidget(self.offline_box)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -238,15 +240,16 @@ class ModelManagerDialog(QDialog):
         self._tasks.run_reporting(
             lambda report: self._session.models.pull(name, download_progress=report, cancel=cancel),
             on_progress=self._show_progress,
-            on_result=lambda _path: self._download_ended(f"{name} is installed."),
+            on_result=lambda _path: self._download_ended(self.tr("{0} is installed.").format(name)),
             on_error=self._download_failed,
         )
 
     def _show_progress(self, progress: DownloadProgress) -> None:
         self.progress.setValue(int(progress.fraction * 100))
         self.progress_label.setText(
-            f"{progress.done / 1e6:,.0f} of {progress.total / 1e6:,.0f} MB · {progress.bytes_per_s / 1e6:.1f} MB/s · "
-            f"ETA {format_eta(progress.eta_s)}"
+            self.tr("{0:,.0f} of {1:,.0f} MB · {2:.1f} MB/s · ETA {3}").format(
+                progress.done / 1e6, progress.total / 1e6, progress.bytes_per_s / 1e6, format_eta(progress.eta_s)
+            )
         )
 
     def cancel_download(self) -> None:

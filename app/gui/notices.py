@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QWidget
 
 from app.gui.notice_bar import NoticeBar
@@ -16,17 +15,14 @@ from app.services.session import Session
 LINKS_NAMED = 3  # the first few links a notice names; the rest are counted
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Notices", text)
-
 
 class Notices(NoticeBar):
     """Reads the settings notice in the background as the window opens; `tell_links` after a folder sync."""
 
     def __init__(self, session: Session, *, reads: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__(_tr("Notice"), parent)
-        self.setAccessibleDescription(_tr("Something Threadloom did on your behalf that you should know about"))
-        self.action_button.setAccessibleDescription(_tr("Dismiss this notice"))
+        super().__init__(self.tr("Notice"), parent)
+        self.setAccessibleDescription(self.tr("Something Threadloom did on your behalf that you should know about"))
+        self.action_button.setAccessibleDescription(self.tr("Dismiss this notice"))
         self._told: set[str] = set()
         reads.run(session.settings_service.damaged_notice, on_result=self.tell)
 
@@ -34,14 +30,18 @@ class Notices(NoticeBar):
         """Show `text` unless it is None or was told already (a folder poll finds the same links every minute)."""
         if text and text not in self._told:
             self._told.add(text)
-            self.show_notice(text, _tr("OK"))
+            self.show_notice(text, self.tr("OK"))
 
     def tell_links(self, changes: dict[str, list[str]]) -> None:
         links = changes.get(LINKS_NOT_FOLLOWED) or []
         if links:
             named = ", ".join(Path(link).name for link in links[:LINKS_NAMED])
-            more = _tr(" and {count} more").format(count=len(links) - LINKS_NAMED) if len(links) > LINKS_NAMED else ""
+            more = ""
+            if len(links) > LINKS_NAMED:
+                more = self.tr(" and {count} more").format(count=len(links) - LINKS_NAMED)
             self.tell(
-                _tr("Not followed: {count} link(s) leading out of a knowledge folder ({named}{more}). Only what is "
-                    "inside a folder is shared with its threads.").format(count=len(links), named=named, more=more)
-            )  # fmt: skip
+                self.tr(
+                    "Not followed: {count} link(s) leading out of a knowledge folder ({named}{more}). Only what is "
+                    "inside a folder is shared with its threads."
+                ).format(count=len(links), named=named, more=more)
+            )

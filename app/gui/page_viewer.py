@@ -77,8 +77,14 @@ class PageViewer(QDialog):
     def __init__(self, citation: Citation, page: CitedPage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pageViewer")
-        state = "verified" if citation.verified else "not verified: the text was not found there in the file"
-        self.setWindowTitle(f"[{citation.number}] {citation.file_name}, page {citation.page} ({state})")
+        state = (
+            self.tr("verified")
+            if citation.verified
+            else self.tr("not verified: the text was not found there in the file")
+        )
+        self.setWindowTitle(
+            self.tr("[{0}] {1}, page {2} ({3})").format(citation.number, citation.file_name, citation.page, state)
+        )
         self.resize(820, 900)
         layout = QVBoxLayout(self)
         self.caption = QLabel(self.windowTitle())

@@ -5,7 +5,7 @@ The widget only shows and asks; the window reads and writes the rule through the
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from app.core.domain import InstalledModel
@@ -14,21 +14,34 @@ from app.gui.elided_label import ElidedLabel
 from app.services.threads import PrivacyState
 
 RULE_LABELS = {
-    PrivacyRule.LOCAL_ONLY: "Local only",
-    PrivacyRule.ASK: "Ask each time",
-    PrivacyRule.ALLOWED: "Allowed",
+    PrivacyRule.LOCAL_ONLY: QT_TRANSLATE_NOOP("Privacy", "Local only"),
+    PrivacyRule.ASK: QT_TRANSLATE_NOOP("Privacy", "Ask each time"),
+    PrivacyRule.ALLOWED: QT_TRANSLATE_NOOP("Privacy", "Allowed"),
 }
 RULE_TIPS = {
-    PrivacyRule.LOCAL_ONLY: "Nothing in this thread is ever sent to a hosted model",
-    PrivacyRule.ASK: "A hosted model may answer a turn, after you confirm it each time",
-    PrivacyRule.ALLOWED: "Hosted models may answer this thread (upgrades and fallbacks) without asking",
+    PrivacyRule.LOCAL_ONLY: QT_TRANSLATE_NOOP("Privacy", "Nothing in this thread is ever sent to a hosted model"),
+    PrivacyRule.ASK: QT_TRANSLATE_NOOP("Privacy", "A hosted model may answer a turn, after you confirm it each time"),
+    PrivacyRule.ALLOWED: QT_TRANSLATE_NOOP(
+        "Privacy", "Hosted models may answer this thread (upgrades and fallbacks) without asking"
+    ),
 }
+
+
+def rule_label(rule: PrivacyRule) -> str:
+    """The rule's name in the user's language (the table holds the English source, marked for lupdate)."""
+    return QCoreApplication.translate("Privacy", RULE_LABELS[rule])
+
+
+def rule_tip(rule: PrivacyRule) -> str:
+    return QCoreApplication.translate("Privacy", RULE_TIPS[rule])
 
 
 def badge_text(hosted_calls: int) -> str:
     if not hosted_calls:
-        return "never left this device"
-    return f"sent to a hosted model {hosted_calls} time{'s' if hosted_calls != 1 else ''}"
+        return QCoreApplication.translate("Privacy", "never left this device")
+    if hosted_calls == 1:
+        return QCoreApplication.translate("Privacy", "sent to a hosted model 1 time")
+    return QCoreApplication.translate("Privacy", "sent to a hosted model {0} times").format(hosted_calls)
 
 
 def stronger_models(installed: list[InstalledModel], providers: list[Provider], current: str) -> list[str]:
@@ -52,17 +65,19 @@ class PrivacyControl(QWidget):
         self._thread_id: int | None = None
         self.rule_box = QComboBox()
         self.rule_box.setObjectName("privacyRule")
-        self.rule_box.setAccessibleName("Privacy rule")
-        self.rule_box.setAccessibleDescription("May this thread's messages go to a hosted model: never, ask, allowed")
-        for rule, label in RULE_LABELS.items():
-            self.rule_box.addItem(label, str(rule))
-            self.rule_box.setItemData(self.rule_box.count() - 1, RULE_TIPS[rule], Qt.ItemDataRole.ToolTipRole)
+        self.rule_box.setAccessibleName(self.tr("Privacy rule"))
+        self.rule_box.setAccessibleDescription(
+            self.tr("May this thread's messages go to a hosted model: never, ask, allowed")
+        )
+        for rule in RULE_LABELS:
+            self.rule_box.addItem(rule_label(rule), str(rule))
+            self.rule_box.setItemData(self.rule_box.count() - 1, rule_tip(rule), Qt.ItemDataRole.ToolTipRole)
         self.rule_box.activated.connect(self._chosen)
         self.badge = ElidedLabel(prefer_full_width=True)  # "never left…" in a narrow window, whole in its tooltip
         self.badge.setObjectName("privacyBadge")
         self.rule_box.setMinimumWidth(60)  # both shrink in a narrow window rather than squeezing the sidebar
         self.badge.setMinimumWidth(1)
-        self.badge.setAccessibleName("Where this thread has been")
+        self.badge.setAccessibleName(self.tr("Where this thread has been"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -79,19 +94,21 @@ class PrivacyControl(QWidget):
         self._thread_id = None
         self._select(PrivacyRule.LOCAL_ONLY)
         self.rule_box.setEnabled(False)
-        self.rule_box.setToolTip("New threads are local only; change it once the thread has its first message")
+        self.rule_box.setToolTip(self.tr("New threads are local only; change it once the thread has its first message"))
         self.badge.set_full_text(badge_text(0))
 
     def show_state(self, state: PrivacyState) -> None:
         self._thread_id = state.thread_id
         self._select(state.rule)
         self.rule_box.setEnabled(True)
-        self.rule_box.setToolTip(f"Privacy: {RULE_TIPS[state.rule]}")
+        self.rule_box.setToolTip(self.tr("Privacy: {0}").format(rule_tip(state.rule)))
         self.badge.set_full_text(badge_text(state.hosted_calls))
         self.badge.setToolTip(
-            f"This thread was {self.badge.full_text()}; every hosted call is in the privacy ledger (`threadloom ledger`)"
+            self.tr("This thread was {0}; every hosted call is in the privacy ledger (`threadloom ledger`)").format(
+                self.badge.full_text()
+            )
             if state.hosted_calls
-            else "No message of this thread was ever sent to a hosted model"
+            else self.tr("No message of this thread was ever sent to a hosted model")
         )
 
     def rule(self) -> PrivacyRule:

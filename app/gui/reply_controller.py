@@ -153,7 +153,7 @@ class ReplyController(QObject):
             return
         live.stop_requested.set()
         self._session.chat.stop()
-        self._status.show_info("Stopping…")
+        self._status.show_info(self.tr("Stopping…"))
 
     def shutdown(self) -> None:
         self.stop()
@@ -225,7 +225,7 @@ class ReplyController(QObject):
         elif isinstance(event, ThreadCompacted):
             live.compacted = True
             self._status.show_info(
-                "This thread outgrew the model's window: older turns were summarised for it (all are kept)."
+                self.tr("This thread outgrew the model's window: older turns were summarised for it (all are kept).")
             )
 
     def _on_started(self, live: LiveReply, event: ReplyStarted) -> None:
@@ -241,7 +241,7 @@ class ReplyController(QObject):
             self._conversation.scroll_to_bottom()
         model = event.reply.model or ""
         loading = live.hosted_model is None and not ModelRef.parse(model).hosted and not self._session.chat.model_in_memory(model)
-        self._status.show_info(f"Loading {model}…" if loading else "")
+        self._status.show_info(self.tr("Loading {0}…").format(model) if loading else "")
 
     def _on_finished(self, live: LiveReply, finished: ReplyFinished) -> None:
         """The reply is stored. The service may still be naming the thread; a next message queues behind that."""
@@ -254,15 +254,15 @@ class ReplyController(QObject):
             if self._confirm_hosted(finished.confirm_model):
                 self.regenerate(reply.id, allow_hosted=True)
                 return
-            self._status.show_info(f"Nothing was sent to {finished.confirm_model}: {reply.error}")
+            self._status.show_info(self.tr("Nothing was sent to {0}: {1}").format(finished.confirm_model, reply.error))
             return
         if reply.status == MessageStatus.COMPLETE:
             if not live.compacted:
                 self._status.show_info("")
         elif reply.error == "stopped":
-            self._status.show_info("Stopped. The reply so far is kept.")
+            self._status.show_info(self.tr("Stopped. The reply so far is kept."))
         else:
-            self._status.show_error(f"The reply did not finish: {reply.error}")
+            self._status.show_error(self.tr("The reply did not finish: {0}").format(reply.error))
 
     def _on_failed(self, live: LiveReply, error: BaseException) -> None:
         self._end(live)
@@ -273,7 +273,9 @@ class ReplyController(QObject):
                     hosted_model=error.model, allow_hosted=True,
                 )  # fmt: skip
                 return
-            self._status.show_info(f"Nothing was sent to {error.model}: this thread stayed on this device.")
+            self._status.show_info(
+                self.tr("Nothing was sent to {0}: this thread stayed on this device.").format(error.model)
+            )
         elif isinstance(error, (ConsentRequired, OfflineMode)):
             self._status.show_error(hosted_refusal(error, live.hosted_model or "a hosted model"))
         else:

@@ -33,9 +33,11 @@ class SearchBox(QLineEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("searchBox")
-        self.setAccessibleName("Search threads")
-        self.setAccessibleDescription("Search every message of every thread (Ctrl+F); Down moves to the results")
-        self.setPlaceholderText("Search threads   Ctrl+F")
+        self.setAccessibleName(self.tr("Search threads"))
+        self.setAccessibleDescription(
+            self.tr("Search every message of every thread (Ctrl+F); Down moves to the results")
+        )
+        self.setPlaceholderText(self.tr("Search threads   Ctrl+F"))
         self.setClearButtonEnabled(True)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(lambda: self.query_changed.emit(self.text().strip()))
@@ -58,8 +60,8 @@ class SearchResults(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("searchResults")
-        self.setAccessibleName("Search results")
-        self.setAccessibleDescription("Enter opens the thread at the matching message")
+        self.setAccessibleName(self.tr("Search results"))
+        self.setAccessibleDescription(self.tr("Enter opens the thread at the matching message"))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setSpacing(1)
@@ -69,15 +71,15 @@ class SearchResults(QListWidget):
     def show_hits(self, hits: Sequence[SearchHit], query: str) -> None:
         self.clear()
         if not hits:
-            item = QListWidgetItem(f"No messages match “{query}”.")
+            item = QListWidgetItem(self.tr("No messages match “{0}”.").format(query))
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             item.setSizeHint(QSize(0, 40))
             self.addItem(item)
             return
         colours = theme.current()
         for hit in hits:
-            who = "You" if hit.role == Role.USER else "Assistant"
-            archived = " · archived" if hit.archived else ""
+            who = self.tr("You") if hit.role == Role.USER else self.tr("Assistant")
+            archived = self.tr(" · archived") if hit.archived else ""
             label = QLabel(
                 f"<div style='color:{colours.text}; font-weight:600'>{html.escape(hit.thread_title)}</div>"
                 f"<div style='color:{colours.muted}'>{who}{archived} · {hit.created_at.astimezone():%d %b %Y}</div>"

@@ -7,6 +7,7 @@ edits a copy; the window saves and applies what it returns when the user presses
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,15 +23,22 @@ from PySide6.QtWidgets import (
 
 from app.platform.settings import SEND_KEYS, THEMES, Settings
 
-THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
-SEND_KEY_LABELS = {"enter": "Enter (Shift+Enter for a new line)", "ctrl+enter": "Ctrl+Enter (Enter for a new line)"}
+THEME_LABELS = {
+    "system": QT_TRANSLATE_NOOP("SettingsDialog", "Follow the system"),
+    "light": QT_TRANSLATE_NOOP("SettingsDialog", "Light"),
+    "dark": QT_TRANSLATE_NOOP("SettingsDialog", "Dark"),
+}
+SEND_KEY_LABELS = {
+    "enter": QT_TRANSLATE_NOOP("SettingsDialog", "Enter (Shift+Enter for a new line)"),
+    "ctrl+enter": QT_TRANSLATE_NOOP("SettingsDialog", "Ctrl+Enter (Enter for a new line)"),
+}
 
 
 def _choices(options: tuple[str, ...], labels: dict[str, str], current: str, name: str) -> QComboBox:
     box = QComboBox()
     box.setAccessibleName(name)
     for option in options:
-        box.addItem(labels[option], option)
+        box.addItem(QCoreApplication.translate("SettingsDialog", labels[option]), option)
     box.setCurrentIndex(options.index(current) if current in options else 0)
     return box
 
@@ -38,27 +46,27 @@ def _choices(options: tuple[str, ...], labels: dict[str, str], current: str, nam
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         self.setObjectName("settingsDialog")
         self._settings = settings
-        self.theme_box = _choices(THEMES, THEME_LABELS, settings.theme, "Theme")
-        self.send_key_box = _choices(SEND_KEYS, SEND_KEY_LABELS, settings.send_key, "Send messages with")
+        self.theme_box = _choices(THEMES, THEME_LABELS, settings.theme, self.tr("Theme"))
+        self.send_key_box = _choices(SEND_KEYS, SEND_KEY_LABELS, settings.send_key, self.tr("Send messages with"))
         self.attachment_limit = QSpinBox()
-        self.attachment_limit.setAccessibleName("Largest attachment")
+        self.attachment_limit.setAccessibleName(self.tr("Largest attachment"))
         self.attachment_limit.setRange(1, 4096)
-        self.attachment_limit.setSuffix(" MB")
+        self.attachment_limit.setSuffix(self.tr(" MB"))
         self.attachment_limit.setValue(settings.attachment_max_mb)
-        self.kv_cache_box = QCheckBox("Save each thread's model state, so it resumes without a long wait")
+        self.kv_cache_box = QCheckBox(self.tr("Save each thread's model state, so it resumes without a long wait"))
         self.kv_cache_box.setChecked(settings.kv_cache)
         self.kv_cache_budget = QSpinBox()
-        self.kv_cache_budget.setAccessibleName("Disk space for saved model states")
+        self.kv_cache_budget.setAccessibleName(self.tr("Disk space for saved model states"))
         self.kv_cache_budget.setRange(64, 1024 * 1024)
         self.kv_cache_budget.setSingleStep(256)
-        self.kv_cache_budget.setSuffix(" MB")
+        self.kv_cache_budget.setSuffix(self.tr(" MB"))
         self.kv_cache_budget.setValue(settings.kv_cache_budget_mb)
         self.kv_cache_budget.setEnabled(settings.kv_cache)
         self.kv_cache_box.toggled.connect(self.kv_cache_budget.setEnabled)
-        note = QLabel("Saved model states change when the model next starts (least recently used go first).")
+        note = QLabel(self.tr("Saved model states change when the model next starts (least recently used go first)."))
         note.setObjectName("settingsNote")
         note.setWordWrap(True)
 

@@ -70,11 +70,11 @@ class Sidebar(QWidget):
         self._search_request = 0
         self._deleted: list[int] = []  # deleted since the Undo banner appeared, newest last
 
-        new_button = QPushButton("+  New thread")
+        new_button = QPushButton(self.tr("+  New thread"))
         new_button.setObjectName("newThreadButton")
-        new_button.setAccessibleName("New thread")
-        new_button.setAccessibleDescription("Start a new conversation (Ctrl+N)")
-        new_button.setToolTip("Start a new thread (Ctrl+N)")
+        new_button.setAccessibleName(self.tr("New thread"))
+        new_button.setAccessibleDescription(self.tr("Start a new conversation (Ctrl+N)"))
+        new_button.setToolTip(self.tr("Start a new thread (Ctrl+N)"))
         new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         new_button.clicked.connect(self.new_thread_requested)
         self.search_box = SearchBox()
@@ -186,7 +186,9 @@ class Sidebar(QWidget):
     def set_archived(self, thread_id: int, archived: bool) -> None:
         self._change(lambda threads: threads.set_archived(thread_id, archived))
         if archived:
-            self._status.show_info("Archived. It is still searchable; the Archived chip shows archived threads.")
+            self._status.show_info(
+                self.tr("Archived. It is still searchable; the Archived chip shows archived threads.")
+            )
 
     def edit_tags(self, thread_id: int) -> None:
         thread = self.thread_list.thread(thread_id)
@@ -239,7 +241,7 @@ class Sidebar(QWidget):
     def save_view_as(self, name: str) -> None:
         filter = self.filters.current_filter()
         self._change(lambda threads: threads.save_view(name, filter))
-        self._status.show_info(f"Saved the view “{name}”. Apply it from Views ▾.")
+        self._status.show_info(self.tr("Saved the view “{0}”. Apply it from Views ▾.").format(name))
 
     def _delete_view(self, view_id: int) -> None:
         self._change(lambda threads: threads.delete_view(view_id))
@@ -251,8 +253,11 @@ class Sidebar(QWidget):
 
     def _deleted_one(self, thread_id: int, title: str) -> None:
         self._deleted.append(thread_id)
-        text = f"Deleted “{title}”." if len(self._deleted) == 1 else f"Deleted {len(self._deleted)} threads."
-        self.undo_bar.show_notice(text, "Undo", timeout_ms=UNDO_MS)
+        if len(self._deleted) == 1:
+            text = self.tr("Deleted “{0}”.").format(title)
+        else:
+            text = self.tr("Deleted {0} threads.").format(len(self._deleted))
+        self.undo_bar.show_notice(text, self.tr("Undo"), timeout_ms=UNDO_MS)
 
     def undo_delete(self) -> None:
         """Bring back every thread deleted since the banner appeared; the last one is opened again."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.domain import ModelSpec
 
-PHASES = {"download": "Downloading", "extract": "Unpacking", "verify": "Checking"}
+PHASES = {
+    "download": QT_TRANSLATE_NOOP("StarterCard", "Downloading"),
+    "extract": QT_TRANSLATE_NOOP("StarterCard", "Unpacking"),
+    "verify": QT_TRANSLATE_NOOP("StarterCard", "Checking"),
+}
 
 
 class StarterModelCard(QFrame):
@@ -18,23 +22,24 @@ class StarterModelCard(QFrame):
     def __init__(self, spec: ModelSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("starterCard")
-        self.setAccessibleName("Get the starter model")
+        self.setAccessibleName(self.tr("Get the starter model"))
         megabytes = round(spec.size_bytes / 1_000_000)
-        title = QLabel(f"Get the starter model ({megabytes} MB)")
+        title = QLabel(self.tr("Get the starter model ({0} MB)").format(megabytes))
         title.setObjectName("starterTitle")
         detail = QLabel(
-            f"{spec.description or spec.name} Licence: {spec.license}. It runs on this computer; "
-            "your conversations never leave it."
+            self.tr("{0} Licence: {1}. It runs on this computer; your conversations never leave it.").format(
+                spec.description or spec.name, spec.license
+            )
         )
         detail.setObjectName("starterDetail")
         detail.setWordWrap(True)
-        self._button = QPushButton("Download")
+        self._button = QPushButton(self.tr("Download"))
         self._button.setObjectName("starterButton")
-        self._button.setAccessibleName("Download the starter model")
+        self._button.setAccessibleName(self.tr("Download the starter model"))
         self._button.setCursor(Qt.CursorShape.PointingHandCursor)
         self._button.clicked.connect(self.download_requested)
         self.progress = QProgressBar()
-        self.progress.setAccessibleName("Download progress")
+        self.progress.setAccessibleName(self.tr("Download progress"))
         self.progress.hide()
         self._error = QLabel()
         self._error.setObjectName("starterError")
@@ -56,7 +61,7 @@ class StarterModelCard(QFrame):
     def set_running(self) -> None:
         self._error.hide()
         self._button.setEnabled(False)
-        self._button.setText("Downloading…")
+        self._button.setText(self.tr("Downloading…"))
         self.progress.setRange(0, 0)  # busy until pip reports sizes
         self.progress.show()
 
@@ -66,13 +71,17 @@ class StarterModelCard(QFrame):
             return
         self.progress.setRange(0, 1000)
         self.progress.setValue(min(1000, 1000 * done // total))
-        self.progress.setFormat(f"{PHASES.get(phase, phase)} · %p% · {done / 1e6:.0f} of {total / 1e6:.0f} MB")
+        self.progress.setFormat(
+            self.tr("{0} · %p% · {1:.0f} of {2:.0f} MB").format(
+                QCoreApplication.translate("StarterCard", PHASES.get(phase, phase)), done / 1e6, total / 1e6
+            )
+        )
 
     def set_failed(self, message: str) -> None:
         self.progress.hide()
         self._button.setEnabled(True)
-        self._button.setText("Try again")
-        self._error.setText(f"The download did not finish: {message}")
+        self._button.setText(self.tr("Try again"))
+        self._error.setText(self.tr("The download did not finish: {0}").format(message))
         self._error.show()
 
     def error_text(self) -> str:

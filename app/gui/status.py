@@ -76,7 +76,7 @@ class StatusLine(ElidedLabel):
     def __init__(self, bridge: StatusBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusNote")
-        self.setAccessibleName("Status message")
+        self.setAccessibleName(self.tr("Status message"))
         bridge.info.connect(self._show_note)
         bridge.warning.connect(self._show_note)
         bridge.error.connect(self._show_error)
@@ -100,7 +100,7 @@ class HintLabel(QLabel):
     def __init__(self, bridge: StatusBridge, usual: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(usual(), parent)
         self.setObjectName("composerHint")
-        self.setAccessibleName("Composer hint")
+        self.setAccessibleName(self.tr("Composer hint"))
         self._usual = usual
         self._reset = QTimer(self, singleShot=True, interval=HINT_RESET_MS)
         self._reset.timeout.connect(self.show_usual)

@@ -81,7 +81,7 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
-        self.setAccessibleName("Filter threads")
+        self.setAccessibleName(self.tr("Filter threads"))
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._layout = FlowLayout(self)
         self._tag: str | None = None
@@ -92,10 +92,10 @@ class FilterBar(QWidget):
         self.archived_chip = self._chip("Archived", "Show archived threads instead", self._toggle_archived)
         self.views_button = QToolButton()
         self.views_button.setObjectName("viewsButton")
-        self.views_button.setText("Views ▾")
-        self.views_button.setAccessibleName("Saved views")
-        self.views_button.setAccessibleDescription("Save the current filter as a view, or apply a saved one")
-        self.views_button.setToolTip("Saved views: apply one, or save the current filter")
+        self.views_button.setText(self.tr("Views ▾"))
+        self.views_button.setAccessibleName(self.tr("Saved views"))
+        self.views_button.setAccessibleDescription(self.tr("Save the current filter as a view, or apply a saved one"))
+        self.views_button.setToolTip(self.tr("Saved views: apply one, or save the current filter"))
         self.views_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.views_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.views_button.setMenu(QMenu(self.views_button))
@@ -157,7 +157,7 @@ class FilterBar(QWidget):
         chip = QPushButton(text, self)
         chip.setObjectName("filterChip")
         chip.setCheckable(True)
-        chip.setAccessibleName(f"Filter: {text}")
+        chip.setAccessibleName(self.tr("Filter: {0}").format(text))
         chip.setAccessibleDescription(tip)
         chip.setToolTip(tip)
         chip.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -181,10 +181,10 @@ class FilterBar(QWidget):
         for view in self._views:
             menu.addAction(view.name, lambda v=view: self.apply_view(v))
         if self._views:
-            remove = menu.addMenu("Delete view")
+            remove = menu.addMenu(self.tr("Delete view"))
             for view in self._views:
                 remove.addAction(view.name, lambda v=view: self.view_delete_requested.emit(v.id))
             menu.addSeparator()
-        menu.addAction("Filter by metadata (KEY=VALUE)…", self.pair_requested.emit)
-        save = menu.addAction("Save current filter as a view…", self.view_save_requested.emit)
+        menu.addAction(self.tr("Filter by metadata (KEY=VALUE)…"), self.pair_requested.emit)
+        save = menu.addAction(self.tr("Save current filter as a view…"), self.view_save_requested.emit)
         save.setEnabled(self.current_filter() != ThreadFilter())

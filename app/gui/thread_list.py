@@ -13,7 +13,17 @@ from datetime import datetime, time, timedelta
 
 from typing import NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
@@ -53,11 +63,12 @@ class DayGroups:
         day = when.astimezone(self._now.tzinfo).date()  # tzinfo None: the machine's local zone
         today = self._today
         if day >= today:
-            label, first, last = "Today", today, None
+            label, first, last = QCoreApplication.translate("ThreadList", "Today"), today, None
         elif day == today - timedelta(days=1):
-            label, first, last = "Yesterday", day, today
+            label, first, last = QCoreApplication.translate("ThreadList", "Yesterday"), day, today
         elif day > today - timedelta(days=7):
-            label, first, last = "Previous 7 days", today - timedelta(days=6), today - timedelta(days=1)
+            label = QCoreApplication.translate("ThreadList", "Previous 7 days")
+            first, last = today - timedelta(days=6), today - timedelta(days=1)
         else:
             label = day.strftime("%B") if day.year == today.year else day.strftime("%B %Y")
             first = day.replace(day=1)
@@ -250,10 +261,12 @@ class ThreadList(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("threadList")
-        self.setAccessibleName("Threads")
+        self.setAccessibleName(self.tr("Threads"))
         self.setAccessibleDescription(
-            "Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, "
-            "export, archive or delete."
+            self.tr(
+                "Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, "
+                "export, archive or delete."
+            )
         )
         self.list_model = ThreadListModel(self)
         self.list_model.renamed.connect(self.rename_requested)
@@ -327,19 +340,22 @@ class ThreadList(QListView):
         """The thread's actions; each emits a signal for the window, none touches the store."""
         thread = self.list_model.thread(thread_id)
         menu = QMenu(self)
-        menu.setAccessibleName("Thread actions")
-        menu.addAction("Rename", lambda: self.start_rename(thread_id))
-        menu.addAction("Unpin" if thread.pinned else "Pin", lambda: self.pin_requested.emit(thread_id, not thread.pinned))
-        menu.addAction("Tags…", lambda: self.tags_requested.emit(thread_id))
-        menu.addAction("Metadata…", lambda: self.metadata_requested.emit(thread_id))
+        menu.setAccessibleName(self.tr("Thread actions"))
+        menu.addAction(self.tr("Rename"), lambda: self.start_rename(thread_id))
         menu.addAction(
-            "Unarchive" if thread.archived else "Archive",
+            self.tr("Unpin") if thread.pinned else self.tr("Pin"),
+            lambda: self.pin_requested.emit(thread_id, not thread.pinned),
+        )
+        menu.addAction(self.tr("Tags…"), lambda: self.tags_requested.emit(thread_id))
+        menu.addAction(self.tr("Metadata…"), lambda: self.metadata_requested.emit(thread_id))
+        menu.addAction(
+            self.tr("Unarchive") if thread.archived else self.tr("Archive"),
             lambda: self.archive_requested.emit(thread_id, not thread.archived),
         )
-        menu.addAction("Export as Markdown…", lambda: self.export_requested.emit(thread_id, "md"))
-        menu.addAction("Export as JSON…", lambda: self.export_requested.emit(thread_id, "json"))
+        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export_requested.emit(thread_id, "md"))
+        menu.addAction(self.tr("Export as JSON…"), lambda: self.export_requested.emit(thread_id, "json"))
         menu.addSeparator()
-        menu.addAction("Delete", lambda: self.delete_requested.emit(thread_id))
+        menu.addAction(self.tr("Delete"), lambda: self.delete_requested.emit(thread_id))
         return menu
 
     def _style_headings(self) -> None:

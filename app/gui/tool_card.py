@@ -26,17 +26,14 @@ from app.core.tools import ToolCall, ToolCallStatus
 from app.gui.conversation import MessageBody, MessageCard, action_button
 from app.services.tools import ToolService
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ToolCard", text)
-
 
 def _status_text(call: ToolCall) -> str:
     return {
-        ToolCallStatus.PENDING: tr("waiting for your answer"),
-        ToolCallStatus.RUNNING: tr("running…"),
-        ToolCallStatus.DONE: tr("done"),
-        ToolCallStatus.FAILED: tr("failed"),
-        ToolCallStatus.REFUSED: tr("you declined"),
+        ToolCallStatus.PENDING: QCoreApplication.translate("ToolCard", "waiting for your answer"),
+        ToolCallStatus.RUNNING: QCoreApplication.translate("ToolCard", "running…"),
+        ToolCallStatus.DONE: QCoreApplication.translate("ToolCard", "done"),
+        ToolCallStatus.FAILED: QCoreApplication.translate("ToolCard", "failed"),
+        ToolCallStatus.REFUSED: QCoreApplication.translate("ToolCard", "you declined"),
     }[call.status]
 
 
@@ -57,12 +54,12 @@ class ToolCallCard(QFrame):
         self.setObjectName("toolCallCard")
         self.call = call
         waiting = call.status == ToolCallStatus.PENDING
-        self.toggle = action_button("", tr("Show or hide the call's arguments and result"), None)
+        self.toggle = action_button("", self.tr("Show or hide the call's arguments and result"), None)
         self.toggle.setCheckable(True)
-        self.toggle.setAccessibleName(tr("Tool call {name}").format(name=call.name))
+        self.toggle.setAccessibleName(self.tr("Tool call {name}").format(name=call.name))
         self.toggle.toggled.connect(self._expand)
         self.details = MessageBody()
-        self.details.setAccessibleName(tr("Tool call details"))
+        self.details.setAccessibleName(self.tr("Tool call details"))
         self.details.show_plain(self._details())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -71,19 +68,22 @@ class ToolCallCard(QFrame):
         self.run_button = self.always_button = self.deny_button = None
         if waiting:
             question = QLabel(
-                tr("{server} wants to run {name} with these arguments. Nothing in the conversation can answer this "
-                   "for you.").format(server=call.server, name=call.name)
-            )  # fmt: skip
+                self.tr(
+                    "{server} wants to run {name} with these arguments. Nothing in the conversation can answer this "
+                    "for you."
+                ).format(server=call.server, name=call.name)
+            )
             question.setWordWrap(True)
             layout.addWidget(question)
             row = QHBoxLayout()
-            self.run_button = self._button(tr("Run"), tr("Run this call once"), run=True, always=False)
+            self.run_button = self._button(self.tr("Run"), self.tr("Run this call once"), run=True, always=False)
             self.always_button = self._button(
-                tr("Always for this thread"), tr("Run it, and run this tool without asking in this thread"),
+                self.tr("Always for this thread"), self.tr("Run it, and run this tool without asking in this thread"),
                 run=True, always=True,
             )  # fmt: skip
-            self.deny_button = self._button(tr("Don't"), tr("Do not run it; the model hears that you declined"),
-                                            run=False, always=False)  # fmt: skip
+            self.deny_button = self._button(
+                self.tr("Don't"), self.tr("Do not run it; the model hears that you declined"), run=False, always=False
+            )
             for button in (self.run_button, self.always_button, self.deny_button):
                 row.addWidget(button)
             row.addStretch(1)
@@ -106,16 +106,16 @@ class ToolCallCard(QFrame):
 
     def _details(self) -> str:
         call = self.call
-        lines = [tr("Arguments:"), _arguments_text(call)]
+        lines = [self.tr("Arguments:"), _arguments_text(call)]
         if call.result:
-            lines += ["", tr("Result:"), call.result]
+            lines += ["", self.tr("Result:"), call.result]
         if call.error:
-            lines += ["", tr("Error: {error}").format(error=call.error)]
-        facts = [tr("server: {server}").format(server=call.server), str(call.effect)]
+            lines += ["", self.tr("Error: {error}").format(error=call.error)]
+        facts = [self.tr("server: {server}").format(server=call.server), str(call.effect)]
         if call.duration_ms is not None:
-            facts.append(tr("{ms} ms").format(ms=call.duration_ms))
+            facts.append(self.tr("{ms} ms").format(ms=call.duration_ms))
         if call.approved_by:
-            facts.append(tr("approved by {who}").format(who=call.approved_by))
+            facts.append(self.tr("approved by {who}").format(who=call.approved_by))
         lines += ["", " · ".join(facts)]
         return "\n".join(lines)
 

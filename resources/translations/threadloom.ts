@@ -2,193 +2,92 @@
 <!DOCTYPE TS>
 <TS version="2.1">
 <context>
-    <name></name>
+    <name>AttachmentChip</name>
     <message>
-        <source>MCP servers</source>
+        <source>Remove from this thread</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The servers of mcp.json; pick one to see its status and log</source>
+        <source>Stop watching its folder (in every thread)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Server status</source>
+        <source>Stop watching its folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Server log</source>
+        <source>{0} pages, {1} chunks</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>What the server printed on its standard error</source>
+        <source>Attachment {0}, {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AttachmentPanel</name>
+    <message>
+        <source>+ Attach files…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Add…</source>
+        <source>Attach files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Add a server by its command line</source>
+        <source>Pick files to ask about in this thread</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Disable</source>
+        <source>+ Watch a folder…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Offer or stop offering its tools</source>
+        <source>Watch a folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Remove</source>
+        <source>A folder whose files are indexed and kept up to date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Remove the server from mcp.json</source>
+        <source>Its files are indexed and kept up to date as they change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Show tools</source>
+        <source>For this thread…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Start the server and list its tools</source>
+        <source>For all threads…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Add an MCP server</source>
+        <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Name:</source>
+        <source>Cancel reading</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Command line that starts it:</source>
+        <source>Stop reading the attached files; what is read stays</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Cannot read that command line: {error}</source>
+        <source> · about {0:.0f} s left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Starting {name}…</source>
+        <source>{0} {1} · file {2} of {3} · {4} pages · {5}/{6} chunks{7}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>enabled</source>
+        <source>Sources</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>disabled</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>No MCP server yet: Add… one by the command line that starts it.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Enable</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Command: {command}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Status: {state}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tools: {tools}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Last error: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>waiting for your answer</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>running…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>done</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>failed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>you declined</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Show or hide the call&apos;s arguments and result</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tool call {name}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tool call details</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>{server} wants to run {name} with these arguments. Nothing in the conversation can answer this for you.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run this call once</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Always for this thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Run it, and run this tool without asking in this thread</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Don&apos;t</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Do not run it; the model hears that you declined</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Arguments:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Result:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Error: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>server: {server}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>{ms} ms</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>approved by {who}</source>
+        <source>[{0}] {1} p.{2} {3}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -204,6 +103,29 @@
     </message>
     <message>
         <source>No model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BranchSwitcher</name>
+    <message>
+        <source>Previous version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Version {0} of {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions of this message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show another version of this message and the replies after it</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -246,7 +168,34 @@
     </message>
 </context>
 <context>
+    <name>Composer</name>
+    <message>
+        <source>Message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type your message; Enter sends it (see Settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask anything…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ctrl+Enter to send · Enter for a new line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter to send · Shift+Enter for a new line</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ConversationView</name>
+    <message>
+        <source>Conversation</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>go to a thread</source>
         <translation type="unfinished"></translation>
@@ -269,6 +218,56 @@
     </message>
 </context>
 <context>
+    <name>DetailsPanel</name>
+    <message>
+        <source>Thread details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No tags</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No metadata</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>built in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>from {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offer the tool {0} in this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open a thread to choose the tools its model may call</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Drop files or a folder on the thread to ask about them</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EditMode</name>
+    <message>
+        <source>Editing your message. Sending it starts a new version; the original is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel  Esc</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>EditableTitle</name>
     <message>
         <source>Thread title</source>
@@ -284,6 +283,63 @@
     </message>
     <message>
         <source>Enter renames the thread, Esc keeps its title</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FilterBar</name>
+    <message>
+        <source>Filter threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Views ▾</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved views</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save the current filter as a view, or apply a saved one</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved views: apply one, or save the current filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Filter: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete view</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Filter by metadata (KEY=VALUE)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save current filter as a view…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HintLabel</name>
+    <message>
+        <source>Composer hint</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HostedConsent</name>
+    <message>
+        <source>Offline mode is on, so nothing was sent to {0}: turn it off in Models… (Ctrl+Shift+M).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread&apos;s privacy rule keeps it on this device, so nothing was sent to {0}: change the thread&apos;s privacy (top right) to “Ask each time” or “Allowed” to use hosted models.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -495,6 +551,14 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Threadloom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Send</source>
         <translation type="unfinished"></translation>
     </message>
@@ -519,6 +583,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>A reply is being written in this thread: stop it (Esc) before deleting the thread.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} — Threadloom</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>This thread&apos;s replies now come from {model}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -528,6 +600,10 @@
     </message>
     <message>
         <source>Type a message first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>■  Stop   Esc</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -543,11 +619,134 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Forked into “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Copied the last reply.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Privacy of this thread: {0}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: this thread stayed on this device.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} · not installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The starter model is ready. Ask anything.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>McpServersDialog</name>
+    <message>
+        <source>MCP servers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The servers of mcp.json; pick one to see its status and log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What the server printed on its standard error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a server by its command line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offer or stop offering its tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the server from mcp.json</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start the server and list its tools</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add an MCP server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Command line that starts it:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot read that command line: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Starting {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>enabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>disabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No MCP server yet: Add… one by the command line that starts it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Command: {command}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status: {state}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tools: {tools}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last error: {error}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -689,6 +888,61 @@
     </message>
 </context>
 <context>
+    <name>MessageCard</name>
+    <message>
+        <source>More actions for this message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message from you</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message from the assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} wrote</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Message actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask a stronger model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fork to a new thread from here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No other model yet: add one in Models… (Ctrl+Shift+M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ModelChip</name>
     <message>
         <source>Model</source>
@@ -748,6 +1002,61 @@
     </message>
 </context>
 <context>
+    <name>ModelManagerDialog</name>
+    <message>
+        <source>Models and providers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Local models&lt;/b&gt; — drop a .gguf file here to add it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add .gguf…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use for new threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Hosted providers&lt;/b&gt; (OpenAI-compatible; keys are kept in the OS keyring)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offline: no hosted model is used and nothing is downloaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} is installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:,.0f} of {1:,.0f} MB · {2:.1f} MB/s · ETA {3}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>NewThreadWith</name>
     <message>
         <source>New thread with…</source>
@@ -767,6 +1076,59 @@
     </message>
 </context>
 <context>
+    <name>NoticeBar</name>
+    <message>
+        <source>Dismiss</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hide this notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Notices</name>
+    <message>
+        <source>Notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something Threadloom did on your behalf that you should know about</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dismiss this notice</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> and {count} more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not followed: {count} link(s) leading out of a knowledge folder ({named}{more}). Only what is inside a folder is shared with its threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PageViewer</name>
+    <message>
+        <source>verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not verified: the text was not found there in the file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>[{0}] {1}, page {2} ({3})</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PersonalControls</name>
     <message>
         <source>Open a thread to remember from it</source>
@@ -782,6 +1144,76 @@
     </message>
     <message>
         <source>Nothing new to remember</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Privacy</name>
+    <message>
+        <source>Local only</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask each time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allowed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing in this thread is ever sent to a hosted model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A hosted model may answer a turn, after you confirm it each time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hosted models may answer this thread (upgrades and fallbacks) without asking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>never left this device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sent to a hosted model 1 time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sent to a hosted model {0} times</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PrivacyControl</name>
+    <message>
+        <source>Privacy rule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>May this thread&apos;s messages go to a hosted model: never, ask, allowed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where this thread has been</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New threads are local only; change it once the thread has its first message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Privacy: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread was {0}; every hosted call is in the privacy ledger (`threadloom ledger`)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No message of this thread was ever sent to a hosted model</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -883,6 +1315,37 @@
     </message>
 </context>
 <context>
+    <name>ReplyController</name>
+    <message>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This thread outgrew the model&apos;s window: older turns were summarised for it (all are kept).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading {0}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped. The reply so far is kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The reply did not finish: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was sent to {0}: this thread stayed on this device.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReplyView</name>
     <message>
         <source>Open link</source>
@@ -910,7 +1373,101 @@
     </message>
 </context>
 <context>
+    <name>SearchBox</name>
+    <message>
+        <source>Search threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search every message of every thread (Ctrl+F); Down moves to the results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search threads   Ctrl+F</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SearchResults</name>
+    <message>
+        <source>Search results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter opens the thread at the matching message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No messages match “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> · archived</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
+    <message>
+        <source>Follow the system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter (Shift+Enter for a new line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ctrl+Enter (Enter for a new line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send messages with</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Largest attachment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save each thread&apos;s model state, so it resumes without a long wait</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disk space for saved model states</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved model states change when the model next starts (least recently used go first).</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>About me</source>
         <translation type="unfinished"></translation>
@@ -933,6 +1490,45 @@
     </message>
 </context>
 <context>
+    <name>Sidebar</name>
+    <message>
+        <source>+  New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start a new thread (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Archived. It is still searchable; the Archived chip shows archived threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved the view “{0}”. Apply it from Views ▾.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted “{0}”.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted {0} threads.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SpreadChart</name>
     <message>
         <source>{0}: median {1:.2f} {2}, 10th to 90th percentile {3:.2f} to {4:.2f}</source>
@@ -944,6 +1540,94 @@
     </message>
     <message>
         <source>No timed model calls in this period</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StarterCard</name>
+    <message>
+        <source>Downloading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unpacking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StarterModelCard</name>
+    <message>
+        <source>Get the starter model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Get the starter model ({0} MB)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} Licence: {1}. It runs on this computer; your conversations never leave it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download the starter model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Download progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Downloading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} · %p% · {1:.0f} of {2:.0f} MB</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The download did not finish: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StatusLine</name>
+    <message>
+        <source>Status message</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SummaryCard</name>
+    <message>
+        <source>Summary of earlier turns</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit the summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Undo the summary</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Summary text</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Earlier turns are summarised for the model</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -986,6 +1670,163 @@
     </message>
     <message>
         <source>Thought for {seconds} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ThreadList</name>
+    <message>
+        <source>Today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Previous 7 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Threads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your conversations, most recently active first. Right-click (or the menu key) to rename, pin, tag, export, archive or delete.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Thread actions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unpin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pin</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tags…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Metadata…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unarchive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Archive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export as JSON…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ToolCallCard</name>
+    <message>
+        <source>Show or hide the call&apos;s arguments and result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tool call {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tool call details</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{server} wants to run {name} with these arguments. Nothing in the conversation can answer this for you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run this call once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Always for this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Run it, and run this tool without asking in this thread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Don&apos;t</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Do not run it; the model hears that you declined</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Arguments:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Result:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Error: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>server: {server}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>approved by {who}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ToolCard</name>
+    <message>
+        <source>waiting for your answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>running…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>you declined</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
