@@ -79,8 +79,10 @@ def _run_child(files: list[tuple[Path, str, str]], password: str | None) -> list
         answers = json.loads(child.stdout)
     except ValueError as exc:
         raise UnreadableFile(f"{name} made its reader fail (no answer); attach an intact copy") from exc
+    if isinstance(answers, dict) and "error" in answers:  # the answers as a whole were over the memory cap
+        raise UnreadableFile(answers["error"])
     if not isinstance(answers, list) or len(answers) != len(files):
-        raise UnreadableFile(answers.get("error", f"{name} made its reader fail (no answer); attach an intact copy"))
+        raise UnreadableFile(f"{name} made its reader fail (no answer); attach an intact copy")
     return answers
 
 

@@ -122,9 +122,9 @@ class MemoryRecords(Database):
         """Remove a memory for good and leave only a tombstone (`digest` per source message); returns the threads
         that recalled it (their saved model states hold it too).
 
-        The store's secure_delete overwrites deleted rows with zeros rather than leaving them in free pages (vec0 zeroes
-        a deleted vector's slot in its chunk); the keyword index is merged so no old segment keeps its words; the
-        write-ahead log is checkpointed and emptied."""
+        The store's secure_delete overwrites deleted rows with zeros rather than leaving them in free pages (vec0
+        zeroes a deleted vector's slot in its chunk); the keyword index is merged so no old segment keeps its words;
+        the write-ahead log is checkpointed and emptied."""
         with self.writing():
             memory = self.get_memory(memory_id)
             threads = [
