@@ -203,6 +203,27 @@ def test_a_reader_that_fails_for_a_group_reads_each_file_alone(service, store, t
         assert results[name].attachment.document.status == DocumentStatus.READY
 
 
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [("[]", "{name} made its reader fail (no answer); attach an intact copy"),
+     ('{"files": 2}', "{name} made its reader fail (no answer); attach an intact copy"),
+     ('{"error": "the files need more memory to read than a file may; attach smaller copies"}',
+      "the files need more memory to read than a file may; attach smaller copies")],
+    ids=["too few answers", "not a list", "an error for the whole request"],
+)  # fmt: skip
+def test_a_reader_that_answers_in_the_wrong_shape_fails_each_file_in_one_line(tmp_path, monkeypatch, answer, error):
+    """A reading process that exits cleanly with an answer that does not fit the request (a damaged or replaced
+    interpreter) fails each file with the one-line error, never with a traceback of ours."""
+    reader = tmp_path / "wrong-reader"
+    reader.write_text(f"#!/bin/sh\ncat > /dev/null\nprintf '%s' '{answer}'\n")
+    reader.chmod(0o755)
+    monkeypatch.setattr(isolated.sys, "executable", str(reader))
+    files = [(text_file(tmp_path, name, "Herons wade."), "txt", name) for name in ("a.txt", "b.txt")]
+    outcomes = isolated.extract_isolated_many(files)
+    assert [type(outcome) for outcome in outcomes] == [UnreadableFile, UnreadableFile]
+    assert [str(outcome) for outcome in outcomes] == [error.format(name=name) for name in ("a.txt", "b.txt")]
+
+
 def test_files_beyond_a_batch_of_chunks_are_embedded_while_later_ones_wait_to_be_read(service, store, embedder,
                                                                                      tmp_path):  # fmt: skip
     """Memory stays bounded on a large folder: chunks go to the embedder once a batch is full, not after all files."""
