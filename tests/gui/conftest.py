@@ -38,11 +38,15 @@ def open_sessions():
 
 @pytest.fixture
 def show_window(qtbot):
-    """Shows a MainWindow over a session, focused on its composer, once its first thread listing has landed."""
-    from app.gui.main_window import MainWindow
+    """Shows a MainWindow over a session, focused on its composer, once its first thread listing has landed.
+
+    The window has the usual first-run size, wider than the offscreen screen (800 px) it would otherwise be fitted
+    to: the tests were written for three columns with Details open."""
+    from app.gui.main_window import FIRST_RUN_SIZE, MainWindow
 
     def shower(session: Session) -> MainWindow:
         window = MainWindow(session)
+        window.resize(FIRST_RUN_SIZE)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
