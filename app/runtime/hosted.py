@@ -82,6 +82,8 @@ class HostedBackend:
             raise OfflineMode(
                 f"offline mode is on: nothing was sent to {self.provider}; turn it off with `threadloom offline off`"
             )
+        import httpx  # the first request pays for the import, not the start; before `started`, so TTFT leaves it out
+
         self._cancelled.clear()
         body = {
             "model": self.model,
@@ -111,8 +113,6 @@ class HostedBackend:
         pieces = 0
         usage: Usage | None = None
         finish_reason = "stop"
-        import httpx
-
         read_timeout_s, connect_timeout_s = self._timeouts_s
         try:
             with httpx.Client(timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s)) as client:
