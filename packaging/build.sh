@@ -11,6 +11,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import app, PyInstall
     packaging/bootstrap.sh "$venv" packaging
 fi
 "$venv/bin/python" packaging/render-icons.py --check  # an edited SVG must not ship with stale PNGs
+packaging/translations.sh "$venv"  # an edited translation must not ship as its old .qm
 
 start=$(date +%s)
 "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \

@@ -12,18 +12,21 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 from app.core.errors import ThreadloomError
 from app.gui import theme
 from app.gui.main_window import MainWindow
-from app.gui.resources import DESKTOP_FILE_NAME, app_icon
+from app.gui.resources import DESKTOP_FILE_NAME, app_icon, install_translations
 from app.platform.logs import setup_logging
 from app.services.session import Session
 
 
 def application() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv)
+    made_before = QApplication.instance()
+    app = made_before or QApplication(sys.argv)
     app.setOrganizationName("Threadloom")
     app.setApplicationName("Threadloom")
     app.setApplicationDisplayName("Threadloom")
     app.setDesktopFileName(DESKTOP_FILE_NAME)  # Wayland and taskbars match the window to its launcher entry
     app.setWindowIcon(app_icon())
+    if made_before is None:
+        install_translations(app)  # once: a second translator for the same file would only be searched in vain
     app.setStyle(QStyleFactory.create("Fusion"))  # the same, palette-driven look on every platform
     app.setPalette(theme.palette_for(theme.current()))  # until the window applies the user's theme setting
     return app

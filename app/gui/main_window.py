@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QByteArray, QMargins, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -71,8 +71,27 @@ TEXT_SCALE_LIMITS = (0.7, 2.0)
 NEW_THREAD_LABEL = QT_TRANSLATE_NOOP("MainWindow", "New thread")
 DETAILS_WIDTH_PX = 280
 DETAILS_FROM_WIDTH_PX = 1100  # a first start in a narrower window leaves Details (Ctrl+I) closed: the centre needs it
+FIRST_RUN_SIZE = QSize(1180, 760)
+FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)  # the window manager's borders and title bar, unknown before the first show
 
 log = logging.getLogger(__name__)
+
+
+def fitted_onto(geometry: QRect, available: QRect) -> QRect:
+    """`geometry` shrunk and moved as little as it takes to lie, frame and all, in a screen's free area."""
+    room = available.marginsRemoved(FRAME_ALLOWANCE)
+    fitted = QRect(geometry.topLeft(), geometry.size().boundedTo(room.size()))
+    fitted.moveLeft(min(max(fitted.left(), room.left()), room.right() + 1 - fitted.width()))
+    fitted.moveTop(min(max(fitted.top(), room.top()), room.bottom() + 1 - fitted.height()))
+    return fitted
+
+
+def first_run_geometry(available: QRect) -> QRect:
+    """The usual first size centred on the screen, fitted onto it: at 1024x700 the status bar and the window's
+    right edge would otherwise fall off the screen."""
+    geometry = QRect(QPoint(), FIRST_RUN_SIZE)
+    geometry.moveCenter(available.marginsRemoved(FRAME_ALLOWANCE).center())
+    return fitted_onto(geometry, available)
 
 
 def reply_status_line(model: str, reply: Message) -> str:
@@ -333,9 +352,13 @@ class MainWindow(QMainWindow):
         self.status.show_info(self.tr("Text size {percent}%.").format(percent=round(self._text_scale * 100)))
 
     def _restore_layout(self) -> None:
+        """The size and place of the last close, fitted onto a screen that is there now (a monitor unplugged, a
+        lower resolution): restoreGeometry alone leaves the frame a few pixels over the edge."""
         geometry = self._settings.value("window/geometry")
         if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
-            self.resize(1180, 760)
+            self.setGeometry(first_run_geometry(self.screen().availableGeometry()))
+        elif not (self.isMaximized() or self.isFullScreen()):
+            self.setGeometry(fitted_onto(self.geometry(), self.screen().availableGeometry()))
 
     def showEvent(self, event) -> None:
         """Splitter sizes are restored once the window has its real size; earlier, Qt rescales them."""

@@ -1,4 +1,4 @@
-"""The files in the repository's `resources/` folder that the window uses: the app icon.
+"""The files in the repository's `resources/` folder that the window uses: the app icon and the translations.
 
 `resources/` sits beside `app/` in a checkout and in the packaged bundle alike (packaging/threadloom.spec copies it
 there), so it is found from this file's location.
@@ -6,14 +6,19 @@ there), so it is found from this file's location.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QIcon
 
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 ICONS_DIR = RESOURCES_DIR / "icons"
+TRANSLATIONS_DIR = RESOURCES_DIR / "translations"  # threadloom_<locale>.qm, compiled by packaging/translations.sh
 ICON_NAME = "threadloom"  # the icon theme name: resources/threadloom.desktop says Icon=threadloom
 DESKTOP_FILE_NAME = "threadloom"  # resources/threadloom.desktop, the launcher entry the window belongs to
+
+log = logging.getLogger(__name__)
 
 
 def icon_files() -> list[Path]:
@@ -28,3 +33,23 @@ def app_icon() -> QIcon:
     for path in icon_files():
         icon.addFile(str(path))
     return icon
+
+
+def install_translations(
+    app: QCoreApplication, locale: QLocale | None = None, folder: Path = TRANSLATIONS_DIR
+) -> list[QTranslator]:
+    """Translate the window for `locale` (the system's by default): Qt's own strings (the buttons of its dialogs,
+    the text fields' menus) from qtbase_<lang>.qm, then ours from threadloom_<lang>.qm in `folder`. A language with
+    no file stays in English. Returns the translators installed, for removeTranslator."""
+    locale = locale or QLocale.system()
+    wanted = [
+        ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
+        ("threadloom", str(folder)),  # installed last, so searched first
+    ]
+    installed = []
+    for name, directory in wanted:
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", directory) and app.installTranslator(translator):
+            log.info("translations: %s", translator.filePath())
+            installed.append(translator)
+    return installed

@@ -33,7 +33,7 @@ LIGHT = Colours(
 )  # fmt: skip
 DARK = Colours(
     sidebar="#26282c", surface="#1d1e21", text="#e6e7e9", muted="#9ba1aa", border="#383b41",
-    accent="#5b8def", accent_text="#ffffff", accent_soft="#2c3a55", code="#2a2c31",
+    accent="#5b8def", accent_text="#0d1526", accent_soft="#2c3a55", code="#2a2c31",
     warning_bg="#3a3016", warning_text="#f3cf6b", error_bg="#3d1f1f", error_text="#f5a3a3",
 )  # fmt: skip
 
@@ -96,6 +96,12 @@ def _on_inverse(accent: str, surface: str) -> str:
     return (colour.darker(125) if QColor(surface).lightness() < 128 else colour.lighter(140)).name()
 
 
+def _hovered(fill: str, text: str) -> str:
+    """A button's fill under the pointer: a step away from its label's colour, so the label stays readable."""
+    colour = QColor(fill)
+    return (colour.darker(112) if QColor(text).lightness() >= 128 else colour.lighter(110)).name()
+
+
 def style_sheet(c: Colours, *, scale: float = 1.0) -> str:
     """The window's style sheet; `scale` multiplies every font size in it (Ctrl+= / Ctrl+-)."""
     return re.sub(r"font-size: (\d+)px", lambda size: f"font-size: {round(int(size[1]) * scale)}px", _sheet(c))
@@ -114,7 +120,7 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
     background: {c.accent}; color: {c.accent_text}; border: none; border-radius: 7px;
     padding: 7px 12px; font-weight: 600;
 }}
-#newThreadButton:hover {{ background: {QColor(c.accent).lighter(110).name()}; }}
+#newThreadButton:hover {{ background: {_hovered(c.accent, c.accent_text)}; }}
 #threadList {{ background: transparent; border: none; outline: none; color: {c.text}; }}
 #threadList::item {{ border-radius: 6px; padding: 4px 8px; margin: 0 2px; }}
 #threadList::item:hover {{ background: {c.border}; }}
@@ -173,7 +179,7 @@ QStatusBar QLabel#statusError {{ color: {c.error_text}; }}
 #detailsPair, #detailsAttachment {{ color: {c.text}; }}
 #detailsEdit {{ color: {c.accent}; background: transparent; border: none; padding: 0 4px; }}
 #detailsEdit:hover, #detailsEdit:focus {{ text-decoration: underline; }}
-#detailsEdit:disabled {{ color: {c.border}; }}
+#detailsEdit:disabled {{ color: {c.muted}; }}
 #detailsButton:checked {{ color: {c.text}; background: {c.accent_soft}; border: none; border-radius: 4px; }}
 #messageHeader {{ color: {c.muted}; }}
 #messageCard {{ border-radius: 8px; }}

@@ -3,7 +3,8 @@
 `generate` runs on one thread at a time; `cancel` may be called from any other thread and closes the response, so a
 stop is prompt even while the server is thinking. The API key goes into one request header and nowhere else: every
 error is written here from the status code and the provider's name, scrubbed of the key, and raised without the
-httpx exception chained (its request object holds the headers).
+httpx exception chained (its request object holds the headers). httpx is imported by the first request, not at
+start: most sessions never make one, and its import is ~0.1 s of a cold start.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-
-import httpx
+from typing import TYPE_CHECKING
 
 from app.core.domain import (
     ChatTurn,
@@ -27,6 +27,9 @@ from app.core.domain import (
 )
 from app.core.errors import HostedError, OfflineMode
 from app.core.tools import ToolCallRequest
+
+if TYPE_CHECKING:
+    import httpx
 
 CHARS_PER_TOKEN = 4  # a rough count for endpoints that report no usage while streaming
 ERROR_BODY_LIMIT = 300  # characters of an error body kept in the message, after the key is scrubbed out
@@ -60,7 +63,7 @@ class HostedBackend:
         self._api_key = api_key
         self._offline = offline
         self._on_request = on_request
-        self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._timeouts_s = (read_timeout_s, connect_timeout_s)
         self._cancelled = threading.Event()
         self._response: httpx.Response | None = None
         self.usage_estimated = False  # the last reply's usage was counted here, not reported by the endpoint
@@ -79,6 +82,8 @@ class HostedBackend:
             raise OfflineMode(
                 f"offline mode is on: nothing was sent to {self.provider}; turn it off with `threadloom offline off`"
             )
+        import httpx  # the first request pays for the import, not the start; before `started`, so TTFT leaves it out
+
         self._cancelled.clear()
         body = {
             "model": self.model,
@@ -108,8 +113,9 @@ class HostedBackend:
         pieces = 0
         usage: Usage | None = None
         finish_reason = "stop"
+        read_timeout_s, connect_timeout_s = self._timeouts_s
         try:
-            with httpx.Client(timeout=self._timeout) as client:
+            with httpx.Client(timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s)) as client:
                 with client.stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers) as response:
                     self._response = response
                     if response.status_code != 200:
@@ -169,6 +175,8 @@ class HostedBackend:
         return text.replace(self._api_key, "[key]") if self._api_key else text
 
     def _http_error(self, response: httpx.Response) -> HostedError:
+        import httpx
+
         status = response.status_code
         body = b""
         try:

@@ -3,6 +3,7 @@ repository shares, and the helpers the repositories use (timestamps, vectors).""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -12,10 +13,9 @@ from pathlib import Path
 
 import apsw
 import peewee
-import sqlite_vec
 from playhouse.apsw_ext import APSWDatabase
 
-from app.core.errors import StorageFull
+from app.core.errors import SetupError, StorageFull
 from app.store.migrations import busy_error, is_busy
 from app.store.schema import BoundModels, bind_models
 
@@ -49,8 +49,17 @@ def open_database(path: Path) -> APSWDatabase:
             "secure_delete": 1,
         },
     )
-    db.load_extension(sqlite_vec.loadable_path())
+    db.load_extension(sqlite_vec_path())
     return db
+
+
+def sqlite_vec_path() -> str:
+    """The sqlite-vec extension (vec0.so beside its package), found without importing the package: its __init__
+    imports numpy, ~0.2 s of a cold start for a path."""
+    package = importlib.util.find_spec("sqlite_vec")
+    if package is None or package.origin is None:
+        raise SetupError("the sqlite-vec package is not installed: reinstall Threadloom (`make run`)")
+    return str(Path(package.origin).with_name("vec0"))
 
 
 def nearest_vectors_sql(kind: str, *, within: str = "") -> str:

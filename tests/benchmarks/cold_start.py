@@ -44,11 +44,12 @@ WINDOW = """
 import sys
 from PySide6.QtCore import QEvent, QObject, QSettings
 from app.gui.main import application
-from app.gui.main_window import MainWindow
+from app.gui.main_window import FIRST_RUN_SIZE, MainWindow
 from app.services.session import open_session
 app = application()
 session = open_session(sys.argv[1], sys.argv[2])
 window = MainWindow(session)
+window.resize(FIRST_RUN_SIZE)  # the baseline's size, not fitted to the 800 px offscreen screen
 class Painted(QObject):
     def eventFilter(self, watched, event):
         cards = window.conversation.cards()

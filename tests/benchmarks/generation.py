@@ -111,10 +111,11 @@ def gui_worst_stall(session, prompt: str) -> tuple[float, int, int]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.main_window import MainWindow
+    from app.gui.main_window import FIRST_RUN_SIZE, MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(session)
+    window.resize(FIRST_RUN_SIZE)  # not fitted to the 800 px offscreen screen: figures stay comparable
     window.show()
     while not window.is_settled:
         app.processEvents()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.gui.main_window import MainWindow  # noqa: E402
+from app.gui.main_window import FIRST_RUN_SIZE, MainWindow  # noqa: E402
 from app.services.session import open_session  # noqa: E402
 
 PDF = REPO.parent / "shared" / "data" / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
@@ -72,6 +72,7 @@ def main() -> None:
         session = open_session(data, models_dir)
         session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=args.tokens, seed=1)
         window = MainWindow(session)
+        window.resize(FIRST_RUN_SIZE)  # not fitted to the 800 px offscreen screen: figures stay comparable
         window.show()
         wait_until(app, lambda: window.is_settled, 60)
         settle = time.monotonic() + 2  # as a user would: the window's start-up work (model, readers) ends first

@@ -16,6 +16,18 @@ from app.services.session import Session, open_session  # noqa: E402
 REPLY_TIMEOUT_MS = 120_000  # generous for slow 2-core machines; tests never assert wall times
 
 
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
 def limit_reply(session: Session, *, max_tokens: int, seed: int = 1) -> None:
     """A fixed seed keeps the small model's replies repeatable; max_tokens bounds how long a test waits."""
     session.chat.sampling = dataclasses.replace(session.chat.sampling, max_tokens=max_tokens, seed=seed)
@@ -38,11 +50,15 @@ def open_sessions():
 
 @pytest.fixture
 def show_window(qtbot):
-    """Shows a MainWindow over a session, focused on its composer, once its first thread listing has landed."""
-    from app.gui.main_window import MainWindow
+    """Shows a MainWindow over a session, focused on its composer, once its first thread listing has landed.
+
+    The window has the usual first-run size, wider than the offscreen screen (800 px) it would otherwise be fitted
+    to: the tests were written for three columns with Details open."""
+    from app.gui.main_window import FIRST_RUN_SIZE, MainWindow
 
     def shower(session: Session) -> MainWindow:
         window = MainWindow(session)
+        window.resize(FIRST_RUN_SIZE)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit
 from app.gui import theme
 from app.gui.code_block import DARK_STYLE, LIGHT_STYLE, CodeBlock
 from app.gui.reply_view import MessageBody, ReplyView
+from tests.gui.conftest import contrast
 
 LONG_LINE = "    total = " + " + ".join(f"value_{n}" for n in range(40)) + "  # must not wrap"
 REPLY = f"""Here is the **function**, see [the docs](https://docs.example.org/a?b=1) and `len`.
@@ -205,18 +206,6 @@ def click_link(qtbot, body: MessageBody, text: str) -> None:
     cursor.setPosition(start)
     point = body.cursorRect(cursor).center()
     qtbot.mouseClick(body.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(point.x(), point.y()))
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two #rrggbb colours."""
-
-    def luminance(colour: str) -> float:
-        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
 
 
 def test_a_think_stream_renders_as_a_collapsed_thinking_section_above_the_answer(qtbot):
