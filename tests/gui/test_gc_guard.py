@@ -36,3 +36,18 @@ def test_cycles_made_off_the_gui_thread_are_collected_on_it(qtbot):
         with qtbot.waitSignal(window.destroyed):
             window.deleteLater()
     assert gc.isenabled()
+
+
+def test_a_settled_window_is_frozen_out_of_collections_and_given_back_when_it_closes(qtbot):
+    window = QObject()
+    collector = GuiThreadCollector(window)
+    try:
+        collector.settled()
+        assert gc.get_freeze_count() > 0  # what is alive now is never scanned again while the window lives
+        _Cycle.collected_on.clear()
+        [_Cycle() for _ in range(gc.get_threshold()[0] * 3)]  # garbage made after settling is still collected
+        qtbot.waitUntil(lambda: len(_Cycle.collected_on) > 0, timeout=5000)
+    finally:
+        with qtbot.waitSignal(window.destroyed):
+            window.deleteLater()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
