@@ -158,8 +158,11 @@ def run(args: argparse.Namespace) -> None:
                 without = (ChatTurn(Role.SYSTEM, ANSWER_PROMPT), ask)
                 figures["f1_mem"].append(token_f1(generate(session, with_memory), gold))
                 figures["f1_none"].append(token_f1(generate(session, without), gold))
-        print(f"{sample['sample_id']}: {len(sessions)} sessions, {len(turn_of)} turns, {len(questions)} questions, "
-              f"{len(memory.list_memories())} memories", flush=True)  # fmt: skip
+        asked = len(questions)
+        here = {name: statistics.fmean(figures[name][-asked:]) if asked else float("nan") for name in names[:4]}
+        print(f"{sample['sample_id']}: {len(sessions)} sessions, {len(turn_of)} turns, {asked} questions, "
+              f"{len(memory.list_memories())} memories; recall@5 memory {here['mem5']:.3f} BM25 {here['bm5']:.3f}, "
+              f"@10 memory {here['mem10']:.3f} BM25 {here['bm10']:.3f}", flush=True)  # fmt: skip
         session.close()
 
     def mean(name: str) -> float:
