@@ -83,7 +83,7 @@ _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|i'll|me|my|mine|myself|we|our|
 MIN_SUPPORT_SIMILARITY = 0.5
 GROUNDED_SHARE = 0.5  # of a proposed fact's key words, the share its message must contain (else it is made up)
 # A message the model proposed no fact from is kept in its own words when it tells something (see `statements`).
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 STATEMENT_CHARS = 160
 STATEMENT_KEY_WORDS = 4
 IDLE_LOOKBACK = timedelta(days=7)
@@ -417,8 +417,7 @@ def spread_over_sources(ranked: list[Memory]) -> list[Memory]:
 def statements(message: str) -> str:
     """What a message tells, in its own words: its sentences that are not questions, up to STATEMENT_CHARS (cut at
     a word), or "" when they hold fewer than STATEMENT_KEY_WORDS key words ("Thanks!", "How are you?")."""
-    told = " ".join(s.strip() for s in _SENTENCE.findall(message) if s.strip() and not s.strip().endswith("?"))
-    told = normalised(told)
+    told = normalised(" ".join(s for s in _SENTENCE_END.split(message.strip()) if not s.endswith("?")))
     if len(key_words(told)) < STATEMENT_KEY_WORDS:
         return ""
     return told if len(told) <= STATEMENT_CHARS else told[:STATEMENT_CHARS].rsplit(" ", 1)[0]
