@@ -82,7 +82,7 @@ def test_a_message_the_model_proposes_nothing_from_is_kept_in_its_own_words(serv
     moved, _, _ = said(
         services,
         thread.id,
-        "We finally moved the bakery to Rua Augusta last spring. Do you know it?",
+        "We finally moved the bakery to Rua Augusta last spring, at 1.5 times the rent. Do you know it?",
         "Thanks, that's so sweet!",  # tells nothing
         "How do sourdough starters work, and why does mine keep dying?",  # asks, tells nothing
     )
@@ -90,7 +90,7 @@ def test_a_message_the_model_proposes_nothing_from_is_kept_in_its_own_words(serv
     report = services.memory.extract(thread.id)
     assert report.messages == 2 and len(report.added) == 1
     (memory,) = services.memory.inbox()
-    assert memory.text == "We finally moved the bakery to Rua Augusta last spring"  # its question left out
+    assert memory.text == "We finally moved the bakery to Rua Augusta last spring, at 1.5 times the rent"  # no question
     assert memory.sources == (MemorySource(thread.id, moved),)
 
 
