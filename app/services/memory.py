@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 SIMILAR_CANDIDATES = 5
 SEARCH_CANDIDATES = 50
-# By meaning alone, a memory farther than this from the query is not a match (all-MiniLM-L6-v2: unrelated
-# sentences sit at a cosine similarity of about 0 to 0.2, related ones from about 0.35).
+# By meaning alone, a memory (or its source message) farther than this from the query is not a match
+# (all-MiniLM-L6-v2: unrelated sentences sit at a cosine similarity of about 0 to 0.2, related ones from about 0.35).
 MAX_SEARCH_DISTANCE = 0.7
 # Extraction: one short call per user message that speaks of the user, under a JSON schema (a llama.cpp grammar).
 FACTS_SCHEMA = {
@@ -217,7 +217,9 @@ class MemoryService:
         vector = self._embed(query)
         by_source = self._store.memory_source_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         by_source_meaning = (
-            self._store.memory_source_vector_ranking(vector, model=self._model_id, limit=SEARCH_CANDIDATES)
+            self._store.memory_source_vector_ranking(
+                vector, model=self._model_id, limit=SEARCH_CANDIDATES, max_distance=MAX_SEARCH_DISTANCE
+            )
             if vector else []
         )  # fmt: skip
         keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []

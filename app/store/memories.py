@@ -181,16 +181,19 @@ class MemoryRecords(Database):
             )
         ]
 
-    def memory_source_vector_ranking(self, vector: bytes, *, model: str, limit: int) -> list[int]:
+    def memory_source_vector_ranking(
+        self, vector: bytes, *, model: str, limit: int, max_distance: float
+    ) -> list[int]:
         """Approved memories ranked by how near in meaning their nearest source message is to `vector` (the
-        messages' vectors made by `model`): found by what the user said, in other words than the query's."""
+        messages' vectors made by `model`, within cosine `max_distance`): found by what the user said, in other words
+        than the query's."""
         rows = self.db.execute_sql(
             f"""{nearest_vectors_sql("message")}
                 SELECT s.memory_id FROM ranked JOIN memory_source s ON s.message_id = ranked.message_id
                 JOIN memory m ON m.id = s.memory_id
-                WHERE m.status = 'approved'
+                WHERE m.status = 'approved' AND ranked.distance <= ?
                 GROUP BY s.memory_id ORDER BY min(ranked.distance) LIMIT ?""",
-            (vector, max(RERANK_CANDIDATES, limit * 4), model, vector, limit),
+            (vector, max(RERANK_CANDIDATES, limit * 4), model, vector, max_distance, limit),
         )
         return [row[0] for row in rows]
 
