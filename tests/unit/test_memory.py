@@ -154,6 +154,9 @@ def test_compare_tells_duplicates_contradictions_and_different_facts_apart():
     assert compare("Gina: Wow, it looks great!", "Jon: Hey Gina! Your store looks great, congrats!", 0.6) == (
         Likeness.DIFFERENT
     )
+    assert compare("I saw a little girl with no family, so I sat with her", "The user has a little doll", 0.4) == (
+        Likeness.DIFFERENT  # a "no" in a longer story is no negation of a fact it shares one word with
+    )
     assert compare("", "The user has a dog", 1.0) == Likeness.DIFFERENT
     assert grounded("The user is allergic to peanut", "I'm allergic to peanuts") is True
     assert grounded("The user owns a yacht", "I'm allergic to peanuts") is False
