@@ -111,20 +111,23 @@ def compare(text: str, other: str, similarity: float) -> Likeness:
     """How a new fact stands to a similar stored one (`similarity`: cosine of their embeddings, 0 if unknown).
 
     The same key words (or nearly the same meaning with nothing new) is a duplicate. Facts about the same thing
-    (sharing half their key words or more) that differ in a name, a number or a negation contradict each
-    other ("my manager is Dana" / "my manager is Sam"). Anything else is a different fact."""
+    (half the key words of the longer in common) that differ in a negation, or where each names a value the other
+    lacks (a name, a number), contradict each other ("my manager is Dana" / "my manager is Sam"); a fact that
+    only adds a name to a shorter one ("the user has a shop" / "the user's friend Gina has a shop") does not, nor
+    does a "no" in a longer story that shares a word with a fact. Anything else is a different fact."""
     mine, theirs = key_words(text), key_words(other)
     if not mine or not theirs:
         return Likeness.DIFFERENT
     shared = len(mine & theirs) / min(len(mine), len(theirs))
-    negated = bool((mine ^ theirs) & _NEGATIONS)
-    if negated and shared >= SHARED_WORDS_RELATED:
+    same_subject = len(mine & theirs) / max(len(mine), len(theirs)) >= SHARED_WORDS_RELATED
+    if same_subject and (mine ^ theirs) & _NEGATIONS:
         return Likeness.CONTRADICTION
     if mine == theirs or (similarity >= DUPLICATE_SIMILARITY and mine <= theirs):
         return Likeness.DUPLICATE
     if shared < SHARED_WORDS_RELATED:
         return Likeness.DIFFERENT
-    if any(_is_value(word, text + " " + other) for word in mine ^ theirs):
+    texts = text + " " + other
+    if same_subject and all(any(_is_value(word, texts) for word in own) for own in (mine - theirs, theirs - mine)):
         return Likeness.CONTRADICTION
     return Likeness.DUPLICATE if similarity >= DUPLICATE_SIMILARITY else Likeness.DIFFERENT
 

@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 SIMILAR_CANDIDATES = 5
 SEARCH_CANDIDATES = 50
-# By meaning alone, a memory farther than this from the query is not a match (all-MiniLM-L6-v2: unrelated
-# sentences sit at a cosine similarity of about 0 to 0.2, related ones from about 0.35).
+# By meaning alone, a memory (or its source message) farther than this from the query is not a match
+# (all-MiniLM-L6-v2: unrelated sentences sit at a cosine similarity of about 0 to 0.2, related ones from about 0.35).
 MAX_SEARCH_DISTANCE = 0.7
 # Extraction: one short call per user message that speaks of the user, under a JSON schema (a llama.cpp grammar).
 FACTS_SCHEMA = {
@@ -82,6 +82,10 @@ _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|i'll|me|my|mine|myself|we|our|
 # A fact's other sources: messages that hold its key words (GROUNDED_SHARE) and are this close to it in meaning.
 MIN_SUPPORT_SIMILARITY = 0.5
 GROUNDED_SHARE = 0.5  # of a proposed fact's key words, the share its message must contain (else it is made up)
+# A message the model proposed no fact from is kept in its own words when it tells something (see `statements`).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+STATEMENT_CHARS = 160
+STATEMENT_KEY_WORDS = 4
 IDLE_LOOKBACK = timedelta(days=7)
 RECALL_HEADER = "What you remember about the user from earlier conversations (use it only where it helps):"
 
@@ -134,10 +138,11 @@ class MemoryService:
         sources: list[MemorySource] = (),
         status: MemoryStatus | None = None,
         privacy: PrivacyRule | None = None,
+        vector: bytes | None = None,
     ) -> AddOutcome:
         """Add a fact (to the inbox unless `status` or the auto-approve setting says otherwise), or merge it into
         the memory it duplicates. Its privacy is the strictest rule of its source threads (`privacy` when it has
-        none; local-only by default)."""
+        none; local-only by default). `vector`: the fact's embedding when the caller has it already."""
         text = normalised(text)
         if not text:
             raise InvalidInput("a memory cannot be empty")
@@ -146,7 +151,7 @@ class MemoryService:
             return AddOutcome(None)
         rules = [self._routing.privacy_rule(s.thread_id) for s in {s.thread_id: s for s in sources}.values()]
         privacy = strictest(*rules) if rules else (privacy or PrivacyRule.LOCAL_ONLY)
-        vector = self._embed(text)
+        vector = vector or self._embed(text)
         for other, similarity in self._similar(text, vector):
             likeness = compare(text, other.text, similarity)
             if likeness == Likeness.DUPLICATE:
@@ -201,15 +206,30 @@ class MemoryService:
         self._publish()
 
     def search(self, query: str, *, limit: int = 10, for_hosted: bool = False) -> list[Memory]:
-        """Approved memories that match `query` by their words, their source messages' words or meaning, best first
-        (reciprocal rank fusion); `for_hosted` keeps only those that may go to a hosted model."""
+        """Approved memories that match `query`, best first (reciprocal rank fusion); `for_hosted` keeps only those
+        that may go to a hosted model.
+
+        A memory that came from messages is ranked by what the user said there (its sources' words, counted twice,
+        and their meaning), a memory without a source by its own words and meaning. The model's few words name the
+        speaker more than the fact: ranked by them, a made-up "Gina is a doctor" came first for any question about
+        Gina. Memories found only by their own words (words the model or the user's edit added) follow."""
         match = any_word_query(content_words(query))
-        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []
-        by_source = self._store.memory_source_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         vector = self._embed(query)
+        by_source = self._store.memory_source_ranking(match, limit=SEARCH_CANDIDATES) if match else []
+        by_source_meaning = (
+            self._store.memory_source_vector_ranking(
+                vector, model=self._model_id, limit=SEARCH_CANDIDATES, max_distance=MAX_SEARCH_DISTANCE
+            )
+            if vector else []
+        )  # fmt: skip
+        keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
         by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
-        ranked = [memory_id for memory_id, _ in reciprocal_rank_fusion(keyword, by_source, by_meaning)]
+        sourced = self._store.sourced_memory_ids()
+        unsourced = [[memory_id for memory_id in ids if memory_id not in sourced] for ids in (keyword, by_meaning)]
+        first = reciprocal_rank_fusion(by_source, by_source, by_source_meaning, *unsourced)
+        then = reciprocal_rank_fusion(keyword, by_meaning)
+        ranked = list(dict.fromkeys(memory_id for memory_id, _ in [*first, *then]))
         found = spread_over_sources(self._store.memories(MemoryStatus.APPROVED, ids=ranked))
         if for_hosted:
             found = [m for m in found if may_go_hosted(m)]
@@ -245,25 +265,48 @@ class MemoryService:
         start = self._store.memory_scan_position(thread_id)
         unread = [m for m in self._store.messages(thread_id) if m.id > start]
         said = [m for m in unread if m.role == Role.USER]
-        vectors = self._embed_many([m.content[:MESSAGE_CHARS] for m in said])
+        vectors = self._embed_many([m.content for m in said])
+        if vectors:  # the same vectors search makes: it need not embed these messages again
+            self._store.store_embeddings([(m.id, v) for m, v in zip(said, vectors, strict=True)], model=self._model_id)
+        covered: set[int] = set()  # messages some proposed fact came from (or that the user forgot one from)
         for message in said:
-            if not _FIRST_PERSON.search(message.content):
-                continue
-            report.messages += 1
-            for fact in self._facts(thread, message):
-                sources = [message, *self._also_said(fact, message, said, vectors)]
-                outcome = self.add(fact, sources=[MemorySource(thread_id, m.id) for m in sources])
-                if outcome.memory is None:
-                    report.skipped_forgotten += 1
-                elif outcome.likeness == Likeness.DUPLICATE:
-                    report.merged.append(outcome.memory.id)
-                elif outcome.likeness == Likeness.CONTRADICTION:
-                    report.conflicts.append(outcome.memory.id)
-                else:
-                    report.added.append(outcome.memory.id)
+            if _FIRST_PERSON.search(message.content):
+                report.messages += 1
+                facts = [normalised(fact) for fact in self._facts(thread, message)]
+                covered |= self._propose(thread_id, message, facts, said, vectors, report)
+        for message in said:  # what the model kept nothing of: an informative message is kept in its own words
+            if message.id not in covered and (told := statements(message.content)):
+                self._propose(thread_id, message, [told], said, vectors, report)
         if unread:
             self._store.set_memory_scan_position(thread_id, max(m.id for m in unread))
         return report
+
+    def _propose(
+        self,
+        thread_id: int,
+        message: Message,
+        facts: list[str],
+        said: list[Message],
+        vectors: list[bytes] | None,
+        report: ExtractionReport,
+    ) -> set[int]:
+        """Add the facts proposed from `message` (each sourced from every message that says it), noting each
+        outcome in `report`; returns the ids of the messages they came from."""
+        sources_of: set[int] = set()
+        fact_vectors = self._embed_many(facts) or [None] * len(facts)
+        for fact, fact_vector in zip(facts, fact_vectors, strict=True):
+            sources = [message, *self._also_said(fact, fact_vector, message, said, vectors)]
+            sources_of |= {m.id for m in sources}
+            outcome = self.add(fact, sources=[MemorySource(thread_id, m.id) for m in sources], vector=fact_vector)
+            if outcome.memory is None:
+                report.skipped_forgotten += 1
+            elif outcome.likeness == Likeness.DUPLICATE:
+                report.merged.append(outcome.memory.id)
+            elif outcome.likeness == Likeness.CONTRADICTION:
+                report.conflicts.append(outcome.memory.id)
+            else:
+                report.added.append(outcome.memory.id)
+        return sources_of
 
     def extract_idle(self, *, limit: int = 1) -> IdleReport:
         """Read up to `limit` threads left idle for the setting's minutes (none when it is 0). Only threads active in
@@ -305,16 +348,15 @@ class MemoryService:
         return [fact for fact in facts if isinstance(fact, str) and grounded(fact, message.content)]
 
     def _also_said(
-        self, fact: str, origin: Message, said: list[Message], vectors: list[bytes] | None
+        self, fact: str, fact_vector: bytes | None, origin: Message, said: list[Message], vectors: list[bytes] | None
     ) -> list[Message]:
-        """The other messages just read that say the fact too (its key words and, with an embedder, its meaning):
-        the model sees one message at a time, and a fact the user told over several turns keeps them all."""
-        fact_vector = self._embed(fact) if vectors else None
+        """The other messages just read that say the fact too (its key words and, with vectors, its meaning): the
+        model sees one message at a time, and a fact the user told over several turns keeps them all."""
         also = []
         for index, message in enumerate(said):
             if message.id == origin.id or not grounded(fact, message.content):
                 continue
-            if fact_vector is None or cosine(fact_vector, vectors[index]) >= MIN_SUPPORT_SIMILARITY:
+            if fact_vector is None or vectors is None or cosine(fact_vector, vectors[index]) >= MIN_SUPPORT_SIMILARITY:
                 also.append(message)
         return also
 
@@ -372,6 +414,15 @@ def spread_over_sources(ranked: list[Memory]) -> list[Memory]:
         (repeats if messages and messages <= seen else new).append(memory)
         seen |= messages
     return new + repeats
+
+
+def statements(message: str) -> str:
+    """What a message tells, in its own words: its sentences that are not questions, up to STATEMENT_CHARS (cut at
+    a word), or "" when they hold fewer than STATEMENT_KEY_WORDS key words ("Thanks!", "How are you?")."""
+    told = normalised(" ".join(s for s in _SENTENCE_END.split(message.strip()) if not s.endswith("?")))
+    if len(key_words(told)) < STATEMENT_KEY_WORDS:
+        return ""
+    return told if len(told) <= STATEMENT_CHARS else told[:STATEMENT_CHARS].rsplit(" ", 1)[0]
 
 
 def grounded(fact: str, message: str) -> bool:

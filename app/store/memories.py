@@ -8,7 +8,8 @@ from datetime import timedelta
 from app.core.errors import InvalidInput, NotFound
 from app.core.memory import Memory, MemorySource, MemoryStatus
 from app.core.routing import PrivacyRule
-from app.store.database import Database, _iso, _parse
+from app.store.database import Database, _iso, _parse, nearest_vectors_sql
+from app.store.message_search import RERANK_CANDIDATES
 
 _STRICTNESS = [PrivacyRule.LOCAL_ONLY, PrivacyRule.ASK, PrivacyRule.ALLOWED]
 _COLUMNS = "id, text, status, privacy, created_at, updated_at, last_used_at, uses, conflicts_with"
@@ -179,6 +180,26 @@ class MemoryRecords(Database):
                 (match, limit),
             )
         ]
+
+    def memory_source_vector_ranking(
+        self, vector: bytes, *, model: str, limit: int, max_distance: float
+    ) -> list[int]:
+        """Approved memories ranked by how near in meaning their nearest source message is to `vector` (the
+        messages' vectors made by `model`, within cosine `max_distance`): found by what the user said, in other words
+        than the query's."""
+        rows = self.db.execute_sql(
+            f"""{nearest_vectors_sql("message")}
+                SELECT s.memory_id FROM ranked JOIN memory_source s ON s.message_id = ranked.message_id
+                JOIN memory m ON m.id = s.memory_id
+                WHERE m.status = 'approved' AND ranked.distance <= ?
+                GROUP BY s.memory_id ORDER BY min(ranked.distance) LIMIT ?""",
+            (vector, max(RERANK_CANDIDATES, limit * 4), model, vector, max_distance, limit),
+        )
+        return [row[0] for row in rows]
+
+    def sourced_memory_ids(self) -> set[int]:
+        """The memories that came from messages (the others were added by hand or by the remember tool)."""
+        return {row[0] for row in self.db.execute_sql("SELECT DISTINCT memory_id FROM memory_source")}
 
     def memory_vector_ranking(self, vector: bytes, *, limit: int) -> list[tuple[int, float]]:
         """(memory id, cosine distance), nearest first."""

@@ -6,7 +6,9 @@ memory extraction runs after each session on the starter model (auto-approve on)
   (a) evidence recall@5 and @10: the share of the question's evidence turns among the sources of the first k
       memories recalled for it (within the 600-token budget), against BM25 (FTS5) over the raw turns in the same
       run, and the ratio; the share of evidence turns that are any memory's source (where extraction lost it);
-      with the tokens recalled memories put in the prompt against the whole history's;
+      the same recall counting only each memory's first source (the message it was proposed from: how much comes
+      from the other messages that say it too); with the tokens recalled memories put in the prompt against the
+      whole history's; `--misses` prints, for each question memory missed, where each evidence turn was lost;
   (b) answer token-F1 with LoCoMo's normalisation, memory vs no memory, on the starter model (a subset);
   (c) extraction time per session and memories per session.
 
@@ -76,6 +78,20 @@ def coverage(evidence: list[str], found: list[set[str]], k: int) -> float:
     return sum(turn in seen for turn in evidence) / len(evidence)
 
 
+def print_miss(question: dict, sourced: set[str], by_memory: list[set[str]], by_bm25: list[set[str]]) -> None:
+    """Where each evidence turn was lost: never any memory's source, or recalled at which rank (vs BM25's)."""
+
+    def rank(found: list[set[str]], turn: str) -> str:
+        return next((str(i + 1) for i, turns in enumerate(found) if turn in turns), "-")
+
+    lost = ", ".join(
+        f"{turn}: " + (f"memory rank {rank(by_memory, turn)}" if turn in sourced else "no memory's source")
+        + f", BM25 rank {rank(by_bm25, turn)}"
+        for turn in question["evidence"]
+    )  # fmt: skip
+    print(f"  missed {question['question']!r}: {lost}", flush=True)
+
+
 def generate(session, turns: tuple[ChatTurn, ...]) -> str:
     request = GenerationRequest(turns=turns, sampling=SamplingParams(temperature=0.0, max_tokens=24))
     return session.router.complete(request, purpose=CallPurpose.TURN)
@@ -83,8 +99,9 @@ def generate(session, turns: tuple[ChatTurn, ...]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     samples = json.loads((Path(args.data) / "locomo3.json").read_text())[: args.conversations]
-    figures: dict[str, list[float]] = {k: [] for k in ("mem5", "mem10", "bm5", "bm10", "mem_tokens", "history", "f1_mem",
-                                                         "f1_none", "extract_s", "per_session", "reachable")}  # fmt: skip
+    names = ("mem5", "mem10", "bm5", "bm10", "first5", "first10", "reachable", "mem_tokens", "history", "f1_mem",
+             "f1_none", "extract_s", "per_session")  # fmt: skip
+    figures: dict[str, list[float]] = {name: [] for name in names}
     for sample in samples:
         data = Path(tempfile.mkdtemp(prefix="locomo-"))
         save_settings(data, Settings(memory_auto_approve=True, kv_cache=False))
@@ -122,10 +139,14 @@ def run(args: argparse.Namespace) -> None:
                 "SELECT rowid FROM message_fts WHERE message_fts MATCH ? ORDER BY rank LIMIT 10", (match,)
             ).fetchall() if match else []  # fmt: skip
             by_bm25 = [{turn_of.get(row[0])} for row in hits]
+            by_first_source = [{turn_of.get(m.sources[0].message_id)} if m.sources else set() for m in recalled]
             figures["reachable"].append(coverage(question["evidence"], [sourced], 1))
             for k in (5, 10):
                 figures[f"mem{k}"].append(coverage(question["evidence"], by_memory, k))
                 figures[f"bm{k}"].append(coverage(question["evidence"], by_bm25, k))
+                figures[f"first{k}"].append(coverage(question["evidence"], by_first_source, k))
+            if args.misses and figures["mem10"][-1] < 1:
+                print_miss(question, sourced, by_memory, by_bm25)
             lines = "\n".join(f"- {m.text}" for m in recalled)
             figures["mem_tokens"].append(estimated_tokens(f"{RECALL_HEADER}\n{lines}") if recalled else 0)
             figures["history"].append(history_chars // 4)
@@ -137,8 +158,11 @@ def run(args: argparse.Namespace) -> None:
                 without = (ChatTurn(Role.SYSTEM, ANSWER_PROMPT), ask)
                 figures["f1_mem"].append(token_f1(generate(session, with_memory), gold))
                 figures["f1_none"].append(token_f1(generate(session, without), gold))
-        print(f"{sample['sample_id']}: {len(sessions)} sessions, {len(turn_of)} turns, {len(questions)} questions, "
-              f"{len(memory.list_memories())} memories", flush=True)  # fmt: skip
+        asked = len(questions)
+        here = {name: statistics.fmean(figures[name][-asked:]) if asked else float("nan") for name in names[:4]}
+        print(f"{sample['sample_id']}: {len(sessions)} sessions, {len(turn_of)} turns, {asked} questions, "
+              f"{len(memory.list_memories())} memories; recall@5 memory {here['mem5']:.3f} BM25 {here['bm5']:.3f}, "
+              f"@10 memory {here['mem10']:.3f} BM25 {here['bm10']:.3f}", flush=True)  # fmt: skip
         session.close()
 
     def mean(name: str) -> float:
@@ -152,6 +176,7 @@ def run(args: argparse.Namespace) -> None:
           f"ratio {ratio('mem5', 'bm5')}")  # fmt: skip
     print(f"    evidence recall@10: memory {mean('mem10'):.3f}  BM25 over raw turns {mean('bm10'):.3f}  "
           f"ratio {ratio('mem10', 'bm10')}")  # fmt: skip
+    print(f"    counting only each memory's first source: @5 {mean('first5'):.3f}, @10 {mean('first10'):.3f}")
     print(f"    evidence turns that are some memory's source (the most recall can find): {mean('reachable'):.3f}")
     print(f"    prompt tokens: recalled memories {mean('mem_tokens'):.0f} (budget 600) vs whole history "
           f"{mean('history'):.0f}")  # fmt: skip
@@ -169,6 +194,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1)
     parser.add_argument("--sessions", type=int, default=1000, help="the first N sessions of each conversation")
     parser.add_argument("--answers", type=int, default=20, help="questions answered by the model (slow)")
+    parser.add_argument("--misses", action="store_true", help="print where each missed question's evidence was lost")
     run(parser.parse_args())
 
 

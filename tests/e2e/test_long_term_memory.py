@@ -58,6 +58,46 @@ def test_the_starter_model_proposes_memories_sourced_from_their_messages_and_app
     assert by_source[peanuts.id].text in session.context.assemble(store.get_thread(after.id), finished.reply)[0].content
 
 
+def test_extraction_embeds_each_fact_once_and_leaves_search_the_message_vectors(session: Session, monkeypatch):
+    store = session.store
+    thread = session.chat.new_thread()
+    peanuts = store.add_message(thread.id, parent_id=None, role=Role.USER, content="I'm allergic to peanuts.")
+    store.add_message(thread.id, parent_id=peanuts.id, role=Role.USER, content="By the way, my manager is Dana.")
+    embedded: list[str] = []
+    embed = session.embedder.embed
+    monkeypatch.setattr(session.embedder, "embed", lambda texts: embedded.extend(texts) or embed(texts))
+
+    assert session.memory.extract(thread.id).added
+    proposed = [m.text for m in session.memory.inbox()]
+    assert proposed and all(embedded.count(text) == 1 for text in proposed)  # compared and stored: one vector
+    assert embedded.count("I'm allergic to peanuts.") == 1
+    assert session.search.index_pending() == 0  # extraction's message vectors are the ones search uses
+
+
+def test_a_memory_is_recalled_by_what_its_message_said_not_by_the_name_it_shares(session: Session):
+    store = session.store
+    thread = session.chat.new_thread()
+    paths = store.add_message(
+        thread.id, parent_id=None, role=Role.USER,
+        content="Gina: Yep! We're both on different paths, but it's nice to have someone to root for us.",
+    )  # fmt: skip
+    designs = store.add_message(
+        thread.id, parent_id=paths.id, role=Role.USER,
+        content="Gina: I've been working hard on my online store and just teamed up with a local artist for designs.",
+    )  # fmt: skip
+    made_up = session.memory.add(
+        "Gina is a doctor", sources=[MemorySource(thread.id, paths.id)], status=MemoryStatus.APPROVED
+    ).memory
+    kept = session.memory.add(
+        "The user has a new online store", sources=[MemorySource(thread.id, designs.id)], status=MemoryStatus.APPROVED
+    ).memory
+    session.search.index_pending()  # as after every turn
+    found = [m.id for m in session.memory.search("When did Gina team up with a local artist?")]
+    assert found[0] == kept.id and made_up.id in found
+    found = [m.id for m in session.memory.search("Who is Gina rooting for on her path?")]
+    assert found[0] == made_up.id  # by its message's words and meaning, not its own
+
+
 def test_an_incognito_thread_neither_adds_nor_recalls(session: Session):
     _short(session).memory.add("The user is allergic to peanuts", status=MemoryStatus.APPROVED)
     thread = session.chat.new_thread(incognito=True)

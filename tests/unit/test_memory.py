@@ -77,6 +77,23 @@ def test_a_fact_told_over_several_messages_keeps_them_all_as_sources(services):
     assert [s.message_id for s in memory.sources] == [told, again]  # not the one about work
 
 
+def test_a_message_the_model_proposes_nothing_from_is_kept_in_its_own_words(services):
+    thread = services.chat.new_thread()
+    moved, _, _ = said(
+        services,
+        thread.id,
+        "We finally moved the bakery to Rua Augusta last spring, at 1.5 times the rent. Do you know it?",
+        "Thanks, that's so sweet!",  # tells nothing
+        "How do sourdough starters work, and why does mine keep dying?",  # asks, tells nothing
+    )
+    services.backend().enqueue(facts(), facts())  # the small model often keeps nothing
+    report = services.memory.extract(thread.id)
+    assert report.messages == 2 and len(report.added) == 1
+    (memory,) = services.memory.inbox()
+    assert memory.text == "We finally moved the bakery to Rua Augusta last spring, at 1.5 times the rent"  # no question
+    assert memory.sources == (MemorySource(thread.id, moved),)
+
+
 def test_a_reply_that_is_not_json_proposes_nothing(services):
     thread = services.chat.new_thread()
     said(services, thread.id, "I live in Porto.")
@@ -132,6 +149,14 @@ def test_compare_tells_duplicates_contradictions_and_different_facts_apart():
     assert compare("The user likes tea", "The user does not like tea", 0.9) == Likeness.CONTRADICTION
     assert compare("The user lives in Porto", "The user has a dog", 0.3) == Likeness.DIFFERENT
     assert compare("The user lives in Porto", "The user works in Porto", 0.5) == Likeness.DIFFERENT
+    # Only adding a name to a shorter fact contradicts nothing: each side must name a value the other lacks.
+    assert compare("The user has a shop", "The user's friend Gina has a shop", 0.5) == Likeness.DIFFERENT
+    assert compare("Gina: Wow, it looks great!", "Jon: Hey Gina! Your store looks great, congrats!", 0.6) == (
+        Likeness.DIFFERENT
+    )
+    assert compare("I saw a little girl with no family, so I sat with her", "The user has a little doll", 0.4) == (
+        Likeness.DIFFERENT  # a "no" in a longer story is no negation of a fact it shares one word with
+    )
     assert compare("", "The user has a dog", 1.0) == Likeness.DIFFERENT
     assert grounded("The user is allergic to peanut", "I'm allergic to peanuts") is True
     assert grounded("The user owns a yacht", "I'm allergic to peanuts") is False
@@ -215,13 +240,14 @@ def test_forget_leaves_no_trace_in_the_database_or_its_log(services):
 
 def test_rejecting_a_proposal_forgets_it_and_it_is_not_proposed_again(services):
     thread = services.chat.new_thread()
-    said(services, thread.id, "I think I live in Porto.")
+    said(services, thread.id, "I think I live in Porto now, near the old harbour.")
     services.backend().enqueue(facts("The user lives in Porto"))
     (proposed,) = services.memory.extract(thread.id).added
     services.memory.reject(proposed)
     services.store.set_memory_scan_position(thread.id, 0)  # read the thread again
     services.backend().enqueue(facts("The user lives in Porto"))
     report = services.memory.extract(thread.id)
+    # Nor is the message then kept in its own words: the user said no to what it told.
     assert report.skipped_forgotten == 1 and services.memory.list_memories() == []
 
 
