@@ -24,7 +24,10 @@ CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
 PYTHON_TAG = "<|python_tag|>"  # Llama 3.1+: a call follows
 MISTRAL_CALLS, MISTRAL_ARGS, MISTRAL_CALL_ID = "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]"
+CALL_MARKERS = (CALL_OPEN, PYTHON_TAG, MISTRAL_CALLS)
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")  # a tool's name as models write it
+CALL_KEYS = ("name", "arguments", "parameters", "id")  # of a call written as bare JSON
+FIRST_KEY = re.compile(r'\{\s*(?:"([A-Za-z_]*)(")?)?')
 
 GENERIC_INSTRUCTIONS = (
     "You can call tools. To call one, reply with only this, nothing before or after:\n"
@@ -141,19 +144,38 @@ def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: 
     # 16 of 50 forced calls). All stay writable as JSON escapes (\u007d).
     call_rules = call_rules.replace('char ::= [^"\\\\]', 'char ::= [^"\\\\<}\\x7F\\x00-\\x1F]')
     escape = '"\\\\" (["\\\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
-    call_rules = call_rules.replace(
-        'string ::= "\\"" char* "\\""', 'string ::= "\\"" (string-start char*)? "\\""'
-    ) + f'\nstring-start ::= [^"\\\\<{{}}\\x5B\\x5D);,\\x7F\\x00-\\x1F] | {escape}'
+    call_rules = (
+        call_rules.replace('"\\"" char* "\\""', '"\\"" (string-start char*)? "\\""')
+        .replace('"\\"" char+ "\\""', '"\\"" string-start char* "\\""')  # a required string (minLength 1)
+        + f'\nstring-start ::= [^"\\\\<{{}}\\x5B\\x5D);,\\x7F\\x00-\\x1F] | {escape}'
+    )
     reply = "" if required else " | plain-reply\nplain-reply ::= [^<] .*"
     return f'{call_rules}\nroot ::= "{CALL_OPEN}" tool-call "{CALL_CLOSE}"{reply}\n'
 
 
 
 def may_start_call(text: str) -> bool:
-    """Whether a reply that begins with `text` may be a call, in ours or the model's own syntax: such a reply is held
-    back until it is known. (Llama's `<|python_tag|>` and Mistral's `[TOOL_CALLS]` are special tokens, often
-    detokenized to nothing, so their JSON may come bare.)"""
-    return text.lstrip().startswith(("<", "{", "["))
+    """Whether a reply that begins with `text` may still be a call, in ours or the model's own syntax: such a reply is
+    held back until it is known, and streams as soon as it can no longer be one (`<b>`, `[1]`, `{"city": …`).
+    (Llama's `<|python_tag|>` and Mistral's `[TOOL_CALLS]` are special tokens, often detokenized to nothing, so their
+    JSON may come bare: an object whose first key is a call's, or a list of such objects.)"""
+    stripped = text.lstrip()
+    if any(stripped.startswith(marker) or marker.startswith(stripped) for marker in CALL_MARKERS):
+        return True  # (as is a reply of nothing but spaces so far)
+    body = stripped[1:].lstrip() if stripped.startswith("[") else stripped
+    if not body.startswith("{"):
+        return not body
+    try:
+        json.JSONDecoder().raw_decode(stripped)
+    except ValueError:  # unfinished: its keys so far are a call's, and so is its name
+        first = FIRST_KEY.match(body)
+        key, quoted = first.group(1), first.group(2)
+        if key is None or not quoted:  # `{`, `{"na`: a call's key may follow; `{ x`, `{"na me`: none can
+            return first.end() == len(body) and any(known.startswith(key or "") for known in CALL_KEYS)
+        so_far = json.loads(closed_json(body) or "{}")
+        name = so_far.get("name", "")
+        return set(so_far) <= set(CALL_KEYS) and isinstance(name, str) and (not name or bool(NAME.fullmatch(name)))
+    return parse_call(stripped) is not None
 
 
 def parse_call(text: str) -> tuple[str, Any] | None:
@@ -188,9 +210,61 @@ def parse_call(text: str) -> tuple[str, Any] | None:
 
 def held_call(held: str) -> tuple[str, Any] | None:
     """What a reply held back under the tool grammar (`may_start_call`) was: a call (name, arguments), or None for
-    plain text to send as it is. Under the grammar "<" opens only our call, so one cut short by max_tokens is still a
-    call, with no name: the model hears that it was not one."""
-    return parse_call(held) or (("", held) if held.lstrip().startswith(CALL_OPEN[0]) else None)
+    plain text to send as it is. Under the grammar "<" opens only our call, and what it wrote is a prefix of a valid
+    call: one cut short by max_tokens (a small model rambling in a string) is closed where it was cut (`closed_json`),
+    and its arguments are validated like any others. One cut before its name is a call with no name: the model hears
+    that it was not one."""
+    parsed = parse_call(held)
+    stripped = held.lstrip()
+    if stripped.startswith(CALL_OPEN) and parsed is not None and not parsed[0]:
+        body = stripped[len(CALL_OPEN) :]
+        closed = closed_json(body)
+        if closed is not None and (whole := _call_json(closed, marked=True)) and json.dumps(whole[0]) in body:
+            parsed = whole  # (a name cut short is no tool's: not taken)
+    return parsed or (("", held) if stripped.startswith(CALL_OPEN[0]) else None)
+
+
+def closed_json(prefix: str) -> str | None:
+    """`prefix`, the start of a JSON object or array, made whole: an open value string is closed where it was cut,
+    and an unfinished key, number or literal is dropped back to the last complete value; then the open objects and
+    arrays are closed. None if no part of it is whole (or it was not JSON)."""
+    cuts: list[tuple[int, str]] = []  # (end, closers): prefix[:end] + closers may be whole JSON, latest last
+    stack: list[str] = []
+    string_at = None  # where the open string's quote is
+    clean_end = 0  # in a string: where its text so far ends, without a half-written escape
+    position = 0
+    while position < len(prefix):
+        char = prefix[position]
+        if string_at is not None:
+            if char == "\\":
+                position += 6 if prefix[position + 1 : position + 2] == "u" else 2
+                if position <= len(prefix):
+                    clean_end = position
+                continue
+            if char == '"':
+                string_at = None
+            else:
+                clean_end = position + 1
+        elif char == '"':
+            string_at, clean_end = position, position + 1
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]":
+            if not stack or stack.pop() != char:
+                return None
+        position += 1
+        if string_at is None:
+            cuts.append((position, "".join(reversed(stack))))
+    if string_at is not None:
+        cuts.append((clean_end, '"' + "".join(reversed(stack))))
+    for end, closers in reversed(cuts):
+        candidate = prefix[:end] + closers
+        try:
+            json.loads(candidate)
+        except ValueError:
+            continue
+        return candidate
+    return None
 
 
 def _call_json(body: str, *, marked: bool) -> tuple[str, Any] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-from app.runtime.tool_format import call_grammar, held_call, may_start_call, parse_call
+from app.runtime.tool_format import call_grammar, closed_json, held_call, may_start_call, parse_call
 
 CALC = {"expression": "17*23"}
 
@@ -74,3 +74,79 @@ def test_a_reply_held_back_as_a_possible_call_is_a_call_or_the_text_it_was():
     assert held_call("[1] See the first note.") is None
     assert held_call('<tool_call>{"name": "calcul') == ("", '{"name": "calcul')  # cut short: the model hears it
     assert held_call("<tool_ca") == ("", "<tool_ca")
+
+
+def test_a_required_argument_string_cannot_start_with_a_closer_either():
+    schema = [{"name": "calculator", "description": "x", "parameters": {"type": "object", "properties": {
+        "expression": {"type": "string", "minLength": 1}}, "required": ["expression"]}}]  # fmt: skip
+    grammar = call_grammar(schema, json_schema_to_gbnf, required=True)
+    LlamaGrammar.from_string(grammar, verbose=False)
+    rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines() if " ::= " in line)
+    string_rule = next(rule for name, rule in rules.items() if name.endswith("-expression"))
+    assert string_rule.startswith('"\\"" string-start char*')  # minLength 1: one character, and not a closer
+
+
+def test_a_call_cut_short_by_max_tokens_is_closed_where_it_was_cut():
+    assert held_call('<tool_call>{"name": "calculator", "arguments": {"expression": "17 * 23; 17 * 23; 1') == (
+        "calculator",
+        {"expression": "17 * 23; 17 * 23; 1"},
+    )
+    assert held_call('<tool_call>{"name": "calculator", "arguments": {"expression": "17 \\u00') == (
+        "calculator",
+        {"expression": "17 "},  # a half-written escape is dropped
+    )
+    # an unfinished key is dropped: the arguments then fail validation and go back to the model
+    assert held_call('<tool_call>{"name": "calculator", "arguments": {"expr') == ("calculator", {})
+    assert held_call('<tool_call>{"name": "read_page", "arguments": {"file": "a.pdf", "page": 1') == (
+        "read_page",
+        {"file": "a.pdf", "page": 1},
+    )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "closed"),
+    [
+        ('{"a": [1, 2, 3', '{"a": [1, 2, 3]}'),
+        ('{"a": {"b": "c"}, ', '{"a": {"b": "c"}}'),
+        ('{"a": tru', "{}"),
+        ('{"a": "x\\', '{"a": "x"}'),
+        ('{"a": "}{', '{"a": "}{"}'),  # brackets inside a string are text
+        ("[", "[]"),
+        ("not json", None),
+        ('{"a": 1]', None),
+    ],
+)
+def test_a_json_prefix_is_made_whole_by_dropping_back_to_its_last_complete_value(prefix, closed):
+    assert closed_json(prefix) == closed
+
+
+@pytest.mark.parametrize(
+    ("reply", "streams_from"),
+    [
+        ('{"city": "Paris", "population": 2100000}', '{"c'),  # JSON the user asked for: no call has that key
+        ('{"name": "Ada Lovelace", "born": 1815}', '{"name": "Ada '),  # no tool's name has a space
+        ('{"name": "Ada", "born": 1815}', '{"name": "Ada", "born": 1'),
+        ("[1, 2, 3]", "[1"),
+        ("[the docs](https://example.org) say so", "[t"),
+        ("<b>bold</b> text", "<b"),
+        ("{ this is prose in braces }", "{ t"),
+        ("  Hello", "  H"),
+    ],
+)
+def test_a_reply_that_only_began_like_a_call_streams_as_soon_as_it_cannot_be_one(reply, streams_from):
+    prefixes = [reply[:end] for end in range(1, len(reply) + 1)]
+    assert next(p for p in prefixes if not may_start_call(p)) == streams_from
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        '<tool_call>{"name": "calculator", "arguments": {"expression": "17*23"}}</tool_call>',
+        '<|python_tag|>{"name": "calculator", "parameters": {"expression": "17*23"}}',
+        '{"name": "calculator", "parameters": {"expression": "17*23"}}',
+        '[{"name": "calculator", "arguments": {"expression": "17*23"}, "id": "a1b2c3d4e"}]',
+        '[TOOL_CALLS]calculator[ARGS]{"expression": "17*23"}',
+    ],
+)
+def test_a_call_is_held_back_all_the_way(call):
+    assert all(may_start_call(call[:end]) for end in range(1, len(call) + 1))
