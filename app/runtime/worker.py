@@ -29,8 +29,10 @@ from typing import Any, TextIO
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
 from app.runtime.protocol import ERROR_OUT_OF_MEMORY, ERROR_PROMPT_TOO_LONG, decode, encode
 from app.runtime.tool_format import (
-    CALL_OPEN,
+    CALL_START,
+    HERMES,
     call_grammar,
+    call_style,
     generic_messages,
     held_call,
     may_start_call,
@@ -198,6 +200,7 @@ class Worker:
         eos = llm._model.token_get_text(llm.token_eos())
         bos = llm._model.token_get_text(llm.token_bos())
         self._native_tools = template_knows_tools(template)
+        self._call_style = call_style(template) if self._native_tools else HERMES  # what the grammar writes
         self._grammars: dict[str, Any] = {}
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         self._history_formatter = Jinja2ChatFormatter(
@@ -358,7 +361,8 @@ class Worker:
                 break
             if first_token_at is None:
                 first_token_at = time.perf_counter()
-            piece = llm.detokenize([token], prev_tokens=tokens + generated)
+            # (with tools, special tokens are text: Mistral's [TOOL_CALLS] and [ARGS] are part of its call)
+            piece = llm.detokenize([token], prev_tokens=tokens + generated, special=grammar is not None)
             generated.append(token)
             text = decoder.decode(piece)
             if text:
@@ -378,7 +382,7 @@ class Worker:
                 self.send({"event": "token", "id": request_id, "text": tail})
         if calling and finish_reason != "cancelled":
             held = "".join(reply)
-            parsed = held_call(held)
+            parsed = held_call(held, self._call_style)
             if parsed is None:  # it only began like a call (JSON the user asked for): the plain reply it is
                 self.send({"event": "token", "id": request_id, "text": held})
             else:
@@ -427,7 +431,7 @@ class Worker:
         return self._grammars[key]
 
     def _sampled(self, tokens: list[int], sampling: dict[str, Any], grammar) -> Iterator[int]:
-        """The reply's tokens. Under a tool grammar only the first token decides (a call starts with "<"): a plain
+        """The reply's tokens. Under a tool grammar only the first token decides (a call starts as CALL_START says): a
         reply goes on without the grammar, which costs about 40 % of generation speed on the starter model. A call
         is sampled without the repetition penalty: JSON repeats its quotes and braces by nature, and penalised they
         kept the starter model from closing its argument strings (it rambled on to max_tokens)."""
@@ -439,8 +443,8 @@ class Worker:
         if first is None:
             return
         yield first
-        piece = self._llm.detokenize([first], prev_tokens=tokens).decode("utf-8", errors="replace")
-        if piece.lstrip().startswith(CALL_OPEN[0]) or not piece.strip():
+        piece = self._llm.detokenize([first], prev_tokens=tokens, special=True).decode("utf-8", errors="replace")
+        if piece.lstrip().startswith(CALL_START[self._call_style]) or not piece.strip():
             yield from constrained  # a call (or not decided yet: whitespace) stays under the grammar
             return
         constrained.close()
@@ -472,7 +476,8 @@ class Worker:
             if len(self._grammars) >= 8:
                 self._grammars.clear()
             grammar = self._grammars[key] = LlamaGrammar.from_string(
-                call_grammar(tools, json_schema_to_gbnf, required=choice == "required"), verbose=False
+                call_grammar(tools, json_schema_to_gbnf, required=choice == "required", style=self._call_style),
+                verbose=False,
             )
         return messages, render_tools, grammar
     def _prefill(self, request_id: int, tokens: list[int], cached: int) -> bool:
