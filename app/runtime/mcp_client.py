@@ -106,7 +106,10 @@ class McpConnection:
     def stop(self) -> None:
         loop, closing = self._loop, self._closing
         if loop is not None and closing is not None and loop.is_running():
-            loop.call_soon_threadsafe(closing.set)  # another thread's call is running it: that call ends now
+            try:
+                loop.call_soon_threadsafe(closing.set)  # another thread's call is running it: that call ends now
+            except RuntimeError:  # that call ended and closed the loop meanwhile
+                pass
         with self._lock:
             self._stop_locked()
 
@@ -120,7 +123,7 @@ class McpConnection:
         errlog = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed when the server stops
         self._served = self._loop.create_task(self._serve(ready, errlog))
         try:
-            self._loop.run_until_complete(asyncio.wait_for(ready, self._start_timeout_s))
+            self._drive(ready, self._start_timeout_s)
         except TimeoutError:
             self._fail(f"the MCP server {self.name} did not start within {self._start_timeout_s:.0f} s")
         except Exception as exc:  # noqa: BLE001 - whatever the SDK or the process raised
@@ -151,7 +154,7 @@ class McpConnection:
     def _run(self, coroutine, timeout_s: float, doing: str):
         """Run `coroutine` on this thread (the lock held), at most `timeout_s`."""
         try:
-            return self._loop.run_until_complete(asyncio.wait_for(coroutine, timeout_s))
+            return self._drive(coroutine, timeout_s)
         except TimeoutError:
             self._stop_locked()  # a hung server is started afresh next time
             raise McpFailure(f"the MCP server {self.name} did not {doing} within {timeout_s:.0f} s") from None
@@ -177,10 +180,34 @@ class McpConnection:
             closing.set()
         if served is not None:
             try:
-                loop.run_until_complete(asyncio.wait_for(served, STOP_TIMEOUT_S))
-            except BaseException:  # noqa: BLE001 - it failed or would not stop: the loop goes anyway
+                self._drive(served, STOP_TIMEOUT_S, loop)
+            except (Exception, asyncio.CancelledError):  # it failed or would not stop: the loop goes anyway
                 pass
         loop.close()
+
+    def _drive(self, awaitable, timeout_s: float, loop: asyncio.AbstractEventLoop | None = None):
+        """Run the connection's loop on this thread until `awaitable` is done, at most `timeout_s`. A thread that
+        runs a loop of its own already (qasync's, on the GUI thread) cannot run another: a helper thread does."""
+        loop = loop or self._loop
+        job = asyncio.wait_for(awaitable, timeout_s)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # none: the usual case
+            return loop.run_until_complete(job)
+        outcome: dict[str, Any] = {}
+
+        def drive() -> None:
+            try:
+                outcome["result"] = loop.run_until_complete(job)
+            except BaseException as exc:  # noqa: BLE001 - raised on the caller's thread below
+                outcome["error"] = exc
+
+        helper = threading.Thread(target=drive, name=f"mcp-{self.name}")
+        helper.start()
+        helper.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
 
 
 def _one_line(exc: BaseException) -> str:
