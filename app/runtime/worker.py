@@ -361,8 +361,9 @@ class Worker:
                 break
             if first_token_at is None:
                 first_token_at = time.perf_counter()
-            # (with tools, special tokens are text: Mistral's [TOOL_CALLS] and [ARGS] are part of its call)
-            piece = llm.detokenize([token], prev_tokens=tokens + generated, special=grammar is not None)
+            # (in what may be a call, special tokens are text: Mistral's [TOOL_CALLS] and [ARGS] are part of it)
+            maybe_call = calling or (grammar is not None and not reply)
+            piece = llm.detokenize([token], prev_tokens=tokens + generated, special=maybe_call)
             generated.append(token)
             text = decoder.decode(piece)
             if text:
@@ -431,10 +432,10 @@ class Worker:
         return self._grammars[key]
 
     def _sampled(self, tokens: list[int], sampling: dict[str, Any], grammar) -> Iterator[int]:
-        """The reply's tokens. Under a tool grammar only the first token decides (a call starts as CALL_START says): a
-        reply goes on without the grammar, which costs about 40 % of generation speed on the starter model. A call
-        is sampled without the repetition penalty: JSON repeats its quotes and braces by nature, and penalised they
-        kept the starter model from closing its argument strings (it rambled on to max_tokens)."""
+        """The reply's tokens. Under a tool grammar only the first token decides (a call starts as `CALL_START`
+        says): a plain reply goes on without the grammar, which costs about 40 % of generation speed on the starter
+        model. A call is sampled without the repetition penalty: JSON repeats its quotes and braces by nature, and
+        penalised they kept the starter model from closing its argument strings (it rambled on to max_tokens)."""
         if grammar is None:
             yield from self._tokens(tokens, sampling)
             return

@@ -139,7 +139,7 @@ class McpServers:
 
     def call(self, thread: Thread, name: str, arguments: dict) -> ToolOutcome:
         """Call the tool on the server that listed it. (The servers started this session, not `mcp.json`: reading
-        and parsing that file was a quarter of a call's overhead over the SDK's own, and the turn only calls a tool
+        and parsing that file was part of a call's overhead over the SDK's own, and the turn only calls a tool
         `tools` offered, from an enabled server; a server disabled or removed is dropped at once.)"""
         with self._lock:
             connections = list(self._connections.values())
