@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
             self._session, self.conversation, shown_thread=lambda: self._open_thread_id, status=self.status,
             confirm_hosted=lambda model: self.confirm_hosted(model), parent=self,
         )  # fmt: skip
-        self._tool_cards = ToolCards(self._session.tools, self.replies.answer_tool_call)
+        self._tool_cards = ToolCards(self._session.tools, self.replies.answer_tool_call, reads=self._reads)
         self.conversation.card_shown.connect(self._tool_cards.decorate)
         self.ratings = RatingController(
             self._session.insights, self.conversation, reads=self._reads, writes=self._writes, parent=self

@@ -1,8 +1,8 @@
 """Tool calls in the conversation: a collapsible card per call between the reply's text parts, where the call
 happened, and for a call that waits for the user the exact call with Run / Always for this thread / Don't.
 
-`ToolCards.decorate(card)` hears the conversation's `card_shown`: it (re)builds a reply card's call cards from
-`ToolService` whenever that reply's calls changed. An answer is handed to `answer(call_id, run, always)` (the
+`ToolCards.decorate(card)` hears the conversation's `card_shown`: it reads the reply's calls from `ToolService` on
+the read lane and (re)builds the card's call cards whenever they changed. An answer is handed to `answer(call_id, run, always)` (the
 window runs the resumed reply like any other).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.domain import Role
 from app.core.tools import ToolCall, ToolCallStatus
 from app.gui.conversation import MessageBody, MessageCard, action_button
+from app.gui.tasks import TaskRunner
 from app.services.tools import ToolService
 
 
@@ -126,16 +128,25 @@ class ToolCallCard(QFrame):
 
 
 class ToolCards:
-    """Keeps each reply card's call cards in step with the stored calls, each where it happened in the text."""
+    """Keeps each reply card's call cards in step with the stored calls, each where it happened in the text. The
+    calls are read on the read lane, never on the GUI thread (a card is shown on every refresh of the thread)."""
 
-    def __init__(self, tools: ToolService, answer: Callable[[int, bool, bool], None]) -> None:
+    def __init__(self, tools: ToolService, answer: Callable[[int, bool, bool], None], *, reads: TaskRunner) -> None:
         self._tools = tools
         self._answer = answer
+        self._reads = reads
 
     def decorate(self, card: MessageCard) -> None:
         if card.message.role != Role.ASSISTANT:
             return
-        calls = list(self._tools.calls(card.message.id))
+        message_id = card.message.id
+        self._reads.run(
+            lambda: self._tools.calls(message_id), on_result=lambda calls: self._show(card, message_id, calls)
+        )
+
+    def _show(self, card: MessageCard, message_id: int, calls: list[ToolCall]) -> None:
+        if not shiboken6.isValid(card) or card.message.id != message_id:  # the card went while its calls were read
+            return
         if [getattr(widget, "call", None) for _offset, widget in card.inline_widgets()] == calls:
             return
         call_cards = []

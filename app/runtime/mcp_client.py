@@ -1,8 +1,11 @@
 """One MCP server over stdio, driven from any thread, through the official `mcp` SDK (MIT).
 
-The SDK is asyncio; each connection runs it on a private event-loop thread, so callers (the turn loop's tool
-handler, the window's background tasks) stay synchronous. The server process starts on first use and stops with
-`stop` (the app closes every connection when it quits). Whatever the server does wrong — it exits mid-call, never
+The SDK is asyncio; each connection has a private event loop that the calling thread runs for the length of its
+call (`run_until_complete`, one caller at a time), so callers (the turn loop's tool handler, the window's background
+tasks) stay synchronous and a call costs no hop to another thread: waking a loop thread and back was most of a
+call's overhead over the SDK's own on a busy machine. Between calls the loop rests; what the server writes waits in
+its pipe. The server process starts on first use and stops with `stop` (the app closes every connection when it
+quits; a call in progress then fails at once). Whatever the server does wrong — it exits mid-call, never
 answers, prints garbage — raises `McpFailure` for that call only; a connection that failed is started afresh on its
 next use. The server's stderr goes to its own log file.
 """
@@ -10,7 +13,6 @@ next use. The server's stderr goes to its own log file.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +61,7 @@ class McpConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session = None
         self._closing: asyncio.Event | None = None
-        self._served: concurrent.futures.Future | None = None
+        self._served: asyncio.Task | None = None
         self._tools: list[McpTool] | None = None
         self.last_error: str | None = None
 
@@ -91,18 +93,23 @@ class McpConnection:
         """(text of the result, whether the tool reported an error)."""
         with self._lock:
             self._ensure_started()
-            session = self._session
-        result = self._run(
-            session.call_tool(tool, arguments),  # timed out here, not by the SDK: a hung server is then stopped
-            self._call_timeout_s,
-            f"answer the call to {tool}",
-        )
+            result = self._run(
+                self._session.call_tool(tool, arguments),  # timed out here, not by the SDK: a hung server is stopped
+                self._call_timeout_s,
+                f"answer the call to {tool}",
+            )
         texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
         if not texts and result.structured_content is not None:
             texts = [str(result.structured_content)]
         return "\n".join(texts), bool(result.is_error)
 
     def stop(self) -> None:
+        loop, closing = self._loop, self._closing
+        if loop is not None and closing is not None and loop.is_running():
+            try:
+                loop.call_soon_threadsafe(closing.set)  # another thread's call is running it: that call ends now
+            except RuntimeError:  # that call ended and closed the loop meanwhile
+                pass
         with self._lock:
             self._stop_locked()
 
@@ -110,21 +117,19 @@ class McpConnection:
         if self.running:
             return
         self._stop_locked()
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name=f"mcp-{self.name}", daemon=True).start()
-        self._loop = loop
-        ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._loop = asyncio.new_event_loop()
+        ready = self._loop.create_future()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         errlog = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed when the server stops
-        self._served = asyncio.run_coroutine_threadsafe(self._serve(ready, errlog), loop)
+        self._served = self._loop.create_task(self._serve(ready, errlog))
         try:
-            ready.result(self._start_timeout_s)
-        except concurrent.futures.TimeoutError:
+            self._drive(ready, self._start_timeout_s)
+        except TimeoutError:
             self._fail(f"the MCP server {self.name} did not start within {self._start_timeout_s:.0f} s")
         except Exception as exc:  # noqa: BLE001 - whatever the SDK or the process raised
             self._fail(f"the MCP server {self.name} could not start: {_one_line(exc)} (see {self.log_path})")
 
-    async def _serve(self, ready: concurrent.futures.Future, errlog) -> None:
+    async def _serve(self, ready: asyncio.Future, errlog) -> None:
         from mcp import ClientSession, StdioServerParameters
         from mcp.client.stdio import stdio_client
 
@@ -147,13 +152,11 @@ class McpConnection:
             errlog.close()
 
     def _run(self, coroutine, timeout_s: float, doing: str):
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        """Run `coroutine` on this thread (the lock held), at most `timeout_s`."""
         try:
-            return future.result(timeout_s)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            with self._lock:
-                self._stop_locked()  # a hung server is started afresh next time
+            return self._drive(coroutine, timeout_s)
+        except TimeoutError:
+            self._stop_locked()  # a hung server is started afresh next time
             raise McpFailure(f"the MCP server {self.name} did not {doing} within {timeout_s:.0f} s") from None
         except Exception as exc:  # noqa: BLE001 - a crash, a closed pipe, a protocol error: this call fails
             if not self.running:
@@ -174,13 +177,37 @@ class McpConnection:
         if loop is None:
             return
         if closing is not None:
-            loop.call_soon_threadsafe(closing.set)
+            closing.set()
         if served is not None:
             try:
-                served.result(STOP_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - it failed or would not stop: the loop goes anyway
-                served.cancel()
-        loop.call_soon_threadsafe(loop.stop)
+                self._drive(served, STOP_TIMEOUT_S, loop)
+            except (Exception, asyncio.CancelledError):  # it failed or would not stop: the loop goes anyway
+                pass
+        loop.close()
+
+    def _drive(self, awaitable, timeout_s: float, loop: asyncio.AbstractEventLoop | None = None):
+        """Run the connection's loop on this thread until `awaitable` is done, at most `timeout_s`. A thread that
+        runs a loop of its own already (qasync's, on the GUI thread) cannot run another: a helper thread does."""
+        loop = loop or self._loop
+        job = asyncio.wait_for(awaitable, timeout_s)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # none: the usual case
+            return loop.run_until_complete(job)
+        outcome: dict[str, Any] = {}
+
+        def drive() -> None:
+            try:
+                outcome["result"] = loop.run_until_complete(job)
+            except BaseException as exc:  # noqa: BLE001 - raised on the caller's thread below
+                outcome["error"] = exc
+
+        helper = threading.Thread(target=drive, name=f"mcp-{self.name}")
+        helper.start()
+        helper.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -29,8 +29,10 @@ from typing import Any, TextIO
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
 from app.runtime.protocol import ERROR_OUT_OF_MEMORY, ERROR_PROMPT_TOO_LONG, decode, encode
 from app.runtime.tool_format import (
-    CALL_OPEN,
+    CALL_START,
+    HERMES,
     call_grammar,
+    call_style,
     generic_messages,
     held_call,
     may_start_call,
@@ -198,6 +200,7 @@ class Worker:
         eos = llm._model.token_get_text(llm.token_eos())
         bos = llm._model.token_get_text(llm.token_bos())
         self._native_tools = template_knows_tools(template)
+        self._call_style = call_style(template) if self._native_tools else HERMES  # what the grammar writes
         self._grammars: dict[str, Any] = {}
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         self._history_formatter = Jinja2ChatFormatter(
@@ -343,7 +346,7 @@ class Worker:
         reply: list[str] = []
         first_token_at = None
         finish_reason = "length" if prefilled else "cancelled"
-        calling = False  # under a tool grammar, a reply that starts with "<" is a call: kept back, sent as one event
+        calling = False  # under a tool grammar, a reply that may be a call is held back; a call is sent as one event
         schema = request.get("json_schema")
         if schema:  # the whole reply is held to the schema
             sampled = self._tokens(tokens, sampling, self._grammar(schema))
@@ -358,14 +361,18 @@ class Worker:
                 break
             if first_token_at is None:
                 first_token_at = time.perf_counter()
-            piece = llm.detokenize([token], prev_tokens=tokens + generated)
+            # (in what may be a call, special tokens are text: Mistral's [TOOL_CALLS] and [ARGS] are part of it)
+            maybe_call = calling or (grammar is not None and not reply)
+            piece = llm.detokenize([token], prev_tokens=tokens + generated, special=maybe_call)
             generated.append(token)
             text = decoder.decode(piece)
             if text:
-                if grammar is not None and not reply and may_start_call(text):
-                    calling = True
                 reply.append(text)
-                if not calling:
+                if calling or (grammar is not None and len(reply) == 1):
+                    calling = may_start_call(held := "".join(reply))
+                    if not calling:  # it cannot be a call (any more): what was held streams on
+                        self.send({"event": "token", "id": request_id, "text": held})
+                else:
                     self.send({"event": "token", "id": request_id, "text": text})
             if len(generated) >= max_tokens:
                 break
@@ -376,7 +383,7 @@ class Worker:
                 self.send({"event": "token", "id": request_id, "text": tail})
         if calling and finish_reason != "cancelled":
             held = "".join(reply)
-            parsed = held_call(held)
+            parsed = held_call(held, self._call_style)
             if parsed is None:  # it only began like a call (JSON the user asked for): the plain reply it is
                 self.send({"event": "token", "id": request_id, "text": held})
             else:
@@ -425,18 +432,20 @@ class Worker:
         return self._grammars[key]
 
     def _sampled(self, tokens: list[int], sampling: dict[str, Any], grammar) -> Iterator[int]:
-        """The reply's tokens. Under a tool grammar only the first token decides (a call starts with "<"): a plain
-        reply goes on without the grammar, which costs about 40 % of generation speed on the starter model."""
+        """The reply's tokens. Under a tool grammar only the first token decides (a call starts as `CALL_START`
+        says): a plain reply goes on without the grammar, which costs about 40 % of generation speed on the starter
+        model. A call is sampled without the repetition penalty: JSON repeats its quotes and braces by nature, and
+        penalised they kept the starter model from closing its argument strings (it rambled on to max_tokens)."""
         if grammar is None:
             yield from self._tokens(tokens, sampling)
             return
-        constrained = self._tokens(tokens, sampling, grammar)
+        constrained = self._tokens(tokens, {**sampling, "repeat_penalty": 1.0}, grammar)
         first = next(constrained, None)
         if first is None:
             return
         yield first
-        piece = self._llm.detokenize([first], prev_tokens=tokens).decode("utf-8", errors="replace")
-        if piece.lstrip().startswith(CALL_OPEN[0]) or not piece.strip():
+        piece = self._llm.detokenize([first], prev_tokens=tokens, special=True).decode("utf-8", errors="replace")
+        if piece.lstrip().startswith(CALL_START[self._call_style]) or not piece.strip():
             yield from constrained  # a call (or not decided yet: whitespace) stays under the grammar
             return
         constrained.close()
@@ -468,7 +477,8 @@ class Worker:
             if len(self._grammars) >= 8:
                 self._grammars.clear()
             grammar = self._grammars[key] = LlamaGrammar.from_string(
-                call_grammar(tools, json_schema_to_gbnf, required=choice == "required"), verbose=False
+                call_grammar(tools, json_schema_to_gbnf, required=choice == "required", style=self._call_style),
+                verbose=False,
             )
         return messages, render_tools, grammar
     def _prefill(self, request_id: int, tokens: list[int], cached: int) -> bool:

@@ -138,9 +138,13 @@ class McpServers:
         return specs
 
     def call(self, thread: Thread, name: str, arguments: dict) -> ToolOutcome:
-        for config in self.configs():
-            connection = self._connections.get(config.name)
-            tool = next((t for t in connection.listed_tools if tool_name(t.name) == name), None) if connection else None
+        """Call the tool on the server that listed it. (The servers started this session, not `mcp.json`: reading
+        and parsing that file was part of a call's overhead over the SDK's own, and the turn only calls a tool
+        `tools` offered, from an enabled server; a server disabled or removed is dropped at once.)"""
+        with self._lock:
+            connections = list(self._connections.values())
+        for connection in connections:
+            tool = next((t for t in connection.listed_tools if tool_name(t.name) == name), None)
             if tool is None:
                 continue
             try:

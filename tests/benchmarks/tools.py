@@ -120,7 +120,10 @@ def free_form(worker: WorkerClient, text: str, tokens: int) -> tuple[bool, bool]
 
 def mcp_overhead(calls: int) -> tuple[float, float]:
     """Median seconds of one read_note call through McpServers, and straight through the SDK. The two take turns in
-    rounds of ROUND calls, each with its own server running, so a busy machine slows both alike."""
+    rounds of ROUND calls, each with its own server running, so a busy machine slows both alike. Ours is called as
+    the turn loop calls it, from plain synchronous code; the SDK's session is awaited in its own event loop, which
+    runs for its rounds (a call through McpServers runs its connection's loop on the calling thread, which cannot
+    be done inside another running loop)."""
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
@@ -131,28 +134,38 @@ def mcp_overhead(calls: int) -> tuple[float, float]:
         servers = McpServers(Path(folder) / "data")
         servers.add("notes", sys.executable, [str(SERVER), str(notes)])
         servers.tools(thread=None)  # started and listed first: only calls are timed
+        ours, theirs = [], []
 
-        async def alternate() -> tuple[list[float], list[float]]:
+        async def serve(ready: asyncio.Future, closing: asyncio.Event) -> None:
             params = StdioServerParameters(command=sys.executable, args=[str(SERVER), str(notes)])
-            ours, theirs = [], []
             with open(os.devnull, "w") as sink:
                 async with stdio_client(params, errlog=sink) as streams, ClientSession(*streams) as session:
                     await session.initialize()
                     await session.list_tools()
-                    for _ in range(0, calls, ROUND):
-                        for _ in range(ROUND):
-                            started = time.perf_counter()
-                            servers.call(None, "read_note", {"name": "a.txt"})  # blocks: its own loop runs it
-                            ours.append(time.perf_counter() - started)
-                        for _ in range(ROUND):
-                            started = time.perf_counter()
-                            await session.call_tool("read_note", {"name": "a.txt"})
-                            theirs.append(time.perf_counter() - started)
-            return ours, theirs
+                    ready.set_result(session)
+                    await closing.wait()
 
+        async def sdk_round(session) -> None:
+            for _ in range(ROUND):
+                started = time.perf_counter()
+                await session.call_tool("read_note", {"name": "a.txt"})
+                theirs.append(time.perf_counter() - started)
+
+        loop = asyncio.new_event_loop()
+        ready, closing = loop.create_future(), asyncio.Event()
+        served = loop.create_task(serve(ready, closing))
         try:
-            ours, theirs = asyncio.run(alternate())
+            session = loop.run_until_complete(ready)
+            for _ in range(0, calls, ROUND):
+                for _ in range(ROUND):
+                    started = time.perf_counter()
+                    servers.call(None, "read_note", {"name": "a.txt"})
+                    ours.append(time.perf_counter() - started)
+                loop.run_until_complete(sdk_round(session))
         finally:
+            closing.set()
+            loop.run_until_complete(served)
+            loop.close()
             servers.stop_all()
     return statistics.median(ours), statistics.median(theirs)
 

@@ -19,6 +19,8 @@ from app.core.domain import (
 from app.core.tools import ToolCallRequest
 from app.runtime.client import WorkerClient, WorkerConfig
 from app.runtime.hosted import HostedBackend
+from app.runtime.protocol import tools_to_wire
+from app.runtime.tool_format import HERMES, LLAMA, MISTRAL, MISTRAL_V11, call_grammar, held_call
 from app.services.builtin_tools import (
     CALCULATOR,
     CURRENT_TIME,
@@ -112,3 +114,38 @@ def test_a_hosted_model_calls_a_tool_natively_and_takes_its_result(tool_server: 
         assert proxy.connections == 2  # one request per step, nothing else
     finally:
         proxy.close()
+
+
+@pytest.fixture(scope="module")
+def llm(models_dir: Path):
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(models_dir / load_catalog()[0].file), n_ctx=512, verbose=False)
+
+
+@pytest.mark.parametrize(
+    ("style", "start"),
+    [(HERMES, '<tool_call>{"name"'), (LLAMA, '{"name"'), (MISTRAL, '[TOOL_CALLS] [{"name"'),
+     (MISTRAL_V11, "[TOOL_CALLS]calculator[ARGS]{")],
+)  # fmt: skip
+def test_a_forced_call_on_the_real_model_comes_in_each_templates_own_syntax_and_is_read_back(llm, style, start):
+    """The grammar the worker uses for a Llama 3.1+ or Mistral template, run by llama.cpp on the starter model."""
+    import llama_cpp
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    tools = tools_to_wire((CALCULATOR, CURRENT_TIME))
+    grammar = LlamaGrammar.from_string(
+        call_grammar(tools, json_schema_to_gbnf, required=True, style=style), verbose=False
+    )
+    prompt = llm.tokenize(b"<|im_start|>user\nWhat is 17 times 23?<|im_end|>\n<|im_start|>assistant\n", special=True)
+    vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+    generated: list[int] = []
+    for token in llm.generate(prompt, temp=0.0, repeat_penalty=1.0, grammar=grammar):
+        if llama_cpp.llama_vocab_is_eog(vocab, token) or len(generated) >= 96:
+            break
+        generated.append(token)
+    text = llm.detokenize(generated, special=True).decode("utf-8")
+    assert text.replace(" ", "").startswith(start.replace(" ", "")), text
+    name, arguments = held_call(text, style)
+    spec = {"calculator": CALCULATOR, "current_time": CURRENT_TIME}[name]
+    assert validation_error(spec, arguments) is None, (text, arguments)

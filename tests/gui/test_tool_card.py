@@ -4,9 +4,11 @@ side-effect call waits on its card; Run writes the file, Don't does not; a resta
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 
 from app.core.domain import MessageStatus, ReplyFinished, Role
@@ -95,11 +97,12 @@ def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_par
     )  # fmt: skip
     window = show_window(session)
     window.open_thread(thread.id)
-    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
-    card = window.conversation.card_for(reply.id)
 
-    def shown_in_order() -> list[str]:
-        layout = card.layout()
+    def shown_in_order() -> list[str]:  # (the calls are read on the read lane: they land a moment after the text)
+        shown = window.conversation.card_for(reply.id)
+        if shown is None:
+            return []
+        layout = shown.layout()
         widgets = [layout.itemAt(i).widget() for i in range(layout.count())]
         return [
             widget.plain_text() if isinstance(widget, ReplyView) else f"card {widget.call.name} {widget.call.status}"
@@ -107,7 +110,8 @@ def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_par
             if isinstance(widget, (ReplyView, ToolCallCard)) and not widget.isHidden()
         ]
 
-    assert shown_in_order() == [before, "card calculator done", after]
+    qtbot.waitUntil(lambda: shown_in_order() == [before, "card calculator done", after], timeout=REPLY_TIMEOUT_MS)
+    card = window.conversation.card_for(reply.id)
     assert card.body_text() == f"{before}\n\n{after}"
 
     # a second call at the end of the text, and the first one's stored state changing: cards move and refresh in place
@@ -117,8 +121,43 @@ def test_each_call_card_sits_where_the_call_happened_between_the_replys_text_par
     )  # fmt: skip
     session.store.update_tool_call(call.id, status=ToolCallStatus.FAILED, error="stopped")
     window._refresh_open_thread()  # what a change broadcast does
-    qtbot.waitUntil(lambda: len(call_cards(window)) == 2 and len(shown_in_order()) == 4, timeout=REPLY_TIMEOUT_MS)
-    assert shown_in_order() == [before, "card calculator failed", after, "card current_time running"]
+    refreshed = [before, "card calculator failed", after, "card current_time running"]
+    qtbot.waitUntil(lambda: shown_in_order() == refreshed, timeout=REPLY_TIMEOUT_MS)
+    close_window(qtbot, window)
+
+
+def test_a_replys_calls_are_read_off_the_gui_thread_and_a_card_gone_meanwhile_is_left_alone(
+    qtbot, session, show_window, monkeypatch
+):
+    thread = session.chat.new_thread()
+    question = session.store.add_message(thread.id, parent_id=None, role=Role.USER, content="What is 17 times 23?")
+    reply = session.store.add_message(thread.id, parent_id=question.id, role=Role.ASSISTANT, content="391")
+    call = session.store.add_tool_call(
+        thread_id=thread.id, message_id=reply.id, call_key="c1", name="calculator", server="builtin",
+        arguments={"expression": "17*23"}, status=ToolCallStatus.DONE, effect=ToolEffect.READ_ONLY, offset=0,
+    )  # fmt: skip
+    readers, read, gate = [], session.tools.calls, threading.Event()
+    gate.set()
+
+    def calls(message_id: int):
+        readers.append(threading.current_thread())
+        gate.wait(REPLY_TIMEOUT_MS / 1000)
+        return read(message_id)
+
+    monkeypatch.setattr(session.tools, "calls", calls)
+    window = show_window(session)
+    window.open_thread(thread.id)
+    qtbot.waitUntil(lambda: len(call_cards(window)) == 1, timeout=REPLY_TIMEOUT_MS)
+    assert readers and threading.main_thread() not in readers
+    card = window.conversation.card_for(reply.id)
+    gate.clear()
+    window._tool_cards.decorate(card)  # a read under way, of a call that changed...
+    session.store.update_tool_call(call.id, status=ToolCallStatus.FAILED, error="stopped")
+    card.deleteLater()  # ...while its card goes (the view rebuilt)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(card), timeout=REPLY_TIMEOUT_MS)
+    gate.set()
+    qtbot.waitUntil(lambda: not window._reads.busy, timeout=REPLY_TIMEOUT_MS)  # its result landed: dropped, no error
+    assert len(readers) >= 2
     close_window(qtbot, window)
 
 

@@ -4,6 +4,7 @@ their call."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -118,3 +119,16 @@ def test_a_misbehaving_server_fails_only_its_call(servers, notes, mode):
         assert time.monotonic() - started < 15  # a bound on waiting, not a speed assertion
     # The next use starts it afresh: listing works again.
     assert {spec.name for spec in mcp.tools(thread=None)} == {"read_note", "write_note"}
+
+
+def test_a_call_from_inside_a_running_event_loop_works_too(servers, notes):
+    """As from the GUI thread, where qasync runs a loop: a thread cannot run the connection's loop inside its own."""
+    mcp = servers()
+    mcp.add("notes", sys.executable, [SERVER, str(notes)])
+
+    async def from_a_coroutine() -> str:
+        return mcp.call(None, "read_note", {"name": "hello.txt"}).content if mcp.tools(thread=None) else ""
+
+    assert asyncio.run(from_a_coroutine()) == "hello from the note"
+    mcp.stop_all()
+    assert mcp.statuses()[0].state == "stopped"
