@@ -46,11 +46,21 @@ class OnnxEmbeddingModel:
             )
         return self._sessions[threads]
 
-    def embed(self, texts: list[str], *, threads: Callable[[], int] = lambda: 1) -> tuple[list[list[float]], int]:
+    def embed(
+        self,
+        texts: list[str],
+        *,
+        threads: Callable[[], int] = lambda: 1,
+        make_way: Callable[[], bool] = lambda: False,
+    ) -> tuple[list[list[float]], int]:
         """Unit-length vectors in the order of `texts`, and the tokens they took; `threads()` is asked before each
-        text (a reply starting elsewhere takes cores back mid-batch)."""
+        text (a reply starting elsewhere takes cores back mid-batch). When `make_way()` turns true the texts after
+        the current one are left (the vectors cover a first part of `texts`, never none): a search waits for one
+        text of an ingest's batch, not all of it."""
         vectors, tokens = [], 0
         for encoding in self._tokenizer.encode_batch(texts):
+            if vectors and make_way():
+                break
             session = self._session(max(1, threads()))
             ids = np.array([encoding.ids], dtype=np.int64)
             inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}

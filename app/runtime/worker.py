@@ -116,6 +116,9 @@ class Worker:
         # changes its cores from the next text on, so a reply never waits for the batch in hand. Once set it wins
         # over a request's own count (which may have been decided before the change, still queued).
         self.embed_threads_now: int | None = None
+        # Set by the stdin reader when another embed waits in the app ("make_way" op): the ONNX embed in hand answers
+        # after its current text with the vectors so far; cleared once an embed has answered.
+        self.embed_make_way = threading.Event()
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
@@ -251,7 +254,9 @@ class Worker:
         texts = request["texts"]
         threads = request.get("threads") or self._embed_threads
         if self._onnx is not None:
-            vectors, tokens = self._onnx.embed(texts, threads=lambda: self.embed_threads_now or threads)
+            vectors, tokens = self._onnx.embed(
+                texts, threads=lambda: self.embed_threads_now or threads, make_way=self.embed_make_way.is_set
+            )
         elif self._llm is not None:
             if threads != self._llm_threads:
                 import llama_cpp
@@ -263,6 +268,7 @@ class Worker:
             tokens = sum(min(n_ctx, len(self._llm.tokenize(text.encode("utf-8")))) for text in texts)
         else:
             raise RuntimeError("no model loaded")
+        self.embed_make_way.clear()  # whoever asked is next in line now
         self.send(
             {
                 "event": "embeddings",
@@ -649,6 +655,8 @@ def main() -> None:
                 worker.request_cancel(message.get("id"))
             elif message.get("op") == "threads":
                 worker.embed_threads_now = message.get("threads")
+            elif message.get("op") == "make_way":
+                worker.embed_make_way.set()
             elif message.get("op") == "shutdown":
                 break
             else:
