@@ -12,6 +12,7 @@ import pytest
 
 from app.core.documents import ChunkText, Passage
 from app.core.domain import ContextBuilt, MessageStatus, ReplyFinished, Role
+from app.platform.settings import Settings
 from app.services.attachments import AttachmentService
 from app.services.context import MessageContext
 from app.services.passages import fit_to_budget, merge_by_page, passage_tokens
@@ -145,7 +146,7 @@ def test_the_budget_is_a_share_of_what_the_thread_leaves_and_the_report_counts_p
     report = next(e for e in events if isinstance(e, ContextBuilt)).report
     assert report.passages == 2
     first_budget = contributor.budgets[-1]
-    assert 0 < first_budget < int((2000 - 64) * 0.25)
+    assert 0 < first_budget < int((2000 - 64) * Settings().passage_share)
     assert next(e for e in events if isinstance(e, ReplyFinished)).reply.status == MessageStatus.COMPLETE
     services.backend().enqueue([" ".join(["word"] * 600)])
     list(services.chat.send(thread.id, "tell me a long story"))
