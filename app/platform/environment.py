@@ -36,3 +36,17 @@ def child_environment(*, network: bool = False, source: Mapping[str, str] | None
         or name.startswith(_KEPT_PREFIXES)
         or (network and (name.upper() in _NETWORK or name.startswith(_NETWORK_PREFIXES)))
     }
+
+
+# How much lower than the app's own a background helper process's CPU priority is (Unix niceness). Ingest's readers
+# and embedder run beside a reply on the same cores; at the same priority they took half the reply worker's CPU, and
+# its first token came several times later than when idle (tests/benchmarks/retrieval.py). Lower, they take what the
+# reply and the window leave, which is every core while nothing else runs.
+BACKGROUND_NICENESS = 10
+
+
+def run_in_background() -> None:
+    """Lower this process's CPU priority, before it starts its threads (they inherit it); where there is no
+    niceness (Windows), nothing changes."""
+    if hasattr(os, "nice"):
+        os.nice(BACKGROUND_NICENESS)

@@ -168,3 +168,14 @@ def test_a_search_waits_for_one_text_of_an_ingest_batch_not_all_of_it(embedder, 
     for a, b in zip(alone, result["ingest"], strict=True):
         assert _cosine(a, b) > 0.9999
     assert len(query) == embedder.dimensions
+
+
+def test_the_embedder_runs_below_the_apps_cpu_priority(embedder):
+    """Ingest's embedding yields the CPU to a reply: its worker is BACKGROUND_NICENESS nicer than the app."""
+    import os
+
+    from app.platform.environment import BACKGROUND_NICENESS
+
+    embedder.embed(["warm up"])
+    app_niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, embedder.worker.pid) == min(19, app_niceness + BACKGROUND_NICENESS)
