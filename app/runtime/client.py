@@ -160,7 +160,7 @@ class WorkerClient:
         self._tell({"op": "threads", "threads": threads})
 
     def make_way(self) -> None:
-        """Ask the embed in progress to answer after its current text, with the vectors so far (another embed
+        """Ask the embed in progress to stop the text it runs and answer with the vectors so far (another embed
         waits); safe from any thread."""
         self._tell({"op": "make_way"})
 

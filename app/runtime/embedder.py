@@ -4,9 +4,10 @@ A worker of its own (rather than the chat worker) so ingest can embed while a re
 either never takes the other's model with it. Implements `app.core.ports.Embedder`.
 
 Callers take turns by round trip, and one that arrives while another's round trip is in hand goes next: it asks the
-worker to make way, the round trip in hand answers after its current text, and the rest of that batch waits. A
-search (a turn's passages, a new thread's recalled memories) so waits for one text of an ingest, not for its batch:
-that wait was most of a reply's first-token time while a filing was ingested (tests/benchmarks/retrieval.py).
+worker to make way, the round trip in hand stops the text it runs and answers with the vectors it has, and the rest
+of that batch waits. A search (a turn's passages, a new thread's recalled memories) so hardly waits for an ingest;
+waiting for its batch was most of a reply's first-token time while a filing was ingested
+(tests/benchmarks/retrieval.py).
 """
 
 from __future__ import annotations

@@ -118,13 +118,20 @@ class Worker:
         # over a request's own count (which may have been decided before the change, still queued).
         self.embed_threads_now: int | None = None
         # Set by the stdin reader when another embed waits in the app ("make_way" op): the ONNX embed in hand answers
-        # after its current text with the vectors so far; cleared once an embed has answered.
+        # with the vectors so far (its current text stopped); cleared once an embed has answered.
         self.embed_make_way = threading.Event()
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
             self._out.write(encode(message))
             self._out.flush()
+
+    def make_way(self) -> None:
+        """Another embed waits in the app: the ONNX embed in hand answers now with the vectors it has (from the
+        stdin reader's thread, while the embed runs)."""
+        self.embed_make_way.set()
+        if self._onnx is not None:
+            self._onnx.interrupt()
 
     def request_cancel(self, request_id: int | None = None) -> None:
         """Stop generation `request_id` (whether running or still queued), or whatever runs now if None."""
@@ -658,7 +665,7 @@ def main() -> None:
             elif message.get("op") == "threads":
                 worker.embed_threads_now = message.get("threads")
             elif message.get("op") == "make_way":
-                worker.embed_make_way.set()
+                worker.make_way()
             elif message.get("op") == "shutdown":
                 break
             else:

@@ -179,3 +179,32 @@ def test_the_embedder_runs_below_the_apps_cpu_priority(embedder):
     embedder.embed(["warm up"])
     app_niceness = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, embedder.worker.pid) == min(19, app_niceness + BACKGROUND_NICENESS)
+
+
+def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_dir: Path):
+    """`interrupt` stops the text being run (never a batch's first: there is then nothing to answer with), and
+    the next embed gives the vectors an embed alone gives."""
+    import threading
+
+    from app.runtime.onnx_embedding import OnnxEmbeddingModel
+
+    models = ModelService(models_dir)
+    spec = embedding_spec(models)
+    model = OnnxEmbeddingModel(models.path_of(spec), models_dir / spec.tokenizer.file)
+    texts = [SENTENCES[0], SENTENCES[1] * 40, SENTENCES[2] * 40]
+    done = threading.Event()
+
+    def interrupting() -> None:
+        while not done.is_set():
+            model.interrupt()
+
+    worker = threading.Thread(target=interrupting)
+    worker.start()
+    try:
+        vectors, _ = model.embed(texts)
+    finally:
+        done.set()
+        worker.join()
+    assert len(vectors) == 1
+    again, _ = model.embed(texts)
+    assert len(again) == 3 and _cosine(again[0], vectors[0]) > 0.9999
