@@ -38,10 +38,10 @@ def child_environment(*, network: bool = False, source: Mapping[str, str] | None
     }
 
 
-# How much lower than the app's own a background helper process's CPU priority is (Unix niceness). Ingest's readers
-# and embedder run beside a reply on the same cores; at the same priority they took half the reply worker's CPU, and
-# its first token came several times later than when idle (tests/benchmarks/retrieval.py). Lower, they take what the
-# reply and the window leave, which is every core while nothing else runs.
+# How much lower than the app's own a background helper process's CPU priority is (Unix niceness): ingest's file
+# readers run beside a reply and take what it and the window leave. Not the embedder: it serves searches too, and
+# at this niceness it embedded at a third of its speed beside other busy programs; it gives a reply its cores by
+# running on one while a local turn runs (app.services.embedding).
 BACKGROUND_NICENESS = 10
 
 

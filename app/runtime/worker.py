@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.platform.environment import run_in_background
 from app.runtime.kvcache import StateFiles, common_prefix, file_sha256, namespace_for
 from app.runtime.protocol import ERROR_OUT_OF_MEMORY, ERROR_PROMPT_TOO_LONG, decode, encode
 from app.runtime.tool_format import (
@@ -228,7 +227,6 @@ class Worker:
         self.send({"event": "loaded", "id": request["id"], "n_ctx": llm.n_ctx(), "chat_template": True})
 
     def _load_embedding(self, request: dict[str, Any]) -> None:
-        run_in_background()  # ingest's embedding yields the CPU to a reply; its threads start after this
         if request["path"].endswith(".onnx"):
             from app.runtime.onnx_embedding import MAX_TOKENS, OnnxEmbeddingModel
 

@@ -170,17 +170,6 @@ def test_a_search_waits_for_one_text_of_an_ingest_batch_not_all_of_it(embedder, 
     assert len(query) == embedder.dimensions
 
 
-def test_the_embedder_runs_below_the_apps_cpu_priority(embedder):
-    """Ingest's embedding yields the CPU to a reply: its worker is BACKGROUND_NICENESS nicer than the app."""
-    import os
-
-    from app.platform.environment import BACKGROUND_NICENESS
-
-    embedder.embed(["warm up"])
-    app_niceness = os.getpriority(os.PRIO_PROCESS, 0)
-    assert os.getpriority(os.PRIO_PROCESS, embedder.worker.pid) == min(19, app_niceness + BACKGROUND_NICENESS)
-
-
 def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_dir: Path):
     """`interrupt` stops the text being run (never a batch's first: there is then nothing to answer with), and
     the next embed gives the vectors an embed alone gives."""
