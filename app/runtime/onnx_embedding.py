@@ -41,10 +41,11 @@ class OnnxEmbeddingModel:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-            # Spinning threads wait for work by burning their core: beside a reply two spinning threads embedded at
-            # half the speed of one, but the embedder runs on one thread (no pool to spin) while a reply streams, and
-            # on every core with nothing beside it spinning embedded ~10% faster (tests/benchmarks/retrieval.py).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+            # Spinning threads wait for work by burning their core: on a 2-core machine shared with a reply (or
+            # another program) two spinning threads embedded at half the speed of one, and a search's query took
+            # twice as long as on one thread; yielding ones held up. With nothing beside them spinning was ~4%
+            # faster (tests/benchmarks/retrieval.py): not worth it.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             self._sessions[threads] = onnxruntime.InferenceSession(
                 self._model_path, options, providers=["CPUExecutionProvider"]
