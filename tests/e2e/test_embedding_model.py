@@ -133,9 +133,9 @@ def test_a_batch_in_hand_takes_the_new_core_count_and_gives_the_same_vectors(emb
         assert _cosine(a, b) > 0.9999
 
 
-def test_a_search_waits_for_one_text_of_an_ingest_batch_not_all_of_it(embedder, monkeypatch):
-    """An embed that arrives while an ingest's round trip is in hand makes that round trip answer after its current
-    text: the search goes next, the ingest's batch goes on after it, and its vectors are those of an embed alone."""
+def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch):
+    """An embed that arrives while an ingest's round trip is in hand makes that round trip answer with the vectors
+    it has: the search goes next, the ingest's batch goes on after it, and its vectors are those of an embed alone."""
     import threading
 
     from app.runtime.embedder import BATCH_TEXTS
