@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from app.ingest.extract import Extracted, PasswordNeeded, UnreadableFile, extract
-from app.platform.environment import child_environment
+from app.platform.environment import child_environment, run_in_background
 
 MEMORY_LIMIT = 2 * 2**30  # bytes of address space: pymupdf and lxml on a 200 MB attachment stay well below
 CPU_LIMIT_S = 120
@@ -114,6 +114,7 @@ def _limit(memory: int, cpu_s: int) -> None:
 def main() -> int:
     request = json.loads(sys.stdin.read())
     _limit(request["memory_limit"], request["cpu_limit_s"])
+    run_in_background()  # reading yields the CPU to a reply
     # The answer gets standard output to itself: what the parsers print (MuPDF warnings, at C level too) goes to
     # standard error instead.
     answer = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

@@ -36,3 +36,17 @@ def child_environment(*, network: bool = False, source: Mapping[str, str] | None
         or name.startswith(_KEPT_PREFIXES)
         or (network and (name.upper() in _NETWORK or name.startswith(_NETWORK_PREFIXES)))
     }
+
+
+# How much lower than the app's own a background helper process's CPU priority is (Unix niceness): ingest's file
+# readers run beside a reply and take what it and the window leave. Not the embedder: it serves searches too, and
+# at this niceness it embedded at a third of its speed beside other busy programs; it gives a reply its cores by
+# running on one while a local turn runs (app.services.embedding).
+BACKGROUND_NICENESS = 10
+
+
+def run_in_background() -> None:
+    """Lower this process's CPU priority, before it starts its threads (they inherit it); where there is no
+    niceness (Windows), nothing changes."""
+    if hasattr(os, "nice"):
+        os.nice(BACKGROUND_NICENESS)

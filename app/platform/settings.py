@@ -30,7 +30,10 @@ class Settings:
     theme: str = "system"             # "system" follows the desktop's light or dark scheme; or "light", "dark"
     max_local_models: int = 1         # local chat models kept in memory at once; another one unloads the oldest
     hosted_utility: bool = False      # titles of a hosted thread may use its hosted model (else a local one)
-    passage_share: float = 0.25       # of the model's window, the most that a message's attached passages take
+    # Of the model's window left after the thread and the reply's room, the most a message's attached passages take;
+    # at 0.25 (~1,900 tokens of the starter model's 8,192) the evidence page was among them for 8 of the 13
+    # FinanceBench dev questions, at 0.4 for 12 (tests/benchmarks/long_documents.py).
+    passage_share: float = 0.4
     max_steps: int = 8                # model calls one reply may chain (a tool call and its follow-up are two)
     log_level: str = "info"           # of threadloom.log: debug, info, warning or error (env THREADLOOM_LOG wins)
     worker_memory_mb: int = 0         # a model worker's address-space cap; 0: 80% of the machine's memory

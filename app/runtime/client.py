@@ -146,8 +146,9 @@ class WorkerClient:
                     self._drain_after_cancel()
 
     def embed(self, texts: list[str], *, threads: int | None = None) -> tuple[list[list[float]], int]:
-        """Unit-length vectors for `texts`, one per text, in one round trip (the worker batches them), and the
-        tokens they took; `threads`: the cores this batch may use (None: the configured n_threads)."""
+        """Unit-length vectors for `texts`, one per text (for a first part of them after `make_way`), in one round
+        trip (the worker batches them), and the tokens they took; `threads`: the cores this batch may use (None: the
+        configured n_threads)."""
         with self._generate_lock:
             self._ensure_started()
             event = self._ask({"op": "embed", "texts": texts, "threads": threads}, "embeddings")
@@ -156,10 +157,19 @@ class WorkerClient:
     def set_embed_threads(self, threads: int) -> None:
         """The cores the embed in progress (and the next) may use from its next text on; safe from any thread. A
         worker not running is left alone: each embed request names its own count."""
+        self._tell({"op": "threads", "threads": threads})
+
+    def make_way(self) -> None:
+        """Ask the embed in progress to stop the text it runs and answer with the vectors so far (another embed
+        waits); safe from any thread."""
+        self._tell({"op": "make_way"})
+
+    def _tell(self, message: dict[str, Any]) -> None:
+        """Send a message that has no reply to a running worker; one not running is left alone."""
         if self.pid is None:
             return
         try:
-            self._send({"op": "threads", "threads": threads})
+            self._send(message)
         except WorkerDied:
             pass
 

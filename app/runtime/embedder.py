@@ -1,14 +1,22 @@
-"""On-device embeddings through a second model worker process that holds the embedding GGUF.
+"""On-device embeddings through a second model worker process that holds the embedding model.
 
 A worker of its own (rather than the chat worker) so ingest can embed while a reply streams, and so a crash in
 either never takes the other's model with it. Implements `app.core.ports.Embedder`.
+
+Callers take turns by round trip, and one that arrives while another's round trip is in hand goes next: it asks the
+worker to make way, the round trip in hand stops the text it runs and answers with the vectors it has, and the rest
+of that batch waits. A search (a turn's passages, a new thread's recalled memories) so hardly waits for an ingest;
+waiting for its batch was most of a reply's first-token time while a filing was ingested
+(tests/benchmarks/retrieval.py).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
+from app.core.errors import GenerationFailed
 from app.runtime.client import WorkerClient
 
 # Texts per round trip: small enough (~1-2 s of work) that a reply starting mid-ingest gets its core back soon (the
@@ -35,18 +43,46 @@ class WorkerEmbedder:
         self.dimensions = dimensions
         self._on_batch = on_batch
         self._threads = threads
+        self._turns = threading.Condition()
+        self._in_hand = False  # a round trip is under way
+        self._arrived = 0  # callers waiting for their first round trip: they go before anyone's next one
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Unit-length vectors, one per text; texts longer than the model's window are cut at its end."""
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), BATCH_TEXTS):
-            started = time.perf_counter()
-            threads = self._threads() if self._threads is not None else None
-            batch, tokens = self.worker.embed(texts[start : start + BATCH_TEXTS], threads=threads)
+        first = True
+        while len(vectors) < len(texts):
+            self._take_turn(arriving=first)
+            first = False
+            try:
+                started = time.perf_counter()
+                threads = self._threads() if self._threads is not None else None
+                asked = texts[len(vectors) : len(vectors) + BATCH_TEXTS]
+                batch, tokens = self.worker.embed(asked, threads=threads)
+            finally:
+                with self._turns:
+                    self._in_hand = False
+                    self._turns.notify_all()
+            if not 0 < len(batch) <= len(asked):
+                raise GenerationFailed(f"the embedding worker answered {len(batch)} vectors for {len(asked)} texts")
             vectors.extend(batch)
             if self._on_batch is not None:
                 self._on_batch(tokens, time.perf_counter() - started)
         return vectors
+
+    def _take_turn(self, *, arriving: bool) -> None:
+        """Wait for the next round trip: an arriving caller asks the one in hand to make way; a caller going on
+        with its batch lets those that arrived meanwhile go first."""
+        with self._turns:
+            if arriving:
+                self._arrived += 1
+                if self._in_hand:
+                    self.worker.make_way()
+                self._turns.wait_for(lambda: not self._in_hand)
+                self._arrived -= 1
+            else:
+                self._turns.wait_for(lambda: not self._in_hand and not self._arrived)
+            self._in_hand = True
 
     def retarget(self) -> None:
         """Ask `threads()` again now and tell the worker, for the batch in hand (a reply started or ended)."""

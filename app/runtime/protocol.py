@@ -28,8 +28,10 @@ Requests (parent → worker), each with an integer `id` unless noted:
         → {"event": "loaded", "id", "n_ctx", "n_embd"} | {"event": "error", "id", "message"}
     {"op": "embed", "id", "texts": [str], "threads": int | null}   (after an embedding load) texts longer than the
         window are truncated; `threads`: the cores this batch may use (null: the load's n_threads)
-        → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text), "tokens", "seconds"}
-          | {"event": "error", "id", "message"}
+        → {"event": "embeddings", "id", "vectors": [[float]] (unit length, one per text, or for a first part of the
+          texts after a `make_way`), "tokens", "seconds"} | {"event": "error", "id", "message"}
+    {"op": "make_way"} (no reply) another embed waits: the ONNX embed in progress stops the text it runs and answers
+        with the vectors so far (at least one); an embed that answers clears it
     {"op": "threads", "threads": int} (no reply) the cores the ONNX embed in progress uses from its next text on
         (a reply started or ended in the app); once sent it wins over the embed requests' own `threads`
     {"op": "count", "id", "messages": [{"role", "content"}], "tools": [...] (optional, as for generate)}

@@ -118,11 +118,21 @@ class Worker:
         # changes its cores from the next text on, so a reply never waits for the batch in hand. Once set it wins
         # over a request's own count (which may have been decided before the change, still queued).
         self.embed_threads_now: int | None = None
+        # Set by the stdin reader when another embed waits in the app ("make_way" op): the ONNX embed in hand answers
+        # with the vectors so far (its current text stopped); cleared once an embed has answered.
+        self.embed_make_way = threading.Event()
 
     def send(self, message: dict[str, Any]) -> None:
         with self._out_lock:
             self._out.write(encode(message))
             self._out.flush()
+
+    def make_way(self) -> None:
+        """Another embed waits in the app: the ONNX embed in hand answers now with the vectors it has (from the
+        stdin reader's thread, while the embed runs)."""
+        self.embed_make_way.set()
+        if self._onnx is not None:
+            self._onnx.interrupt()
 
     def request_cancel(self, request_id: int | None = None) -> None:
         """Stop generation `request_id` (whether running or still queued), or whatever runs now if None."""
@@ -254,7 +264,9 @@ class Worker:
         texts = request["texts"]
         threads = request.get("threads") or self._embed_threads
         if self._onnx is not None:
-            vectors, tokens = self._onnx.embed(texts, threads=lambda: self.embed_threads_now or threads)
+            vectors, tokens = self._onnx.embed(
+                texts, threads=lambda: self.embed_threads_now or threads, make_way=self.embed_make_way.is_set
+            )
         elif self._llm is not None:
             if threads != self._llm_threads:
                 import llama_cpp
@@ -266,6 +278,7 @@ class Worker:
             tokens = sum(min(n_ctx, len(self._llm.tokenize(text.encode("utf-8")))) for text in texts)
         else:
             raise RuntimeError("no model loaded")
+        self.embed_make_way.clear()  # whoever asked is next in line now
         self.send(
             {
                 "event": "embeddings",
@@ -659,6 +672,8 @@ def main() -> None:
                 worker.request_cancel(message.get("id"))
             elif message.get("op") == "threads":
                 worker.embed_threads_now = message.get("threads")
+            elif message.get("op") == "make_way":
+                worker.make_way()
             elif message.get("op") == "shutdown":
                 break
             else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 from app.core.domain import (
     CallPurpose,
@@ -213,9 +214,13 @@ class ChatService:
     ) -> Iterator[ChatEvent]:
         yield ReplyStarted(user_message=user, reply=reply)
         finished: ReplyFinished | None = None
-        for event in self.runner.run(thread, reply, route, self.sampling, follow_up, require_tool=require_tool):
-            finished = event if isinstance(event, ReplyFinished) else finished
-            yield event
+        # A local turn holds the cores from its start, not from its first model call: building its context (token
+        # counts, the query vectors of recall and passages) and processing its prompt are what its first token
+        # waits for, and an ingest beside it goes down to one core at once.
+        with nullcontext() if route.hosted else self.router.local_activity.generating():
+            for event in self.runner.run(thread, reply, route, self.sampling, follow_up, require_tool=require_tool):
+                finished = event if isinstance(event, ReplyFinished) else finished
+                yield event
         named = self.store.get_thread(thread.id).title_source != "provisional"
         if finished is not None and finished.reply.status == MessageStatus.COMPLETE and not named:
             retitled = self._name_thread(self.store.get_thread(thread.id))

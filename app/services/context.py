@@ -34,6 +34,7 @@ from app.core.domain import (
 )
 from app.core.errors import PromptTooLong
 from app.core.tools import ToolSpec
+from app.platform.settings import Settings
 from app.services.routing import Route, Router
 from app.store import Store
 
@@ -103,7 +104,7 @@ class ContextBuilder:
         system: list[SystemContributor] | None = None,
         branch: list[BranchContributor] | None = None,
         messages: list[MessageContributor] | None = None,
-        passage_share: Callable[[], float] = lambda: 0.25,
+        passage_share: Callable[[], float] = lambda: Settings().passage_share,
     ) -> None:
         """`passage_share` is read per turn: the share of the window left after the thread and the reply's room
         that a message's passages may take."""

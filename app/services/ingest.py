@@ -73,13 +73,14 @@ class _Read:
 def _read_groups(documents: list[Document]) -> list[list[int]]:
     """Indices of `documents` in reading order, in groups that one reading process reads: small files together."""
     groups: list[list[int]] = []
+    gathering = False  # the last group is of small files
     for index, document in enumerate(documents):
         small = document.size_bytes <= SMALL_FILE_BYTES
-        last = groups[-1] if groups else None
-        if small and last and len(last) < READ_GROUP_FILES and documents[last[-1]].size_bytes <= SMALL_FILE_BYTES:
-            last.append(index)
+        if small and gathering and len(groups[-1]) < READ_GROUP_FILES:
+            groups[-1].append(index)
         else:
             groups.append([index])
+            gathering = small
     return groups
 
 

@@ -135,8 +135,8 @@ class LocalWorkers:
 
 
 class LocalActivity:
-    """How many local model calls (replies, titles, summaries) are generating now. The embedder asks it before each
-    batch and keeps to one core while one runs, so chat never waits on an ingest (issue 17)."""
+    """How many local model calls (replies, titles, summaries) and local turns are generating now. The embedder asks
+    it before each batch and keeps to one core while one runs, so chat never waits on an ingest (issue 17)."""
 
     def __init__(self) -> None:
         self._running = 0

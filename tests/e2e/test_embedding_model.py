@@ -131,3 +131,69 @@ def test_a_batch_in_hand_takes_the_new_core_count_and_gives_the_same_vectors(emb
     embedder.worker.set_embed_threads(2)
     for a, b in zip(before, after, strict=True):
         assert _cosine(a, b) > 0.9999
+
+
+def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch):
+    """An embed that arrives while an ingest's round trip is in hand makes that round trip answer with the vectors
+    it has: the search goes next, the ingest's batch goes on after it, and its vectors are those of an embed alone."""
+    import threading
+
+    from app.runtime.embedder import BATCH_TEXTS
+
+    texts = [f"{sentence} ({n})" * 20 for n in range(BATCH_TEXTS) for sentence in SENTENCES[:1]]
+    alone = embedder.embed(texts)
+    answered: list[tuple[str, int]] = []
+    in_hand = threading.Event()
+    round_trip = embedder.worker.embed
+
+    def recorded(asked, *, threads=None):
+        caller = threading.current_thread().name
+        if caller == "ingest":
+            in_hand.set()
+        vectors, tokens = round_trip(asked, threads=threads)
+        answered.append((caller, len(vectors)))
+        return vectors, tokens
+
+    monkeypatch.setattr(embedder.worker, "embed", recorded)
+    result: dict[str, list] = {}
+    ingest = threading.Thread(target=lambda: result.update(ingest=embedder.embed(texts)), name="ingest")
+    ingest.start()
+    assert in_hand.wait(30)
+    (query,) = embedder.embed(["Which region had the highest EBITDAR?"])
+    ingest.join(60)
+    assert answered[0] == ("ingest", answered[0][1]) and 0 < answered[0][1] < BATCH_TEXTS  # cut short for the search
+    assert answered[1] == (threading.current_thread().name, 1)  # the search went next
+    assert [caller for caller, _ in answered[2:]] == ["ingest"] * (len(answered) - 2)
+    assert sum(count for caller, count in answered if caller == "ingest") == len(texts)
+    for a, b in zip(alone, result["ingest"], strict=True):
+        assert _cosine(a, b) > 0.9999
+    assert len(query) == embedder.dimensions
+
+
+def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_dir: Path):
+    """`interrupt` stops the text being run (never a batch's first: there is then nothing to answer with), and
+    the next embed gives the vectors an embed alone gives."""
+    import threading
+
+    from app.runtime.onnx_embedding import OnnxEmbeddingModel
+
+    models = ModelService(models_dir)
+    spec = embedding_spec(models)
+    model = OnnxEmbeddingModel(models.path_of(spec), models_dir / spec.tokenizer.file)
+    texts = [SENTENCES[0], SENTENCES[1] * 40, SENTENCES[2] * 40]
+    done = threading.Event()
+
+    def interrupting() -> None:
+        while not done.is_set():
+            model.interrupt()
+
+    worker = threading.Thread(target=interrupting)
+    worker.start()
+    try:
+        vectors, _ = model.embed(texts)
+    finally:
+        done.set()
+        worker.join()
+    assert len(vectors) == 1
+    again, _ = model.embed(texts)
+    assert len(again) == 3 and _cosine(again[0], vectors[0]) > 0.9999

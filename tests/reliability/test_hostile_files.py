@@ -254,3 +254,24 @@ def test_chunking_long_blank_runs_takes_linear_time():
 
     pages = {run: page(run) for run in (1_000, 1_000 * GROWTH)}
     assert growth_ratio(lambda run: chunk_pages([pages[run]]), 1_000) < RATIO_LIMIT
+
+
+def test_small_files_share_reading_processes_and_a_big_one_reads_alone(service, store, tmp_path, monkeypatch):
+    """Runs of small files go to one reading process (READ_GROUP_FILES at most); a big file between them gets one of
+    its own and starts no group: the files after it gather again."""
+    from app.services import ingest
+
+    run_child = isolated._run_child
+    groups: list[list[str]] = []
+
+    def recording(files, password):
+        groups.append([name for _, _, name in files])
+        return run_child(files, password)
+
+    monkeypatch.setattr(isolated, "_run_child", recording)
+    monkeypatch.setattr(ingest, "READ_GROUP_FILES", 3)
+    monkeypatch.setattr(ingest, "SMALL_FILE_BYTES", 1000)
+    names = ["s1", "s2", "s3", "s4", "big", "s5", "s6"]
+    paths = [text_file(tmp_path, f"{n}.txt", ("Herons wade. " * 100) if n == "big" else f"{n} is small.") for n in names]
+    attach(service, store, paths)
+    assert groups == [["s1.txt", "s2.txt", "s3.txt"], ["s4.txt"], ["big.txt"], ["s5.txt", "s6.txt"]]

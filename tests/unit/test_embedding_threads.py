@@ -59,3 +59,29 @@ def test_the_embedder_is_told_when_the_first_reply_starts_and_the_last_ends(tmp_
     route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
     list(services.router.backend(route, purpose=CallPurpose.TURN).generate(REQUEST))
     assert told == [True, False]
+
+
+class BusyWhileBuilding:
+    """A passages contributor that notes, while the turn's context is built, whether the embedder is held to one
+    core."""
+
+    def __init__(self, threads) -> None:
+        self.threads = threads
+        self.seen: list[int] = []
+
+    def for_message(self, thread, message, *, budget_tokens):
+        self.seen.append(self.threads())
+        return None
+
+
+def test_a_turn_holds_the_cores_from_its_start_not_from_its_first_model_call(tmp_path: Path):
+    """Building a turn's context (its query vectors, token counts) and its prompt are what the first token waits
+    for: the embedder is on one core from the turn's start, and gets every core back when it ends."""
+    holder: list = []
+    contributor = BusyWhileBuilding(lambda: holder[0]())
+    services = scripted_services(tmp_path, contributors=[contributor])
+    holder.append(embedding_threads(services.router.local_activity.busy))
+    services.backend().enqueue(["fine"])
+    list(services.chat.send(services.chat.new_thread().id, "hello"))
+    assert contributor.seen and set(contributor.seen) == {1}
+    assert not services.router.local_activity.busy()

@@ -12,9 +12,10 @@ import pytest
 
 from app.core.documents import ChunkText, Passage
 from app.core.domain import ContextBuilt, MessageStatus, ReplyFinished, Role
+from app.platform.settings import Settings
 from app.services.attachments import AttachmentService
 from app.services.context import MessageContext
-from app.services.passages import merge_by_page, passage_tokens
+from app.services.passages import fit_to_budget, merge_by_page, passage_tokens
 from tests.fakes import scripted_services
 
 FILLER = "The committee met again and reviewed the routine matters of the quarter in some detail. "
@@ -145,7 +146,7 @@ def test_the_budget_is_a_share_of_what_the_thread_leaves_and_the_report_counts_p
     report = next(e for e in events if isinstance(e, ContextBuilt)).report
     assert report.passages == 2
     first_budget = contributor.budgets[-1]
-    assert 0 < first_budget < int((2000 - 64) * 0.25)
+    assert 0 < first_budget < int((2000 - 64) * Settings().passage_share)
     assert next(e for e in events if isinstance(e, ReplyFinished)).reply.status == MessageStatus.COMPLETE
     services.backend().enqueue([" ".join(["word"] * 600)])
     list(services.chat.send(thread.id, "tell me a long story"))
@@ -162,6 +163,22 @@ def test_only_the_strong_hits_pages_grow_to_spans():
     weak = Passage(4, 7, "f.pdf", 2, 11, 31, page[11:31], 0.1)
     first, second = merge_by_page([strong, weak], lambda document_id, number: chunks[number], strong=1)
     assert first[0].text == page[0:31] and second == [weak]
+
+
+def test_the_budget_takes_each_places_best_hit_before_any_span():
+    """Three places, the first a strong hit with its span: a budget for the three best hits gets them (not the span
+    and one more); a budget with room left over grows the strong hit into its span, in the same order."""
+    hit = lambda chunk_id, page, text: Passage(chunk_id, 7, "f.pdf", page, 0, len(text), text, 0.5)  # noqa: E731
+    words = "word " * 80
+    span, best = hit(1, 1, words * 3), hit(1, 1, words)
+    merged = [[span, best], [hit(2, 2, words)], [hit(3, 3, words)]]
+    one = passage_tokens([best])
+    assert passage_tokens([span]) + one > 3 * one  # the span and one more would not leave room for the third
+    assert [p.page for p in fit_to_budget(merged, 3 * one)] == [1, 2, 3]
+    assert fit_to_budget(merged, 3 * one)[0] == best
+    roomy = fit_to_budget(merged, 2 * one + passage_tokens([span]))
+    assert roomy[0] == span and [p.page for p in roomy] == [1, 2, 3]
+    assert fit_to_budget(merged, one - 1) == []
 
 
 def test_a_page_heading_is_its_short_opening_lines_and_prose_has_none():
