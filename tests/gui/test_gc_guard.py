@@ -51,3 +51,15 @@ def test_a_settled_window_is_frozen_out_of_collections_and_given_back_when_it_cl
         with qtbot.waitSignal(window.destroyed):
             window.deleteLater()
     assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_the_window_freezes_what_it_holds_once_its_start_up_work_is_done(qtbot, session, show_window, monkeypatch):
+    """What the warm-up's imports make on the read lane is frozen too, so a full collection mid-reply skips it."""
+    from app.gui import main_window
+
+    made_by_warm_up: list[_Cycle] = []
+    monkeypatch.setattr(main_window, "preload_lexers", lambda: made_by_warm_up.append(_Cycle()))
+    show_window(session)
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=10_000)
+    assert len(made_by_warm_up) == 1
+    assert id(made_by_warm_up[0]) not in {id(tracked) for tracked in gc.get_objects()}  # frozen ones are not listed
