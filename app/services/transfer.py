@@ -11,6 +11,7 @@ absurd value fails its own entry and nothing else. A conversation already import
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 import re
@@ -522,20 +523,30 @@ def _imported_rating(data: Any) -> tuple[RatingValue, str | None, datetime] | No
     return RatingValue(data["value"]), note, _when(data["rated_at"])
 
 
-def _without_reasoning(text: str) -> str:
-    """Open WebUI's `<details type="reasoning">…</details>` blocks left out; one pass, so an unclosed block in a
-    hostile export costs no rescans."""
-    kept, position = [], 0
+def _split_reasoning(text: str) -> tuple[str, str | None, float | None]:
+    """The answer, the thinking and its seconds of an Open WebUI message, whose reasoning sits in `<details
+    type="reasoning" duration="3"><summary>…</summary>&gt; quoted lines</details>` blocks before the answer. One
+    pass, so an unclosed block in a hostile export costs no rescans (and is kept as answer text)."""
+    kept, thoughts, seconds, position = [], [], 0.0, 0
     while (start := text.find('<details type="reasoning"', position)) >= 0:
+        opened = text.find(">", start)
         end = text.find("</details>", start)
-        if end < 0:
+        if opened < 0 or end < 0:
             break
         kept.append(text[position:start])
+        if duration := re.search(r'\bduration="(\d+(?:\.\d+)?)"', text[start:opened]):
+            seconds += float(duration.group(1))
+        body = text[opened + 1 : end]
+        if (summary_end := body.find("</summary>")) >= 0:
+            body = body[summary_end + len("</summary>") :]
+        quoted = html.unescape(body).strip().splitlines()
+        thoughts.append("\n".join(line.removeprefix(">").removeprefix(" ") for line in quoted).strip())
         position = end + len("</details>")
         while position < len(text) and text[position].isspace():
             position += 1
     kept.append(text[position:])
-    return "".join(kept)
+    reasoning = "\n\n".join(thought for thought in thoughts if thought) or None
+    return "".join(kept), reasoning, seconds if reasoning and seconds else None
 
 
 def _from_openwebui(entry: dict[str, Any]) -> ImportedThread:
@@ -549,15 +560,18 @@ def _from_openwebui(entry: dict[str, Any]) -> ImportedThread:
     for message_id in _parents_first({key: m.get("parentId") for key, m in messages.items()}, position.__getitem__):
         message = messages[message_id]
         parent = message.get("parentId")
+        content, reasoning, reasoning_s = _split_reasoning(message.get("content") or "")
         imported.append(
             ImportedMessage(
                 key=message_id,
                 parent_key=parent if parent in messages else None,
                 role=Role(message["role"]),
-                content=_without_reasoning(message.get("content") or ""),
+                content=content,
                 created_at=_when(message.get("timestamp"), created),
                 status=MessageStatus.COMPLETE if message.get("done", True) else MessageStatus.INTERRUPTED,
                 model=message.get("model"),
+                reasoning=reasoning,
+                reasoning_s=reasoning_s,
             )
         )
     tags = (entry.get("meta") or {}).get("tags") or []

@@ -107,13 +107,36 @@ def test_chatgpt_import_keeps_branches_the_interrupted_reply_and_the_current_nod
     assert messages[0].created_at.year == 2024
 
 
-def test_openwebui_import_strips_reasoning_and_keeps_three_chats(store):
+def test_openwebui_import_keeps_reasoning_apart_from_the_answer_and_keeps_three_chats(store):
     report = import_file(store, FIXTURES / "openwebui-export.json")
     assert len(report.imported) == 3 and report.skipped == []
     for thread in report.imported:
         assert len(store.messages(thread.id)) == 2
     reasoning = next(t for t in report.imported if t.title == "Chat with reasoning")
-    assert store.current_path(reasoning.id)[-1].content == "255"
+    answer = store.current_path(reasoning.id)[-1]
+    assert answer.content == "255"
+    assert answer.reasoning == "Let me break this down..." and answer.reasoning_s == 3.0
+
+
+@pytest.mark.parametrize(
+    ("content", "answer", "reasoning", "seconds"),
+    [('<details type="reasoning" done="true" duration="2"><summary>Thought for 2 seconds</summary>&gt; First.\n'
+      '&gt; Then &lt;b&gt;.</details>\nIt is 4.', "It is 4.", "First.\nThen <b>.", 2.0),
+     ('<details type="reasoning" done="false"><summary>Thinking…</summary>&gt; Hm</details>Yes', "Yes", "Hm", None),
+     ('<details type="reasoning" duration="1"><summary>Thought</summary></details>No', "No", None, None),
+     ('<details type="reasoning" duration="1"><summary>unclosed', '<details type="reasoning" duration="1"><summary>'
+      "unclosed", None, None)],
+    ids=["quoted lines and escapes", "no duration", "empty thinking", "unclosed block"],
+)  # fmt: skip
+def test_openwebui_reasoning_blocks_are_read_apart_from_the_answer(store, tmp_path: Path, content, answer, reasoning,
+                                                                    seconds):  # fmt: skip
+    entry = json.loads((FIXTURES / "openwebui-export.json").read_text())[0]
+    reply = next(m for m in entry["chat"]["history"]["messages"].values() if m["role"] == "assistant")
+    reply["content"] = content
+    path = tmp_path / "openwebui.json"
+    path.write_text(json.dumps([entry]))
+    imported = store.current_path(import_file(store, path).imported[0].id)[-1]
+    assert (imported.content, imported.reasoning, imported.reasoning_s) == (answer, reasoning, seconds)
 
 
 def test_an_openwebui_chat_keeps_the_system_prompt_it_came_with(store, tmp_path: Path):
