@@ -7,7 +7,10 @@ on the GUI thread.
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -24,6 +27,15 @@ from app.core.insights import MAX_NOTE_LENGTH, Rating, RatingValue
 from app.gui.conversation import ConversationView, MessageCard
 from app.gui.tasks import TaskRunner
 from app.services.insights import InsightsService
+
+
+@cache
+def _thumbs() -> tuple[str, str]:
+    """👍 / 👎 where the desktop has an emoji font to draw them, else ▲ / ▼ (in every text font): without one,
+    Qt draws the thumbs as empty boxes (seen under Xvfb on a plain Debian)."""
+    if any("emoji" in family.lower() for family in QFontDatabase.families()):
+        return "👍", "👎"
+    return "▲", "▼"
 
 
 def _rating_button(text: str, name: str, description: str) -> QToolButton:
@@ -50,11 +62,10 @@ class RatingBar(QWidget):
         super().__init__(parent)
         self.setObjectName("ratingBar")
         self.rating: Rating | None = None
-        self.up_button = _rating_button(
-            "👍", self.tr("Good reply"), self.tr("Rate this reply up (press again to clear)")
-        )
+        up, down = _thumbs()
+        self.up_button = _rating_button(up, self.tr("Good reply"), self.tr("Rate this reply up (press again to clear)"))
         self.down_button = _rating_button(
-            "👎", self.tr("Bad reply"), self.tr("Rate this reply down (press again to clear)")
+            down, self.tr("Bad reply"), self.tr("Rate this reply down (press again to clear)")
         )
         self.note_button = QToolButton()
         self.note_button.setObjectName("messageAction")

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 import pytest
 from history import build_history, bulk_usage
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.core.domain import Message, MessageStatus, Role
@@ -111,6 +112,16 @@ def test_the_rating_bar_hides_while_a_reply_streams(qtbot):
     assert bar.isVisible()
     for button in (bar.up_button, bar.down_button, bar.note_button):
         assert button.accessibleName() and button.accessibleDescription()
+
+
+def test_the_thumbs_are_drawn_by_a_font_the_desktop_has(qtbot):
+    """Without an emoji font (this headless machine) 👍 / 👎 would be empty boxes: the bar shows ▲ / ▼ instead."""
+    bar = RatingBar()
+    qtbot.addWidget(bar)
+    has_emoji_font = any("emoji" in family.lower() for family in QFontDatabase.families())
+    for button in (bar.up_button, bar.down_button):
+        assert has_emoji_font or QFontMetrics(button.font()).inFontUcs4(ord(button.text()))
+    assert (bar.up_button.text(), bar.down_button.text()) == (("👍", "👎") if has_emoji_font else ("▲", "▼"))
 
 
 def _fields(message: Message) -> dict:
