@@ -193,6 +193,7 @@ class CodeBlock(QFrame):
         layout.setSpacing(0)
         layout.addLayout(header)
         layout.addWidget(self.view)
+        self.view.fit_height()  # one line until code comes (a fence with nothing after it stays one line)
 
     def show_code(self, code: str) -> None:
         if code == self.code:

@@ -109,6 +109,14 @@ def test_code_never_wraps_it_scrolls_sideways_inside_the_block(qtbot):
     assert python.view.height() >= 3 * python.view.fontMetrics().lineSpacing()  # every line shows, no inner v-scroll
 
 
+def test_a_fence_with_no_code_after_it_is_one_line_tall(qtbot):
+    """A small model often ends a reply with a stray ``` (an empty block): it was drawn as a 200 px grey box."""
+    view = reply_view(qtbot, "def reverse(s):\n    return s[::-1]\n```")
+    (empty,) = view.code_blocks()
+    one_line_view = reply_view(qtbot, "```\nx\n```")
+    assert empty.code == "" and empty.view.height() == one_line_view.code_blocks()[0].view.height()
+
+
 def test_code_is_highlighted_for_the_theme_and_every_colour_is_readable_on_its_tint():
     for style, tint in ((LIGHT_STYLE, theme.LIGHT.code), (DARK_STYLE, theme.DARK.code)):
         for token_type, spec in get_style_by_name(style):
