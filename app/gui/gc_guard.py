@@ -20,12 +20,17 @@ CHECK_INTERVAL_MS = 500
 
 
 class GuiThreadCollector(QObject):
+    """One per window. Automatic collection stays off until the last of them is gone: a window closed while another
+    lives (seen in the GUI tests) turned it back on under the other one's lanes, and a lane crashed collecting."""
+
+    _living = 0
+
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
         self._thresholds = gc.get_threshold()
+        GuiThreadCollector._living += 1
         gc.disable()
-        parent.destroyed.connect(gc.unfreeze)
-        parent.destroyed.connect(gc.enable)
+        parent.destroyed.connect(_window_gone)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.collect_due)
         self._timer.start(CHECK_INTERVAL_MS)
@@ -43,3 +48,10 @@ class GuiThreadCollector(QObject):
         imports are done): the young generations are collected first, so little garbage is frozen with them."""
         gc.collect(1)
         gc.freeze()
+
+
+def _window_gone() -> None:
+    GuiThreadCollector._living -= 1
+    if GuiThreadCollector._living == 0:
+        gc.unfreeze()
+        gc.enable()

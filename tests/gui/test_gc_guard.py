@@ -63,3 +63,15 @@ def test_the_window_freezes_what_it_holds_once_its_start_up_work_is_done(qtbot, 
     qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=10_000)
     assert len(made_by_warm_up) == 1
     assert id(made_by_warm_up[0]) not in {id(tracked) for tracked in gc.get_objects()}  # frozen ones are not listed
+
+
+def test_collection_stays_on_the_gui_thread_until_the_last_window_is_gone(qtbot):
+    first, second = QObject(), QObject()
+    GuiThreadCollector(first)
+    GuiThreadCollector(second).settled()
+    with qtbot.waitSignal(first.destroyed):
+        first.deleteLater()
+    assert not gc.isenabled() and gc.get_freeze_count() > 0  # the second window's lanes still run
+    with qtbot.waitSignal(second.destroyed):
+        second.deleteLater()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
