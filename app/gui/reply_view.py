@@ -142,8 +142,8 @@ class MessageBody(QTextBrowser):
 
 class ReplyView(QWidget):
     """The blocks of one reply, top to bottom. `show_text` diffs the new text's blocks against those shown: equal
-    finished blocks are left alone, the open one is updated in place, anything else from the first difference on is
-    made anew (a reply's stored text can differ from what streamed)."""
+    finished blocks are left alone, the open one is updated in place (a code fence's language too, as it streams in),
+    anything else from the first difference on is made anew (a reply's stored text can differ from what streamed)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,7 +160,9 @@ class ReplyView(QWidget):
                 shown, widget = self._shown[index]
                 if shown == block:
                     continue
-                if not shown.closed and (shown.kind, shown.language) == (block.kind, block.language):
+                if not shown.closed and shown.kind == block.kind:
+                    if isinstance(widget, CodeBlock):
+                        widget.set_language(block.language)
                     self._draw(widget, block, streaming)
                     self._shown[index] = (block, widget)
                     continue

@@ -192,6 +192,19 @@ def test_streaming_lays_each_finished_block_out_once(qtbot):
     assert view.plain_text().endswith("Done.")
 
 
+def test_a_code_block_whose_language_streams_in_is_made_once(qtbot):
+    view = ReplyView()
+    qtbot.addWidget(view)
+    made = []
+    for text in ("Here:\n\n```", "Here:\n\n```pyt", "Here:\n\n```python\n", "Here:\n\n```python\nx = 1"):
+        view.show_text(text, streaming=True)
+        made.extend(block for block in view.code_blocks() if block not in made)
+    view.show_text("Here:\n\n```python\nx = 1\n```")
+    assert len(made) == 1 and view.code_blocks() == made
+    assert made[0].language == "python" and made[0].code == "x = 1"
+    assert made[0]._language_label.text() == "python"
+
+
 def test_a_stored_text_unlike_the_streamed_one_is_drawn_anew(qtbot):
     view = reply_view(qtbot, "")
     view.show_text("```python\nx = 1\n```\n\nmore", streaming=True)
