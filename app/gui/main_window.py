@@ -177,9 +177,9 @@ class MainWindow(QMainWindow):
         self._warmed_up = True
         self._index_for_search()  # messages imported or written before this window (or by the CLI) included
         self._reads.run(self._session.attachments.preload_readers)  # not while a reply streams (see preload_readers)
-        self._reads.run(preload_lexers)  # the first code block of a reply would wait for its lexer's import
-        # after the imports above (the lane runs in order): their modules live as long as the window too
-        self._reads.run(lambda: None, on_result=lambda _none: self._collector.settled())
+        # the first code block of a reply would wait for its lexer's import; once the imports above are done (the
+        # lane runs in order), what they made lives as long as the window and is frozen out of collections
+        self._reads.run(preload_lexers, on_result=lambda _none: self._collector.settled())
 
     # Layout
 

@@ -37,7 +37,9 @@ class McpServersDialog(QDialog):
         self._statuses: list[McpServerStatus] = []
         self.server_list = QListWidget()
         self.server_list.setAccessibleName(self.tr("MCP servers"))
-        self.server_list.setAccessibleDescription(self.tr("The servers of mcp.json; pick one to see its status and log"))
+        self.server_list.setAccessibleDescription(
+            self.tr("The servers of mcp.json; pick one to see its status and log")
+        )
         self.server_list.currentRowChanged.connect(self._show_details)
         self.details = QLabel()
         self.details.setWordWrap(True)

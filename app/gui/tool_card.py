@@ -2,8 +2,8 @@
 happened, and for a call that waits for the user the exact call with Run / Always for this thread / Don't.
 
 `ToolCards.decorate(card)` hears the conversation's `card_shown`: it reads the reply's calls from `ToolService` on
-the read lane and (re)builds the card's call cards whenever they changed. An answer is handed to `answer(call_id, run, always)` (the
-window runs the resumed reply like any other).
+the read lane and (re)builds the card's call cards whenever they changed. An answer is handed to `answer(call_id,
+run, always)` (the window runs the resumed reply like any other).
 """
 
 from __future__ import annotations

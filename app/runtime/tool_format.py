@@ -151,7 +151,9 @@ def _closed(schema: Any) -> Any:
     return closed
 
 
-def call_grammar(tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: bool = False, style: str = HERMES) -> str:
+def call_grammar(
+    tools: list[dict[str, Any]], json_schema_to_gbnf, *, required: bool = False, style: str = HERMES
+) -> str:
     """GBNF: a plain reply or one call of one of `tools` (`required`: only a call), in the call syntax `style`
     (`call_style`). A plain reply cannot start the way a call does: with "<" (ours), "{" (Llama), "[TOOL_CALLS]"
     (Mistral: a reply may start with "[" but not spell the marker). `json_schema_to_gbnf` is llama.cpp's converter

@@ -225,7 +225,7 @@ class MemoryService:
         keyword = self._store.memory_keyword_ranking(match, limit=SEARCH_CANDIDATES) if match else []
         nearest = self._store.memory_vector_ranking(vector, limit=SEARCH_CANDIDATES) if vector else []
         by_meaning = [memory_id for memory_id, distance in nearest if distance <= MAX_SEARCH_DISTANCE]
-        sourced = self._store.sourced_memory_ids()
+        sourced = self._store.sourced_among({*keyword, *by_meaning})
         unsourced = [[memory_id for memory_id in ids if memory_id not in sourced] for ids in (keyword, by_meaning)]
         first = reciprocal_rank_fusion(by_source, by_source, by_source_meaning, *unsourced)
         then = reciprocal_rank_fusion(keyword, by_meaning)

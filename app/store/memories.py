@@ -197,9 +197,15 @@ class MemoryRecords(Database):
         )
         return [row[0] for row in rows]
 
-    def sourced_memory_ids(self) -> set[int]:
-        """The memories that came from messages (the others were added by hand or by the remember tool)."""
-        return {row[0] for row in self.db.execute_sql("SELECT DISTINCT memory_id FROM memory_source")}
+    def sourced_among(self, memory_ids: set[int]) -> set[int]:
+        """Those of `memory_ids` that came from messages (the others were added by hand or by the remember tool)."""
+        if not memory_ids:
+            return set()
+        marks = ",".join("?" * len(memory_ids))
+        rows = self.db.execute_sql(
+            f"SELECT DISTINCT memory_id FROM memory_source WHERE memory_id IN ({marks})", tuple(memory_ids)
+        )
+        return {row[0] for row in rows}
 
     def memory_vector_ranking(self, vector: bytes, *, limit: int) -> list[tuple[int, float]]:
         """(memory id, cosine distance), nearest first."""
