@@ -93,6 +93,9 @@ def test_two_clis_on_one_thread_the_second_is_refused_in_one_line_a_killed_first
         while not _streaming(data_dir, thread_id):
             assert first.poll() is None and time.monotonic() < deadline, "the first reply never started streaming"
             time.sleep(0.1)
+        # A small model may end even a "very long story" within the second's start-up: the stopped first keeps its
+        # reply open and its lock held, so the refusal does not depend on how long the model writes.
+        first.send_signal(signal.SIGSTOP)
         second = cli("chat", "--thread", str(thread_id), "Are you there?")
         assert second.returncode == 1
         assert second.stderr.strip().splitlines() == [
