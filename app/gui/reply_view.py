@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QCoreApplication, QSize, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 
 from app.gui import theme
 from app.gui.code_block import CodeBlock
-from app.gui.markdown_blocks import Block, split_blocks
+from app.gui.markdown_blocks import Block, BlockSplitter
 
 STREAMING_CARET = " ▍"
+BLOCK_KINDS = ("prose", "code")
 OPENABLE_SCHEMES = ("http", "https", "mailto")
 
 
@@ -143,7 +144,12 @@ class MessageBody(QTextBrowser):
 class ReplyView(QWidget):
     """The blocks of one reply, top to bottom. `show_text` diffs the new text's blocks against those shown: equal
     finished blocks are left alone, the open one is updated in place (a code fence's language too, as it streams in),
-    anything else from the first difference on is made anew (a reply's stored text can differ from what streamed)."""
+    anything else from the first difference on is made anew (a reply's stored text can differ from what streamed).
+
+    While it streams, the update that finishes a block also starts the next one, and doing both at once (a table's
+    final render and a new code block) held the GUI thread over a frame. So the GUI's idle moments take that work:
+    the finished block's final render (it shows its last text, caret and all, until then), and a spare widget of
+    each kind made ahead for the next block (the first code block of a session cost ~8 ms to make)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,9 +158,16 @@ class ReplyView(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(8)
         self._shown: list[tuple[Block, QWidget]] = []
+        self._splitter = BlockSplitter()
+        self._streaming = False
+        self._finished_undrawn: list[QWidget] = []
+        self._spares: dict[str, QWidget] = {}  # by block kind, hidden, made while streaming
+        self._idle_work_queued = False
 
     def show_text(self, text: str, *, streaming: bool = False) -> None:
-        blocks = split_blocks(text, streaming=streaming)
+        self._draw_finished()
+        self._streaming = streaming
+        blocks = self._splitter.split(text, streaming=streaming)
         for index, block in enumerate(blocks):
             if index < len(self._shown):
                 shown, widget = self._shown[index]
@@ -163,15 +176,25 @@ class ReplyView(QWidget):
                 if not shown.closed and shown.kind == block.kind:
                     if isinstance(widget, CodeBlock):
                         widget.set_language(block.language)
-                    self._draw(widget, block, streaming)
                     self._shown[index] = (block, widget)
+                    if streaming and block.closed:
+                        self._finished_undrawn.append(widget)
+                    else:
+                        self._draw(widget, block, streaming)
                     continue
                 self._drop_from(index)
-            widget = CodeBlock(block.language, self) if block.kind == "code" else MessageBody(self)
+            widget = self._new_block_widget(block)
             self._draw(widget, block, streaming)
             self._layout.addWidget(widget)
+            widget.show()
             self._shown.append((block, widget))
         self._drop_from(len(blocks))
+        if streaming:
+            self._queue_idle_work()
+        else:
+            for spare in self._spares.values():
+                spare.deleteLater()
+            self._spares.clear()
 
     def plain_text(self) -> str:
         """The text as shown, without the streaming caret."""
@@ -186,6 +209,25 @@ class ReplyView(QWidget):
     def block_widgets(self) -> list[QWidget]:
         return [widget for _block, widget in self._shown]
 
+    def spare_kinds(self) -> set[str]:
+        """The kinds of block a widget is ready for, made ahead while the reply streams."""
+        return set(self._spares)
+
+    def _new_block_widget(self, block: Block) -> QWidget:
+        widget = self._spares.pop(block.kind, None)
+        if widget is None:
+            return self._make_block_widget(block.kind, block.language)
+        if isinstance(widget, CodeBlock):
+            widget.set_language(block.language)
+        return widget
+
+    def _make_block_widget(self, kind: str, language: str = "") -> QWidget:
+        if kind == "code":
+            return CodeBlock(language, self)
+        body = MessageBody(self)
+        body.setAccessibleName(self.tr("Reply text"))
+        return body
+
     def _draw(self, widget: QWidget, block: Block, streaming: bool) -> None:
         if isinstance(widget, CodeBlock):
             widget.show_code(block.text)
@@ -194,7 +236,31 @@ class ReplyView(QWidget):
         else:
             caret = STREAMING_CARET if streaming and not block.closed else ""
             widget.show_markdown(block.text + caret)
-            widget.setAccessibleName(self.tr("Reply text"))
+
+    def _queue_idle_work(self) -> None:
+        if not self._idle_work_queued and (self._finished_undrawn or len(self._spares) < len(BLOCK_KINDS)):
+            self._idle_work_queued = True
+            QTimer.singleShot(0, self, self._do_idle_work)
+
+    def _do_idle_work(self) -> None:
+        """One piece of work per idle moment, so none of them adds to another."""
+        self._idle_work_queued = False
+        if self._finished_undrawn:
+            self._draw_finished()
+        elif self._streaming:
+            kind = next(kind for kind in BLOCK_KINDS if kind not in self._spares)
+            spare = self._spares[kind] = self._make_block_widget(kind)
+            spare.hide()  # hidden until it is a block: a child of a shown widget would show itself
+            spare.ensurePolished()
+        if self._streaming:
+            self._queue_idle_work()
+
+    def _draw_finished(self) -> None:
+        if self._finished_undrawn:
+            undrawn, self._finished_undrawn = self._finished_undrawn, []
+            for block, widget in self._shown:
+                if widget in undrawn:
+                    self._draw(widget, block, streaming=True)
 
     def _drop_from(self, index: int) -> None:
         for _block, widget in self._shown[index:]:

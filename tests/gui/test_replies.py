@@ -178,6 +178,7 @@ def test_streaming_lays_each_finished_block_out_once(qtbot):
     changes: list[int] = []  # how often each one's document changed after it finished
     for end in range(1, len(REPLY) + 1, 7):
         view.show_text(REPLY[:end], streaming=True)
+        qtbot.wait(1)  # the idle moment that draws a block finished by this update
         for _block, widget in view._shown[:-1]:
             if widget not in finished:
                 finished.append(widget)
@@ -211,6 +212,52 @@ def test_a_stored_text_unlike_the_streamed_one_is_drawn_anew(qtbot):
     view.show_text("Only prose now.")
     assert [type(widget) for widget in view.block_widgets()] == [MessageBody]
     assert view.plain_text() == "Only prose now."
+
+
+PARAGRAPH = "A paragraph\nof two lines."
+
+
+def test_a_block_finished_while_streaming_gets_its_final_render_when_the_gui_is_idle(qtbot):
+    """The update that ends the paragraph and starts the list draws only the list; the paragraph loses its caret a
+    moment later, or at the next update if that comes first."""
+    view = reply_view(qtbot, "")
+    view.show_text(PARAGRAPH, streaming=True)
+    view.show_text(PARAGRAPH + "\n\n- one", streaming=True)
+    paragraph, listing = view.block_widgets()
+    assert paragraph.toPlainText() == "A paragraph of two lines. ▍" and listing.toPlainText() == "one ▍"
+    qtbot.waitUntil(lambda: paragraph.toPlainText() == "A paragraph of two lines.")
+
+    early = reply_view(qtbot, "")
+    early.show_text(PARAGRAPH, streaming=True)
+    early.show_text(PARAGRAPH + "\n\n- one", streaming=True)
+    early.show_text(PARAGRAPH + "\n\n- one, two", streaming=True)  # before the GUI was idle
+    assert early.block_widgets()[0].toPlainText() == "A paragraph of two lines."
+
+
+def test_a_finished_block_dropped_before_its_final_render_is_left_alone(qtbot):
+    view = reply_view(qtbot, "")
+    view.show_text("```py\nx = 1", streaming=True)
+    view.show_text("```py\nx = 1\n```\nmore", streaming=True)
+    view.show_text("Only prose now.")  # the stored text differs: the code block goes before the GUI is idle
+    qtbot.wait(10)
+    assert [type(widget) for widget in view.block_widgets()] == [MessageBody]
+    assert view.plain_text() == "Only prose now."
+
+
+def test_a_spare_widget_of_each_kind_is_made_while_idle_and_taken_by_the_next_block(qtbot):
+    view = reply_view(qtbot, "")
+    view.show_text("Intro", streaming=True)
+    qtbot.waitUntil(lambda: view.spare_kinds() == {"prose", "code"})
+    (spare_code,) = [block for block in view.findChildren(CodeBlock) if block not in view.code_blocks()]
+    assert not spare_code.isVisible() and spare_code not in view.block_widgets()  # out of sight until it is a block
+    view.show_text("Intro\n\n```python\nx = 1", streaming=True)
+    assert view.code_blocks() == [spare_code] and spare_code.isVisible()
+    assert spare_code.language == "python" and spare_code._language_label.text() == "python"
+    assert spare_code.code == "x = 1"
+    qtbot.waitUntil(lambda: view.spare_kinds() == {"prose", "code"})  # the next one is made ahead again
+    view.show_text("Intro\n\n```python\nx = 1\n```")
+    assert view.spare_kinds() == set()  # a finished reply keeps no spares
+    qtbot.waitUntil(lambda: view.findChildren(CodeBlock) == view.code_blocks())
 
 
 def count_change(changes: list[int], index: int):
