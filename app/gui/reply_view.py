@@ -32,6 +32,8 @@ from app.gui.markdown_blocks import Block, BlockSplitter
 
 STREAMING_CARET = " ▍"
 BLOCK_KINDS = ("prose", "code")
+IDLE_AFTER_MS = 16  # a frame after an update, so its layout and paint run apart from the work put off (a zero timer
+# ran in the same pass of the event loop, and the GUI thread was as long busy as before)
 OPENABLE_SCHEMES = ("http", "https", "mailto")
 
 
@@ -240,7 +242,7 @@ class ReplyView(QWidget):
     def _queue_idle_work(self) -> None:
         if not self._idle_work_queued and (self._finished_undrawn or len(self._spares) < len(BLOCK_KINDS)):
             self._idle_work_queued = True
-            QTimer.singleShot(0, self, self._do_idle_work)
+            QTimer.singleShot(IDLE_AFTER_MS, self, self._do_idle_work)
 
     def _do_idle_work(self) -> None:
         """One piece of work per idle moment, so none of them adds to another."""

@@ -5,33 +5,38 @@ before it, the baseline of the same run).
 
 The small starter model ends its replies long before 4,000 tokens, so the text is replayed at the window's cadence
 (TEXT_INTERVAL_S, TOKENS_PER_UPDATE tokens each time); `gui_stall.py --code` measures the whole window on the real
-model. A 1 ms timer ticks on the GUI thread; the longest gap between ticks is the worst stall (a frame is 16 ms).
-Prints for both the worst gap, p99 and gaps over a frame (wall clock: a busy machine lengthens them) and the GUI
-thread's CPU time per update (worst, p99: what the render itself costs), and the ratio of the worst. Asserts nothing.
+model. Garbage is collected as the window collects it (app.gui.gc_guard: automatic collection off, a GUI-thread timer
+collecting by the same thresholds, the objects alive once the view is set up frozen out of later collections).
+
+A 1 ms timer ticks on the GUI thread; the longest gap between ticks is the worst stall (a frame is 16 ms). Prints for
+each render the wall time and the GUI thread's CPU time per update (the update and the layout and paint it causes)
+and per gap between ticks (what else ran then too: a spare block made while idle, a collection), worst / p99 / p50,
+and the ratio of the worst CPU per update. Wall time includes other processes on a busy machine; CPU time does not.
+Asserts nothing.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/render_stall.py
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.domain import Message, MessageStatus, Role
 from app.gui import theme
 from app.gui.code_block import preload_lexers
 from app.gui.conversation import ConversationView
+from app.gui.gc_guard import GuiThreadCollector
 from app.gui.reply_controller import TEXT_INTERVAL_S
 from app.gui.reply_view import MessageBody
 
@@ -76,40 +81,60 @@ class WholeDocumentReply(MessageBody):
         self.show_markdown(text + (" ▍" if streaming else ""))
 
 
-def run(app: QApplication, update) -> tuple[list[float], list[float]]:
-    """Stream the reply through `update(text, streaming)` at the window's cadence; the ticks, and the GUI thread's
-    CPU time for each update (unlike the gaps, not lengthened by other processes on a busy machine)."""
+@dataclass
+class Measured:
+    """Per update and per gap between ticks: wall and GUI-thread CPU seconds."""
+
+    update_wall: list[float] = field(default_factory=list)
+    update_cpu: list[float] = field(default_factory=list)
+    tick_wall: list[float] = field(default_factory=list)
+    tick_cpu: list[float] = field(default_factory=list)
+
+
+def run(app: QApplication, update) -> Measured:
+    """Stream the reply through `update(text, streaming)` at the window's cadence, measuring each update and each
+    gap between the ticks of a 1 ms timer."""
     text = reply_text()
     step = TOKENS_PER_UPDATE * CHARS_PER_TOKEN
-    ticks: list[float] = []
-    costs: list[float] = []
+    measured = Measured()
+    last_tick = [time.perf_counter(), time.thread_time()]
+
+    def tick() -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        measured.tick_wall.append(wall - last_tick[0])
+        measured.tick_cpu.append(cpu - last_tick[1])
+        last_tick[:] = wall, cpu
+
     ticker = QTimer(interval=1)
-    ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    ticker.timeout.connect(tick)
     ticker.start()
     for end in [*range(step, len(text), step), len(text)]:
-        began = time.thread_time()
+        began_wall, began_cpu = time.perf_counter(), time.thread_time()
         update(text[:end], end < len(text))
         app.processEvents()  # the layout and paint the update causes count too
-        costs.append(time.thread_time() - began)
+        measured.update_cpu.append(time.thread_time() - began_cpu)
+        measured.update_wall.append(time.perf_counter() - began_wall)
         until = time.perf_counter() + TEXT_INTERVAL_S
         while time.perf_counter() < until:
             app.processEvents()
             time.sleep(0.001)
     ticker.stop()
-    return ticks, costs
+    return measured
 
 
-def summary(what: str, ticks: list[float], costs: list[float]) -> float:
-    gaps = sorted(later - earlier for earlier, later in itertools.pairwise(ticks))
-    worst, p99 = gaps[-1], gaps[int(len(gaps) * 0.99)]
-    over = sum(gap > FRAME_S for gap in gaps)
-    ordered = sorted(costs)
-    print(
-        f"{what}: worst gap {worst * 1000:.1f} ms  p99 gap {p99 * 1000:.1f} ms  over a frame: {over};  "
-        f"CPU per update: worst {ordered[-1] * 1000:.1f} ms  p99 {ordered[int(len(ordered) * 0.99)] * 1000:.1f} ms  "
-        f"last while streaming {costs[-2] * 1000:.1f} ms"
-    )
-    return ordered[-1]
+def spread(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    worst, p99, p50 = ordered[-1], ordered[int(len(ordered) * 0.99)], ordered[len(ordered) // 2]
+    return f"worst {worst * 1000:5.1f}  p99 {p99 * 1000:5.1f}  p50 {p50 * 1000:4.1f} ms"
+
+
+def summary(what: str, measured: Measured) -> float:
+    over = sum(gap > FRAME_S for gap in measured.tick_wall)
+    print(f"{what}:")
+    print(f"  per update        CPU {spread(measured.update_cpu)};  wall {spread(measured.update_wall)}")
+    ticks = f"CPU {spread(measured.tick_cpu)};  wall {spread(measured.tick_wall)}"
+    print(f"  per gap of ticks  {ticks};  over a frame: {over}")
+    return max(measured.update_cpu)
 
 
 def main() -> None:
@@ -120,6 +145,8 @@ def main() -> None:
     view = ConversationView()
     view.resize(1000, 800)
     view.show()
+    window = QObject()  # collects garbage as the window does, for both renders
+    collector = GuiThreadCollector(window)
     now = datetime.now(UTC)
     reply = Message(
         id=1, thread_id=1, parent_id=None, role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING,
@@ -127,6 +154,9 @@ def main() -> None:
     )  # fmt: skip
     view.show_messages([reply], live_texts={1: ""})
     done = replace(reply, status=MessageStatus.COMPLETE)
+    app.processEvents()
+    collector.settled()
+    print("garbage collected as the window does: on the GUI thread by a 500 ms timer, start-up objects frozen")
 
     def incremental(text: str, streaming: bool) -> None:
         if streaming:
@@ -134,7 +164,7 @@ def main() -> None:
         else:
             view.update_message(replace(done, content=text))
 
-    new = summary("incremental render", *run(app, incremental))
+    new = summary("incremental render", run(app, incremental))
     card = view.cards()[0]
     print(f"  {len(card.code_blocks())} code blocks drawn")
 
@@ -143,7 +173,7 @@ def main() -> None:
     baseline_view.show()
     body = WholeDocumentReply()
     baseline_view._cards_layout.insertWidget(0, body)
-    old = summary("whole-document render (baseline)", *run(app, body.show_text))
+    old = summary("whole-document render (baseline)", run(app, body.show_text))
     print(f"worst CPU per update, incremental / whole document: {new / old:.2f}")
 
 

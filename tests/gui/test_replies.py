@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit
 
 from app.gui import theme
 from app.gui.code_block import DARK_STYLE, LIGHT_STYLE, CodeBlock
-from app.gui.reply_view import MessageBody, ReplyView
+from app.gui.reply_view import IDLE_AFTER_MS, MessageBody, ReplyView
 from tests.gui.conftest import contrast
 
 LONG_LINE = "    total = " + " + ".join(f"value_{n}" for n in range(40)) + "  # must not wrap"
@@ -178,7 +178,7 @@ def test_streaming_lays_each_finished_block_out_once(qtbot):
     changes: list[int] = []  # how often each one's document changed after it finished
     for end in range(1, len(REPLY) + 1, 7):
         view.show_text(REPLY[:end], streaming=True)
-        qtbot.wait(1)  # the idle moment that draws a block finished by this update
+        qtbot.wait(IDLE_AFTER_MS + 4)  # the idle moment that draws a block finished by this update
         for _block, widget in view._shown[:-1]:
             if widget not in finished:
                 finished.append(widget)
