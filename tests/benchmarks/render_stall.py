@@ -10,9 +10,9 @@ collecting by the same thresholds, the objects alive once the view is set up fro
 
 A 1 ms timer ticks on the GUI thread; the longest gap between ticks is the worst stall (a frame is 16 ms). Prints for
 each render the wall time and the GUI thread's CPU time per update (the update and the layout and paint it causes)
-and per gap between ticks (what else ran then too: a spare block made while idle, a collection), worst / p99 / p50,
-and the ratio of the worst CPU per update. Wall time includes other processes on a busy machine; CPU time does not.
-Asserts nothing.
+and per gap between ticks (the stall: what else ran then counts too, a finished block drawn or a spare made while
+idle, a collection), worst / p99 / p50, and the ratio of the worst CPU per update. Wall time includes other
+processes on a busy machine; CPU time does not. Asserts nothing.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/benchmarks/render_stall.py
 """
