@@ -247,12 +247,12 @@ class ReplyView(QWidget):
     def _do_idle_work(self) -> None:
         """One piece of work per idle moment, so none of them adds to another."""
         self._idle_work_queued = False
+        missing = [kind for kind in BLOCK_KINDS if kind not in self._spares]
         if self._finished_undrawn:
             self._draw_finished()
-        elif self._streaming:
-            kind = next(kind for kind in BLOCK_KINDS if kind not in self._spares)
-            spare = self._spares[kind] = self._make_block_widget(kind)
-            spare.hide()  # hidden until it is a block: a child of a shown widget would show itself
+        elif self._streaming and missing:
+            spare = self._spares[missing[0]] = self._make_block_widget(missing[0])
+            spare.hide()  # until it is a block: a child not hidden explicitly shows with its parent
             spare.ensurePolished()
         if self._streaming:
             self._queue_idle_work()
