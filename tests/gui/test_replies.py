@@ -3,13 +3,15 @@ only after the user saw the address, and a streaming render that lays each finis
 
 from __future__ import annotations
 
+from pygments.lexers import TextLexer
 from pygments.styles import get_style_by_name
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit
 
 from app.gui import theme
-from app.gui.code_block import DARK_STYLE, LIGHT_STYLE, CodeBlock
+from app.gui import code_block
+from app.gui.code_block import DARK_STYLE, LIGHT_STYLE, CodeBlock, known_languages, lexer_for
 from app.gui.reply_view import IDLE_AFTER_MS, MessageBody, ReplyView
 from tests.gui.conftest import contrast
 
@@ -125,6 +127,22 @@ def test_code_is_highlighted_for_the_theme_and_every_colour_is_readable_on_its_t
     for colours in (theme.LIGHT, theme.DARK):
         assert contrast(colours.text, colours.code) >= 7
         assert contrast(colours.muted, colours.code) >= 4.5  # the language label and Copy
+
+
+def test_a_fence_language_pygments_does_not_know_is_plain_text_without_asking_it(monkeypatch):
+    """A language still streaming in ("pyt") is not looked up: Pygments scans every installed package for one."""
+    known_languages()
+    lexer_for.cache_clear()
+
+    def refuse(*_args, **_options):
+        raise AssertionError("Pygments was asked for a language it does not know")
+
+    monkeypatch.setattr(code_block, "get_lexer_by_name", refuse)
+    assert isinstance(lexer_for("pyt"), TextLexer) and isinstance(lexer_for("no-such-language"), TextLexer)
+    assert isinstance(lexer_for(""), TextLexer)
+    monkeypatch.undo()
+    lexer_for.cache_clear()
+    assert lexer_for("Python").name == "Python" and lexer_for("sh").name == "Bash"
 
 
 def test_python_keywords_get_a_colour(qtbot):
