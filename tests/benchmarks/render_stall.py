@@ -44,6 +44,7 @@ TOKENS = 4000
 CHARS_PER_TOKEN = 4  # English prose and code with a Llama-style tokenizer, roughly
 TOKENS_PER_UPDATE = 4  # ~100 tok/s: a fast local model
 FRAME_S = 0.016
+FIRST_TOKEN_S = 0.2  # the prompt is read before the first token comes: the view is idle meanwhile
 SECTION = """## Step {n}: reading the file
 
 Open the file with a context manager so it is closed even when an error is raised. The `encoding` argument matters:
@@ -89,6 +90,7 @@ class Measured:
     update_cpu: list[float] = field(default_factory=list)
     tick_wall: list[float] = field(default_factory=list)
     tick_cpu: list[float] = field(default_factory=list)
+    update_ends: list[int] = field(default_factory=list)  # where in the reply's text each update ended
 
 
 def run(app: QApplication, update) -> Measured:
@@ -108,18 +110,24 @@ def run(app: QApplication, update) -> Measured:
     ticker = QTimer(interval=1)
     ticker.timeout.connect(tick)
     ticker.start()
+    idle(app, FIRST_TOKEN_S)
     for end in [*range(step, len(text), step), len(text)]:
         began_wall, began_cpu = time.perf_counter(), time.thread_time()
         update(text[:end], end < len(text))
         app.processEvents()  # the layout and paint the update causes count too
         measured.update_cpu.append(time.thread_time() - began_cpu)
         measured.update_wall.append(time.perf_counter() - began_wall)
-        until = time.perf_counter() + TEXT_INTERVAL_S
-        while time.perf_counter() < until:
-            app.processEvents()
-            time.sleep(0.001)
+        measured.update_ends.append(end)
+        idle(app, TEXT_INTERVAL_S)
     ticker.stop()
     return measured
+
+
+def idle(app: QApplication, seconds: float) -> None:
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        app.processEvents()
+        time.sleep(0.001)
 
 
 def spread(seconds: list[float]) -> str:
@@ -134,6 +142,10 @@ def summary(what: str, measured: Measured) -> float:
     print(f"  per update        CPU {spread(measured.update_cpu)};  wall {spread(measured.update_wall)}")
     ticks = f"CPU {spread(measured.tick_cpu)};  wall {spread(measured.tick_wall)}"
     print(f"  per gap of ticks  {ticks};  over a frame: {over}")
+    text = reply_text()
+    slowest = sorted(zip(measured.update_cpu, measured.update_ends, strict=True), reverse=True)[:3]
+    where = ",  ".join(f"{cpu * 1000:.1f} ms at {text[end - 24 : end]!r}" for cpu, end in slowest)
+    print(f"  slowest updates (CPU): {where}")
     return max(measured.update_cpu)
 
 
