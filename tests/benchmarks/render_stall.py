@@ -144,7 +144,7 @@ def summary(what: str, measured: Measured) -> float:
     print(f"  per gap of ticks  {ticks};  over a frame: {over}")
     text = reply_text()
     slowest = sorted(zip(measured.update_cpu, measured.update_ends, strict=True), reverse=True)[:3]
-    where = ",  ".join(f"{cpu * 1000:.1f} ms at {text[end - 24 : end]!r}" for cpu, end in slowest)
+    where = ",  ".join(f"{cpu * 1000:.1f} ms at {end} {text[end - 24 : end]!r}" for cpu, end in slowest)
     print(f"  slowest updates (CPU): {where}")
     return max(measured.update_cpu)
 
