@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -21,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.domain import MessageStatus, Role
+from app.core.domain import Message, MessageStatus, Role
+from app.gui.conversation import ConversationView
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSLATIONS = REPO / "resources" / "translations" / "threadloom.ts"
@@ -94,6 +97,34 @@ def test_tab_reaches_every_control_in_reading_order(qtbot, session, show_window)
                  "codeCopy", "composer", "sendButton"]  # fmt: skip
     positions = [names.index(name) for name in landmarks]
     assert positions == sorted(positions), names
+
+
+def test_a_reply_that_finishes_joins_the_tab_order_after_the_cards_before_it(qtbot):
+    """Only the finished card's controls are put in place: right after the earlier card's, its code block included."""
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    now = datetime.now(UTC)
+    earlier = Message(
+        id=1, thread_id=1, parent_id=None, role=Role.ASSISTANT, content="```py\nx = 1\n```", created_at=now,
+        status=MessageStatus.COMPLETE,
+    )  # fmt: skip
+    live = replace(earlier, id=2, parent_id=1, content="", status=MessageStatus.STREAMING)
+    view.show_messages([earlier, live], live_texts={2: ""})
+    text = "Run:\n\n```sh\necho hi\n```\n\nDone."
+    view.update_live_text(live, text)
+    view.update_message(replace(live, content=text, status=MessageStatus.COMPLETE))
+    first, second = view.cards()
+    chain, widget = [], view.nextInFocusChain()
+    while widget is not view and len(chain) < 500:
+        chain.append(widget)
+        widget = widget.nextInFocusChain()
+    tab_stops = [widget for widget in chain if widget.focusPolicy() & Qt.FocusPolicy.TabFocus]
+    in_first = [widget for widget in tab_stops if first.isAncestorOf(widget) and widget.isVisibleTo(first)]
+    in_second = [widget for widget in tab_stops if second.isAncestorOf(widget) and widget.isVisibleTo(second)]
+    assert second.code_blocks()[0].copy_button in in_second
+    assert tab_stops[: len(in_first) + len(in_second)] == in_first + in_second
 
 
 def test_the_translation_source_holds_every_string_the_window_translates(tmp_path):
