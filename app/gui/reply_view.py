@@ -201,11 +201,15 @@ class ReplyView(QWidget):
             self._spares.clear()
 
     def plain_text(self) -> str:
-        """The text as shown, without the streaming caret."""
+        """The text as shown, without the streaming caret (a block just finished keeps its caret until its final
+        render, a frame later)."""
         parts = [
-            widget.code if isinstance(widget, CodeBlock) else widget.toPlainText() for _block, widget in self._shown
+            widget.code
+            if isinstance(widget, CodeBlock)
+            else widget.toPlainText().removesuffix(STREAMING_CARET.strip()).rstrip()
+            for _block, widget in self._shown
         ]
-        return "\n\n".join(parts).removesuffix(STREAMING_CARET.strip()).rstrip()
+        return "\n\n".join(parts)
 
     def code_blocks(self) -> list[CodeBlock]:
         return [widget for _block, widget in self._shown if isinstance(widget, CodeBlock)]

@@ -243,6 +243,7 @@ def test_a_block_finished_while_streaming_gets_its_final_render_when_the_gui_is_
     view.show_text(PARAGRAPH + "\n\n- one", streaming=True)
     paragraph, listing = view.block_widgets()
     assert paragraph.toPlainText() == "A paragraph of two lines. ▍" and listing.toPlainText() == "one ▍"
+    assert view.plain_text() == "A paragraph of two lines.\n\none"  # what Copy takes has no caret mid-text
     qtbot.waitUntil(lambda: paragraph.toPlainText() == "A paragraph of two lines.")
 
     early = reply_view(qtbot, "")
