@@ -11,7 +11,7 @@ Throughput, in the same run on the first THROUGHPUT_DOCS documents (issue 17): t
 call on the same chunks (onnxruntime or llama-cpp-python, no app around it); pages/s of extraction (the isolated
 reader) beside chunks/s, on the PDFs of `--pdfs`; and the TTFT of a reply started while a large ingest (the PDFs of
 `--pdfs`, else the corpus) runs against an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes);
-`--quality-only` skips them.
+`--quality-only` skips them; `--ttft-only` measures the TTFT alone.
 
 Embedding the corpus takes a while on 2 cores; `--workdir DIR` keeps the ingested corpus there, and a later run with
 the same DIR skips the ingest (and its throughput figures) and measures search again.
@@ -99,15 +99,19 @@ def main() -> None:
     parser.add_argument("--ttft-runs", type=int, default=3)
     parser.add_argument("--throughput-only", action="store_true", help="skip the full ingest, nDCG and latency")
     parser.add_argument("--quality-only", action="store_true", help="skip throughput, extraction and TTFT")
+    parser.add_argument("--ttft-only", action="store_true", help="only the reply TTFT during an ingest vs idle")
     args = parser.parse_args()
 
     corpus, queries, qrels = load_beir(args.data, args.split)
     print(f"{args.data.name}: {len(corpus)} documents, {len(queries)} {args.split} queries", flush=True)
+    files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
+    if args.ttft_only:
+        reply_during_ingest(args.models_dir, sorted(args.pdfs.glob("*.pdf")) or files, args.ttft_runs)
+        return
     models = ModelService(args.models_dir)
     embedder = open_embedder(models, Settings(n_threads=args.threads), threads=embedding_threads(lambda: False))
     embedder.embed(["warm up"])  # start the worker outside the timings
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="retrieval-bench-"))
-    files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
     if not args.quality_only:
         throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
         extraction(args.pdfs)

@@ -197,3 +197,70 @@ def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_di
     assert len(vectors) == 1
     again, _ = model.embed(texts)
     assert len(again) == 3 and _cosine(again[0], vectors[0]) > 0.9999
+
+
+def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, monkeypatch):
+    """A turn that starts while an ingest's round trip is in hand stops that round trip at its current text; the
+    turn's own query embeds at once; no ingest text is embedded until the turn's first output; then the ingest
+    finishes with the vectors of an embed alone. A turn that fails before its first token lets it finish too."""
+    import threading
+    import time
+
+    from app.runtime.embedder import BATCH_TEXTS, WorkerEmbedder
+    from app.services.routing import LocalActivity
+
+    activity = LocalActivity()
+    held = WorkerEmbedder(
+        embedder.worker, model_id=embedder.model_id, dimensions=embedder.dimensions, holds_back=activity.holds_back
+    )
+    activity.on_change(held.retarget)
+    texts = [f"{sentence} ({n})" * 20 for n in range(2 * BATCH_TEXTS) for sentence in SENTENCES[:1]]
+    alone = embedder.embed(texts)
+    answered: list[tuple[str, int]] = []
+    in_hand = threading.Event()
+    round_trip = embedder.worker.embed
+
+    def recorded(asked, *, threads=None):
+        caller = threading.current_thread().name
+        if caller == "ingest":
+            in_hand.set()
+        vectors, tokens = round_trip(asked, threads=threads)
+        answered.append((caller, len(vectors)))
+        return vectors, tokens
+
+    monkeypatch.setattr(embedder.worker, "embed", recorded)
+
+    def ingest_during(turn_body) -> list[list[float]]:
+        answered.clear()
+        in_hand.clear()
+        result: dict[str, list] = {}
+        ingest = threading.Thread(target=lambda: result.update(vectors=held.embed(texts)), name="ingest")
+        ingest.start()
+        assert in_hand.wait(30)
+        turn_body()
+        ingest.join(60)
+        assert not ingest.is_alive(), "the ingest never finished"
+        return result["vectors"]
+
+    def reply_after_a_while() -> None:
+        with activity.turn() as output_began:
+            (query,) = held.embed(["Which region had the highest EBITDAR?"])
+            assert len(query) == embedder.dimensions
+            time.sleep(1.0)  # the prompt's processing: an ingest text takes ~50 ms, several would run by now
+            assert [caller for caller, _ in answered] == ["ingest", threading.current_thread().name]
+            assert 0 < answered[0][1] < BATCH_TEXTS  # cut short when the turn began
+            output_began()
+            time.sleep(0.1)
+
+    vectors = ingest_during(reply_after_a_while)
+    assert sum(count for caller, count in answered if caller == "ingest") == len(texts)
+    for a, b in zip(alone, vectors, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    def reply_that_fails() -> None:
+        with pytest.raises(GenerationFailed), activity.turn():
+            time.sleep(0.5)
+            raise GenerationFailed("the model failed before its first token")
+
+    vectors = ingest_during(reply_that_fails)
+    assert len(vectors) == len(texts) and not activity.holds_back(0)
