@@ -264,3 +264,54 @@ def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, mo
 
     vectors = ingest_during(reply_that_fails)
     assert len(vectors) == len(texts) and not activity.holds_back(0)
+
+
+def test_lanes_give_the_vectors_of_one_lane_and_stop_with_a_first_part(models_dir: Path):
+    """On two cores each core runs texts of its own (two lanes); the vectors are those of one lane, in order; a
+    reply taking a core back mid-batch ends the second lane and the batch still finishes; a search making way
+    gets a first part of the batch, never none."""
+    import threading
+
+    from app.runtime.onnx_embedding import OnnxEmbeddingModel
+
+    models = ModelService(models_dir)
+    spec = embedding_spec(models)
+    model = OnnxEmbeddingModel(models.path_of(spec), models_dir / spec.tokenizer.file)
+    texts = [f"{sentence} ({n})" * 8 for n in range(3) for sentence in SENTENCES]
+    alone, alone_tokens = model.embed(texts, threads=lambda: 1)
+    askers: set[str] = set()
+
+    def two_cores() -> int:
+        askers.add(threading.current_thread().name)
+        return 2
+
+    both, both_tokens = model.embed(texts, threads=two_cores)
+    assert len(askers) == 2  # a second lane ran
+    assert both_tokens == alone_tokens
+    for a, b in zip(alone, both, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    asked = [0]
+
+    def reply_starts() -> int:
+        asked[0] += 1
+        return 2 if asked[0] <= 4 else 1
+
+    taken_back, _ = model.embed(texts, threads=reply_starts)
+    assert len(taken_back) == len(texts)
+    for a, b in zip(alone, taken_back, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    finished = [0]
+
+    def search_waits() -> bool:
+        finished[0] += 1
+        if finished[0] > 3:
+            model.interrupt()
+            return True
+        return False
+
+    first_part, tokens = model.embed(texts, threads=lambda: 2, make_way=search_waits)
+    assert 0 < len(first_part) < len(texts) and 0 < tokens < alone_tokens
+    for a, b in zip(alone, first_part, strict=False):
+        assert _cosine(a, b) > 0.9999
