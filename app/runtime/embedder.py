@@ -20,9 +20,10 @@ from collections.abc import Callable
 from app.core.errors import GenerationFailed
 from app.runtime.client import WorkerClient
 
-# Texts per round trip: small enough (~1-2 s of work) that a reply starting mid-ingest gets its core back soon (the
-# thread count is chosen per round trip) and progress and cancel stay lively; onnxruntime runs texts one by one anyway.
-BATCH_TEXTS = 16
+# Texts per round trip: an ingest's whole batch (EMBED_BATCH). A reply takes cores back from the next text on
+# ("threads" op) and a search or a reply's first token stops the round trip at its current text (make_way), so a
+# round trip need not be short; with 16 texts each round trip ended with one lane idle while the other finished.
+BATCH_TEXTS = 64
 # How often a held-back caller looks whether its hold has lapsed (it is woken at once when a reply's output begins).
 HOLD_POLL_S = 0.5
 
