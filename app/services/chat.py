@@ -23,8 +23,6 @@ from app.core.domain import (
     SamplingParams,
     Thread,
     ThreadRetitled,
-    TokenEvent,
-    ToolCallsChanged,
 )
 from app.core.errors import EmptyMessage, InvalidInput, ModelUnavailable, NotFound
 from app.core.routing import ConsentCheck, RouteReason
@@ -221,10 +219,8 @@ class ChatService:
         # waits for, and an ingest beside it goes down to one core at once. Until its first output the ingest's
         # embedding waits altogether: on one core beside it, the first token still came 1.35x later than idle
         # (tests/benchmarks/retrieval.py).
-        with nullcontext(lambda: None) if route.hosted else self.router.local_activity.turn() as output_began:
+        with nullcontext() if route.hosted else self.router.local_activity.turn():
             for event in self.runner.run(thread, reply, route, self.sampling, follow_up, require_tool=require_tool):
-                if isinstance(event, TokenEvent | ToolCallsChanged | ReplyFinished):
-                    output_began()
                 finished = event if isinstance(event, ReplyFinished) else finished
                 yield event
         named = self.store.get_thread(thread.id).title_source != "provisional"

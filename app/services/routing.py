@@ -166,23 +166,30 @@ class LocalActivity:
             self._add(-1)
 
     @contextmanager
-    def turn(self) -> Iterator[Callable[[], None]]:
-        """A local turn: it generates from its start, and embeds for other threads wait until it calls the
-        `output_began` it is given (its first token, tool call or end) or leaves."""
+    def turn(self) -> Iterator[None]:
+        """A local turn: it generates from its start, and embeds for other threads wait until its model's first
+        output (`output_began`, from its model call) or its end."""
         key = object()
         with self.generating():
             with self._lock:
                 self._awaiting[key] = (threading.get_ident(), self._clock())
             self._tell()
             try:
-                yield lambda: self._release(key)
+                yield
             finally:
-                self._release(key)
+                self._release(lambda turn, _thread: turn is key)
 
-    def _release(self, key: object) -> None:
+    def output_began(self) -> None:
+        """The turn on this thread has its model's first token or tool call: other threads embed again."""
+        thread = threading.get_ident()
+        self._release(lambda _turn, turn_thread: turn_thread == thread)
+
+    def _release(self, which: Callable[[object, int], bool]) -> None:
         with self._lock:
-            released = self._awaiting.pop(key, None) is not None
-        if released:
+            keys = [key for key, (thread, _) in self._awaiting.items() if which(key, thread)]
+            for key in keys:
+                del self._awaiting[key]
+        if keys:
             self._tell()
 
     def holds_back(self, thread_ident: int) -> bool:
@@ -246,7 +253,11 @@ class MeteredBackend:
 
     def _metered(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         started = time.perf_counter()
+        first = True
         for event in self.inner.generate(request):
+            if first and self._activity is not None and self._purpose == CallPurpose.TURN:
+                self._activity.output_began()  # before a tool runs, too: a tool that searches must not wait
+            first = False
             if isinstance(event, DoneEvent):
                 self._record(
                     ModelCall(

@@ -243,13 +243,13 @@ def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, mo
         return result["vectors"]
 
     def reply_after_a_while() -> None:
-        with activity.turn() as output_began:
+        with activity.turn():
             (query,) = held.embed(["Which region had the highest EBITDAR?"])
             assert len(query) == embedder.dimensions
             time.sleep(1.0)  # the prompt's processing: an ingest text takes ~50 ms, several would run by now
             assert [caller for caller, _ in answered] == ["ingest", threading.current_thread().name]
             assert 0 < answered[0][1] < BATCH_TEXTS  # cut short when the turn began
-            output_began()
+            activity.output_began()  # the turn's model call, at its first token
             time.sleep(0.1)
 
     vectors = ingest_during(reply_after_a_while)

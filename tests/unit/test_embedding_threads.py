@@ -20,6 +20,7 @@ from app.core.domain import (
     Role,
     TokenEvent,
 )
+from app.core.tools import ToolCallRequest, ToolEffect, ToolOutcome, ToolSpec
 from app.core.errors import GenerationFailed
 from app.core.routing import RouteReason
 from app.services.embedding import embedding_threads
@@ -168,3 +169,32 @@ def test_a_hold_lapses_when_the_first_token_is_long_in_coming():
         now[0] += FIRST_OUTPUT_HOLD_S + 0.1
         assert not activity.holds_back(other)
     assert told[-1] is False and True in told  # told when the hold began and when it ended
+
+
+class HoldInTool:
+    """A read-only tool (like a search over documents) that notes whether an embed from another thread would wait
+    while it runs."""
+
+    def __init__(self, activity, other_thread: int) -> None:
+        self.activity = activity
+        self.other_thread = other_thread
+        self.seen: list[bool] = []
+
+    def tools(self, thread):
+        return [ToolSpec("look_up", "Look something up.", {"type": "object", "properties": {}}, ToolEffect.READ_ONLY, "notes")]
+
+    def call(self, thread, name, arguments):
+        self.seen.append(self.activity.holds_back(self.other_thread))
+        return ToolOutcome("found it")
+
+
+def test_a_first_step_that_calls_a_tool_ends_the_hold_before_the_tool_runs(tmp_path: Path):
+    """A model whose first output is a tool call (no text): the tool runs on a thread of its own and may embed (a
+    search); it must not wait for a first token that comes only after it."""
+    other = _other_thread_ident()
+    tool = HoldInTool(None, other)
+    services = scripted_services(tmp_path, tool_providers=[tool])
+    tool.activity = services.router.local_activity
+    services.backend().enqueue([ToolCallRequest("c1", "look_up", {})], ["It is found."])
+    list(services.chat.send(services.chat.new_thread().id, "look it up"))
+    assert tool.seen == [False]
