@@ -7,7 +7,8 @@ Callers take turns by round trip, and one that arrives while another's round tri
 worker to make way, the round trip in hand stops the text it runs and answers with the vectors it has, and the rest
 of that batch waits. A search (a turn's passages, a new thread's recalled memories) so hardly waits for an ingest;
 waiting for its batch was most of a reply's first-token time while a filing was ingested
-(tests/benchmarks/retrieval.py).
+(tests/benchmarks/retrieval.py). Until a reply's first output, callers on other threads (an ingest) wait
+altogether (`holds_back`): the round trip in hand stops as for a search, and the rest waits for that output.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from collections.abc import Callable
 from app.core.errors import GenerationFailed
 from app.runtime.client import WorkerClient
 
-# Texts per round trip: small enough (~1-2 s of work) that a reply starting mid-ingest gets its core back soon (the
-# thread count is chosen per round trip) and progress and cancel stay lively; onnxruntime runs texts one by one anyway.
-BATCH_TEXTS = 16
+# Texts per round trip: an ingest's whole batch (EMBED_BATCH). A reply takes cores back from the next text on
+# ("threads" op) and a search or a reply's first token stops the round trip at its current text (make_way), so a
+# round trip need not be short; with 16 texts each round trip ended with one lane idle while the other finished.
+BATCH_TEXTS = 64
+# How often a held-back caller looks whether its hold has lapsed (it is woken at once when a reply's output begins).
+HOLD_POLL_S = 0.5
 
 
 class WorkerEmbedder:
@@ -33,9 +37,11 @@ class WorkerEmbedder:
         dimensions: int,
         on_batch: Callable[[int, float], None] | None = None,
         threads: Callable[[], int] | None = None,
+        holds_back: Callable[[int], bool] | None = None,
     ) -> None:
         """`on_batch(tokens, seconds)` runs after each round trip: the usage meter; `threads()` before each one
-        gives the cores it may use (None: the worker's configured count)."""
+        gives the cores it may use (None: the worker's configured count); `holds_back(thread_ident)` says whether
+        a caller on that thread waits now (a reply elsewhere has not begun its output: `retarget` when it changes)."""
         if not worker.config.embedding:
             raise ValueError("WorkerEmbedder needs a worker configured with embedding=True")
         self.worker = worker
@@ -43,8 +49,10 @@ class WorkerEmbedder:
         self.dimensions = dimensions
         self._on_batch = on_batch
         self._threads = threads
+        self._holds_back = holds_back
         self._turns = threading.Condition()
         self._in_hand = False  # a round trip is under way
+        self._in_hand_by = 0  # the thread whose round trip it is
         self._arrived = 0  # callers waiting for their first round trip: they go before anyone's next one
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -72,22 +80,41 @@ class WorkerEmbedder:
 
     def _take_turn(self, *, arriving: bool) -> None:
         """Wait for the next round trip: an arriving caller asks the one in hand to make way; a caller going on
-        with its batch lets those that arrived meanwhile go first."""
+        with its batch lets those that arrived meanwhile go first; a held-back caller waits (uncounted, so a
+        reply's own embeds never wait for it)."""
+        caller = threading.get_ident()
         with self._turns:
             if arriving:
-                self._arrived += 1
-                if self._in_hand:
-                    self.worker.make_way()
-                self._turns.wait_for(lambda: not self._in_hand)
-                self._arrived -= 1
+                held = True
+                while held:
+                    self._until(lambda: not self._held(caller))
+                    self._arrived += 1
+                    if self._in_hand:
+                        self.worker.make_way()
+                    self._until(lambda: not self._in_hand)
+                    self._arrived -= 1
+                    held = self._held(caller)  # a reply began meanwhile: wait for its output first
             else:
-                self._turns.wait_for(lambda: not self._in_hand and not self._arrived)
-            self._in_hand = True
+                self._until(lambda: not self._in_hand and not self._arrived and not self._held(caller))
+            self._in_hand, self._in_hand_by = True, caller
+
+    def _held(self, caller: int) -> bool:
+        return self._holds_back is not None and self._holds_back(caller)
+
+    def _until(self, ready: Callable[[], bool]) -> None:
+        """Wait (holding `_turns`) until `ready()`; a hold also ends by time, unannounced, hence the polling."""
+        while not ready():
+            self._turns.wait(HOLD_POLL_S)
 
     def retarget(self) -> None:
-        """Ask `threads()` again now and tell the worker, for the batch in hand (a reply started or ended)."""
+        """Ask `threads()` again now and tell the worker, for the batch in hand (a reply started or ended); a round
+        trip in hand for a caller now held back stops at its current text (the rest waits for the reply)."""
         if self._threads is not None:
             self.worker.set_embed_threads(self._threads())
+        with self._turns:
+            if self._in_hand and self._held(self._in_hand_by):
+                self.worker.make_way()
+            self._turns.notify_all()
 
     def shutdown(self) -> None:
         self.worker.shutdown()

@@ -216,8 +216,10 @@ class ChatService:
         finished: ReplyFinished | None = None
         # A local turn holds the cores from its start, not from its first model call: building its context (token
         # counts, the query vectors of recall and passages) and processing its prompt are what its first token
-        # waits for, and an ingest beside it goes down to one core at once.
-        with nullcontext() if route.hosted else self.router.local_activity.generating():
+        # waits for, and an ingest beside it goes down to one core at once. Until its first output the ingest's
+        # embedding waits altogether: on one core beside it, the first token still came 1.35x later than idle
+        # (tests/benchmarks/retrieval.py).
+        with nullcontext() if route.hosted else self.router.local_activity.turn():
             for event in self.runner.run(thread, reply, route, self.sampling, follow_up, require_tool=require_tool):
                 finished = event if isinstance(event, ReplyFinished) else finished
                 yield event

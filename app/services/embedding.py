@@ -38,10 +38,11 @@ def open_embedder(
     log_path: Path | None = None,
     record: Callable[[ModelCall], None] | None = None,
     threads: Callable[[], int] | None = None,
+    holds_back: Callable[[int], bool] | None = None,
 ) -> WorkerEmbedder:
     """An embedder whose worker starts on first use; a missing model says which `models pull` fetches it. With
     `record`, each batch is metered as an embedding call; `threads` is asked for each batch's cores (else the
-    generation setting `n_threads`)."""
+    generation setting `n_threads`); `holds_back` as in WorkerEmbedder."""
     spec = embedding_spec(models)
     path = models.path_of(spec)
     threads = threads or (lambda: settings.n_threads)
@@ -66,4 +67,6 @@ def open_embedder(
             usage = Usage(prompt_tokens=tokens)
             record(ModelCall(CallPurpose.EMBEDDING, "local", spec.name, usage, Timings(), seconds))
 
-    return WorkerEmbedder(worker, model_id=spec.name, dimensions=spec.dimensions, on_batch=meter, threads=threads)
+    return WorkerEmbedder(
+        worker, model_id=spec.name, dimensions=spec.dimensions, on_batch=meter, threads=threads, holds_back=holds_back
+    )

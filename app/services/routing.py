@@ -134,17 +134,27 @@ class LocalWorkers:
             worker.shutdown()
 
 
-class LocalActivity:
-    """How many local model calls (replies, titles, summaries) and local turns are generating now. The embedder asks
-    it before each batch and keeps to one core while one runs, so chat never waits on an ingest (issue 17)."""
+# A turn holds background embeds (an ingest's) back until its first output at most this long: past it (a long
+# prompt's prefill) the ingest goes on beside it, on one core, rather than stall.
+FIRST_OUTPUT_HOLD_S = 30.0
 
-    def __init__(self) -> None:
+
+class LocalActivity:
+    """How many local model calls (replies, titles, summaries) and local turns are generating now, and which turns
+    still wait for their first output. The embedder asks it before each batch: it keeps to one core while a call
+    runs, and embeds nothing for other threads until a turn's first token, so chat never waits on an ingest (issue
+    17)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._running = 0
+        self._awaiting: dict[object, tuple[int, float]] = {}  # a turn's key -> (its thread, since when)
+        self._clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
 
     def on_change(self, listener: Callable[[], None]) -> None:
-        """`listener()` runs when the first local call starts and when the last one ends."""
+        """`listener()` runs when the first local call starts, when the last one ends, and when a turn starts and
+        its first output comes."""
         self._listeners.append(listener)
 
     @contextmanager
@@ -155,13 +165,52 @@ class LocalActivity:
         finally:
             self._add(-1)
 
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """A local turn: it generates from its start, and embeds for other threads wait until its model's first
+        output (`output_began`, from its model call) or its end."""
+        key = object()
+        with self.generating():
+            with self._lock:
+                self._awaiting[key] = (threading.get_ident(), self._clock())
+            self._tell()
+            try:
+                yield
+            finally:
+                self._release(lambda turn, _thread: turn is key)
+
+    def output_began(self) -> None:
+        """The turn on this thread has its model's first token or tool call: other threads embed again."""
+        thread = threading.get_ident()
+        self._release(lambda _turn, turn_thread: turn_thread == thread)
+
+    def _release(self, which: Callable[[object, int], bool]) -> None:
+        with self._lock:
+            keys = [key for key, (thread, _) in self._awaiting.items() if which(key, thread)]
+            for key in keys:
+                del self._awaiting[key]
+        if keys:
+            self._tell()
+
+    def holds_back(self, thread_ident: int) -> bool:
+        """A turn on another thread than `thread_ident` has not begun its output yet (for up to
+        FIRST_OUTPUT_HOLD_S): work on that thread waits for it."""
+        now = self._clock()
+        with self._lock:
+            return any(
+                ident != thread_ident and now - since < FIRST_OUTPUT_HOLD_S for ident, since in self._awaiting.values()
+            )
+
     def _add(self, step: int) -> None:
         with self._lock:
             self._running += step
             changed = self._running == (1 if step > 0 else 0)
         if changed:
-            for listener in self._listeners:
-                listener()
+            self._tell()
+
+    def _tell(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def busy(self) -> bool:
         return self._running > 0
@@ -204,7 +253,11 @@ class MeteredBackend:
 
     def _metered(self, request: GenerationRequest) -> Iterator[StreamEvent]:
         started = time.perf_counter()
+        first = True
         for event in self.inner.generate(request):
+            if first and self._activity is not None and self._purpose == CallPurpose.TURN:
+                self._activity.output_began()  # before a tool runs, too: a tool that searches must not wait
+            first = False
             if isinstance(event, DoneEvent):
                 self._record(
                     ModelCall(

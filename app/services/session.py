@@ -117,7 +117,7 @@ def open_session(data_dir: str | Path | None = None, models_dir: str | Path | No
     )
     embedder = open_embedder(
         models, settings, log_path=data / "embedder.log", record=store.record_call,
-        threads=embedding_threads(router.local_activity.busy),
+        threads=embedding_threads(router.local_activity.busy), holds_back=router.local_activity.holds_back,
     )  # fmt: skip
     router.local_activity.on_change(embedder.retarget)
     search = SearchService(store, embedder)

@@ -11,7 +11,7 @@ Throughput, in the same run on the first THROUGHPUT_DOCS documents (issue 17): t
 call on the same chunks (onnxruntime or llama-cpp-python, no app around it); pages/s of extraction (the isolated
 reader) beside chunks/s, on the PDFs of `--pdfs`; and the TTFT of a reply started while a large ingest (the PDFs of
 `--pdfs`, else the corpus) runs against an idle one (`--ttft-runs` each). `--throughput-only` stops there (the full corpus ingest takes minutes);
-`--quality-only` skips them.
+`--quality-only` skips them; `--ttft-only` measures the TTFT alone.
 
 Embedding the corpus takes a while on 2 cores; `--workdir DIR` keeps the ingested corpus there, and a later run with
 the same DIR skips the ingest (and its throughput figures) and measures search again.
@@ -28,6 +28,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -99,15 +100,19 @@ def main() -> None:
     parser.add_argument("--ttft-runs", type=int, default=3)
     parser.add_argument("--throughput-only", action="store_true", help="skip the full ingest, nDCG and latency")
     parser.add_argument("--quality-only", action="store_true", help="skip throughput, extraction and TTFT")
+    parser.add_argument("--ttft-only", action="store_true", help="only the reply TTFT during an ingest vs idle")
     args = parser.parse_args()
 
     corpus, queries, qrels = load_beir(args.data, args.split)
     print(f"{args.data.name}: {len(corpus)} documents, {len(queries)} {args.split} queries", flush=True)
+    files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
+    if args.ttft_only:
+        reply_during_ingest(args.models_dir, sorted(args.pdfs.glob("*.pdf")) or files, args.ttft_runs)
+        return
     models = ModelService(args.models_dir)
     embedder = open_embedder(models, Settings(n_threads=args.threads), threads=embedding_threads(lambda: False))
     embedder.embed(["warm up"])  # start the worker outside the timings
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="retrieval-bench-"))
-    files = write_corpus(corpus, Path(tempfile.mkdtemp(prefix="retrieval-corpus-")))
     if not args.quality_only:
         throughput(args, models, embedder, files[:THROUGHPUT_DOCS])
         extraction(args.pdfs)
@@ -183,7 +188,8 @@ def timed_ingest(embedder, files: list[Path]) -> tuple[float, list[str]]:
 
 def raw_embedding_seconds(models: ModelService, texts: list[str]) -> dict[str, float]:
     """Seconds for each runtime's plainest call over `texts`, on every core and on one: onnxruntime one text a run
-    (the int8 model) and llama-cpp-python in EMBED_BATCH batches (the F16 GGUF)."""
+    (the int8 model; every core on each text, or a text on each core) and llama-cpp-python in EMBED_BATCH batches
+    (the F16 GGUF)."""
     import numpy as np
     import onnxruntime
     from llama_cpp import Llama
@@ -194,19 +200,32 @@ def raw_embedding_seconds(models: ModelService, texts: list[str]) -> dict[str, f
     tokenizer = Tokenizer.from_file(str(models.models_dir / spec.tokenizer.file))
     tokenizer.enable_truncation(spec.context_length)
     seconds = {}
+
+    def run_texts(session, encodings) -> None:
+        for encoding in encodings:
+            ids = np.array([encoding.ids], dtype=np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                        "token_type_ids": np.zeros_like(ids)})[0]  # fmt: skip
+            hidden[0].mean(axis=0)
+
     for threads, spinning in sorted({(1, True), (cores, True), (cores, False)}):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         session = onnxruntime.InferenceSession(str(models.path_of(spec)), options, providers=["CPUExecutionProvider"])
         started = time.perf_counter()
-        for encoding in tokenizer.encode_batch(texts):
-            ids = np.array([encoding.ids], dtype=np.int64)
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                                        "token_type_ids": np.zeros_like(ids)})[0]  # fmt: skip
-            hidden[0].mean(axis=0)
+        run_texts(session, tokenizer.encode_batch(texts))
         spins = "" if spinning else ", no spinning"
         seconds[f"onnxruntime int8, {threads} thread(s){spins}"] = time.perf_counter() - started
+        if threads == 1 and cores > 1:  # the app's lanes, plainly: each core runs every cores-th text on one thread
+            started = time.perf_counter()
+            encodings = tokenizer.encode_batch(texts)
+            lanes = [threading.Thread(target=run_texts, args=(session, encodings[n::cores])) for n in range(cores)]
+            for lane in lanes:
+                lane.start()
+            for lane in lanes:
+                lane.join()
+            seconds[f"onnxruntime int8, {cores} texts at once on 1 thread each"] = time.perf_counter() - started
     f16 = next(s for s in models.catalog if s.kind == "embedding" and s.quantization == "F16")
     for threads in sorted({1, cores}):
         raw = Llama(
@@ -239,8 +258,6 @@ def extraction(pdfs: Path) -> None:
 
 def reply_during_ingest(models_dir: Path, files: list[Path], runs: int) -> None:
     """TTFT of a reply in a fresh thread, idle and while another thread's large ingest runs, through the session."""
-    import threading
-
     from app.core.domain import TokenEvent
     from app.services.session import open_session
 

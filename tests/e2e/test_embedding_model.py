@@ -197,3 +197,121 @@ def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_di
     assert len(vectors) == 1
     again, _ = model.embed(texts)
     assert len(again) == 3 and _cosine(again[0], vectors[0]) > 0.9999
+
+
+def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, monkeypatch):
+    """A turn that starts while an ingest's round trip is in hand stops that round trip at its current text; the
+    turn's own query embeds at once; no ingest text is embedded until the turn's first output; then the ingest
+    finishes with the vectors of an embed alone. A turn that fails before its first token lets it finish too."""
+    import threading
+    import time
+
+    from app.runtime.embedder import BATCH_TEXTS, WorkerEmbedder
+    from app.services.routing import LocalActivity
+
+    activity = LocalActivity()
+    held = WorkerEmbedder(
+        embedder.worker, model_id=embedder.model_id, dimensions=embedder.dimensions, holds_back=activity.holds_back
+    )
+    activity.on_change(held.retarget)
+    texts = [f"{sentence} ({n})" * 20 for n in range(2 * BATCH_TEXTS) for sentence in SENTENCES[:1]]
+    alone = embedder.embed(texts)
+    answered: list[tuple[str, int]] = []
+    in_hand = threading.Event()
+    round_trip = embedder.worker.embed
+
+    def recorded(asked, *, threads=None):
+        caller = threading.current_thread().name
+        if caller == "ingest":
+            in_hand.set()
+        vectors, tokens = round_trip(asked, threads=threads)
+        answered.append((caller, len(vectors)))
+        return vectors, tokens
+
+    monkeypatch.setattr(embedder.worker, "embed", recorded)
+
+    def ingest_during(turn_body) -> list[list[float]]:
+        answered.clear()
+        in_hand.clear()
+        result: dict[str, list] = {}
+        ingest = threading.Thread(target=lambda: result.update(vectors=held.embed(texts)), name="ingest")
+        ingest.start()
+        assert in_hand.wait(30)
+        turn_body()
+        ingest.join(60)
+        assert not ingest.is_alive(), "the ingest never finished"
+        return result["vectors"]
+
+    def reply_after_a_while() -> None:
+        with activity.turn():
+            (query,) = held.embed(["Which region had the highest EBITDAR?"])
+            assert len(query) == embedder.dimensions
+            time.sleep(1.0)  # the prompt's processing: an ingest text takes ~50 ms, several would run by now
+            assert [caller for caller, _ in answered] == ["ingest", threading.current_thread().name]
+            assert 0 < answered[0][1] < BATCH_TEXTS  # cut short when the turn began
+            activity.output_began()  # the turn's model call, at its first token
+            time.sleep(0.1)
+
+    vectors = ingest_during(reply_after_a_while)
+    assert sum(count for caller, count in answered if caller == "ingest") == len(texts)
+    for a, b in zip(alone, vectors, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    def reply_that_fails() -> None:
+        with pytest.raises(GenerationFailed), activity.turn():
+            time.sleep(0.5)
+            raise GenerationFailed("the model failed before its first token")
+
+    vectors = ingest_during(reply_that_fails)
+    assert len(vectors) == len(texts) and not activity.holds_back(0)
+
+
+def test_lanes_give_the_vectors_of_one_lane_and_stop_with_a_first_part(models_dir: Path):
+    """On two cores each core runs texts of its own (two lanes); the vectors are those of one lane, in order; a
+    reply taking a core back mid-batch ends the second lane and the batch still finishes; a search making way
+    gets a first part of the batch, never none."""
+    import threading
+
+    from app.runtime.onnx_embedding import OnnxEmbeddingModel
+
+    models = ModelService(models_dir)
+    spec = embedding_spec(models)
+    model = OnnxEmbeddingModel(models.path_of(spec), models_dir / spec.tokenizer.file)
+    texts = [f"{sentence} ({n})" * 8 for n in range(3) for sentence in SENTENCES]
+    alone, alone_tokens = model.embed(texts, threads=lambda: 1)
+    askers: set[str] = set()
+
+    def two_cores() -> int:
+        askers.add(threading.current_thread().name)
+        return 2
+
+    both, both_tokens = model.embed(texts, threads=two_cores)
+    assert len(askers) == 2  # a second lane ran
+    assert both_tokens == alone_tokens
+    for a, b in zip(alone, both, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    asked = [0]
+
+    def reply_starts() -> int:
+        asked[0] += 1
+        return 2 if asked[0] <= 4 else 1
+
+    taken_back, _ = model.embed(texts, threads=reply_starts)
+    assert len(taken_back) == len(texts)
+    for a, b in zip(alone, taken_back, strict=True):
+        assert _cosine(a, b) > 0.9999
+
+    finished = [0]
+
+    def search_waits() -> bool:
+        finished[0] += 1
+        if finished[0] > 3:
+            model.interrupt()
+            return True
+        return False
+
+    first_part, tokens = model.embed(texts, threads=lambda: 2, make_way=search_waits)
+    assert 0 < len(first_part) < len(texts) and 0 < tokens < alone_tokens
+    for a, b in zip(alone, first_part, strict=False):
+        assert _cosine(a, b) > 0.9999
