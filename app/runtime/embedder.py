@@ -7,8 +7,9 @@ Callers take turns by round trip, and one that arrives while another's round tri
 worker to make way, the round trip in hand stops the text it runs and answers with the vectors it has, and the rest
 of that batch waits. A search (a turn's passages, a new thread's recalled memories) so hardly waits for an ingest;
 waiting for its batch was most of a reply's first-token time while a filing was ingested
-(tests/benchmarks/retrieval.py). Until a reply's first output, callers on other threads (an ingest) wait
-altogether (`holds_back`): the round trip in hand stops as for a search, and the rest waits for that output.
+(tests/benchmarks/retrieval.py). Until a reply's first output, callers on other threads with more than a few
+texts (an ingest) wait altogether (`holds_back`): the round trip in hand stops as for a search, and the rest waits
+for that output.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from app.runtime.client import WorkerClient
 # ("threads" op) and a search or a reply's first token stops the round trip at its current text (make_way), so a
 # round trip need not be short; with 16 texts each round trip ended with one lane idle while the other finished.
 BATCH_TEXTS = 64
+# A caller with at most this many texts (a search's query, a message's facts) is never held back for a reply's
+# first token: it costs that token a few ms, and a search typed meanwhile would wait for the whole prompt's prefill.
+FEW_TEXTS = 4
 # How often a held-back caller looks whether its hold has lapsed (it is woken at once when a reply's output begins).
 HOLD_POLL_S = 0.5
 
@@ -52,15 +56,16 @@ class WorkerEmbedder:
         self._holds_back = holds_back
         self._turns = threading.Condition()
         self._in_hand = False  # a round trip is under way
-        self._in_hand_by = 0  # the thread whose round trip it is
+        self._in_hand_by: int | None = None  # the thread whose round trip it is, if it may be held back
         self._arrived = 0  # callers waiting for their first round trip: they go before anyone's next one
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Unit-length vectors, one per text; texts longer than the model's window are cut at its end."""
         vectors: list[list[float]] = []
         first = True
+        holdable = len(texts) > FEW_TEXTS
         while len(vectors) < len(texts):
-            self._take_turn(arriving=first)
+            self._take_turn(arriving=first, holdable=holdable)
             first = False
             try:
                 started = time.perf_counter()
@@ -78,11 +83,11 @@ class WorkerEmbedder:
                 self._on_batch(tokens, time.perf_counter() - started)
         return vectors
 
-    def _take_turn(self, *, arriving: bool) -> None:
+    def _take_turn(self, *, arriving: bool, holdable: bool) -> None:
         """Wait for the next round trip: an arriving caller asks the one in hand to make way; a caller going on
         with its batch lets those that arrived meanwhile go first; a held-back caller waits (uncounted, so a
         reply's own embeds never wait for it)."""
-        caller = threading.get_ident()
+        caller = threading.get_ident() if holdable else None
         with self._turns:
             if arriving:
                 held = True
@@ -98,8 +103,8 @@ class WorkerEmbedder:
                 self._until(lambda: not self._in_hand and not self._arrived and not self._held(caller))
             self._in_hand, self._in_hand_by = True, caller
 
-    def _held(self, caller: int) -> bool:
-        return self._holds_back is not None and self._holds_back(caller)
+    def _held(self, caller: int | None) -> bool:
+        return caller is not None and self._holds_back is not None and self._holds_back(caller)
 
     def _until(self, ready: Callable[[], bool]) -> None:
         """Wait (holding `_turns`) until `ready()`; a hold also ends by time, unannounced, hence the polling."""

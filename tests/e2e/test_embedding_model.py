@@ -201,8 +201,9 @@ def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_di
 
 def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, monkeypatch):
     """A turn that starts while an ingest's round trip is in hand stops that round trip at its current text; the
-    turn's own query embeds at once; no ingest text is embedded until the turn's first output; then the ingest
-    finishes with the vectors of an embed alone. A turn that fails before its first token lets it finish too."""
+    turn's own query, and a search's single text from another thread, embed at once; no ingest text is embedded until
+    the turn's first output; then the ingest finishes with the vectors of an embed alone. A turn that fails before
+    its first token lets it finish too."""
     import threading
     import time
 
@@ -249,6 +250,11 @@ def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, mo
             time.sleep(1.0)  # the prompt's processing: an ingest text takes ~50 ms, several would run by now
             assert [caller for caller, _ in answered] == ["ingest", threading.current_thread().name]
             assert 0 < answered[0][1] < BATCH_TEXTS  # cut short when the turn began
+            search = threading.Thread(target=lambda: held.embed(["a search typed meanwhile"]), name="search")
+            search.start()
+            search.join(20)
+            assert not search.is_alive(), "a search from another thread waited for the reply's first token"
+            assert answered[-1] == ("search", 1) and len(answered) == 3  # and the ingest still waits
             activity.output_began()  # the turn's model call, at its first token
             time.sleep(0.1)
 
