@@ -4,6 +4,7 @@ with (issue 17), and their agreement: stable vectors, batching-independent, cosi
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import pytest
@@ -132,16 +133,9 @@ def test_a_batch_in_hand_takes_the_new_core_count_and_gives_the_same_vectors(emb
     for a, b in zip(before, after, strict=True):
         assert _cosine(a, b) > 0.9999
 
-
-def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch):
-    """An embed that arrives while an ingest's round trip is in hand makes that round trip answer with the vectors
-    it has: the search goes next, the ingest's batch goes on after it, and its vectors are those of an embed alone."""
-    import threading
-
-    from app.runtime.embedder import BATCH_TEXTS
-
-    texts = [f"{sentence} ({n})" * 20 for n in range(BATCH_TEXTS) for sentence in SENTENCES[:1]]
-    alone = embedder.embed(texts)
+def _recorded_round_trips(embedder, monkeypatch) -> tuple[list[tuple[str, int]], threading.Event]:
+    """Each round trip to the embedding worker, as (the calling thread's name, vectors answered), and an event set
+    once a thread named "ingest" has one in hand."""
     answered: list[tuple[str, int]] = []
     in_hand = threading.Event()
     round_trip = embedder.worker.embed
@@ -155,6 +149,17 @@ def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch)
         return vectors, tokens
 
     monkeypatch.setattr(embedder.worker, "embed", recorded)
+    return answered, in_hand
+
+
+def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch):
+    """An embed that arrives while an ingest's round trip is in hand makes that round trip answer with the vectors
+    it has: the search goes next, the ingest's batch goes on after it, and its vectors are those of an embed alone."""
+    from app.runtime.embedder import BATCH_TEXTS
+
+    texts = [f"{sentence} ({n})" * 20 for n in range(BATCH_TEXTS) for sentence in SENTENCES[:1]]
+    alone = embedder.embed(texts)
+    answered, in_hand = _recorded_round_trips(embedder, monkeypatch)
     result: dict[str, list] = {}
     ingest = threading.Thread(target=lambda: result.update(ingest=embedder.embed(texts)), name="ingest")
     ingest.start()
@@ -173,8 +178,6 @@ def test_a_search_goes_before_the_rest_of_an_ingest_batch(embedder, monkeypatch)
 def test_an_interrupted_text_is_left_and_the_model_embeds_on_as_before(models_dir: Path):
     """`interrupt` stops the text being run (never a batch's first: there is then nothing to answer with), and
     the next embed gives the vectors an embed alone gives."""
-    import threading
-
     from app.runtime.onnx_embedding import OnnxEmbeddingModel
 
     models = ModelService(models_dir)
@@ -204,7 +207,6 @@ def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, mo
     turn's own query, and a search's single text from another thread, embed at once; no ingest text is embedded until
     the turn's first output; then the ingest finishes with the vectors of an embed alone. A turn that fails before
     its first token lets it finish too."""
-    import threading
     import time
 
     from app.runtime.embedder import BATCH_TEXTS, WorkerEmbedder
@@ -217,19 +219,7 @@ def test_an_ingest_waits_for_a_replys_first_token_and_then_finishes(embedder, mo
     activity.on_change(held.retarget)
     texts = [f"{sentence} ({n})" * 20 for n in range(2 * BATCH_TEXTS) for sentence in SENTENCES[:1]]
     alone = embedder.embed(texts)
-    answered: list[tuple[str, int]] = []
-    in_hand = threading.Event()
-    round_trip = embedder.worker.embed
-
-    def recorded(asked, *, threads=None):
-        caller = threading.current_thread().name
-        if caller == "ingest":
-            in_hand.set()
-        vectors, tokens = round_trip(asked, threads=threads)
-        answered.append((caller, len(vectors)))
-        return vectors, tokens
-
-    monkeypatch.setattr(embedder.worker, "embed", recorded)
+    answered, in_hand = _recorded_round_trips(embedder, monkeypatch)
 
     def ingest_during(turn_body) -> list[list[float]]:
         answered.clear()
@@ -276,8 +266,6 @@ def test_lanes_give_the_vectors_of_one_lane_and_stop_with_a_first_part(models_di
     """On two cores each core runs texts of its own (two lanes); the vectors are those of one lane, in order; a
     reply taking a core back mid-batch ends the second lane and the batch still finishes; a search making way
     gets a first part of the batch, never none."""
-    import threading
-
     from app.runtime.onnx_embedding import OnnxEmbeddingModel
 
     models = ModelService(models_dir)
