@@ -166,7 +166,8 @@ class ReplyView(QWidget):
         self._streaming = False
         self._finished_undrawn: list[QWidget] = []
         self._spares: dict[str, QWidget] = {}  # by block kind, hidden, made while streaming
-        self._idle_work_queued = False
+        self._idle_timer = QTimer(self, singleShot=True, interval=IDLE_AFTER_MS)  # a child: it dies with the view
+        self._idle_timer.timeout.connect(self._do_idle_work)
 
     def show_text(self, text: str, *, streaming: bool = False) -> None:
         self._draw_finished()
@@ -246,13 +247,11 @@ class ReplyView(QWidget):
             widget.show_markdown(block.text + caret)
 
     def _queue_idle_work(self) -> None:
-        if not self._idle_work_queued and (self._finished_undrawn or len(self._spares) < len(BLOCK_KINDS)):
-            self._idle_work_queued = True
-            QTimer.singleShot(IDLE_AFTER_MS, self, self._do_idle_work)
+        if not self._idle_timer.isActive() and (self._finished_undrawn or len(self._spares) < len(BLOCK_KINDS)):
+            self._idle_timer.start()
 
     def _do_idle_work(self) -> None:
         """One piece of work per idle moment, so none of them adds to another."""
-        self._idle_work_queued = False
         missing = [kind for kind in BLOCK_KINDS if kind not in self._spares]
         if self._finished_undrawn:
             self._draw_finished()
