@@ -113,7 +113,8 @@ class Passages:
     def passages_for(self, thread: Thread, user: Message, *, budget_tokens: int | None = None) -> list[Passage]:
         """The passages that go with user message `user`: stored ones if it had them, else chosen now within
         `budget_tokens` (None: the route's window is not known): small documents whole while they fit, the rest
-        searched with the message and the one before it (a follow-up asks in few words), one passage per page."""
+        searched with the message and the one before it if that one was about them too (a follow-up asks in few
+        words), one passage per page."""
         stored = self.documents.message_passages(user.id)
         if stored is not None:
             return stored
@@ -148,12 +149,15 @@ class Passages:
         return passages
 
     def _retrieval_query(self, thread: Thread, user: Message) -> str:
-        """The message, after the previous user message of its branch if there is one: "and the year before?" is
-        searched with what it follows up on."""
+        """The message, after the previous user message of its branch when that one was given passages too: "and
+        the year before?" is searched with what it follows up on. A message from before the files were attached
+        is left out: its words ("a long story") would rank whatever shares them ("Long-term debt") first."""
         parent = self.documents.store.get_message(user.parent_id) if user.parent_id is not None else None
         while parent is not None and parent.role != Role.USER:
             parent = self.documents.store.get_message(parent.parent_id) if parent.parent_id is not None else None
-        return f"{parent.content}\n{user.content}" if parent is not None and parent.content else user.content
+        if parent is None or not parent.content or not self.documents.message_passages(parent.id):
+            return user.content
+        return f"{parent.content}\n{user.content}"
 
     def for_message(self, thread: Thread, message: Message, *, budget_tokens: int | None) -> MessageContext | None:
         """The context builder's contributor: numbered passages before the message (the same every time), each

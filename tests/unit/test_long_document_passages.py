@@ -106,11 +106,31 @@ def test_a_follow_up_is_searched_with_the_message_before_it(service, store, tmp_
     thread = store.create_thread("t")
     service.attach(thread.id, [folder], summarise=False)
     first = _ask(service, store, thread.id, "How many herons nested at Marsh Lake?")
+    assert service.passages_for(store.get_thread(thread.id), first, budget_tokens=600)  # its turn was given passages
     reply = store.add_message(thread.id, parent_id=first.id, role=Role.ASSISTANT, content="412 pairs.")
     store.finish_message(reply.id, status=MessageStatus.COMPLETE)
     follow_up = _ask(service, store, thread.id, "and the year before?", parent_id=reply.id)
     passages = service.passages_for(store.get_thread(thread.id), follow_up, budget_tokens=600)
     assert passages and passages[0].file_name == "lakes.txt"
+
+
+def test_a_message_from_before_the_files_were_attached_is_not_searched_with(service, store, tmp_path: Path):
+    """A chat that turns to a file dropped on it mid-way: the earlier, unrelated question ("a long story") would pull
+    in whatever shares its words (the trial: "Long-term debt" put a 10-K's balance sheet above its income statement)."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "lakes.txt").write_text("Marsh Lake had 412 heron pairs in 2022. " + FILLER * 30)
+    (folder / "keepers.txt").write_text("The lighthouse keeper told a long story of the keeper before him. " + FILLER * 30)
+    thread = store.create_thread("t")
+    story = _ask(service, store, thread.id, "Tell me a long story about a lighthouse keeper.")
+    assert service.passages_for(store.get_thread(thread.id), story, budget_tokens=600) == []  # nothing attached yet
+    reply = store.add_message(thread.id, parent_id=story.id, role=Role.ASSISTANT, content="Once upon a time…")
+    store.finish_message(reply.id, status=MessageStatus.COMPLETE)
+    service.attach(thread.id, [folder], summarise=False)
+    question = _ask(service, store, thread.id, "How many heron pairs at Marsh Lake?", parent_id=reply.id)
+    passages = service.passages_for(store.get_thread(thread.id), question, budget_tokens=600)
+    assert passages and passages[0].file_name == "lakes.txt"
+    assert all(p.file_name == "lakes.txt" for p in passages)
 
 
 def _chunk(page: int, start: int, text: str) -> ChunkText:
