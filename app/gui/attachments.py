@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer, Sign
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +40,7 @@ from app.services.session import Session
 
 FOLDER_POLL_MS = 60_000  # a safety net: the watcher misses changes on some network and FUSE file systems
 FOLDER_SETTLE_MS = 1_500  # wait for a burst of changes (a copy, a checkout) to end before re-indexing
+CITED_NAME_WIDTH = 200  # pixels of a file's name in the sources row; longer names are shortened in the middle
 STATUS_MARKS = {
     DocumentStatus.READY: "✓",
     DocumentStatus.PENDING: "…",
@@ -146,8 +149,16 @@ class AttachmentPanel(QWidget):
         self.citations_row = QHBoxLayout()
         self.citations_row.setContentsMargins(0, 0, 0, 0)
         self.citations_row.setSpacing(6)
-        self.citations_box = QWidget()
-        self.citations_box.setLayout(self.citations_row)
+        strip = QWidget()
+        strip.setLayout(self.citations_row)
+        # A strip that scrolls sideways: more sources than fit the row would otherwise widen the panel and squeeze
+        # the chips and the attach buttons under it.
+        self.citations_box = QScrollArea()
+        self.citations_box.setObjectName("citationsStrip")
+        self.citations_box.setWidget(strip)
+        self.citations_box.setWidgetResizable(True)
+        self.citations_box.setFrameShape(QFrame.Shape.NoFrame)
+        self.citations_box.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.citations_box.hide()
 
         layout = QVBoxLayout(self)
@@ -165,6 +176,11 @@ class AttachmentPanel(QWidget):
     def citation_buttons(self) -> list[QPushButton]:
         widgets = (self.citations_row.itemAt(i).widget() for i in range(self.citations_row.count()))
         return [widget for widget in widgets if isinstance(widget, QPushButton)]
+
+    def citations_caption(self) -> str:
+        """The sources row's label ("Sources in report.pdf"), "" while there are none."""
+        first = self.citations_row.itemAt(0)
+        return first.widget().text() if first is not None and isinstance(first.widget(), QLabel) else ""
 
     def show_attachments(self, attachments: list[Attachment]) -> None:
         for chip in self.chips():
@@ -200,26 +216,44 @@ class AttachmentPanel(QWidget):
         self.progress_bar.setValue(progress.chunks_done)
 
     def show_citations(self, citations: list[Citation]) -> None:
-        """The latest reply's sources, left-aligned after a "Sources" label; ✓ marks text found in the file."""
+        """The latest reply's sources, left-aligned after a "Sources" label; ✓ marks text found in the file. Sources
+        from one file name it once, in the label, so seven pages of a 10-K fit the row as "[1] p.38 ✓" each (with
+        the name on every button, they were cut to "N_2017_10K." and could not be told apart); names of several
+        files are shortened in the middle."""
         while self.citations_row.count():
             widget = self.citations_row.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
+        one_file = len({citation.file_name for citation in citations}) == 1
+
+        def short(name: str) -> str:
+            return self.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, CITED_NAME_WIDTH)
+
         if citations:
-            label = QLabel(self.tr("Sources"))
+            first_name = citations[0].file_name
+            label = QLabel(self.tr("Sources in {0}").format(short(first_name)) if one_file else self.tr("Sources"))
+            label.setToolTip(first_name if one_file else "")
             label.setObjectName("citationsLabel")
             self.citations_row.addWidget(label)
         for citation in citations:
             mark = "✓" if citation.verified else "?"
-            button = QPushButton(
-                self.tr("[{0}] {1} p.{2} {3}").format(citation.number, citation.file_name, citation.page, mark)
+            if one_file:
+                text = self.tr("[{0}] p.{1} {2}").format(citation.number, citation.page, mark)
+            else:
+                name = short(citation.file_name)
+                text = self.tr("[{0}] {1} p.{2} {3}").format(citation.number, name, citation.page, mark)
+            button = QPushButton(text)
+            button.setAccessibleName(
+                self.tr("Source {0}: {1}, page {2}").format(citation.number, citation.file_name, citation.page)
             )
             button.setObjectName("citationButton")
             button.setFlat(True)
-            button.setToolTip(citation.text[:400])
+            button.setToolTip(f"{citation.file_name}, p.{citation.page}\n{citation.text[:400]}")
             button.clicked.connect(lambda _=False, c=citation: self.citation_chosen.emit(c))
             self.citations_row.addWidget(button)
         self.citations_row.addStretch(1)
+        scroll_bar = self.citations_box.horizontalScrollBar().sizeHint().height()
+        self.citations_box.setFixedHeight(self.citations_box.widget().sizeHint().height() + scroll_bar)
         self.citations_box.setVisible(bool(citations))
 
 

@@ -11,14 +11,17 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QStyle, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.documents import Citation
 from app.core.errors import ThreadloomError
 from app.services.cited_pages import is_pdf, page_text
 
 ZOOM = 1.6  # pixels per PDF point: readable at the default window size
+SCREEN_SHARE = 0.9  # at most this much of the screen's width and height for the viewer
+HIGHLIGHT_MARGIN = 80  # pixels of the page shown above the first highlight
 MIN_LINE_CHARS = 4  # shorter lines of a cited span match all over a page; skip them when highlighting
 
 
@@ -30,15 +33,17 @@ class CitedPage:
     html: str | None = None
     problem: str | None = None
     highlight_count: int = 0
+    highlight_top: int = 0  # pixels from the image's top to the first highlight: the viewer opens there
 
 
-def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int]:
-    """The cited page as an image with the span's lines highlighted, and how many places were highlighted."""
+def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int, int]:
+    """The cited page as an image with the span's lines highlighted, how many places were highlighted, and the
+    pixel row of the topmost one."""
     import pymupdf
 
     with pymupdf.open(path) as document:
         page = document[citation.page - 1]
-        highlighted = 0
+        highlighted, top = 0, page.rect.height
         for line in dict.fromkeys(part.strip() for part in citation.text.splitlines()):
             if len(line) < MIN_LINE_CHARS:
                 continue
@@ -46,19 +51,21 @@ def render_pdf_page(path: Path, citation: Citation) -> tuple[QImage, int]:
             if quads:
                 page.add_highlight_annot(quads)
                 highlighted += len(quads)
+                top = min(top, *(quad.rect.y0 for quad in quads))
         pixmap = page.get_pixmap(matrix=pymupdf.Matrix(ZOOM, ZOOM), annots=True)
         image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
-        return image.copy(), highlighted  # copy: the samples buffer dies with the pixmap
+        # copy: the samples buffer dies with the pixmap
+        return image.copy(), highlighted, round(top * ZOOM) if highlighted else 0
 
 
 def render_citation(citation: Citation) -> CitedPage:
     """Background: read the cited file and make the page to show."""
     if is_pdf(citation):
         try:
-            image, highlighted = render_pdf_page(Path(citation.stored_path), citation)
+            image, highlighted, top = render_pdf_page(Path(citation.stored_path), citation)
         except (RuntimeError, ValueError, IndexError) as exc:  # encrypted, damaged or gone since
             return CitedPage(problem=f"{citation.file_name}: the page cannot be shown ({exc})")
-        return CitedPage(image=image, highlight_count=highlighted)
+        return CitedPage(image=image, highlight_count=highlighted, highlight_top=top)
     try:
         text = page_text(citation)
     except (ThreadloomError, OSError, IndexError) as exc:
@@ -77,6 +84,7 @@ class PageViewer(QDialog):
     def __init__(self, citation: Citation, page: CitedPage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pageViewer")
+        self.citation = citation
         state = (
             self.tr("verified")
             if citation.verified
@@ -85,7 +93,6 @@ class PageViewer(QDialog):
         self.setWindowTitle(
             self.tr("[{0}] {1}, page {2} ({3})").format(citation.number, citation.file_name, citation.page, state)
         )
-        self.resize(820, 900)
         layout = QVBoxLayout(self)
         self.caption = QLabel(self.windowTitle())
         self.caption.setObjectName("pageViewerCaption")
@@ -93,12 +100,9 @@ class PageViewer(QDialog):
         layout.addWidget(self.caption)
         self.highlight_count = page.highlight_count
         self.image = page.image
+        self.resize(820, 900)
         if page.image is not None:
-            picture = QLabel()
-            picture.setPixmap(QPixmap.fromImage(page.image))
-            scroll = QScrollArea()
-            scroll.setWidget(picture)
-            layout.addWidget(scroll, 1)
+            self._show_image(page, layout)
         elif page.html is not None:
             self.text_view = QTextBrowser()
             layout.addWidget(self.text_view, 1)
@@ -106,3 +110,27 @@ class PageViewer(QDialog):
             self.text_view.scrollToAnchor("cited")
         else:
             layout.addWidget(QLabel(page.problem or ""))
+
+    def _show_image(self, page: CitedPage, layout: QVBoxLayout) -> None:
+        """The whole width of the page in view, scaled down only where the screen is narrower: a statement's figures
+        sit in its right-hand columns, which a fixed-width viewer cut off. Opens at the first highlight."""
+        available = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        chrome = 2 * layout.contentsMargins().left() + scroll_bar + 4
+        width = min(page.image.width(), int(available.width() * SCREEN_SHARE) - chrome)
+        image = page.image if width >= page.image.width() else page.image.scaledToWidth(
+            width, Qt.TransformationMode.SmoothTransformation
+        )
+        picture = QLabel()
+        picture.setPixmap(QPixmap.fromImage(image))
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(picture)
+        layout.addWidget(self.scroll, 1)
+        self.resize(width + chrome, min(image.height() + chrome + 40, int(available.height() * SCREEN_SHARE)))
+        scale = image.width() / page.image.width()
+        self.first_highlight_y = round(page.highlight_top * scale)
+        QTimer.singleShot(0, self, self._scroll_to_highlight)
+
+    def _scroll_to_highlight(self) -> None:
+        """A little of the page above the highlight stays in view, so the table's heading shows with its rows."""
+        self.scroll.verticalScrollBar().setValue(max(0, self.first_highlight_y - HIGHLIGHT_MARGIN))

@@ -87,7 +87,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Sources in {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>[{0}] p.{1} {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>[{0}] {1} p.{2} {3}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Source {0}: {1}, page {2}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -9,14 +9,16 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from app.core.documents import DocumentStatus
+from app.core.domain import Role
 from tests.conftest import SHARED_DATA
 from tests.gui.conftest import REPLY_TIMEOUT_MS, limit_reply
 from tests.gui.test_details_panel import details_text
-from tests.gui.test_main_window import type_and_send, wait_until_idle
+from tests.gui.test_main_window import type_and_send, wait_until_idle, wait_until_streaming_text
 
 pytestmark = pytest.mark.slow
 PDF = SHARED_DATA / "pdf-corpus" / "files" / "sf-001-minimal-document.pdf"
 ENCRYPTED = SHARED_DATA / "pdf-corpus" / "files" / "pypdf-encrypted-file.pdf"  # password "test"
+ANNUAL_REPORT = SHARED_DATA / "financebench-dev" / "pdfs" / "AMAZON_2017_10K.pdf"  # 85 pages; income statement p.38
 
 
 def drop_files(widget, paths) -> bool:
@@ -60,7 +62,8 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     qtbot.waitUntil(lambda: bool(panel.citation_buttons()), timeout=REPLY_TIMEOUT_MS)
     button = panel.citation_buttons()[0]
     button_text = button.text()
-    assert button_text.startswith(f"[1] {PDF.name} p.1 ✓")  # the passage is really on that page
+    assert button_text == "[1] p.1 ✓"  # the passage is really on that page
+    assert panel.citations_caption() == f"Sources in {PDF.name}"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.attachments.viewer is not None)  # the page is rendered off the GUI thread
     viewer = window.attachments.viewer
@@ -75,6 +78,46 @@ def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(q
     assert not panel.citations_box.isVisible() and not panel.chips()
     window.open_thread(thread_id)
     qtbot.waitUntil(lambda: [b.text() for b in panel.citation_buttons()][:1] == [button_text], timeout=10_000)
+
+
+def test_an_annual_report_dropped_while_a_reply_streams_is_cited_at_its_income_statement(qtbot, session, show_window):
+    """The user trial of issue 17: chat, drop a 10-K while the reply streams, ask a figure of its income statement,
+    open the source and see the statement's whole width, the cited rows in view."""
+    limit_reply(session, max_tokens=48)
+    window = show_window(session)
+    panel = window.attachments.panel
+    progress = []
+    show_progress = panel.show_progress
+    panel.show_progress = lambda value: (progress.append(value), show_progress(value))
+    type_and_send(qtbot, window, "Tell me a long story about a lighthouse keeper.")
+    wait_until_streaming_text(qtbot, window)
+    assert drop_files(window.conversation.viewport(), [ANNUAL_REPORT])
+    wait_until_idle(qtbot, window)
+    qtbot.waitUntil(lambda: bool(progress) and progress[-1].phase == "done", timeout=5 * REPLY_TIMEOUT_MS)
+    assert progress[-1].pages_done == 85 and progress[-1].chunks_done == progress[-1].chunks_total > 0
+
+    type_and_send(qtbot, window, "What were Amazon's total net sales in 2017?")
+    wait_until_idle(qtbot, window)
+    qtbot.waitUntil(lambda: bool(panel.citation_buttons()), timeout=REPLY_TIMEOUT_MS)
+    question = next(c.message for c in reversed(window.conversation.cards()) if c.message.role == Role.USER)
+    given = session.attachments.documents.message_passages(question.id)
+    assert given and given[0].page == 38  # the search put the income statement first, not the lighthouse story's words
+    assert panel.citations_caption() == f"Sources in {ANNUAL_REPORT.name}"
+    [statement] = [b for b in panel.citation_buttons() if " p.38 " in b.text()]
+    assert statement.text().endswith("✓")
+    qtbot.mouseClick(statement, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.attachments.viewer is not None)
+    viewer = window.attachments.viewer
+    assert "Total net sales" in viewer.citation.text  # the statement's rows, kept with their figures
+    assert viewer.highlight_count > 0
+    assert viewer.scroll.horizontalScrollBar().maximum() == 0  # the figures' columns are in view, not cut off
+
+    def highlight_in_view() -> bool:
+        top = viewer.scroll.verticalScrollBar().value()
+        return top <= viewer.first_highlight_y < top + viewer.scroll.viewport().height()
+
+    qtbot.waitUntil(highlight_in_view)
+    viewer.close()
 
 
 def test_encrypted_pdf_asks_for_its_password_and_says_when_it_is_wrong(qtbot, session, show_window):
@@ -177,3 +220,34 @@ def test_a_folder_watched_for_all_threads_shows_in_every_thread(qtbot, session, 
     qtbot.waitUntil(lambda: [c.attachment.file_name for c in panel.chips()] == ["leave.md"])
     [chip] = panel.chips()
     assert chip.remove_action.text() == "Stop watching its folder (in every thread)"
+
+
+def test_many_sources_scroll_sideways_and_long_names_are_shortened_not_cut(qtbot):
+    from app.core.documents import Citation
+    from app.gui.attachments import AttachmentPanel
+
+    panel = AttachmentPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 200)
+    panel.show()
+    narrow = panel.minimumSizeHint().width()
+    long_names = ["QUARTERLY_REPORT_OF_THE_COMPANY_2023_Q4_EARNINGS.pdf", "ANNUAL_REPORT_OF_THE_COMPANY_2022_10K.pdf"]
+    citations = [
+        Citation(n, long_names[n % 2], page=n + 10, start=0, end=5, text="Total net sales", verified=n % 3 != 0,
+                 document_id=n % 2, stored_path="/nowhere")  # fmt: skip
+        for n in range(1, 13)
+    ]
+    panel.show_citations(citations)
+    buttons = panel.citation_buttons()
+    assert len(buttons) == 12
+    assert panel.minimumSizeHint().width() <= max(narrow, 600)  # twelve sources do not widen the panel
+    assert buttons[0].text().startswith("[1] ANNUAL_") and "…" in buttons[0].text() and buttons[0].text().endswith(
+        "p.11 ✓"
+    )
+    assert buttons[0].accessibleName() == f"Source 1: {long_names[1]}, page 11"
+    assert panel.citations_box.horizontalScrollBar().maximum() > 0  # the rest are a sideways scroll away
+    panel.show_citations(citations[:2])
+    assert [b.text() for b in panel.citation_buttons()] == [buttons[0].text(), buttons[1].text()]
+    panel.show_citations([c for c in citations if c.file_name == long_names[1]][:3])
+    assert [b.text() for b in panel.citation_buttons()] == ["[1] p.11 ✓", "[3] p.13 ?", "[5] p.15 ✓"]
+    assert "…" in panel.citations_caption()
