@@ -32,13 +32,19 @@ def drop_files(widget, paths) -> bool:
     return enter.isAccepted() and drop.isAccepted()
 
 
+def recorded_progress(panel) -> list:
+    """The ingest progress the panel is shown, in order (it still shows it)."""
+    progress = []
+    show_progress = panel.show_progress
+    panel.show_progress = lambda value: (progress.append(value), show_progress(value))
+    return progress
+
+
 def test_dropped_pdf_shows_progress_summary_and_a_citation_that_opens_its_page(qtbot, session, show_window):
     limit_reply(session, max_tokens=48)
     window = show_window(session)
     panel = window.attachments.panel
-    progress = []
-    show_progress = panel.show_progress
-    panel.show_progress = lambda value: (progress.append(value), show_progress(value))
+    progress = recorded_progress(panel)
 
     assert drop_files(window.conversation.viewport(), [PDF])
     qtbot.waitUntil(lambda: any(p.phase == "embedding" for p in progress), timeout=REPLY_TIMEOUT_MS)
@@ -86,9 +92,7 @@ def test_an_annual_report_dropped_while_a_reply_streams_is_cited_at_its_income_s
     limit_reply(session, max_tokens=48)
     window = show_window(session)
     panel = window.attachments.panel
-    progress = []
-    show_progress = panel.show_progress
-    panel.show_progress = lambda value: (progress.append(value), show_progress(value))
+    progress = recorded_progress(panel)
     type_and_send(qtbot, window, "Tell me a long story about a lighthouse keeper.")
     wait_until_streaming_text(qtbot, window)
     assert drop_files(window.conversation.viewport(), [ANNUAL_REPORT])
