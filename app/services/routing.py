@@ -137,19 +137,27 @@ class LocalWorkers:
 # A turn holds background embeds (an ingest's) back until its first output at most this long: past it (a long
 # prompt's prefill) the ingest goes on beside it, on one core, rather than stall.
 FIRST_OUTPUT_HOLD_S = 30.0
+# Background model calls (an attachment's summary, proposed memories) start only while no local turn runs on
+# another thread, waiting at most this long: the model's lock is not fair, so a summary's next call took the model
+# straight back from a waiting reply (in a trial, a question asked as a 10-K's summary began waited for five of its
+# seven calls, ~32 s).
+YIELD_TO_TURNS_MAX_S = 300.0
+BACKGROUND_PURPOSES = frozenset({CallPurpose.SUMMARY, CallPurpose.MEMORY})
 
 
 class LocalActivity:
     """How many local model calls (replies, titles, summaries) and local turns are generating now, and which turns
     still wait for their first output. The embedder asks it before each batch: it keeps to one core while a call
     runs, and embeds nothing for other threads until a turn's first token, so chat never waits on an ingest (issue
-    17)."""
+    17). Background model calls (summaries) ask it too, and start only between turns."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._running = 0
         self._awaiting: dict[object, tuple[int, float]] = {}  # a turn's key -> (its thread, since when)
+        self._turns: dict[object, int] = {}  # every running turn's key -> its thread
         self._clock = clock
         self._lock = threading.Lock()
+        self._turn_ended = threading.Condition(self._lock)
         self._listeners: list[Callable[[], None]] = []
 
     def on_change(self, listener: Callable[[], None]) -> None:
@@ -173,11 +181,22 @@ class LocalActivity:
         with self.generating():
             with self._lock:
                 self._awaiting[key] = (threading.get_ident(), self._clock())
+                self._turns[key] = threading.get_ident()
             self._tell()
             try:
                 yield
             finally:
+                with self._lock:
+                    del self._turns[key]
+                    self._turn_ended.notify_all()
                 self._release(lambda turn, _thread: turn is key)
+
+    def yield_to_turns(self, timeout_s: float = YIELD_TO_TURNS_MAX_S) -> None:
+        """Wait while a local turn runs on another thread (at most `timeout_s`): background calls go between
+        turns, not between a turn and its model."""
+        thread = threading.get_ident()
+        with self._lock:
+            self._turn_ended.wait_for(lambda: all(ident == thread for ident in self._turns.values()), timeout_s)
 
     def output_began(self) -> None:
         """The turn on this thread has its model's first token or tool call: other threads embed again."""
@@ -248,6 +267,8 @@ class MeteredBackend:
         return self.inner.count_tokens(turns, tools)
 
     def generate(self, request: GenerationRequest) -> Iterator[StreamEvent]:
+        if self._activity is not None and self._purpose in BACKGROUND_PURPOSES:
+            self._activity.yield_to_turns()
         with self._activity.generating() if self._activity is not None else nullcontext():
             yield from self._metered(request)
 

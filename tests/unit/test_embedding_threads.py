@@ -1,11 +1,12 @@
 """The embedder's cores (issue 17): all of them while no local reply streams, one while one does, none for other
-threads (an ingest) until a turn's first token, so chat never waits on an ingest. The router counts every local model
-call while it generates."""
+threads (an ingest) until a turn's first token, so chat never waits on an ingest; an attachment's summary calls wait
+for a running turn. The router counts every local model call while it generates."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,35 @@ def test_a_first_step_that_calls_a_tool_ends_the_hold_before_the_tool_runs(tmp_p
     services.backend().enqueue([ToolCallRequest("c1", "look_up", {})], ["It is found."])
     list(services.chat.send(services.chat.new_thread().id, "look it up"))
     assert tool.seen == [False]
+
+
+def test_a_summary_waits_for_a_running_turn_instead_of_taking_the_model_from_it(tmp_path: Path):
+    """An ingest's summary calls come one after another; the model's lock is not fair, so without waiting a summary's
+    next call took the model back from a reply sent meanwhile (the trial: five calls, ~32 s)."""
+    services = scripted_services(tmp_path)
+    services.backend().enqueue(["the reply"], ["the summary"])
+    stream = services.chat.send(services.chat.new_thread().id, "hello")
+    for event in stream:
+        if isinstance(event, ContextBuilt):
+            break  # the turn runs; its model call has not started yet
+    route = Route(model=services.router.default_model, reason=RouteReason.THREAD)
+    summary = []
+    summarising = threading.Thread(
+        target=lambda: summary.append(services.router.complete(REQUEST, purpose=CallPurpose.SUMMARY, route=route))
+    )
+    summarising.start()
+    summarising.join(0.5)
+    assert summarising.is_alive()  # waiting for the turn
+    reply = "".join(event.text for event in stream if isinstance(event, TokenEvent))
+    summarising.join(10)
+    assert reply == "the reply" and summary == ["the summary"]
+
+
+def test_a_background_call_from_the_turns_own_thread_does_not_wait_for_it():
+    activity = LocalActivity()
+    waited = []
+    with activity.turn():
+        started = time.monotonic()
+        activity.yield_to_turns(timeout_s=5.0)
+        waited.append(time.monotonic() - started)
+    assert waited[0] < 2.5  # not the 5 s timeout: it would wait for itself
