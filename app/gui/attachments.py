@@ -248,7 +248,9 @@ class AttachmentPanel(QWidget):
             )
             button.setObjectName("citationButton")
             button.setFlat(True)
-            button.setToolTip(f"{citation.file_name}, p.{citation.page}\n{citation.text[:400]}")
+            button.setToolTip(
+                self.tr("{0}, p.{1}\n{2}").format(citation.file_name, citation.page, citation.text[:400])
+            )
             button.clicked.connect(lambda _=False, c=citation: self.citation_chosen.emit(c))
             self.citations_row.addWidget(button)
         self.citations_row.addStretch(1)

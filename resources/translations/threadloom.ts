@@ -102,6 +102,11 @@
         <source>Source {0}: {1}, page {2}</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>{0}, p.{1}
+{2}</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>BarChart</name>
