@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QStyle, QTextBrowser, QVBoxLayout, QWidget
 
@@ -22,6 +22,7 @@ from app.services.cited_pages import is_pdf, page_text
 ZOOM = 1.6  # pixels per PDF point: readable at the default window size
 SCREEN_SHARE = 0.9  # at most this much of the screen's width and height for the viewer
 HIGHLIGHT_MARGIN = 80  # pixels of the page shown above the first highlight
+TEXT_VIEW_SIZE = QSize(820, 900)  # a cited text file's page (a PDF page sizes the viewer to itself)
 MIN_LINE_CHARS = 4  # shorter lines of a cited span match all over a page; skip them when highlighting
 
 
@@ -100,10 +101,11 @@ class PageViewer(QDialog):
         layout.addWidget(self.caption)
         self.highlight_count = page.highlight_count
         self.image = page.image
-        self.resize(820, 900)
         if page.image is not None:
             self._show_image(page, layout)
-        elif page.html is not None:
+            return
+        self.resize(TEXT_VIEW_SIZE)
+        if page.html is not None:
             self.text_view = QTextBrowser()
             layout.addWidget(self.text_view, 1)
             self.text_view.setHtml(page.html)
