@@ -28,7 +28,7 @@ from app.store.db import Store
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
     document.pages, document.status, document.error, document.summary,
-    (SELECT count(*) FROM chunk WHERE chunk.document_id = document.id), document.created_at"""
+    document.chunks, document.created_at"""
 _ATTACHMENT_COLUMNS = f"""attachment.id, attachment.thread_id, attachment.file_name, attachment.source_path,
     attachment.folder_id, attachment.created_at, {_DOCUMENT_COLUMNS}"""
 _ATTACHMENT_ROWS = "attachment JOIN document ON document.id = attachment.document_id"
@@ -212,14 +212,15 @@ class DocumentStore:
     def scope(self, document_ids: list[int] | None) -> ChunkScope:
         """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them."""
         if document_ids is None:
-            total = self._rows("SELECT count(*) FROM chunk")[0][0]
-            return ChunkScope(None, 0, total, 1.0)
+            total = self._rows("SELECT total(chunks) FROM document")[0][0]
+            return ChunkScope(None, 0, int(total), 1.0)
         listed = json.dumps(document_ids)
         total, in_scope = self._rows(
-            """SELECT (SELECT count(*) FROM chunk),
-                      (SELECT count(*) FROM chunk WHERE document_id IN (SELECT value FROM json_each(?)))""",
+            """SELECT (SELECT total(chunks) FROM document),
+                      (SELECT total(chunks) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
             (listed,),
         )[0]
+        total, in_scope = int(total), int(in_scope)
         return ChunkScope(listed, len(document_ids), total, max(in_scope, 1) / max(total, 1))
 
     def chunk_counts(self, words: list[str]) -> dict[str, int]:

@@ -614,6 +614,21 @@ MIGRATIONS: list[tuple[str, Step]] = [
                WHERE t.deleted_at IS NULL"""
         ),
     ),
+    (
+        "0021_document_chunk_count",
+        # Each document's chunk count, kept by triggers: a search sums it over the documents in scope instead of
+        # counting their chunks (5-9 ms of each hybrid search at 100k chunks in 5,000 documents, before).
+        _sql(
+            "ALTER TABLE document ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0",
+            "UPDATE document SET chunks = (SELECT count(*) FROM chunk WHERE chunk.document_id = document.id)",
+            """CREATE TRIGGER chunk_counted AFTER INSERT ON chunk BEGIN
+                UPDATE document SET chunks = chunks + 1 WHERE id = new.document_id;
+            END""",
+            """CREATE TRIGGER chunk_uncounted AFTER DELETE ON chunk BEGIN
+                UPDATE document SET chunks = chunks - 1 WHERE id = old.document_id;
+            END""",
+        ),
+    ),
 ]
 
 

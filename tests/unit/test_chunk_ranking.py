@@ -100,6 +100,18 @@ def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection
     assert len(retriever.keyword_ranking(["alpha"], scope=documents.scope(None), limit=100)) == 90
 
 
+def test_past_the_posting_budget_the_commonest_words_leave_the_keyword_query(library, monkeypatch):
+    documents, _, _ = library
+    retriever = Retriever(documents, embedder=None)
+    words = content_words("word3 filler1 zebra")  # in 3, 30 and 1 chunks: 34 postings in all
+    assert len(retriever.keyword_ranking(words, scope=documents.scope(None), limit=100)) == 32
+    monkeypatch.setattr(retrieval, "POSTING_BUDGET", 4)  # zebra and word3 fit, filler1 does not
+    assert len(retriever.keyword_ranking(words, scope=documents.scope(None), limit=100)) == 4
+    monkeypatch.setattr(retrieval, "POSTING_BUDGET", 0)  # the rarest word stays
+    [only] = retriever.keyword_ranking(words, scope=documents.scope(None), limit=100)
+    assert "zebra" in documents.passages([only], names={})[only].text
+
+
 def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedded_again(data_dir: Path):
     from app.store.database import open_database
     from app.store.migrations import MIGRATIONS, migrate
@@ -137,3 +149,33 @@ def test_an_older_database_keeps_its_vectors_searchable_in_scope_and_not_embedde
     store.store_embeddings([(2, vector)], model=MODEL)
     assert store.messages_to_embed(model=MODEL) == []
     store.close()
+
+
+def test_the_scope_counts_chunks_as_they_are_replaced_deleted_and_migrated(library, data_dir: Path):
+    documents, ids, _ = library
+    assert (documents.scope(None).total, documents.scope([ids[0]]).share) == (90, pytest.approx(1 / 3))
+    documents.replace_chunks(ids[0], [ChunkText(1, 0, 5, "short")], pages=1)  # a re-read drops the 30 it had
+    documents.db.execute_sql("DELETE FROM document WHERE id = ?", (ids[1],))
+    assert documents.document(ids[0]).chunk_count == 1
+    assert (documents.scope(None).total, documents.scope([ids[0], ids[2]]).share) == (31, 1.0)
+
+    from app.store.database import open_database
+    from app.store.migrations import MIGRATIONS, migrate
+
+    (data_dir / "older").mkdir(parents=True)
+    db = open_database(data_dir / "older" / "threadloom.sqlite3")
+    migrate(db, MIGRATIONS[: [name for name, _ in MIGRATIONS].index("0021_document_chunk_count")])
+    db.execute_sql(
+        "INSERT INTO document (id, sha256, stored_path, kind, size_bytes, status, created_at, updated_at) "
+        "VALUES (4, 'x', '', 'text', 0, 'ready', '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')"
+    )
+    for ordinal in range(3):
+        db.execute_sql(
+            """INSERT INTO chunk (document_id, ordinal, page, start, "end", text) VALUES (4, ?, 1, 0, 5, 'hello')""",
+            (ordinal,),
+        )
+    db.close()
+    older = open_store(data_dir / "older")
+    assert DocumentStore(older).document(4).chunk_count == 3
+    assert DocumentStore(older).scope([4]).total == 3
+    older.close()
