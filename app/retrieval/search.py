@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -34,6 +35,11 @@ STOPWORDS = frozenset(
 # small collection keeps every word.
 COMMON_SHARE = 0.2
 COMMON_MIN_CHUNKS = 1000
+# BM25 scores every chunk holding any of the words, so a query's cost follows its words' postings: past
+# POSTING_BUDGET in all, its commonest words are left out too (the rarest always stays). At 100k SciFact-like chunks
+# this took the keyword ranking's p95 from 42.8 to 34.8 ms and hybrid nDCG@10 from 0.7091 to 0.7088 (20,000:
+# 0.7055); the corpus alone (6,695 chunks) never reaches it.
+POSTING_BUDGET = 40_000
 _WORD = re.compile(r"\w+")
 
 
@@ -117,7 +123,10 @@ class Retriever:
         """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are."""
         counts = self.documents.chunk_counts(words)
         common = max(COMMON_SHARE * scope.total, COMMON_MIN_CHUNKS)
-        match = any_word_query([word for word in words if counts[word] <= common] or words)
+        kept = sorted((word for word in words if counts[word] <= common), key=counts.__getitem__)
+        postings = accumulate(counts[word] for word in kept)
+        kept = [word for i, (word, total) in enumerate(zip(kept, postings)) if i == 0 or total <= POSTING_BUDGET]
+        match = any_word_query(kept or words)
         return self.documents.keyword_ranking(match, scope=scope, limit=limit) if match else []
 
     def search(
