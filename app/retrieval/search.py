@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from itertools import accumulate
 from array import array
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import accumulate
 
 from app.core.documents import Passage
 from app.core.errors import ThreadloomError
@@ -120,7 +120,8 @@ class Retriever:
         return keep_each_best(reciprocal_rank_fusion(*rankings, k=CHUNK_RRF_K), rankings, limit)
 
     def keyword_ranking(self, words: list[str], *, scope: ChunkScope, limit: int) -> list[int]:
-        """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are."""
+        """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are, and the
+        commonest of the rest past POSTING_BUDGET."""
         counts = self.documents.chunk_counts(words)
         common = max(COMMON_SHARE * scope.total, COMMON_MIN_CHUNKS)
         kept = sorted((word for word in words if counts[word] <= common), key=counts.__getitem__)
