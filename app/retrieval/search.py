@@ -124,10 +124,9 @@ class Retriever:
         commonest of the rest past POSTING_BUDGET."""
         counts = self.documents.chunk_counts(words)
         common = max(COMMON_SHARE * scope.total, COMMON_MIN_CHUNKS)
-        kept = sorted((word for word in words if counts[word] <= common), key=counts.__getitem__)
-        postings = accumulate(counts[word] for word in kept)
-        kept = [word for i, (word, total) in enumerate(zip(kept, postings)) if i == 0 or total <= POSTING_BUDGET]
-        match = any_word_query(kept or words)
+        rare_first = sorted((word for word in words if counts[word] <= common), key=counts.__getitem__)
+        within = sum(1 for total in accumulate(counts[word] for word in rare_first) if total <= POSTING_BUDGET)
+        match = any_word_query(rare_first[: max(within, 1)] or words)
         return self.documents.keyword_ranking(match, scope=scope, limit=limit) if match else []
 
     def search(

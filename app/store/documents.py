@@ -212,15 +212,14 @@ class DocumentStore:
     def scope(self, document_ids: list[int] | None) -> ChunkScope:
         """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them."""
         if document_ids is None:
-            total = self._rows("SELECT total(chunks) FROM document")[0][0]
-            return ChunkScope(None, 0, int(total), 1.0)
+            total = self._rows("SELECT coalesce(sum(chunks), 0) FROM document")[0][0]
+            return ChunkScope(None, 0, total, 1.0)
         listed = json.dumps(document_ids)
         total, in_scope = self._rows(
-            """SELECT (SELECT total(chunks) FROM document),
-                      (SELECT total(chunks) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
+            """SELECT (SELECT coalesce(sum(chunks), 0) FROM document),
+                      (SELECT coalesce(sum(chunks), 0) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
             (listed,),
         )[0]
-        total, in_scope = int(total), int(in_scope)
         return ChunkScope(listed, len(document_ids), total, max(in_scope, 1) / max(total, 1))
 
     def chunk_counts(self, words: list[str]) -> dict[str, int]:
