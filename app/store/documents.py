@@ -23,7 +23,8 @@ from app.core.documents import (
     Passage,
 )
 from app.core.errors import NotFound
-from app.store.database import _iso, _parse, nearest_vectors_sql, replace_vectors
+from app.store.chunk_bits import ChunkBitIndex
+from app.store.database import _iso, _parse, replace_vectors
 from app.store.db import Store
 
 _DOCUMENT_COLUMNS = """document.id, document.sha256, document.stored_path, document.kind, document.size_bytes,
@@ -34,16 +35,13 @@ _ATTACHMENT_COLUMNS = f"""attachment.id, attachment.thread_id, attachment.file_n
 _ATTACHMENT_ROWS = "attachment JOIN document ON document.id = attachment.document_id"
 BATCH_ROWS = 200  # rows per INSERT statement: SQLite limits the variables of one statement
 CHUNK_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])  # chunk_fts's, as migration 0004 made it
-# Binary-KNN candidates re-ranked exactly, at least: the hamming scan's cost grows with this, and the retriever's
-# fusion needs about this many per ranking (tests/benchmarks/retrieval.py prints what it costs in recall). 400 gave
-# the exact ranking's nDCG on SciFact, but each candidate's float vector is a vec0 lookup: search alone at 100k
-# chunks went from 30 to 81 ms at p95.
+# Hamming candidates re-ranked exactly, at least: the retriever's fusion needs about this many per ranking
+# (tests/benchmarks/retrieval.py prints what it costs in recall). 400 gave the exact ranking's nDCG on SciFact, but
+# each candidate's float vector is a vec0 lookup: search alone at 100k chunks went from 30 to 81 ms at p95.
 CHUNK_RERANK_CANDIDATES = 100
-# Scope planning, from timings at 100k chunks: a scope holding at least this share of all chunks is searched as if
-# unscoped and filtered after; a vec0 metadata IN filter costs about as much per listed document as the KNN's top-k
-# selection costs per LISTED_DOCUMENTS_PER_CANDIDATE candidates.
+# Keyword scope planning, from timings at 100k chunks: a scope holding at least this share of all chunks is ranked
+# as if unscoped and filtered after.
 WIDE_SCOPE = 0.5
-LISTED_DOCUMENTS_PER_CANDIDATE = 4
 
 
 def _document(row: tuple) -> Document:
@@ -55,11 +53,11 @@ def _document(row: tuple) -> Document:
 
 @dataclass(frozen=True)
 class ChunkScope:
-    """The chunks one search looks in, counted once for both of its rankings: the documents as a JSON list for SQL's
-    json_each (None: every chunk) and how many they are, how many chunks there are in all, the share in scope."""
+    """The chunks one search looks in, counted once for both of its rankings: the documents (None: every chunk), also
+    as a JSON list for SQL's json_each, how many chunks there are in all, the share in scope."""
 
+    document_ids: tuple[int, ...] | None
     documents_json: str | None
-    documents: int
     total: int
     share: float
 
@@ -83,6 +81,7 @@ class DocumentStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
+        self._bits = ChunkBitIndex(self._rows)
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         return list(self.db.execute_sql(sql, tuple(params)))
@@ -213,14 +212,14 @@ class DocumentStore:
         """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them."""
         if document_ids is None:
             total = self._rows("SELECT coalesce(sum(chunks), 0) FROM document")[0][0]
-            return ChunkScope(None, 0, total, 1.0)
+            return ChunkScope(None, None, total, 1.0)
         listed = json.dumps(document_ids)
         total, in_scope = self._rows(
             """SELECT (SELECT coalesce(sum(chunks), 0) FROM document),
                       (SELECT coalesce(sum(chunks), 0) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
             (listed,),
         )[0]
-        return ChunkScope(listed, len(document_ids), total, max(in_scope, 1) / max(total, 1))
+        return ChunkScope(tuple(document_ids), listed, total, max(in_scope, 1) / max(total, 1))
 
     def chunk_counts(self, words: list[str]) -> dict[str, int]:
         """How many chunks hold each word as the keyword index reads it (stemmed; a word the tokenizer splits counts
@@ -258,19 +257,19 @@ class DocumentStore:
     def vector_ranking(self, vector: bytes, *, model: str, scope: ChunkScope, limit: int) -> list[int]:
         """Chunk ids nearest to `vector` among vectors from `model`, nearest first, within the scope.
 
-        Candidates come from a hamming KNN over binary-quantised vectors, re-ranked by exact cosine distance. A scope
-        is applied during the KNN scan when that is cheaper (each scanned vector is checked against every listed
-        document), else by asking for more candidates from everywhere and keeping the scope's."""
-        k = max(CHUNK_RERANK_CANDIDATES, limit)
-        if scope.documents_json is not None and scope.documents < LISTED_DOCUMENTS_PER_CANDIDATE * k / scope.share:
-            sql = f"""{nearest_vectors_sql("chunk", within="AND document_id IN (SELECT value FROM json_each(?))")}
-                      SELECT chunk_id FROM ranked ORDER BY distance LIMIT ?"""
-            params: tuple = (vector, k, model, scope.documents_json, vector, limit)
-        else:
-            sql = f"""{nearest_vectors_sql("chunk")}
-                      SELECT chunk_id FROM ranked {_keep_scope(scope)} ORDER BY distance LIMIT ?"""
-            params = (vector, math.ceil(k / scope.share), model, vector, *_scope_params(scope), limit)
-        return [row[0] for row in self._rows(sql, params)]
+        Candidates come from a hamming scan over the binary-quantised vectors held in memory (ChunkBitIndex), with
+        the scope applied as it scans; their float vectors in chunk_vec rank them by exact cosine distance."""
+        query_bits = self._rows("SELECT vec_quantize_binary(?)", (vector,))[0][0]
+        candidates = self._bits.nearest(
+            query_bits, model=model, document_ids=scope.document_ids, k=max(CHUNK_RERANK_CANDIDATES, limit)
+        )
+        rows = self._rows(
+            """SELECT chunk_vec.chunk_id FROM json_each(?) AS candidate
+               JOIN chunk_vec ON chunk_vec.chunk_id = candidate.value
+               ORDER BY vec_distance_cosine(chunk_vec.embedding, ?), chunk_vec.chunk_id LIMIT ?""",
+            (json.dumps(candidates), vector, limit),
+        )
+        return [row[0] for row in rows]
 
     def passages(self, chunk_ids: list[int], *, names: dict[int, str]) -> dict[int, Passage]:
         """Chunks by id as passages named by `names` (document id → the file name the thread knows)."""

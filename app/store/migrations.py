@@ -629,6 +629,22 @@ MIGRATIONS: list[tuple[str, Step]] = [
             END""",
         ),
     ),
+    (
+        "0022_chunk_vector_generation",
+        # A counter that moves whenever any chunk's vector is written (replace_vectors sets chunk.vector_model with
+        # it) or a chunk is deleted, in whatever process: the in-memory bit index (app.store.chunk_bits) reloads when
+        # it has moved.
+        _sql(
+            "CREATE TABLE chunk_vector_generation (generation INTEGER NOT NULL)",
+            "INSERT INTO chunk_vector_generation (generation) VALUES (0)",
+            """CREATE TRIGGER chunk_vector_written AFTER UPDATE OF vector_model ON chunk BEGIN
+                UPDATE chunk_vector_generation SET generation = generation + 1;
+            END""",
+            """CREATE TRIGGER chunk_vector_deleted AFTER DELETE ON chunk BEGIN
+                UPDATE chunk_vector_generation SET generation = generation + 1;
+            END""",
+        ),
+    ),
 ]
 
 
