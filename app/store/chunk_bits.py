@@ -1,9 +1,9 @@
 """The chunks' binary-quantised vectors held in memory, so a vector search's candidate scan is a few numpy passes
 over 48 bytes a chunk instead of sqlite-vec's KNN over its vec0 table (15-16 ms at 100k chunks).
 
-`chunk_bits` stays the stored truth; this is a read cache of it for one embedding model, loaded again whenever
-`chunk_vector_generation` has moved. Migration 0022's triggers move it on every chunk vector written and every chunk
-deleted, by any connection of any process, so a search never ranks with vectors that are gone or misses new ones."""
+`chunk_bits` stays the stored truth; this is a read cache of it for one embedding model, loaded again whenever the
+chunk generation has moved. Migration 0022's triggers move it on every chunk added or deleted and every chunk vector
+written, by any connection of any process, so a search never ranks with vectors that are gone or misses new ones."""
 
 from __future__ import annotations
 
@@ -35,10 +35,12 @@ class ChunkBitIndex:
         self._loaded: _Loaded | None = None
         self._reloading = threading.Lock()
 
-    def nearest(self, query_bits: bytes, *, model: str, document_ids: tuple[int, ...] | None, k: int) -> list[int]:
+    def nearest(
+        self, query_bits: bytes, *, generation: int, model: str, document_ids: tuple[int, ...] | None, k: int
+    ) -> list[int]:
         """The ids of the (at most) k chunks of `model` whose bits are nearest to `query_bits`, nearest first; only
-        chunks of `document_ids` unless it is None."""
-        loaded = self._current(model)
+        chunks of `document_ids` unless it is None. `generation` is the chunk generation read before this call."""
+        loaded = self._current(generation, model)
         if not len(loaded.chunk_ids):
             return []
         query = np.frombuffer(query_bits, dtype=loaded.bits.dtype)
@@ -53,8 +55,7 @@ class ChunkBitIndex:
         nearest = nearest[np.lexsort((nearest, distances[nearest]))]
         return [int(loaded.chunk_ids[i]) for i in nearest if distances[i] != _FAR]
 
-    def _current(self, model: str) -> _Loaded:
-        generation = self._rows("SELECT generation FROM chunk_vector_generation", ())[0][0]
+    def _current(self, generation: int, model: str) -> _Loaded:
         loaded = self._loaded
         if loaded is not None and (loaded.generation, loaded.model) == (generation, model):
             return loaded
@@ -65,8 +66,8 @@ class ChunkBitIndex:
             return loaded
 
     def _load(self, generation: int, model: str) -> _Loaded:
-        """Read after the generation, never before: a write in between is then loaded early and only costs one more
-        reload, where the other order would label old vectors with the new generation."""
+        """Read after the generation was, never before: a write in between is then loaded early and only costs one
+        more reload, where the other order would label old vectors with the new generation."""
         rows = sorted(self._rows("SELECT chunk_id, document_id, embedding FROM chunk_bits WHERE model = ?", (model,)))
         width = len(rows[0][2]) if rows else 8
         word = np.uint64 if width % 8 == 0 else np.uint8

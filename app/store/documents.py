@@ -39,6 +39,7 @@ CHUNK_TOKENIZER = ("porter", ["unicode61", "remove_diacritics", "2"])  # chunk_f
 # (tests/benchmarks/retrieval.py prints what it costs in recall). 400 gave the exact ranking's nDCG on SciFact, but
 # each candidate's float vector is a vec0 lookup: search alone at 100k chunks went from 30 to 81 ms at p95.
 CHUNK_RERANK_CANDIDATES = 100
+TERM_COUNTS_KEPT = 10_000  # per-word chunk counts held between searches (about a MB)
 # Keyword scope planning, from timings at 100k chunks: a scope holding at least this share of all chunks is ranked
 # as if unscoped and filtered after.
 WIDE_SCOPE = 0.5
@@ -82,6 +83,7 @@ class DocumentStore:
         self.store = store
         self.db = store.db
         self._bits = ChunkBitIndex(self._rows)
+        self._term_counts: dict[tuple[int, str], int] = {}  # by (chunk generation, term)
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         return list(self.db.execute_sql(sql, tuple(params)))
@@ -225,15 +227,23 @@ class DocumentStore:
         """How many chunks hold each word as the keyword index reads it (stemmed; a word the tokenizer splits counts
         as its rarest part)."""
         tokenize = self.db.connection().fts5_tokenizer(*CHUNK_TOKENIZER)
+        generation = self._rows("SELECT generation FROM chunk_generation")[0][0]
         counts = {}
         for word in words:
             stems = {token[2] for token in tokenize(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
-            counts[word] = min((self._chunks_with_term(stem) for stem in stems), default=0)
+            counts[word] = min((self._chunks_with_term(stem, generation) for stem in stems), default=0)
         return counts
 
-    def _chunks_with_term(self, term: str) -> int:
-        rows = self._rows("SELECT doc FROM chunk_terms WHERE term = ?", (term,))
-        return rows[0][0] if rows else 0
+    def _chunks_with_term(self, term: str, generation: int) -> int:
+        """From fts5vocab, which walks the term's whole posting list to count it (milliseconds for a common word at
+        100k chunks), so kept for the chunk generation it was counted in; all are dropped at TERM_COUNTS_KEPT."""
+        count = self._term_counts.get((generation, term))
+        if count is None:
+            if len(self._term_counts) >= TERM_COUNTS_KEPT:
+                self._term_counts = {}
+            rows = self._rows("SELECT doc FROM chunk_terms WHERE term = ?", (term,))
+            count = self._term_counts[generation, term] = rows[0][0] if rows else 0
+        return count
 
     def keyword_ranking(self, match: str, *, scope: ChunkScope, limit: int) -> list[int]:
         """Chunk ids matching an FTS5 expression, best BM25 first, within the scope."""
@@ -259,9 +269,15 @@ class DocumentStore:
 
         Candidates come from a hamming scan over the binary-quantised vectors held in memory (ChunkBitIndex), with
         the scope applied as it scans; their float vectors in chunk_vec rank them by exact cosine distance."""
-        query_bits = self._rows("SELECT vec_quantize_binary(?)", (vector,))[0][0]
+        generation, query_bits = self._rows(
+            "SELECT generation, vec_quantize_binary(?) FROM chunk_generation", (vector,)
+        )[0]
         candidates = self._bits.nearest(
-            query_bits, model=model, document_ids=scope.document_ids, k=max(CHUNK_RERANK_CANDIDATES, limit)
+            query_bits,
+            generation=generation,
+            model=model,
+            document_ids=scope.document_ids,
+            k=max(CHUNK_RERANK_CANDIDATES, limit),
         )
         rows = self._rows(
             """SELECT chunk_vec.chunk_id FROM json_each(?) AS candidate

@@ -630,18 +630,21 @@ MIGRATIONS: list[tuple[str, Step]] = [
         ),
     ),
     (
-        "0022_chunk_vector_generation",
-        # A counter that moves whenever any chunk's vector is written (replace_vectors sets chunk.vector_model with
-        # it) or a chunk is deleted, in whatever process: the in-memory bit index (app.store.chunk_bits) reloads when
-        # it has moved.
+        "0022_chunk_generation",
+        # A counter that moves whenever any chunk is added or deleted or its vector written (replace_vectors sets
+        # chunk.vector_model with it), in whatever process: what a search keeps in memory between searches (the bit
+        # index of app.store.chunk_bits, the keyword index's per-word counts) is read again once it has moved.
         _sql(
-            "CREATE TABLE chunk_vector_generation (generation INTEGER NOT NULL)",
-            "INSERT INTO chunk_vector_generation (generation) VALUES (0)",
-            """CREATE TRIGGER chunk_vector_written AFTER UPDATE OF vector_model ON chunk BEGIN
-                UPDATE chunk_vector_generation SET generation = generation + 1;
+            "CREATE TABLE chunk_generation (generation INTEGER NOT NULL)",
+            "INSERT INTO chunk_generation (generation) VALUES (0)",
+            """CREATE TRIGGER chunk_generation_added AFTER INSERT ON chunk BEGIN
+                UPDATE chunk_generation SET generation = generation + 1;
             END""",
-            """CREATE TRIGGER chunk_vector_deleted AFTER DELETE ON chunk BEGIN
-                UPDATE chunk_vector_generation SET generation = generation + 1;
+            """CREATE TRIGGER chunk_generation_deleted AFTER DELETE ON chunk BEGIN
+                UPDATE chunk_generation SET generation = generation + 1;
+            END""",
+            """CREATE TRIGGER chunk_generation_embedded AFTER UPDATE OF vector_model ON chunk BEGIN
+                UPDATE chunk_generation SET generation = generation + 1;
             END""",
         ),
     ),
