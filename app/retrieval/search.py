@@ -122,7 +122,7 @@ class Retriever:
     def keyword_ranking(self, words: list[str], *, scope: ChunkScope, limit: int) -> list[int]:
         """BM25 ranking for any of the words, leaving out the common ones (see COMMON_SHARE) unless all are, and the
         commonest of the rest past POSTING_BUDGET."""
-        counts = self.documents.chunk_counts(words)
+        counts = self.documents.chunk_counts(words, scope=scope)
         common = max(COMMON_SHARE * scope.total, COMMON_MIN_CHUNKS)
         rare_first = sorted((word for word in words if counts[word] <= common), key=counts.__getitem__)
         within = sum(1 for total in accumulate(counts[word] for word in rare_first) if total <= POSTING_BUDGET)

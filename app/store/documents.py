@@ -55,12 +55,14 @@ def _document(row: tuple) -> Document:
 @dataclass(frozen=True)
 class ChunkScope:
     """The chunks one search looks in, counted once for both of its rankings: the documents (None: every chunk), also
-    as a JSON list for SQL's json_each, how many chunks there are in all, the share in scope."""
+    as a JSON list for SQL's json_each, how many chunks there are in all, the share in scope, and the chunk generation
+    (migration 0022) they were counted in, which is what the rankings' in-memory caches are valid for."""
 
     document_ids: tuple[int, ...] | None
     documents_json: str | None
     total: int
     share: float
+    generation: int
 
 
 def _keep_scope(scope: ChunkScope) -> str:
@@ -84,6 +86,7 @@ class DocumentStore:
         self.db = store.db
         self._bits = ChunkBitIndex(self._rows)
         self._term_counts: dict[tuple[int, str], int] = {}  # by (chunk generation, term)
+        self._last_scope: ChunkScope | None = None
 
     def _rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         return list(self.db.execute_sql(sql, tuple(params)))
@@ -211,23 +214,33 @@ class DocumentStore:
             replace_vectors(self.db, "chunk", rows, model=model)
 
     def scope(self, document_ids: list[int] | None) -> ChunkScope:
-        """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them."""
-        if document_ids is None:
-            total = self._rows("SELECT coalesce(sum(chunks), 0) FROM document")[0][0]
-            return ChunkScope(None, None, total, 1.0)
-        listed = json.dumps(document_ids)
-        total, in_scope = self._rows(
-            """SELECT (SELECT coalesce(sum(chunks), 0) FROM document),
-                      (SELECT coalesce(sum(chunks), 0) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
-            (listed,),
-        )[0]
-        return ChunkScope(tuple(document_ids), listed, total, max(in_scope, 1) / max(total, 1))
-
-    def chunk_counts(self, words: list[str]) -> dict[str, int]:
-        """How many chunks hold each word as the keyword index reads it (stemmed; a word the tokenizer splits counts
-        as its rarest part)."""
-        tokenize = self.db.connection().fts5_tokenizer(*CHUNK_TOKENIZER)
+        """The chunks of `document_ids` (None: every chunk) as one search's rankings plan their SQL by them. The last
+        one is kept while the chunks stay as they were: a thread asks about the same documents turn after turn, and
+        summing thousands of them takes milliseconds."""
         generation = self._rows("SELECT generation FROM chunk_generation")[0][0]
+        listed = None if document_ids is None else tuple(document_ids)
+        last = self._last_scope
+        if last is not None and (last.generation, last.document_ids) == (generation, listed):
+            return last
+        if listed is None:
+            total = self._rows("SELECT coalesce(sum(chunks), 0) FROM document")[0][0]
+            scope = ChunkScope(None, None, total, 1.0, generation)
+        else:
+            listed_json = json.dumps(listed)
+            total, in_scope = self._rows(
+                """SELECT (SELECT coalesce(sum(chunks), 0) FROM document),
+                   (SELECT coalesce(sum(chunks), 0) FROM document WHERE id IN (SELECT value FROM json_each(?)))""",
+                (listed_json,),
+            )[0]
+            scope = ChunkScope(listed, listed_json, total, max(in_scope, 1) / max(total, 1), generation)
+        self._last_scope = scope
+        return scope
+
+    def chunk_counts(self, words: list[str], *, scope: ChunkScope) -> dict[str, int]:
+        """How many chunks hold each word as the keyword index reads it (stemmed; a word the tokenizer splits counts
+        as its rarest part), in all of the collection: the scope only says which chunk generation to count in."""
+        tokenize = self.db.connection().fts5_tokenizer(*CHUNK_TOKENIZER)
+        generation = scope.generation
         counts = {}
         for word in words:
             stems = {token[2] for token in tokenize(word.encode(), apsw.FTS5_TOKENIZE_QUERY, None)}
@@ -269,12 +282,10 @@ class DocumentStore:
 
         Candidates come from a hamming scan over the binary-quantised vectors held in memory (ChunkBitIndex), with
         the scope applied as it scans; their float vectors in chunk_vec rank them by exact cosine distance."""
-        generation, query_bits = self._rows(
-            "SELECT generation, vec_quantize_binary(?) FROM chunk_generation", (vector,)
-        )[0]
+        query_bits = self._rows("SELECT vec_quantize_binary(?)", (vector,))[0][0]
         candidates = self._bits.nearest(
             query_bits,
-            generation=generation,
+            generation=scope.generation,
             model=model,
             document_ids=scope.document_ids,
             k=max(CHUNK_RERANK_CANDIDATES, limit),

@@ -126,14 +126,14 @@ def test_keyword_ranking_in_a_scope_keeps_the_bm25_order(library, monkeypatch, w
 
 def test_chunk_counts_read_words_as_the_index_stems_them(library):
     documents, ids, _ = library
-    counts = documents.chunk_counts(["alphas", "zebra", "word3", "absent"])
+    counts = documents.chunk_counts(["alphas", "zebra", "word3", "absent"], scope=documents.scope(None))
     assert documents.scope(None).total == 90
     assert counts == {"alphas": 90, "zebra": 1, "word3": 3, "absent": 0}
     # The counts are kept between searches, for as long as the chunks stay as they were.
     documents.replace_chunks(ids[0], [ChunkText(1, 0, 11, "zebra zebra")], pages=1)
-    assert documents.chunk_counts(["alpha", "zebra"]) == {"alpha": 60, "zebra": 2}
+    assert documents.chunk_counts(["alpha", "zebra"], scope=documents.scope(None)) == {"alpha": 60, "zebra": 2}
     documents.db.execute_sql("DELETE FROM document WHERE id = ?", (ids[1],))
-    assert documents.chunk_counts(["alpha", "zebra"]) == {"alpha": 30, "zebra": 1}
+    assert documents.chunk_counts(["alpha", "zebra"], scope=documents.scope(None)) == {"alpha": 30, "zebra": 1}
 
 
 def test_words_in_most_chunks_leave_the_keyword_query_only_in_a_large_collection(library, monkeypatch):
