@@ -1,8 +1,8 @@
 """The chunks' binary-quantised vectors held in memory, so a vector search's candidate scan is a few numpy passes
-over 48 bytes a chunk instead of sqlite-vec's KNN over its vec0 table (15-16 ms at 100k chunks).
+over 48 bytes a chunk instead of sqlite-vec's KNN over a vec0 table (15-16 ms at 100k chunks).
 
-`chunk_bits` stays the stored truth; this is a read cache of it for one embedding model, loaded again whenever the
-chunk generation has moved. Migration 0022's triggers move it on every chunk added or deleted and every chunk vector
+The plain table `chunk_bits` stays the stored truth; this is a read cache of it for one embedding model, loaded
+again whenever the chunk generation has moved. Migration 0022's triggers move it on every chunk added or deleted and every chunk vector
 written, by any connection of any process, so a search never ranks with vectors that are gone or misses new ones."""
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ class ChunkBitIndex:
     def _load(self, generation: int, model: str) -> _Loaded:
         """Read after the generation was, never before: a write in between is then loaded early and only costs one
         more reload, where the other order would label old vectors with the new generation."""
-        rows = sorted(self._rows("SELECT chunk_id, document_id, embedding FROM chunk_bits WHERE model = ?", (model,)))
+        rows = self._rows(
+            "SELECT chunk_id, document_id, embedding FROM chunk_bits WHERE model = ? ORDER BY chunk_id", (model,)
+        )
         width = len(rows[0][2]) if rows else 8
         word = np.uint64 if width % 8 == 0 else np.uint8
         return _Loaded(

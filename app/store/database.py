@@ -62,20 +62,21 @@ def sqlite_vec_path() -> str:
     return str(Path(package.origin).with_name("vec0"))
 
 
-def nearest_vectors_sql(kind: str, *, within: str = "") -> str:
-    """A CTE `ranked(<kind>_id, distance)`: a hamming KNN over `{kind}_bits` picks candidates, exact cosine distance
-    from `{kind}_vec` ranks them. `within` adds conditions on `{kind}_bits` columns that the KNN applies while it
-    scans. Parameters, in order: query vector, k, embedding model, those of `within`, query vector."""
+def nearest_vectors_sql(kind: str) -> str:
+    """A CTE `ranked(<kind>_id, distance)`: a hamming KNN over the vec0 table `{kind}_bits` picks candidates, exact
+    cosine distance from `{kind}_vec` ranks them. Parameters, in order: query vector, k, embedding model, query
+    vector."""
     return f"""WITH candidates AS (
             SELECT {kind}_id FROM {kind}_bits
-            WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ? {within}
+            WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND model = ?
         ), ranked AS (
             SELECT {kind}_vec.{kind}_id, vec_distance_cosine({kind}_vec.embedding, ?) AS distance
             FROM candidates JOIN {kind}_vec ON {kind}_vec.{kind}_id = candidates.{kind}_id
         )"""
 
 
-# How each kind's binary prefilter row is written from (id ?1, float32 vector ?2, model ?3).
+# How each kind's binary prefilter row is written from (id ?1, float32 vector ?2, model ?3): into a vec0 table for
+# messages (sqlite-vec's hamming KNN), a plain table for chunks (scanned in memory: app.store.chunk_bits).
 _INSERT_BITS = {
     "message": "INSERT INTO message_bits (message_id, embedding, model) VALUES (?1, vec_quantize_binary(?2), ?3)",
     "chunk": """INSERT INTO chunk_bits (chunk_id, embedding, model, document_id)
