@@ -21,7 +21,8 @@ _FAR = np.iinfo(np.int32).max  # the distance given to chunks outside a search's
 class _Loaded:
     generation: int
     model: str
-    chunk_ids: np.ndarray  # int64, ascending: ties in distance go to the older chunk, as a stable order
+    width: int  # bytes per vector
+    chunk_ids: np.ndarray  # int64, ascending
     document_ids: np.ndarray  # int64, the document of each chunk
     bits: np.ndarray  # one row of packed words per chunk
 
@@ -40,7 +41,7 @@ class ChunkBitIndex:
     ) -> list[int]:
         """The ids of the (at most) k chunks of `model` whose bits are nearest to `query_bits`, nearest first; only
         chunks of `document_ids` unless it is None. `generation` is the chunk generation read before this call."""
-        loaded = self._current(generation, model)
+        loaded = self._current(generation, model, len(query_bits))
         if not len(loaded.chunk_ids):
             return []
         query = np.frombuffer(query_bits, dtype=loaded.bits.dtype)
@@ -55,27 +56,31 @@ class ChunkBitIndex:
         nearest = nearest[np.lexsort((nearest, distances[nearest]))]
         return [int(loaded.chunk_ids[i]) for i in nearest if distances[i] != _FAR]
 
-    def _current(self, generation: int, model: str) -> _Loaded:
+    def _current(self, generation: int, model: str, width: int) -> _Loaded:
+        key = (generation, model, width)
         loaded = self._loaded
-        if loaded is not None and (loaded.generation, loaded.model) == (generation, model):
+        if loaded is not None and (loaded.generation, loaded.model, loaded.width) == key:
             return loaded
         with self._reloading:
             loaded = self._loaded
-            if loaded is None or (loaded.generation, loaded.model) != (generation, model):
-                loaded = self._loaded = self._load(generation, model)
+            if loaded is None or (loaded.generation, loaded.model, loaded.width) != key:
+                loaded = self._loaded = self._load(*key)
             return loaded
 
-    def _load(self, generation: int, model: str) -> _Loaded:
-        """Read after the generation was, never before: a write in between is then loaded early and only costs one
-        more reload, where the other order would label old vectors with the new generation."""
+    def _load(self, generation: int, model: str, width: int) -> _Loaded:
+        """The vectors `width` bytes wide (a damaged row of another width is left out, not fatal). Read after the
+        generation was, never before: a write in between is then loaded early and only costs one more reload, where
+        the other order would label old vectors with the new generation."""
         rows = self._rows(
-            "SELECT chunk_id, document_id, embedding FROM chunk_bits WHERE model = ? ORDER BY chunk_id", (model,)
+            """SELECT chunk_id, document_id, embedding FROM chunk_bits
+               WHERE model = ? AND length(embedding) = ? ORDER BY chunk_id""",
+            (model, width),
         )
-        width = len(rows[0][2]) if rows else 8
         word = np.uint64 if width % 8 == 0 else np.uint8
         return _Loaded(
             generation,
             model,
+            width,
             np.array([row[0] for row in rows], dtype=np.int64),
             np.array([row[1] for row in rows], dtype=np.int64),
             np.frombuffer(b"".join(row[2] for row in rows), dtype=word).reshape(len(rows), width // word().itemsize),

@@ -104,6 +104,16 @@ def test_the_vector_ranking_follows_writes_and_deletes_of_this_process_and_anoth
     assert ranked()[0] == other
 
 
+def test_a_bit_vector_of_another_width_is_left_out_of_the_vector_ranking(library):
+    """A damaged row (the plain table takes any blob) must not stop every search."""
+    documents, ids, vectors = library
+    query = _vectors(1, seed=9)[0]
+    damaged = next(iter(vectors))
+    documents.db.execute_sql("UPDATE chunk_bits SET embedding = zeroblob(7) WHERE chunk_id = ?", (damaged,))
+    ranked = documents.vector_ranking(query.tobytes(), model=MODEL, scope=documents.scope(None), limit=90)
+    assert set(ranked) == set(vectors) - {damaged}
+
+
 def test_vector_ranking_without_a_scope_searches_everything(library):
     documents, _, vectors = library
     query = _vectors(1, seed=8)[0]
