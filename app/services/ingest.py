@@ -26,6 +26,9 @@ EMBED_BATCH = 64  # chunks per embedding round trip and per commit: the resume g
 # Files at most this big are read together, up to READ_GROUP_FILES in one reading process; a bigger one alone.
 SMALL_FILE_BYTES = 256 * 1024
 READ_GROUP_FILES = 32
+# An ingest that adds at least this share of all chunks merges the keyword index's segments after it (a cost that
+# grows with the whole index, so paid once per growth by a tenth: about 1 s at 100k chunks, in short steps).
+KEYWORD_MERGE_GROWTH = 0.1
 ProgressCallback = Callable[[IngestProgress], None]
 
 
@@ -138,6 +141,7 @@ class Ingest:
             reads: dict[int, Future[list[_Read]]] = {}
             unembedded: list[tuple[int, str]] = []  # read, and waiting for a full batch of chunks
             waiting_chunks = 0
+            added_chunks = 0  # newly read: past KEYWORD_MERGE_GROWTH of the collection, the keyword index is merged
 
             def read_ahead(group: int) -> None:
                 if group < len(groups) and group not in reads:
@@ -157,6 +161,7 @@ class Ingest:
                     if self._store_read(fresh[index], outcome, tracker):
                         readable.append((document.id, name))
                         unembedded.append((document.id, name))
+                        added_chunks += len(outcome.chunks or [])
                         # A file read before (resuming) has its chunks in the store only: embed it now.
                         waiting_chunks += len(outcome.chunks) if outcome.chunks is not None else EMBED_BATCH
                     else:
@@ -168,6 +173,8 @@ class Ingest:
                 ready |= self._embed_documents(unembedded, tracker, cancel)
             for future in reads.values():
                 future.cancel()
+            if added_chunks and added_chunks >= KEYWORD_MERGE_GROWTH * self.documents.scope(None).total:
+                self.documents.merge_keyword_index(stop=lambda: cancel is not None and cancel.is_set())
             for document_id, name in readable:
                 if document_id not in ready:
                     continue

@@ -436,6 +436,9 @@ def add_synthetic_chunks(service: AttachmentService, embedder, corpus, count: in
             [(chunk_id, vector.tobytes()) for chunk_id, vector in zip(ids, vectors, strict=True)],
             model=embedder.model_id,
         )
+    started = time.perf_counter()
+    service.documents.merge_keyword_index()  # as the app's ingest does after adding a tenth of the collection
+    print(f"merged the keyword index at {count} added chunks in {time.perf_counter() - started:.1f}s", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import pytest
 
 from app.core.documents import DocumentStatus
 from app.core.domain import Role
+import app.services.ingest as ingest
 from app.services.attachments import AttachmentService
+from tests.unit.test_chunk_ranking import keyword_segments
 
 
 @pytest.fixture
@@ -119,6 +121,20 @@ def test_knowledge_folder_reindexes_only_what_changed(service, store, tmp_path: 
     assert after["a.txt"].id != before["a.txt"].id and after["a.txt"].status == DocumentStatus.READY
     assert [cid for cid, _ in service.documents.chunks(after["b.md"].id)] == chunk_ids_b  # untouched
     assert service.sync_folders()["unchanged"] and not service.sync_folders()["changed"]
+
+
+def test_an_ingest_that_grows_the_collection_by_a_tenth_merges_the_keyword_index(service, store, tmp_path, monkeypatch):
+    files = []
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        files.append(tmp_path / name)
+        files[-1].write_text(f"Notes {name} about herons and their marshes.\n")
+    thread = store.create_thread("t")
+    service.attach(thread.id, files[:3], summarise=False)  # each file's chunks are committed on their own
+    assert keyword_segments(service.documents) == 1
+    monkeypatch.setattr(ingest, "KEYWORD_MERGE_GROWTH", 0.5)  # one more file in four is too small a growth
+    service.attach(thread.id, files[3:], summarise=False)
+    assert keyword_segments(service.documents) == 2
+    assert len(service.documents.keyword_ranking('"herons"', scope=service.documents.scope(None), limit=10)) == 4
 
 
 def test_passages_are_stored_per_message_and_citations_verified(service, store, tmp_path: Path):

@@ -114,6 +114,24 @@ def test_a_bit_vector_of_another_width_is_left_out_of_the_vector_ranking(library
     assert set(ranked) == set(vectors) - {damaged}
 
 
+def keyword_segments(documents: DocumentStore) -> int:
+    return documents.db.execute_sql("SELECT count(DISTINCT segid) FROM chunk_fts_idx").fetchone()[0]
+
+
+def test_merging_the_keyword_index_leaves_one_segment_and_finds_the_same_chunks(library):
+    documents, _, _ = library
+    query = '"word3" OR "zebra"'
+    before = documents.keyword_ranking(query, scope=documents.scope(None), limit=100)
+    assert keyword_segments(documents) == 3  # one per document: each was stored in its own transaction
+    documents.merge_keyword_index(stop=lambda: True)
+    assert keyword_segments(documents) == 3
+    documents.merge_keyword_index()
+    assert keyword_segments(documents) == 1
+    after = documents.keyword_ranking(query, scope=documents.scope(None), limit=100)
+    assert (after[0], sorted(after)) == (before[0], sorted(before)) and len(after) == 4  # zebra's chunk first
+    documents.db.execute_sql("INSERT INTO chunk_fts(chunk_fts) VALUES ('integrity-check')")  # raises if unsound
+
+
 def test_vector_ranking_without_a_scope_searches_everything(library):
     documents, _, vectors = library
     query = _vectors(1, seed=8)[0]
