@@ -2,8 +2,9 @@
 over 48 bytes a chunk instead of sqlite-vec's KNN over a vec0 table (15-16 ms at 100k chunks).
 
 The plain table `chunk_bits` stays the stored truth; this is a read cache of it for one embedding model, loaded
-again whenever the chunk generation has moved. Migration 0022's triggers move it on every chunk added or deleted and every chunk vector
-written, by any connection of any process, so a search never ranks with vectors that are gone or misses new ones."""
+again whenever the chunk generation has moved. Migration 0022's triggers move it on every chunk added or deleted
+and every chunk vector written, by any connection of any process, so a search never ranks with vectors that are gone
+or misses new ones."""
 
 from __future__ import annotations
 

@@ -95,6 +95,7 @@ def test_the_vector_ranking_follows_writes_and_deletes_of_this_process_and_anoth
     documents.db.execute_sql("DELETE FROM document WHERE id = ?", (owner,))
     kept = {c for d in ids if d != owner for c, _ in documents.chunks(d)}
     assert moved not in ranked() and set(ranked(limit=90)) == kept and len(kept) == 60
+    assert documents.db.execute_sql("SELECT count(*) FROM chunk_bits").fetchone()[0] == 60  # deleted with the chunks
 
     other = next(chunk_id for chunk_id in kept if chunk_id not in ranked())
     subprocess.run(
