@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 Rows = Callable[[str, tuple], list[tuple]]
-_FAR = np.iinfo(np.int32).max  # the distance given to chunks outside a search's scope
+_FAR = 2**31 - 1  # the distance given to chunks outside a search's scope (int32's largest)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ChunkBitIndex:
     ) -> list[int]:
         """The ids of the (at most) k chunks of `model` whose bits are nearest to `query_bits`, nearest first; only
         chunks of `document_ids` unless it is None. `generation` is the chunk generation read before this call."""
+        import numpy as np  # here, not at import: numpy takes ~0.2 s of a cold start that may never search
+
         loaded = self._current(generation, model, len(query_bits))
         if not len(loaded.chunk_ids):
             return []
@@ -72,6 +76,8 @@ class ChunkBitIndex:
         """The vectors `width` bytes wide (a damaged row of another width is left out, not fatal). Read after the
         generation was, never before: a write in between is then loaded early and only costs one more reload, where
         the other order would label old vectors with the new generation."""
+        import numpy as np
+
         rows = self._rows(
             """SELECT chunk_id, document_id, embedding FROM chunk_bits
                WHERE model = ? AND length(embedding) = ? ORDER BY chunk_id""",
