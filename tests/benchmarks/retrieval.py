@@ -4,7 +4,9 @@
 
 Prints nDCG@10 and recall@100 for BM25 alone, vectors alone and hybrid (RRF), all through the app's own ingest
 (files attached to a thread, read, chunked, embedded by the embedding worker) and search; p50/p95 query latency at
-the corpus size and at 100k chunks (synthetic chunks added to the same database). Asserts nothing.
+the corpus size and at 100k chunks (synthetic chunks added to the same database, then the keyword index merged as
+an ingest of that size does), and how long the first search after that takes (it loads the in-memory bit index).
+Asserts nothing.
 
 Throughput, in the same run on the first THROUGHPUT_DOCS documents (issue 17): the app's ingest with today's embedder
 (int8 ONNX, every core) against the F16 GGUF on one thread (the embedder before) and against the fastest raw runtime
