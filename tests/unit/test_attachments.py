@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import app.services.ingest as ingest
 from app.core.documents import DocumentStatus
 from app.core.domain import Role
-import app.services.ingest as ingest
 from app.services.attachments import AttachmentService
 from tests.unit.test_chunk_ranking import keyword_segments
 
